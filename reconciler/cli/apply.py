@@ -1,0 +1,3 @@
+"""`bria apply` commands (placeholder: not built yet)."""
+
+COMMANDS: list = []

@@ -1,0 +1,3 @@
+"""`bria emulator` commands (placeholder: not built yet)."""
+
+COMMANDS: list = []

@@ -1,0 +1,3 @@
+"""`bria plan` commands (placeholder: not built yet)."""
+
+COMMANDS: list = []

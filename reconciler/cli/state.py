@@ -1,0 +1,3 @@
+"""`bria state` commands (placeholder: not built yet)."""
+
+COMMANDS: list = []

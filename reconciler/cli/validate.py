@@ -1,0 +1,3 @@
+"""`bria validate` commands (placeholder: not built yet)."""
+
+COMMANDS: list = []

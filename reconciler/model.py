@@ -1,0 +1,412 @@
+"""Core data types: addresses, manifest specs, the live view, and the plan.
+
+Everything here is frozen data with no I/O. Mappings held inside frozen dataclasses are
+treated as immutable by convention: code builds new dicts and uses `dataclasses.replace`
+rather than mutating them.
+
+Addresses name resources the way users write them: `project.<key>`, `dataset.<key>`,
+`model.<key>`, where <key> is the logical key in the manifest.
+
+The persisted state types live in `reconciler.state.model` (they are the state format).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from reconciler.diagnostics import SourceRange
+
+PLAN_FORMAT_VERSION = 1
+
+# --- addresses -------------------------------------------------------------------------
+
+KINDS = ("project", "dataset", "model")
+
+
+def address(kind: str, key: str) -> str:
+    return f"{kind}.{key}"
+
+
+def split_address(addr: str) -> tuple[str, str]:
+    """`"dataset.luna_v1"` → `("dataset", "luna_v1")`; raises ValueError when malformed."""
+    kind, sep, key = addr.partition(".")
+    if not sep or kind not in KINDS or not key:
+        raise ValueError(f"not a resource address: {addr!r} (expected project.KEY, dataset.KEY or model.KEY)")
+    return kind, key
+
+
+# --- manifest specs (what the user wants) ----------------------------------------------
+
+AUTO_PREFIX = "auto"
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """One image of a dataset, identified by the sha256 of its bytes (not its path)."""
+
+    sha256: str
+    path: Path                 # absolute path on disk
+    rel_path: str              # path relative to the manifest's folder, posix style
+    caption: str | None        # manual caption (inline or sidecar .txt); None = API's automatic caption
+    caption_origin: str | None  # "inline" | "sidecar" | None
+    width: int
+    height: int
+    format: str                # "JPEG" | "PNG" | "WEBP"
+    size: int                  # bytes
+    source: SourceRange | None = None
+
+    @property
+    def image_name(self) -> str:
+        """The name sent to the API. It embeds the content hash so that an upload whose
+        response was lost can be found again and matched to its file (the API has no
+        idempotency key), and so that a clone's copied images map back to content."""
+        return f"{self.sha256[:16]}-{self.path.name}"
+
+
+def sha_from_image_name(image_name: str | None) -> str | None:
+    """The 16-hex-digit content-hash prefix embedded by ImageSpec.image_name, or None."""
+    if not image_name or len(image_name) < 17 or image_name[16] != "-":
+        return None
+    head = image_name[:16]
+    return head if all(c in "0123456789abcdef" for c in head) else None
+
+
+@dataclass(frozen=True)
+class ProjectSpec:
+    key: str
+    name: str
+    ip_type: str
+    ip_medium: str
+    description: str | None = None
+    ip_name: str | None = None
+    ip_description: str | None = None
+    source: SourceRange | None = None
+
+    @property
+    def address(self) -> str:
+        return address("project", self.key)
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    key: str
+    project: str               # project key
+    name: str
+    images: tuple[ImageSpec, ...]
+    # None: keep the API's default prefix; "auto": generate_prefix once, pinned in state;
+    # anything else: that literal prefix.
+    caption_prefix: str | None = None
+    increase_resolution: bool = True
+    complete: bool = True
+    source: SourceRange | None = None
+
+    @property
+    def address(self) -> str:
+        return address("dataset", self.key)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    key: str
+    dataset: str               # dataset key
+    name: str
+    training_version: str = "max"
+    training_mode: str = "fully_automated"
+    description: str | None = None
+    # Expert-mode parameters sent to start_training (learning_rate, total_training_steps,
+    # rank, lr_scheduler, checkpoint_interval, lr_warmup_steps). Empty for fully_automated.
+    training_parameters: Mapping[str, Any] = field(default_factory=dict)
+    train: bool = True
+    source: SourceRange | None = None
+
+    @property
+    def address(self) -> str:
+        return address("model", self.key)
+
+
+@dataclass(frozen=True)
+class StateConfig:
+    backend: str = "local"          # "local" | "postgres"
+    path: Path | None = None        # local: the state file (absolute)
+    dsn_env: str = "BRIA_PG_DSN"    # postgres: name of the env var holding the DSN
+    workspace: str = "default"      # postgres: workspace name
+
+
+@dataclass(frozen=True)
+class EmulatorOptions:
+    """Options for `api.endpoint: emulator` (the embedded in-process emulator)."""
+
+    training_seconds: float = 120.0
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: Path                      # absolute path of the manifest file
+    root: Path                      # the manifest's folder; image paths must stay inside it
+    api_endpoint: str | None        # None = default (env BRIA_API_URL or production)
+    state: StateConfig
+    projects: Mapping[str, ProjectSpec]
+    datasets: Mapping[str, DatasetSpec]
+    models: Mapping[str, ModelSpec]
+    digest: str                     # sha256 over the canonical desired state (incl. image hashes)
+    emulator: EmulatorOptions = field(default_factory=EmulatorOptions)
+    version: int = 1
+
+    def addresses(self) -> list[str]:
+        return ([p.address for p in self.projects.values()]
+                + [d.address for d in self.datasets.values()]
+                + [m.address for m in self.models.values()])
+
+
+# --- live view (what the API says now) --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LiveView:
+    """A read-only snapshot of the API, keyed by remote id.
+
+    Objects are the API's JSON as returned. `datasets[id]["images"]` is present only for
+    datasets that refresh fetched individually (list responses carry no images).
+    """
+
+    projects: Mapping[int, Mapping[str, Any]]
+    datasets: Mapping[int, Mapping[str, Any]]
+    models: Mapping[int, Mapping[str, Any]]
+    requests: int = 0               # how many API reads the refresh took
+
+
+# --- the plan -----------------------------------------------------------------------------
+
+
+class Action(str, enum.Enum):
+    """What happens to a resource. Values are what the JSON plan carries."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    CLONE = "clone"           # dataset: a new draft version cloned from the completed one
+    TRAIN = "train"
+    STOP = "stop"
+    NOOP = "no-op"
+
+
+class Op(str, enum.Enum):
+    """One API operation (or state-only bookkeeping) the executor runs for a change.
+
+    Steps refer to remote objects by address and content hash, never by ids that only exist
+    after earlier steps ran; the executor resolves them from the state at run time. That is
+    what lets a saved plan be applied later and a crashed apply be resumed.
+    """
+
+    # projects
+    CREATE_PROJECT = "create_project"          # args: fields (API body)
+    UPDATE_PROJECT = "update_project"          # args: fields (only changed, updatable ones)
+    DELETE_PROJECT = "delete_project"          # args: remote_id
+    # datasets
+    CREATE_DATASET = "create_dataset"          # args: name
+    CLONE_DATASET = "clone_dataset"            # args: source_remote_id, name
+    UPDATE_DATASET = "update_dataset"          # args: name
+    GENERATE_PREFIX = "generate_prefix"        # args: shas (≤6, chosen deterministically)
+    SET_CAPTION_PREFIX = "set_caption_prefix"  # args: prefix (None = use the pinned generated one)
+    REGENERATE_ALL_CAPTIONS = "regenerate_all_captions"  # args: {} (waits for completion)
+    DELETE_IMAGE = "delete_image"              # args: sha256
+    UPLOAD_IMAGE = "upload_image"              # args: sha256, rel_path, image_name, increase_resolution
+    SET_CAPTION = "set_caption"                # args: sha256, caption
+    REGENERATE_CAPTION = "regenerate_caption"  # args: sha256
+    COMPLETE_DATASET = "complete_dataset"      # args: {}
+    DELETE_DATASET = "delete_dataset"          # args: remote_id
+    # models
+    CREATE_MODEL = "create_model"              # args: name, description, training_version, training_mode
+    UPDATE_MODEL = "update_model"              # args: fields (name/description)
+    START_TRAINING = "start_training"          # args: parameters (expert only, else {})
+    STOP_TRAINING = "stop_training"            # args: remote_id
+    DELETE_MODEL = "delete_model"              # args: remote_id
+    SUPERSEDE_MODEL = "supersede_model"        # state only: move the current model to history
+    # state only
+    FORGET = "forget"                          # args: remote_id — drop a record whose object is gone
+
+
+@dataclass(frozen=True)
+class Step:
+    op: Op
+    args: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"op": self.op.value, "args": dict(self.args)}
+
+    @staticmethod
+    def from_dict(d: Mapping[str, Any]) -> "Step":
+        return Step(Op(d["op"]), dict(d.get("args") or {}))
+
+
+@dataclass(frozen=True)
+class ImageChanges:
+    """Image-level detail of a dataset change, for people (the steps are authoritative)."""
+
+    upload: tuple[str, ...] = ()         # rel paths
+    delete: tuple[str, ...] = ()         # rel paths or sha256 prefixes (when the file is gone)
+    caption: tuple[str, ...] = ()        # rel paths whose manual caption is set/changed
+    regenerate: tuple[str, ...] = ()     # rel paths whose caption goes back to automatic
+
+    def is_empty(self) -> bool:
+        return not (self.upload or self.delete or self.caption or self.regenerate)
+
+    def to_dict(self) -> dict[str, list[str]]:
+        return {"upload": list(self.upload), "delete": list(self.delete),
+                "caption": list(self.caption), "regenerate": list(self.regenerate)}
+
+    @staticmethod
+    def from_dict(d: Mapping[str, Any] | None) -> "ImageChanges | None":
+        if d is None:
+            return None
+        return ImageChanges(*(tuple(d.get(k) or ()) for k in ("upload", "delete", "caption", "regenerate")))
+
+
+@dataclass(frozen=True)
+class Change:
+    address: str
+    actions: tuple[Action, ...]
+    reason: str                                  # for people only; the executor never reads it
+    steps: tuple[Step, ...]
+    before: Mapping[str, Any] | None = None
+    after: Mapping[str, Any] | None = None
+    depends_on: tuple[str, ...] = ()             # addresses whose changes must finish first
+    images: ImageChanges | None = None
+    # Destroys something valuable (a trained model, a project): needs --allow-destroy.
+    protected: bool = False
+    # protected and not allowed: the plan cannot be applied (exit 6) until allowed.
+    refused: bool = False
+
+    @property
+    def kind(self) -> str:
+        return split_address(self.address)[0]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "address": self.address,
+            "actions": [a.value for a in self.actions],
+            "reason": self.reason,
+            "before": _jsonable(self.before),
+            "after": _jsonable(self.after),
+            "depends_on": list(self.depends_on),
+            "images": self.images.to_dict() if self.images else None,
+            "protected": self.protected,
+            "refused": self.refused,
+            "steps": [s.to_dict() for s in self.steps],
+        }
+
+    @staticmethod
+    def from_dict(d: Mapping[str, Any]) -> "Change":
+        return Change(
+            address=d["address"],
+            actions=tuple(Action(a) for a in d["actions"]),
+            reason=d["reason"],
+            steps=tuple(Step.from_dict(s) for s in d.get("steps") or ()),
+            before=d.get("before"),
+            after=d.get("after"),
+            depends_on=tuple(d.get("depends_on") or ()),
+            images=ImageChanges.from_dict(d.get("images")),
+            protected=bool(d.get("protected")),
+            refused=bool(d.get("refused")),
+        )
+
+
+@dataclass(frozen=True)
+class Drift:
+    """A difference between what state recorded and what the API holds now, made outside bria."""
+
+    address: str
+    kind: str                                    # "deleted" | "changed"
+    remote_id: int | None
+    fields: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # name → {"expected","actual"}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"address": self.address, "kind": self.kind, "remote_id": self.remote_id,
+                "fields": _jsonable(self.fields)}
+
+    @staticmethod
+    def from_dict(d: Mapping[str, Any]) -> "Drift":
+        return Drift(d["address"], d["kind"], d.get("remote_id"), d.get("fields") or {})
+
+
+@dataclass(frozen=True)
+class Plan:
+    changes: tuple[Change, ...]                  # in execution order
+    drift: tuple[Drift, ...] = ()
+    notes: tuple[str, ...] = ()                  # informational lines (training progress, pending journal)
+    # What the plan was computed from; apply refuses a saved plan when these moved.
+    state_lineage: str | None = None
+    state_serial: int = 0
+    manifest_digest: str = ""
+    manifest_path: str = ""
+    targets: tuple[str, ...] = ()
+    excludes: tuple[str, ...] = ()
+    format_version: int = PLAN_FORMAT_VERSION
+
+    @property
+    def has_changes(self) -> bool:
+        return any(c.actions != (Action.NOOP,) for c in self.changes)
+
+    @property
+    def refused(self) -> tuple[Change, ...]:
+        return tuple(c for c in self.changes if c.refused)
+
+    def summary(self) -> dict[str, int]:
+        add = change = destroy = uploads = trains = 0
+        for c in self.changes:
+            acts = set(c.actions)
+            if Action.CREATE in acts or Action.CLONE in acts:
+                add += 1
+            elif acts & {Action.UPDATE, Action.TRAIN, Action.STOP}:
+                change += 1
+            if Action.DELETE in acts:
+                destroy += 1
+            if Action.TRAIN in acts:
+                trains += 1
+            uploads += sum(1 for s in c.steps if s.op is Op.UPLOAD_IMAGE)
+        return {"add": add, "change": change, "destroy": destroy,
+                "images_to_upload": uploads, "models_to_train": trains}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format_version": self.format_version,
+            "state_lineage": self.state_lineage,
+            "state_serial": self.state_serial,
+            "manifest_digest": self.manifest_digest,
+            "manifest_path": self.manifest_path,
+            "targets": list(self.targets),
+            "excludes": list(self.excludes),
+            "summary": self.summary(),
+            "changes": [c.to_dict() for c in self.changes],
+            "drift": [d.to_dict() for d in self.drift],
+            "notes": list(self.notes),
+        }
+
+    @staticmethod
+    def from_dict(d: Mapping[str, Any]) -> "Plan":
+        return Plan(
+            changes=tuple(Change.from_dict(c) for c in d["changes"]),
+            drift=tuple(Drift.from_dict(x) for x in d.get("drift") or ()),
+            notes=tuple(d.get("notes") or ()),
+            state_lineage=d.get("state_lineage"),
+            state_serial=int(d.get("state_serial") or 0),
+            manifest_digest=d.get("manifest_digest") or "",
+            manifest_path=d.get("manifest_path") or "",
+            targets=tuple(d.get("targets") or ()),
+            excludes=tuple(d.get("excludes") or ()),
+            format_version=int(d.get("format_version") or PLAN_FORMAT_VERSION),
+        )
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON types (dicts, lists) from mappings/tuples, recursively."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Path):
+        return value.as_posix()
+    return value

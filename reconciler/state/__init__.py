@@ -1,0 +1,1 @@
+"""State: the format (`model`), the store interface (`store`) and its backends."""

@@ -1,0 +1,250 @@
+"""The state format, v1: what bria last applied and observed, per address.
+
+Frozen dataclasses with `to_dict`/`from_dict`; `schemas/state.schema.json` describes the
+JSON and `state/README.md` documents it for people. The state never holds the API token.
+
+Shape (JSON):
+    {"format_version": 1, "lineage": "<uuid>", "serial": 7,
+     "resources": {"project.luna": {"type": "project", ...},
+                   "dataset.luna_v1": {"type": "dataset", ...},
+                   "model.luna_max": {"type": "model", ...}},
+     "journal": [{...pending non-idempotent operation...}]}
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping
+
+from reconciler.model import split_address
+
+STATE_FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    remote_id: int
+    image_name: str
+    caption: str | None
+    caption_source: str          # "manual" | "automatic" | "unknown"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"remote_id": self.remote_id, "image_name": self.image_name,
+                "caption": self.caption, "caption_source": self.caption_source}
+
+    @staticmethod
+    def from_dict(d: Mapping[str, Any]) -> "ImageRecord":
+        return ImageRecord(int(d["remote_id"]), d["image_name"], d.get("caption"),
+                           d.get("caption_source") or "unknown")
+
+
+@dataclass(frozen=True)
+class DatasetVersion:
+    """One remote dataset. A completed version is frozen; a change makes a new version."""
+
+    remote_id: int
+    name: str
+    status: str                               # "draft" | "completed"
+    caption_prefix: str | None
+    images: Mapping[str, ImageRecord] = field(default_factory=dict)   # full sha256 → record
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"remote_id": self.remote_id, "name": self.name, "status": self.status,
+                "caption_prefix": self.caption_prefix,
+                "images": {sha: r.to_dict() for sha, r in sorted(self.images.items())}}
+
+    @staticmethod
+    def from_dict(d: Mapping[str, Any]) -> "DatasetVersion":
+        return DatasetVersion(int(d["remote_id"]), d["name"], d["status"], d.get("caption_prefix"),
+                              {sha: ImageRecord.from_dict(r) for sha, r in (d.get("images") or {}).items()})
+
+
+@dataclass(frozen=True)
+class ProjectRecord:
+    remote_id: int
+    # The fields last applied: name, description, ip_type, ip_medium, ip_name, ip_description.
+    applied: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "project", "remote_id": self.remote_id, "applied": dict(self.applied)}
+
+    @staticmethod
+    def from_dict(d: Mapping[str, Any]) -> "ProjectRecord":
+        return ProjectRecord(int(d["remote_id"]), dict(d.get("applied") or {}))
+
+
+@dataclass(frozen=True)
+class DatasetRecord:
+    project: str                               # project key
+    versions: tuple[DatasetVersion, ...] = ()  # oldest first; the last one is current
+    # A prefix produced by generate_prefix for `caption_prefix: auto`, pinned so it is never
+    # regenerated behind the user's back.
+    pinned_prefix: str | None = None
+
+    @property
+    def current(self) -> DatasetVersion | None:
+        return self.versions[-1] if self.versions else None
+
+    def with_current(self, version: DatasetVersion) -> "DatasetRecord":
+        """Replace the current version (same remote id) or append a new one."""
+        if self.versions and self.versions[-1].remote_id == version.remote_id:
+            return replace(self, versions=self.versions[:-1] + (version,))
+        return replace(self, versions=self.versions + (version,))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "dataset", "project": self.project, "pinned_prefix": self.pinned_prefix,
+                "versions": [v.to_dict() for v in self.versions]}
+
+    @staticmethod
+    def from_dict(d: Mapping[str, Any]) -> "DatasetRecord":
+        return DatasetRecord(d["project"], tuple(DatasetVersion.from_dict(v) for v in d.get("versions") or ()),
+                             d.get("pinned_prefix"))
+
+
+@dataclass(frozen=True)
+class SupersededModel:
+    remote_id: int
+    dataset_remote_id: int
+    training_version: str
+    training_mode: str
+    status: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"remote_id": self.remote_id, "dataset_remote_id": self.dataset_remote_id,
+                "training_version": self.training_version, "training_mode": self.training_mode,
+                "status": self.status, "reason": self.reason}
+
+    @staticmethod
+    def from_dict(d: Mapping[str, Any]) -> "SupersededModel":
+        return SupersededModel(int(d["remote_id"]), int(d["dataset_remote_id"]), d["training_version"],
+                               d["training_mode"], d["status"], d.get("reason") or "")
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    remote_id: int
+    dataset: str                   # dataset key
+    dataset_remote_id: int         # the dataset version this model was created on
+    name: str
+    description: str | None
+    training_version: str
+    training_mode: str
+    training_parameters: Mapping[str, Any] = field(default_factory=dict)
+    status: str = "Created"        # last observed API status
+    generation_prefix: str | None = None
+    superseded: tuple[SupersededModel, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "model", "remote_id": self.remote_id, "dataset": self.dataset,
+                "dataset_remote_id": self.dataset_remote_id, "name": self.name,
+                "description": self.description, "training_version": self.training_version,
+                "training_mode": self.training_mode, "training_parameters": dict(self.training_parameters),
+                "status": self.status, "generation_prefix": self.generation_prefix,
+                "superseded": [s.to_dict() for s in self.superseded]}
+
+    @staticmethod
+    def from_dict(d: Mapping[str, Any]) -> "ModelRecord":
+        return ModelRecord(int(d["remote_id"]), d["dataset"], int(d["dataset_remote_id"]), d["name"],
+                           d.get("description"), d["training_version"], d["training_mode"],
+                           dict(d.get("training_parameters") or {}), d.get("status") or "Created",
+                           d.get("generation_prefix"),
+                           tuple(SupersededModel.from_dict(s) for s in d.get("superseded") or ()))
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """A non-idempotent call about to be made (create, clone, upload).
+
+    Written to state *before* the call and removed after its result is recorded. A leftover
+    entry means the outcome is unknown: the next run looks the object up by name and parent
+    and adopts it, so a crash never produces a duplicate.
+    """
+
+    id: str
+    op: str                        # create_project | create_dataset | clone_dataset | upload_image | create_model
+    address: str
+    name: str                      # the name sent (image_name for uploads)
+    parent_id: int | None = None   # project id (datasets), dataset id (images, models), None (projects)
+    detail: Mapping[str, Any] = field(default_factory=dict)   # e.g. {"sha256": ...}, {"source_remote_id": ...}
+    started_at: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "op": self.op, "address": self.address, "name": self.name,
+                "parent_id": self.parent_id, "detail": dict(self.detail), "started_at": self.started_at}
+
+    @staticmethod
+    def from_dict(d: Mapping[str, Any]) -> "JournalEntry":
+        return JournalEntry(d["id"], d["op"], d["address"], d["name"], d.get("parent_id"),
+                            dict(d.get("detail") or {}), d.get("started_at") or "")
+
+
+@dataclass(frozen=True)
+class State:
+    lineage: str
+    serial: int = 0
+    projects: Mapping[str, ProjectRecord] = field(default_factory=dict)   # by key
+    datasets: Mapping[str, DatasetRecord] = field(default_factory=dict)
+    models: Mapping[str, ModelRecord] = field(default_factory=dict)
+    journal: tuple[JournalEntry, ...] = ()
+    format_version: int = STATE_FORMAT_VERSION
+
+    @staticmethod
+    def empty(lineage: str | None = None) -> "State":
+        return State(lineage=lineage or str(uuid.uuid4()))
+
+    def addresses(self) -> list[str]:
+        return ([f"project.{k}" for k in sorted(self.projects)] + [f"dataset.{k}" for k in sorted(self.datasets)]
+                + [f"model.{k}" for k in sorted(self.models)])
+
+    def get(self, addr: str) -> ProjectRecord | DatasetRecord | ModelRecord | None:
+        kind, key = split_address(addr)
+        return {"project": self.projects, "dataset": self.datasets, "model": self.models}[kind].get(key)
+
+    def with_resource(self, addr: str, record: ProjectRecord | DatasetRecord | ModelRecord | None) -> "State":
+        """A new State with `addr` set to `record` (None removes it)."""
+        kind, key = split_address(addr)
+        attr = {"project": "projects", "dataset": "datasets", "model": "models"}[kind]
+        table = dict(getattr(self, attr))
+        if record is None:
+            table.pop(key, None)
+        else:
+            table[key] = record
+        return replace(self, **{attr: table})
+
+    def with_journal_entry(self, entry: JournalEntry) -> "State":
+        return replace(self, journal=self.journal + (entry,))
+
+    def without_journal_entry(self, entry_id: str) -> "State":
+        return replace(self, journal=tuple(e for e in self.journal if e.id != entry_id))
+
+    def to_dict(self) -> dict[str, Any]:
+        resources: dict[str, Any] = {}
+        for k in sorted(self.projects):
+            resources[f"project.{k}"] = self.projects[k].to_dict()
+        for k in sorted(self.datasets):
+            resources[f"dataset.{k}"] = self.datasets[k].to_dict()
+        for k in sorted(self.models):
+            resources[f"model.{k}"] = self.models[k].to_dict()
+        return {"format_version": self.format_version, "lineage": self.lineage, "serial": self.serial,
+                "resources": resources, "journal": [e.to_dict() for e in self.journal]}
+
+    @staticmethod
+    def from_dict(d: Mapping[str, Any]) -> "State":
+        if d.get("format_version") != STATE_FORMAT_VERSION:
+            raise ValueError(f"unsupported state format_version {d.get('format_version')!r} "
+                             f"(this bria reads {STATE_FORMAT_VERSION})")
+        projects: dict[str, ProjectRecord] = {}
+        datasets: dict[str, DatasetRecord] = {}
+        models: dict[str, ModelRecord] = {}
+        for addr, r in (d.get("resources") or {}).items():
+            kind, key = split_address(addr)
+            if kind == "project":
+                projects[key] = ProjectRecord.from_dict(r)
+            elif kind == "dataset":
+                datasets[key] = DatasetRecord.from_dict(r)
+            else:
+                models[key] = ModelRecord.from_dict(r)
+        return State(lineage=d["lineage"], serial=int(d["serial"]), projects=projects, datasets=datasets,
+                     models=models, journal=tuple(JournalEntry.from_dict(e) for e in d.get("journal") or ()))
