@@ -1,0 +1,1 @@
+"""Benchmarks for bria: `python -m benchmarks` (see benchmarks/__main__.py)."""
