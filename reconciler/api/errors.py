@@ -8,8 +8,8 @@ although no success response came back (a lost response, or a 5xx that may have 
 The API has no idempotency key, so the client never retries such a call; the reconciler's
 journal resolves it by looking the object up.
 
-Messages are built by the client with the token already redacted; nothing here ever
-receives the token.
+The client redacts the token from response bodies before they reach this module, so an
+error's message never contains it (a server may echo the token it rejected).
 """
 
 from __future__ import annotations
