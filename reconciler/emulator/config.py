@@ -1,0 +1,56 @@
+"""The emulator's knobs. Every knob is off (or realistic) by default."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    """How the emulated API behaves beyond its business rules.
+
+    Durations are in seconds, probabilities in [0, 1]. `rate_limit` is requests per minute
+    per endpoint (method + route template) per organisation, enforced as a token bucket
+    that refills `rate_limit / 60` tokens per second and holds at most `rate_burst`
+    (default `max(1, rate_limit / 60)`), so a client that paces itself sees a smooth,
+    measurable throughput.
+    """
+
+    training_seconds: float = 3600.0      # InProgress -> Completed/Failed after this long
+    failure_rate: float = 0.0             # probability a training run ends Failed (decided at start)
+    rate_limit: float | None = None       # requests/minute per endpoint per organisation; None = off
+    rate_burst: float | None = None       # bucket capacity; None = max(1, rate_limit / 60)
+    retry_after: bool = False             # add a Retry-After header (whole seconds) to 429s
+    latency_ms: float = 0.0               # added to every /v1 request
+    fault_rate: float = 0.0               # probability of a 500/502/503 before anything is committed
+    drop_rate: float = 0.0                # probability a successful mutation's connection drops
+    captions_seconds: float = 2.0         # regenerate-all-captions runs this long
+    stopping_seconds: float = 5.0         # Stopping -> Stopped after this long
+    data_path: Path | str | None = None   # SQLite file; None = in memory
+    tokens: tuple[str, ...] | None = None  # fixed accepted tokens; None = any non-empty token
+    seed: int | None = None               # seeds failure, fault and drop decisions
+
+    def __post_init__(self) -> None:
+        for name in ("failure_rate", "fault_rate", "drop_rate"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1, got {value}")
+        for name in ("training_seconds", "latency_ms", "captions_seconds", "stopping_seconds"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative")
+        if self.rate_limit is not None and self.rate_limit <= 0:
+            raise ValueError("rate_limit must be positive (or None for no limit)")
+        if self.rate_burst is not None and self.rate_burst < 1:
+            raise ValueError("rate_burst must be at least 1")
+        if self.tokens is not None:
+            # Accept any iterable (e.g. a list from a CLI) but keep the frozen value hashable.
+            object.__setattr__(self, "tokens", tuple(self.tokens))
+
+    @property
+    def bucket_capacity(self) -> float:
+        if self.rate_limit is None:
+            return 0.0
+        if self.rate_burst is not None:
+            return float(self.rate_burst)
+        return max(1.0, self.rate_limit / 60.0)

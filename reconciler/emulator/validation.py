@@ -1,0 +1,71 @@
+"""Checks on JSON request bodies. Each failure is a 400 naming the field.
+
+Unknown fields are refused (400) rather than ignored: the emulator exists to catch client
+mistakes such as a misspelt field, which a lenient server would silently drop.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Collection, Mapping
+
+from reconciler.emulator.errors import bad_request
+
+
+def reject_unknown(body: Mapping[str, Any], allowed: Collection[str]) -> None:
+    unknown = sorted(set(body) - set(allowed))
+    if unknown:
+        raise bad_request(f"unknown field(s): {', '.join(unknown)}")
+
+
+def required_str(body: Mapping[str, Any], field: str) -> str:
+    value = body.get(field)
+    if not isinstance(value, str) or not value.strip():
+        raise bad_request(f"{field} is required and must be a non-empty string")
+    return value
+
+
+def optional_str(body: Mapping[str, Any], field: str) -> str | None:
+    value = body.get(field)
+    if value is not None and not isinstance(value, str):
+        raise bad_request(f"{field} must be a string")
+    return value
+
+
+def one_of(body: Mapping[str, Any], field: str, choices: Collection[str], default: str | None = None) -> str | None:
+    value = body.get(field, default)
+    if value is None:
+        return None
+    if value not in choices:
+        raise bad_request(f"{field} must be one of {', '.join(sorted(choices))}")
+    return value
+
+
+def optional_bool(body: Mapping[str, Any], field: str, default: bool) -> bool:
+    value = body.get(field, default)
+    if not isinstance(value, bool):
+        raise bad_request(f"{field} must be a boolean")
+    return value
+
+
+def required_int(body: Mapping[str, Any], field: str) -> int:
+    value = body.get(field)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise bad_request(f"{field} is required and must be an integer")
+    return value
+
+
+def int_in_range(value: Any, field: str, low: int, high: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise bad_request(f"{field} must be an integer")
+    if value < low or (high is not None and value > high):
+        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise bad_request(f"{field} must be {bound}")
+    return value
+
+
+def number_in_range(value: Any, field: str, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise bad_request(f"{field} must be a number")
+    if not low <= value <= high:
+        raise bad_request(f"{field} must be between {low:g} and {high:g}")
+    return float(value)

@@ -1,0 +1,54 @@
+"""The executor's single door to the API client.
+
+Every API call the executor makes goes through `ApiCalls`, which
+- bounds how many calls are in flight at once (`--parallelism`),
+- refuses to *start* a call once the run is cancelled (in-flight calls finish), and
+- counts calls, for the summary and for the crash-test hook below.
+
+Test hook (crash tests only): with `kill_after_calls=N` the process kills itself with
+SIGKILL right after the N-th call returns, before its result is recorded in state. That is
+the worst moment to die (the server did the work, the state does not know yet), and the
+journal must make the next run adopt the object instead of creating a duplicate. The CLI
+reads it from the environment variable BRIA_TEST_KILL_AFTER_CALLS; nothing else sets it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from typing import Any
+
+
+class Cancelled(Exception):
+    """The run was cancelled (Ctrl-C / SIGTERM); no new API call is started."""
+
+
+class ApiCalls:
+    def __init__(self, client: Any, *, parallelism: int, cancel_event: asyncio.Event,
+                 kill_after_calls: int | None = None):
+        self._client = client
+        self._slots = asyncio.Semaphore(max(1, parallelism))
+        self._cancel = cancel_event
+        self._kill_after = kill_after_calls
+        self.count = 0
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def check_cancelled(self) -> None:
+        if self._cancel.is_set():
+            raise Cancelled()
+
+    async def __call__(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """Call `client.<method>(*args, **kwargs)` under the concurrency bound."""
+        self.check_cancelled()
+        async with self._slots:
+            self.check_cancelled()
+            try:
+                return await getattr(self._client, method)(*args, **kwargs)
+            finally:
+                self.count += 1
+                if self._kill_after is not None and self.count >= self._kill_after:
+                    os.kill(os.getpid(), signal.SIGKILL)
