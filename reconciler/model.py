@@ -206,25 +206,25 @@ class Op(str, enum.Enum):
     UPDATE_PROJECT = "update_project"          # args: fields (only changed, updatable ones)
     DELETE_PROJECT = "delete_project"          # args: remote_id
     # datasets
-    CREATE_DATASET = "create_dataset"          # args: name
+    CREATE_DATASET = "create_dataset"          # args: name, project (project key)
     CLONE_DATASET = "clone_dataset"            # args: source_remote_id, name
     UPDATE_DATASET = "update_dataset"          # args: name
-    GENERATE_PREFIX = "generate_prefix"        # args: shas (≤6, chosen deterministically)
+    GENERATE_PREFIX = "generate_prefix"        # args: shas (≤6, chosen deterministically), rel_paths (same order)
     SET_CAPTION_PREFIX = "set_caption_prefix"  # args: prefix (None = use the pinned generated one)
     REGENERATE_ALL_CAPTIONS = "regenerate_all_captions"  # args: {} (waits for completion)
-    DELETE_IMAGE = "delete_image"              # args: sha256
-    UPLOAD_IMAGE = "upload_image"              # args: sha256, rel_path, image_name, increase_resolution
+    DELETE_IMAGE = "delete_image"              # args: sha256, image_name
+    UPLOAD_IMAGE = "upload_image"              # args: sha256, rel_path, image_name, increase_resolution, caption (manual caption to set right after, or None)
     SET_CAPTION = "set_caption"                # args: sha256, caption
     REGENERATE_CAPTION = "regenerate_caption"  # args: sha256
     COMPLETE_DATASET = "complete_dataset"      # args: {}
     DELETE_DATASET = "delete_dataset"          # args: remote_id
     # models
-    CREATE_MODEL = "create_model"              # args: name, description, training_version, training_mode
+    CREATE_MODEL = "create_model"              # args: name, description, dataset (dataset key), training_version, training_mode
     UPDATE_MODEL = "update_model"              # args: fields (name/description)
     START_TRAINING = "start_training"          # args: parameters (expert only, else {})
     STOP_TRAINING = "stop_training"            # args: remote_id
     DELETE_MODEL = "delete_model"              # args: remote_id
-    SUPERSEDE_MODEL = "supersede_model"        # state only: move the current model to history
+    SUPERSEDE_MODEL = "supersede_model"        # state only: move the current model to history; args: remote_id, reason
     # state only
     FORGET = "forget"                          # args: remote_id — drop a record whose object is gone
 

@@ -1,3 +1,292 @@
-"""`bria apply` commands (placeholder: not built yet)."""
+"""`bria apply`, `bria destroy`, `bria import`, `bria output`.
 
-COMMANDS: list = []
+apply without a saved plan: lock → read state → resolve the journal of an interrupted run →
+refresh → plan → show → confirm (`yes` on a TTY, or --auto-approve) → execute → summary.
+apply with a saved plan: the same lock and state read, then the plan is refused as stale
+(exit 4) when the state or the manifest moved since it was made; otherwise it is executed
+as is. Ctrl-C / SIGTERM during execution: no new calls, in-flight calls finish, state is
+saved, exit 8.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from reconciler.api import errors as api_errors
+from reconciler.cli import exitcodes
+from reconciler.cli.common import (api_token, build_client, load_manifest_or_exit, open_state,  # noqa: F401
+                                   resolve_endpoint, run_async)
+from reconciler.executor import ConsoleReporter, apply_plan, resolve_leftovers, stale_reason
+from reconciler.executor.importing import ImportRefused, import_resource
+from reconciler.executor.summary import output_lines, outputs, summary_lines
+from reconciler.model import Manifest, Plan
+from reconciler.state.model import State
+from reconciler.state.store import StateError
+
+# Test hook for the crash tests (see reconciler/executor/calls.py): SIGKILL after N API calls.
+KILL_AFTER_CALLS_ENV = "BRIA_TEST_KILL_AFTER_CALLS"
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    auto_approve: bool
+    parallelism: int
+    wait: bool
+    allow_destroy: tuple[str, ...]
+    targets: tuple[str, ...] = ()
+    excludes: tuple[str, ...] = ()
+    poll_interval: float = 5.0
+
+
+def _console() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _err(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+
+
+def _allow_destroy(values: tuple[str, ...]) -> Any:
+    return "all" if "all" in values else frozenset(values)
+
+
+def _state_options(f: Any) -> Any:
+    f = click.option("--lock-timeout", type=float, default=0.0, show_default=True,
+                     help="Seconds to wait for another run's state lock.")(f)
+    f = click.option("--state-backend", type=click.Choice(["local", "postgres"]), default=None,
+                     help="Override the manifest's state backend.")(f)
+    return click.option("-f", "--file", "manifest_path", default="bria.yaml", show_default=True,
+                        help="The manifest.")(f)
+
+
+def _apply_options(f: Any) -> Any:
+    f = click.option("--poll-interval", type=float, default=5.0, hidden=True)(f)
+    f = click.option("--allow-destroy", multiple=True, metavar="ADDR|all",
+                     help="Allow destroying this protected resource (repeatable), or all.")(f)
+    f = click.option("--wait/--no-wait", default=False, help="Follow training to the end.")(f)
+    f = click.option("--parallelism", type=click.IntRange(1, 64), default=8, show_default=True,
+                     help="Concurrent API calls.")(f)
+    return click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")(f)
+
+
+def _require_approval_possible(auto_approve: bool) -> None:
+    if not auto_approve and not sys.stdin.isatty():
+        _err("stdin is not a terminal, so bria cannot ask for confirmation; "
+             "pass --auto-approve to apply without asking (nothing was changed)")
+        sys.exit(exitcodes.ERROR)
+
+
+@click.command("apply")
+@click.argument("plan_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@_state_options
+@_apply_options
+@click.option("--target", multiple=True, metavar="ADDR", help="Only this resource and its dependencies.")
+@click.option("--exclude", multiple=True, metavar="ADDR", help="Leave out this resource and its dependents.")
+def apply_command(plan_file: Path | None, manifest_path: str, state_backend: str | None, lock_timeout: float,
+                  auto_approve: bool, parallelism: int, wait: bool, allow_destroy: tuple[str, ...],
+                  poll_interval: float, target: tuple[str, ...], exclude: tuple[str, ...]) -> None:
+    """Make the API match the manifest (or carry out a saved PLAN_FILE)."""
+    saved = _read_saved_plan(plan_file) if plan_file is not None else None
+    if saved is None:
+        _require_approval_possible(auto_approve)
+    manifest = load_manifest_or_exit(manifest_path)
+    options = ApplyOptions(auto_approve or saved is not None, parallelism, wait, allow_destroy, target, exclude,
+                           poll_interval)
+    sys.exit(_locked_run(manifest, state_backend, lock_timeout, "bria apply",
+                         lambda store, state: _apply(manifest, manifest, store, state, options, saved)))
+
+
+@click.command("destroy")
+@_state_options
+@_apply_options
+def destroy_command(manifest_path: str, state_backend: str | None, lock_timeout: float, auto_approve: bool,
+                    parallelism: int, wait: bool, allow_destroy: tuple[str, ...], poll_interval: float) -> None:
+    """Delete everything recorded in state (protected resources need --allow-destroy)."""
+    _require_approval_possible(auto_approve)
+    manifest = load_manifest_or_exit(manifest_path)
+    # The planner with nothing desired plans the deletion of everything, so the protection
+    # rules stay in one place.
+    nothing = replace(manifest, projects={}, datasets={}, models={})
+    options = ApplyOptions(auto_approve, parallelism, False, allow_destroy, poll_interval=poll_interval)
+    sys.exit(_locked_run(manifest, state_backend, lock_timeout, "bria destroy",
+                         lambda store, state: _apply(nothing, manifest, store, state, options, None)))
+
+
+def _read_saved_plan(path: Path) -> Plan:
+    try:
+        return Plan.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        _err(f"{path}: not a readable bria plan ({exc})")
+        sys.exit(exitcodes.ERROR)
+
+
+def _locked_run(manifest: Manifest, backend: str | None, lock_timeout: float, command: str, body: Any) -> int:
+    """Take the state lock, run `body(store, state)` (a coroutine), always unlock."""
+    store, state = open_state(manifest, backend, lock_timeout, command)
+    try:
+        return run_async(body(store, state or State.empty()))
+    except StateError as exc:
+        _err(str(exc))
+        return exitcodes.ERROR
+    finally:
+        store.unlock()
+
+
+async def _apply(plan_manifest: Manifest, manifest: Manifest, store: Any, state: State, options: ApplyOptions,
+                 saved: Plan | None) -> int:
+    console = _console()
+    try:
+        async with build_client(manifest) as client:
+            if saved is not None:
+                the_plan = await _check_saved(saved, manifest, state, client, store)
+                if isinstance(the_plan, int):
+                    return the_plan
+            else:
+                state, the_plan = await _make_plan(plan_manifest, state, client, store, options, console)
+                if isinstance(the_plan, int):
+                    return the_plan
+            if the_plan.refused:
+                _err("the plan destroys protected resources: " + ", ".join(c.address for c in the_plan.refused)
+                     + " — pass --allow-destroy ADDR (or all) to allow it")
+                return exitcodes.REFUSED
+            return await _execute(the_plan, manifest, state, client, store, options, console)
+    except api_errors.ApiError as exc:
+        _err(str(exc))
+        return exitcodes.ERROR
+
+
+async def _check_saved(saved: Plan, manifest: Manifest, state: State, client: Any, store: Any) -> Plan | int:
+    reason = stale_reason(saved, state, manifest)
+    if reason is None and state.journal:
+        state, notes = await resolve_leftovers(state, client=client, store=store, manifest=manifest)
+        for note in notes:
+            click.echo(note)
+        reason = "an interrupted apply left pending operations, now reconciled into state"
+    if reason is not None:
+        _err(f"the saved plan is stale: {reason}. Run `bria plan` again.")
+        return exitcodes.STALE_PLAN
+    return saved
+
+
+async def _make_plan(manifest: Manifest, state: State, client: Any, store: Any, options: ApplyOptions,
+                     console: Console) -> tuple[State, Plan | int]:
+    from reconciler.planner import plan as make_plan
+    from reconciler.refresh import refresh
+    from reconciler.render.human import render_plan
+
+    state, notes = await resolve_leftovers(state, client=client, store=store, manifest=manifest)
+    for note in notes:
+        console.print(note, markup=False)
+    live = await refresh(client, state)
+    try:
+        the_plan = make_plan(manifest, state, live, targets=options.targets, excludes=options.excludes,
+                             allow_destroy=_allow_destroy(options.allow_destroy))
+    except ValueError as exc:   # unknown --target/--exclude address, cycle
+        _err(str(exc))
+        return state, exitcodes.ERROR
+    color = console.is_terminal and not console.no_color
+    console.print(render_plan(the_plan.to_dict(), color=color, width=console.width), markup=False,
+                  highlight=False)
+    if not the_plan.has_changes:
+        return state, exitcodes.OK
+    if the_plan.refused:
+        return state, the_plan
+    if not options.auto_approve and not _confirmed():
+        _err("apply cancelled; nothing was changed")
+        return state, exitcodes.ERROR
+    return state, the_plan
+
+
+def _confirmed() -> bool:
+    answer = click.prompt("Do you want to perform these actions? Only 'yes' will be accepted", default="",
+                          show_default=False)
+    return answer.strip() == "yes"
+
+
+async def _execute(the_plan: Plan, manifest: Manifest, state: State, client: Any, store: Any,
+                   options: ApplyOptions, console: Console) -> int:
+    cancel = asyncio.Event()
+    _install_cancel_handlers(cancel)
+    kill_after = os.environ.get(KILL_AFTER_CALLS_ENV)
+    result = await apply_plan(the_plan, manifest, state, client=client, store=store,
+                              parallelism=options.parallelism, wait=options.wait,
+                              reporter=ConsoleReporter(console), cancel_event=cancel,
+                              poll_interval=options.poll_interval,
+                              kill_after_calls=int(kill_after) if kill_after else None)
+    for line in summary_lines(result):
+        console.print(line, markup=False, highlight=False)
+    if result.cancelled:
+        return exitcodes.CANCELLED
+    return exitcodes.OK if result.ok else exitcodes.PARTIAL
+
+
+def _install_cancel_handlers(cancel: asyncio.Event) -> None:
+    """SIGINT/SIGTERM set the cancel flag: no new API calls, in-flight ones finish."""
+    loop = asyncio.get_running_loop()
+
+    def on_signal() -> None:
+        if not cancel.is_set():
+            click.echo("Cancelling: no new API calls; waiting for the ones in flight…", err=True)
+        cancel.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, on_signal)
+        except (NotImplementedError, RuntimeError):   # not the main thread / not supported
+            pass
+
+
+@click.command("import")
+@click.argument("address")
+@click.argument("remote_id", type=int)
+@_state_options
+def import_command(address: str, remote_id: int, manifest_path: str, state_backend: str | None,
+                   lock_timeout: float) -> None:
+    """Record an existing remote object (project, dataset or model) in state as ADDRESS."""
+    manifest = load_manifest_or_exit(manifest_path)
+
+    async def body(store: Any, state: State) -> int:
+        try:
+            async with build_client(manifest) as client:
+                new_state = await import_resource(manifest, state, client, address, remote_id)
+        except (ImportRefused, ValueError, api_errors.ApiError) as exc:
+            _err(str(exc))
+            return exitcodes.ERROR
+        await asyncio.to_thread(store.write, new_state)
+        click.echo(f"Imported {address} (remote id {remote_id}). Run `bria plan` to see what differs.")
+        return exitcodes.OK
+
+    sys.exit(_locked_run(manifest, state_backend, lock_timeout, "bria import", body))
+
+
+@click.command("output")
+@click.option("--format", "fmt", type=click.Choice(["human", "json"]), default="human", show_default=True)
+@click.option("-f", "--file", "manifest_path", default="bria.yaml", show_default=True, help="The manifest.")
+@click.option("--state-backend", type=click.Choice(["local", "postgres"]), default=None)
+def output_command(fmt: str, manifest_path: str, state_backend: str | None) -> None:
+    """Model ids, statuses and generation prefixes from state, for later pipeline steps."""
+    from reconciler.state import open_store
+
+    manifest = load_manifest_or_exit(manifest_path)
+    try:
+        state = open_store(manifest.state, override_backend=state_backend).read() or State.empty()
+    except StateError as exc:
+        _err(str(exc))
+        sys.exit(exitcodes.ERROR)
+    if fmt == "json":
+        click.echo(json.dumps(outputs(state), indent=2, sort_keys=True))
+    else:
+        click.echo("\n".join(output_lines(state)))
+
+
+COMMANDS = [apply_command, destroy_command, import_command, output_command]

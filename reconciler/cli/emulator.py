@@ -1,3 +1,96 @@
-"""`bria emulator` commands (placeholder: not built yet)."""
+"""`bria emulator serve`: run the API emulator under uvicorn.
 
-COMMANDS: list = []
+Prints exactly one line, `bria emulator listening on http://HOST:PORT/v1`, flushed, once the
+socket is bound and the server is serving (tests and benchmarks wait for it). `--port 0`
+picks a free port; the line shows the real one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from pathlib import Path
+
+import click
+
+from reconciler.emulator import EmulatorConfig, create_app
+from reconciler.emulator.faults import DroppedConnection
+
+
+class _HideDroppedConnections(logging.Filter):
+    """Dropped connections are injected on purpose; uvicorn would log each as a crash."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], DroppedConnection))
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock
+
+
+async def _serve(server, sock: socket.socket, host: str) -> None:
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started and not task.done():
+        await asyncio.sleep(0.01)
+    if server.started:
+        port = sock.getsockname()[1]
+        shown_host = f"[{host}]" if ":" in host else host
+        click.echo(f"bria emulator listening on http://{shown_host}:{port}/v1")
+        click.get_text_stream("stdout").flush()
+    await task
+
+
+@click.group("emulator")
+def emulator() -> None:
+    """A local emulator of Bria's Tailored Generation API (for tests, demos and CI)."""
+
+
+@emulator.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8787, show_default=True, type=int, help="0 picks a free port.")
+@click.option("--data", "--data-path", "data_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="SQLite file to keep data in (default: in memory).")
+@click.option("--training-seconds", default=3600.0, show_default=True, type=float)
+@click.option("--failure-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1))
+@click.option("--rate-limit", type=float, help="Requests per minute per endpoint per organisation.")
+@click.option("--rate-burst", type=float, help="Token bucket capacity (default: rate-limit / 60, at least 1).")
+@click.option("--retry-after", is_flag=True, help="Send a Retry-After header with 429 responses.")
+@click.option("--latency-ms", default=0.0, show_default=True, type=float)
+@click.option("--fault-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1))
+@click.option("--drop-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1))
+@click.option("--captions-seconds", default=2.0, show_default=True, type=float)
+@click.option("--stopping-seconds", default=5.0, show_default=True, type=float)
+@click.option("--token", "tokens", multiple=True, help="Accept only these tokens (repeatable; default: any).")
+@click.option("--seed", type=int, help="Seed for failure, fault and drop decisions.")
+def serve(host: str, port: int, data_path: Path | None, training_seconds: float, failure_rate: float,
+          rate_limit: float | None, rate_burst: float | None, retry_after: bool, latency_ms: float,
+          fault_rate: float, drop_rate: float, captions_seconds: float, stopping_seconds: float,
+          tokens: tuple[str, ...], seed: int | None) -> None:
+    """Serve the emulated API at http://HOST:PORT/v1 until interrupted."""
+    import uvicorn
+
+    try:
+        config = EmulatorConfig(
+            training_seconds=training_seconds, failure_rate=failure_rate, rate_limit=rate_limit,
+            rate_burst=rate_burst, retry_after=retry_after, latency_ms=latency_ms, fault_rate=fault_rate,
+            drop_rate=drop_rate, captions_seconds=captions_seconds, stopping_seconds=stopping_seconds,
+            data_path=data_path, tokens=tokens or None, seed=seed)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+    try:
+        sock = _bind(host, port)
+    except OSError as error:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+    server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="warning", lifespan="off",
+                                           access_log=False))
+    logging.getLogger("uvicorn.error").addFilter(_HideDroppedConnections())
+    asyncio.run(_serve(server, sock, host))
+
+
+COMMANDS = [emulator]

@@ -1,3 +1,125 @@
-"""`bria plan` commands (placeholder: not built yet)."""
+"""`bria plan` (what would change) and `bria show` (what the state holds).
 
-COMMANDS: list = []
+Plan never writes state: it takes the lock while it reads the state and refreshes, like
+terraform, so it never plans against a state an apply is halfway through changing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from reconciler.cli import exitcodes
+from reconciler.cli.common import (build_client, close_state, command_line, fail, load_manifest_or_exit,
+                                   open_state, run_async)
+from reconciler.cli.show import show_command
+from reconciler.model import LiveView, Manifest, Plan
+from reconciler.state.model import State
+
+FORMATS = ("human", "json", "markdown")
+
+
+@click.command("plan")
+@click.option("-f", "--file", "manifest_file", default="bria.yaml", show_default=True, help="The manifest.")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Save the plan (JSON) for `bria apply PLAN`.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="human", show_default=True)
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when there are none.")
+@click.option("--target", "targets", multiple=True, metavar="ADDR", help="Only this resource and what it needs.")
+@click.option("--exclude", "excludes", multiple=True, metavar="ADDR", help="Leave out this resource and its dependents.")
+@click.option("--no-refresh", is_flag=True, help="Trust the state; do not read the live API.")
+@click.option("--allow-destroy", "allow_destroy", multiple=True, metavar="ADDR|all",
+              help="Allow destroying this protected resource (or all).")
+@click.option("--state-backend", type=click.Choice(["local", "postgres"]), default=None)
+@click.option("--lock-timeout", type=float, default=0.0, show_default=True, metavar="SECONDS")
+def plan_command(manifest_file: str, out_file: str | None, fmt: str, detailed_exitcode: bool,
+                 targets: tuple[str, ...], excludes: tuple[str, ...], no_refresh: bool,
+                 allow_destroy: tuple[str, ...], state_backend: str | None, lock_timeout: float) -> None:
+    """Show what `bria apply` would do, in order, with reasons.
+
+    Exit codes: 0 success (with --detailed-exitcode: no changes), 1 error, 2 changes present
+    (--detailed-exitcode), 3 state locked, 6 the plan holds refused (protected) changes.
+    """
+    manifest = load_manifest_or_exit(manifest_file)
+    allowed = "all" if "all" in allow_destroy else frozenset(allow_destroy)
+    result = compute_plan(manifest, targets=targets, excludes=excludes, refresh_live=not no_refresh,
+                          allow_destroy=allowed, state_backend=state_backend, lock_timeout=lock_timeout)
+    plan_dict = result.to_dict()
+    if out_file:
+        save_plan(plan_dict, Path(out_file))
+    click.echo(render(plan_dict, fmt), nl=False)
+    if out_file and fmt == "human":
+        click.echo(f"\nSaved the plan to {out_file}. Apply exactly this plan with: bria apply {out_file}")
+    if result.refused:
+        raise SystemExit(exitcodes.REFUSED)
+    if detailed_exitcode and result.has_changes:
+        raise SystemExit(exitcodes.CHANGES_PRESENT)
+
+
+def compute_plan(manifest: Manifest, *, targets=(), excludes=(), refresh_live: bool = True,
+                 allow_destroy=frozenset(), state_backend: str | None = None, lock_timeout: float = 0.0) -> Plan:
+    """Lock the state, read it, refresh (unless told not to) and plan; exits on errors."""
+    from reconciler.planner import PlanError, plan
+
+    store, stored = open_state(manifest, state_backend, lock_timeout, command_line())
+    try:
+        state = stored or State.empty()
+        live = fetch_live(manifest, state) if refresh_live else None
+        try:
+            result = plan(manifest, state, live, targets=targets, excludes=excludes, allow_destroy=allow_destroy)
+        except PlanError as exc:
+            fail(str(exc), exitcodes.ERROR)
+    finally:
+        close_state(store)
+    # No state yet: the plan's lineage is unknown until the first apply writes one.
+    return result if stored else dataclasses.replace(result, state_lineage=None)
+
+
+def fetch_live(manifest: Manifest, state: State) -> LiveView:
+    """Refresh through a client built for the manifest; API problems exit 1."""
+    from reconciler.api import ApiError, TransportError
+    from reconciler.refresh import refresh
+
+    async def _read() -> LiveView:
+        async with build_client(manifest) as client:
+            return await refresh(client, state)
+
+    try:
+        return run_async(_read())
+    except (ApiError, TransportError) as exc:
+        fail(f"could not read the live API: {exc}", exitcodes.ERROR)
+
+
+def render(plan_dict: dict, fmt: str) -> str:
+    from reconciler import render as views
+
+    if fmt == "human":
+        return views.human.render_plan(plan_dict, color=views.should_color(sys.stdout),
+                                       width=shutil.get_terminal_size((100, 24)).columns)
+    return views.render_plan(plan_dict, fmt)
+
+
+def save_plan(plan_dict: dict, path: Path) -> None:
+    """Write the JSON plan atomically: a reader never sees half a plan."""
+    path = path.absolute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(plan_dict, f, indent=2, ensure_ascii=False)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+COMMANDS = [plan_command, show_command]

@@ -1,0 +1,36 @@
+"""Views of a plan: human (terminal), JSON (the source of truth) and Markdown (PR comments).
+
+Every view renders the JSON form of a plan (`Plan.to_dict()`, or a saved plan file loaded
+with `json.load`), never model objects, so a saved plan renders exactly like a fresh one.
+
+    from reconciler import render
+    text = render.render_plan(plan.to_dict(), "human", color=render.should_color(sys.stdout))
+
+or call a view directly: `render.human.render_plan`, `render.json.render_plan`,
+`render.markdown.render_plan`. `render.json.validate_plan` checks a plan dict against
+schemas/plan.schema.json.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from reconciler.render import human, json, markdown
+from reconciler.render.human import should_color
+
+FORMATS = ("human", "json", "markdown")
+
+
+def render_plan(plan: Mapping[str, Any], fmt: str = "human", **options: Any) -> str:
+    """The plan in one of FORMATS; `options` go to that view's render_plan (human:
+    color, width, max_image_lines; markdown: max_chars, json_hint). Human output is
+    uncoloured unless `color=True`. ValueError for an unknown format."""
+    views = {"human": human.render_plan, "json": json.render_plan, "markdown": markdown.render_plan}
+    if fmt not in views:
+        raise ValueError(f"unknown plan format {fmt!r} (expected one of: {', '.join(FORMATS)})")
+    if fmt == "human":
+        options.setdefault("color", False)
+    return views[fmt](plan, **options)
+
+
+__all__ = ["FORMATS", "human", "json", "markdown", "render_plan", "should_color"]

@@ -1,0 +1,291 @@
+"""`BriaClient`: typed async calls to Bria's Tailored Generation API (generation A).
+
+Every method returns the API's JSON (dicts and lists) or None for a 204, and raises an
+`errors.ApiError` subclass on failure. Request execution (pacing, retries, the rules on
+non-idempotent calls) lives in `transport.py`; this module only names the calls.
+
+The token is sent in the `api_token` header and never appears in `repr(client)`, in log
+lines or in error messages.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from reconciler import __version__
+from reconciler.api import bodies, redaction
+from reconciler.api.pacing import AdaptivePacer, PacingConfig
+from reconciler.api.transport import ClientStats, RequestExecutor, RequestSpec, RetryPolicy
+
+PRODUCTION_BASE_URL = "https://engine.prod.bria-api.com/v1"
+USER_AGENT = f"bria/{__version__}"
+_DEFAULT_CONNECT_TIMEOUT = 10.0
+
+
+def _build_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
+    """A float sets read/write/pool to it and connect to at most 10 s; pass an
+    `httpx.Timeout` to set each of connect/read/write/pool yourself."""
+    if isinstance(timeout, httpx.Timeout):
+        return timeout
+    return httpx.Timeout(timeout, connect=min(timeout, _DEFAULT_CONNECT_TIMEOUT))
+
+
+def _present(**fields: Any) -> dict[str, Any]:
+    """The given fields without the ones left as None (a partial update)."""
+    return {name: value for name, value in fields.items() if value is not None}
+
+
+class BriaClient:
+    """Async client; use as `async with BriaClient(...) as client:` or call `aclose()`.
+
+    An empty `token` sends no `api_token` header at all (the API answers 401).
+    """
+
+    def __init__(
+        self,
+        base_url: str = PRODUCTION_BASE_URL,
+        token: str = "",
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float | httpx.Timeout = 60.0,
+        max_retries: int = 6,
+        max_concurrency: int = 8,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 30.0,
+        pacing: PacingConfig | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        if max_concurrency < 1:
+            raise ValueError("max_concurrency must be at least 1")
+        self.base_url = base_url.rstrip("/")
+        self._token = token
+        redaction.register_secret(token)
+        headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
+        if token:
+            headers["api_token"] = token
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url, headers=headers, transport=transport,
+            timeout=_build_timeout(timeout),
+        )
+        self.stats = ClientStats()
+        self.pacer = AdaptivePacer(pacing)
+        self._executor = RequestExecutor(
+            self._http,
+            policy=RetryPolicy(max_retries, backoff_base, backoff_cap),
+            pacer=self.pacer, max_concurrency=max_concurrency, stats=self.stats, rng=rng,
+        )
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"BriaClient(base_url={self.base_url!r})"
+
+    async def __aenter__(self) -> BriaClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if not self._closed:
+            self._closed = True
+            await self._http.aclose()
+            redaction.unregister_secret(self._token)
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        body: bodies.StreamedBody | None = None,
+        idempotent: bool | None = None,
+    ) -> Any:
+        if idempotent is None:
+            idempotent = method != "POST"
+        spec = RequestSpec(method, path, idempotent, json=json, params=params, body=body)
+        response = await self._executor.execute(spec)
+        if response.status_code == 204 or not response.content:
+            return None
+        return response.json()
+
+    # Projects ---------------------------------------------------------------------------
+
+    async def list_projects(self) -> list[dict[str, Any]]:
+        return await self._call("GET", "/tailored-gen/projects")
+
+    async def get_project(self, project_id: int) -> dict[str, Any]:
+        return await self._call("GET", f"/tailored-gen/projects/{int(project_id)}")
+
+    async def create_project(self, **fields: Any) -> dict[str, Any]:
+        """Fields as the API names them: project_name, ip_type, ip_medium, …"""
+        return await self._call("POST", "/tailored-gen/projects", json=_present(**fields))
+
+    async def update_project(self, project_id: int, **fields: Any) -> dict[str, Any]:
+        """Only project_name, project_description, ip_name, ip_description may change."""
+        return await self._call(
+            "PUT", f"/tailored-gen/projects/{int(project_id)}", json=_present(**fields)
+        )
+
+    async def delete_project(self, project_id: int) -> None:
+        await self._call("DELETE", f"/tailored-gen/projects/{int(project_id)}")
+
+    async def list_project_datasets(self, project_id: int) -> list[dict[str, Any]]:
+        return await self._call("GET", f"/tailored-gen/projects/{int(project_id)}/datasets")
+
+    async def list_project_models(self, project_id: int) -> list[dict[str, Any]]:
+        return await self._call("GET", f"/tailored-gen/projects/{int(project_id)}/models")
+
+    # Datasets ---------------------------------------------------------------------------
+
+    async def list_datasets(self) -> list[dict[str, Any]]:
+        return await self._call("GET", "/tailored-gen/datasets")
+
+    async def get_dataset(self, dataset_id: int, max_images: int | None = None) -> dict[str, Any]:
+        params = None if max_images is None else {"max_images": int(max_images)}
+        return await self._call("GET", f"/tailored-gen/datasets/{int(dataset_id)}", params=params)
+
+    async def create_dataset(self, project_id: int, name: str) -> dict[str, Any]:
+        return await self._call(
+            "POST", "/tailored-gen/datasets", json={"project_id": int(project_id), "name": name}
+        )
+
+    async def update_dataset(
+        self,
+        dataset_id: int,
+        *,
+        name: str | None = None,
+        caption_prefix: str | None = None,
+        status: str | None = None,
+    ) -> dict[str, Any]:
+        fields = _present(name=name, caption_prefix=caption_prefix, status=status)
+        return await self._call("PUT", f"/tailored-gen/datasets/{int(dataset_id)}", json=fields)
+
+    async def delete_dataset(self, dataset_id: int) -> None:
+        await self._call("DELETE", f"/tailored-gen/datasets/{int(dataset_id)}")
+
+    async def clone_dataset(self, dataset_id: int, name: str | None = None) -> dict[str, Any]:
+        return await self._call(
+            "POST", f"/tailored-gen/datasets/{int(dataset_id)}/clone", json=_present(name=name)
+        )
+
+    # Images -----------------------------------------------------------------------------
+
+    def _images_path(self, dataset_id: int, image_id: int | None = None) -> str:
+        path = f"/tailored-gen/datasets/{int(dataset_id)}/images"
+        return path if image_id is None else f"{path}/{int(image_id)}"
+
+    async def list_images(self, dataset_id: int) -> list[dict[str, Any]]:
+        return await self._call("GET", self._images_path(dataset_id))
+
+    async def get_image(self, dataset_id: int, image_id: int) -> dict[str, Any]:
+        return await self._call("GET", self._images_path(dataset_id, image_id))
+
+    async def upload_image(
+        self,
+        dataset_id: int,
+        path: str | Path,
+        *,
+        image_name: str | None = None,
+        increase_resolution: bool = True,
+    ) -> dict[str, Any]:
+        """Upload a local image file, streaming its base64 JSON body from disk.
+
+        Raises OSError before any request if the file cannot be stat'ed, and
+        `bodies.ImageFileError` if it cannot be read (or changes size) while sending.
+        """
+        body = bodies.upload_body(
+            Path(path), image_name=image_name, increase_resolution=increase_resolution
+        )
+        return await self._call("POST", self._images_path(dataset_id), body=body)
+
+    async def set_image_caption(self, dataset_id: int, image_id: int, caption: str) -> dict[str, Any]:
+        return await self._call(
+            "PUT", self._images_path(dataset_id, image_id), json={"caption": caption}
+        )
+
+    async def regenerate_image_caption(self, dataset_id: int, image_id: int) -> dict[str, Any]:
+        return await self._call(
+            "PUT", self._images_path(dataset_id, image_id), json={"regenerate_caption": True}
+        )
+
+    async def regenerate_all_captions(self, dataset_id: int) -> Any:
+        """Starts regeneration (202); poll `get_dataset` until captions_update_status is
+        "completed"."""
+        return await self._call("PUT", self._images_path(dataset_id))
+
+    async def delete_image(self, dataset_id: int, image_id: int) -> None:
+        await self._call("DELETE", self._images_path(dataset_id, image_id))
+
+    # Caption prefix ---------------------------------------------------------------------
+
+    async def generate_prefix(
+        self,
+        paths: Sequence[str | Path],
+        *,
+        ip_type: str,
+        ip_medium: str,
+        ip_name: str | None = None,
+    ) -> str:
+        """A caption prefix from 1–6 images. It has no side effect, so it is retried."""
+        payload = _present(
+            images=bodies.encode_images([Path(p) for p in paths]),
+            ip_type=ip_type, ip_medium=ip_medium, ip_name=ip_name,
+        )
+        result = await self._call(
+            "POST", "/tailored-gen/generate_prefix", json=payload, idempotent=True
+        )
+        return result["prefix"]
+
+    # Models -----------------------------------------------------------------------------
+
+    async def list_models(self) -> list[dict[str, Any]]:
+        return await self._call("GET", "/tailored-gen/models")
+
+    async def get_model(self, model_id: int) -> dict[str, Any]:
+        return await self._call("GET", f"/tailored-gen/models/{int(model_id)}")
+
+    async def create_model(
+        self,
+        *,
+        name: str,
+        dataset_id: int,
+        training_version: str,
+        training_mode: str,
+        description: str | None = None,
+    ) -> dict[str, Any]:
+        payload = _present(
+            name=name, dataset_id=int(dataset_id), training_version=training_version,
+            training_mode=training_mode, description=description,
+        )
+        return await self._call("POST", "/tailored-gen/models", json=payload)
+
+    async def update_model(
+        self, model_id: int, *, name: str | None = None, description: str | None = None
+    ) -> dict[str, Any]:
+        fields = _present(name=name, description=description)
+        return await self._call("PUT", f"/tailored-gen/models/{int(model_id)}", json=fields)
+
+    async def delete_model(self, model_id: int) -> None:
+        await self._call("DELETE", f"/tailored-gen/models/{int(model_id)}")
+
+    async def start_training(
+        self, model_id: int, parameters: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Start training; `parameters` only for expert models. A lost response raises
+        OutcomeUnknown (training may have started)."""
+        return await self._call(
+            "POST", f"/tailored-gen/models/{int(model_id)}/start_training",
+            json=dict(parameters or {}),
+        )
+
+    async def stop_training(self, model_id: int) -> dict[str, Any]:
+        return await self._call("POST", f"/tailored-gen/models/{int(model_id)}/stop_training")
+
+    async def download_model(self, model_id: int) -> dict[str, Any]:
+        return await self._call("GET", f"/tailored-gen/models/{int(model_id)}/download")

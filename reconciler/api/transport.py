@@ -1,0 +1,251 @@
+"""Executing one API request: pacing, bounded concurrency, retries, error mapping, logging.
+
+Retry rules (the API has no idempotency key, so a repeated POST creates a second object):
+
+- idempotent calls (GET, PUT, DELETE, and generate_prefix, which has no side effect) are
+  retried on 429, 5xx and any transport failure;
+- non-idempotent calls (every other POST) are retried only on 429 and on connection
+  failures that happened before the request could be sent (ConnectError, ConnectTimeout,
+  PoolTimeout). Any later transport failure raises `OutcomeUnknown`, and a 5xx raises
+  `ServerError(outcome_unknown=True)`: the call may have committed.
+
+Waits use full-jitter exponential backoff, or the server's `Retry-After` when it sends one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import random
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import httpx
+
+from reconciler.api import errors
+from reconciler.api.bodies import StreamedBody
+from reconciler.api.pacing import AdaptivePacer
+from reconciler.api.redaction import redact
+
+logger = logging.getLogger("bria.api")
+
+# Failures raised before any byte of the request left: safe to retry any call.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# Failures that may come after the server received the request. OSError covers a raw
+# connection reset propagated from an in-process ASGI app.
+_MAYBE_SENT = (httpx.TransportError, OSError)
+_MAX_RETRY_AFTER = 600.0
+_ID_SEGMENT = re.compile(r"/\d+(?=/|$)")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How many times, and how long to wait between attempts (seconds)."""
+
+    max_retries: int = 6
+    backoff_base: float = 0.5
+    backoff_cap: float = 30.0
+
+    def backoff(self, retry_number: int, rng: random.Random) -> float:
+        """Full jitter: uniform in [0, min(cap, base * 2**(retry_number-1))]."""
+        ceiling = min(self.backoff_cap, self.backoff_base * 2 ** (retry_number - 1))
+        return rng.uniform(0.0, ceiling)
+
+
+@dataclass(frozen=True)
+class RequestSpec:
+    """One API call. `path` is relative to the base URL, e.g. `/tailored-gen/projects/3`."""
+
+    method: str
+    path: str
+    idempotent: bool
+    json: Any = None
+    params: Mapping[str, Any] | None = None
+    body: StreamedBody | None = None
+
+    @property
+    def endpoint(self) -> str:
+        """Method and path template, ids replaced by `{id}`: the pacing and stats key."""
+        return f"{self.method} {_ID_SEGMENT.sub('/{id}', self.path)}"
+
+
+@dataclass
+class EndpointStats:
+    requests: int = 0
+    rate_limited: int = 0
+    retries: int = 0
+
+
+@dataclass
+class ClientStats:
+    """Counters over the client's life. `requests` counts attempts actually sent."""
+
+    requests: int = 0
+    rate_limited: int = 0
+    retries: int = 0
+    by_endpoint: dict[str, EndpointStats] = field(default_factory=dict)
+
+    def _endpoint(self, key: str) -> EndpointStats:
+        return self.by_endpoint.setdefault(key, EndpointStats())
+
+    def count_request(self, key: str) -> None:
+        self.requests += 1
+        self._endpoint(key).requests += 1
+
+    def count_rate_limited(self, key: str) -> None:
+        self.rate_limited += 1
+        self._endpoint(key).rate_limited += 1
+
+    def count_retry(self, key: str) -> None:
+        self.retries += 1
+        self._endpoint(key).retries += 1
+
+
+class _Retry(Exception):
+    """Internal signal: wait `delay` seconds (None = backoff), then try again."""
+
+    def __init__(self, final_error: errors.ApiError, delay: float | None = None) -> None:
+        self.final_error = final_error
+        self.delay = delay
+
+
+class RequestExecutor:
+    """Sends `RequestSpec`s through one httpx client with the rules above."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        policy: RetryPolicy,
+        pacer: AdaptivePacer,
+        max_concurrency: int,
+        stats: ClientStats,
+        rng: random.Random | None = None,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ) -> None:
+        self._http = http
+        self._policy = policy
+        self._pacer = pacer
+        self._slots = asyncio.Semaphore(max_concurrency)
+        self._stats = stats
+        self._rng = rng or random.Random()
+        self._sleep = sleep
+
+    async def execute(self, spec: RequestSpec) -> httpx.Response:
+        """The successful (< 400) response, or raise an `errors.ApiError`."""
+        attempt = 1
+        while True:
+            try:
+                return await self._attempt(spec, attempt)
+            except _Retry as retry:
+                if attempt > self._policy.max_retries:
+                    raise retry.final_error from None
+                delay = retry.delay
+                if delay is None:
+                    delay = self._policy.backoff(attempt, self._rng)
+                self._stats.count_retry(spec.endpoint)
+                await self._sleep(delay)
+                attempt += 1
+
+    async def _attempt(self, spec: RequestSpec, attempt: int) -> httpx.Response:
+        key = spec.endpoint
+        sent_at = await self._pacer.wait_turn(key)
+        started = time.monotonic()
+        async with self._slots:
+            try:
+                self._stats.count_request(key)
+                response = await self._send(spec)
+            except _NOT_SENT as exc:
+                self._log(spec, type(exc).__name__, started, attempt)
+                raise _Retry(self._transport_error(spec, exc)) from exc
+            except _MAYBE_SENT as exc:
+                self._log(spec, type(exc).__name__, started, attempt)
+                if not spec.idempotent:
+                    raise errors.OutcomeUnknown(
+                        _describe_exception(exc) + "; the call may have taken effect and "
+                        "was not retried", method=spec.method, path=spec.path,
+                    ) from exc
+                raise _Retry(self._transport_error(spec, exc)) from exc
+        self._log(spec, response.status_code, started, attempt)
+        return self._judge(spec, response, sent_at)
+
+    async def _send(self, spec: RequestSpec) -> httpx.Response:
+        if spec.body is None:
+            request = self._http.build_request(
+                spec.method, spec.path, json=spec.json, params=spec.params
+            )
+        else:
+            request = self._http.build_request(
+                spec.method, spec.path, params=spec.params, content=spec.body.open(),
+                headers={"Content-Length": str(spec.body.length)},
+            )
+        response = await self._http.send(request)
+        await response.aread()
+        return response
+
+    def _judge(self, spec: RequestSpec, response: httpx.Response, sent_at: float) -> httpx.Response:
+        key = spec.endpoint
+        status = response.status_code
+        if status == 429:
+            self._stats.count_rate_limited(key)
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            self._pacer.record_rate_limited(key, sent_at, retry_after)
+            raise _Retry(self._http_error(spec, response), delay=retry_after)
+        self._pacer.record_success(key)
+        if status >= 500:
+            if not spec.idempotent:
+                raise self._http_error(spec, response, outcome_unknown=True)
+            raise _Retry(self._http_error(spec, response))
+        if status >= 400:
+            raise self._http_error(spec, response)
+        return response
+
+    def _http_error(
+        self, spec: RequestSpec, response: httpx.Response, *, outcome_unknown: bool = False
+    ) -> errors.ApiError:
+        return errors.error_from_response(
+            response.status_code, redact(response.text), method=spec.method,
+            path=spec.path, outcome_unknown=outcome_unknown,
+        )
+
+    @staticmethod
+    def _transport_error(spec: RequestSpec, exc: BaseException) -> errors.TransportError:
+        return errors.TransportError(_describe_exception(exc), method=spec.method, path=spec.path)
+
+    @staticmethod
+    def _log(spec: RequestSpec, outcome: object, started: float, attempt: int) -> None:
+        logger.debug(
+            "%s %s -> %s in %.3fs (attempt %d)",
+            spec.method, spec.path, outcome, time.monotonic() - started, attempt,
+        )
+
+
+def _describe_exception(exc: BaseException) -> str:
+    detail = str(exc)
+    return redact(f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__)
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date); None if absent
+    or unparseable. Clamped to [0, 600]."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        seconds = (when - (now or datetime.now(timezone.utc))).total_seconds()
+    if seconds != seconds:  # NaN
+        return None
+    return min(max(seconds, 0.0), _MAX_RETRY_AFTER)

@@ -1,0 +1,161 @@
+"""Helpers shared by the CLI commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Coroutine, NoReturn, TypeVar
+
+from reconciler.model import Manifest
+
+if TYPE_CHECKING:
+    from reconciler.api import BriaClient
+    from reconciler.state.model import State
+    from reconciler.state.store import StateStore
+
+T = TypeVar("T")
+
+
+def load_manifest_or_exit(path: str) -> Manifest:
+    """Load the manifest at `path` (as the user typed it), or print why not and exit 1.
+
+    Every diagnostic goes to stderr, errors and warnings alike, followed by a count line
+    when there are errors. Image facts are cached in `<manifest folder>/.bria/image-cache.json`
+    so that unchanged images are not re-read on the next run.
+    """
+    import click
+
+    from reconciler.cli.exitcodes import ERROR
+    from reconciler.diagnostics import Severity
+    from reconciler.images import HashCache, default_cache_path
+    from reconciler.manifest import load_manifest
+
+    manifest_path = Path(path)
+    cache = HashCache(default_cache_path(manifest_path.absolute().parent))
+    manifest, diagnostics = load_manifest(manifest_path, hash_cache=cache)
+    for diagnostic in diagnostics:
+        click.echo(str(diagnostic), err=True)
+    if manifest is None:
+        errors = sum(1 for d in diagnostics if d.severity is Severity.ERROR)
+        warnings = len(diagnostics) - errors
+        counts = f"{errors} error{'s' if errors != 1 else ''}"
+        if warnings:
+            counts += f", {warnings} warning{'s' if warnings != 1 else ''}"
+        click.echo(f"{path}: invalid — {counts}", err=True)
+        raise SystemExit(ERROR)
+    return manifest
+
+
+# --- shared wiring for commands that talk to the API and the state (plan, apply, show, …) ---
+# Imports stay inside the functions: `bria validate` must not pay for httpx or the emulator.
+
+EMULATOR_ENDPOINT = "emulator"            # `api.endpoint: emulator`: the embedded emulator
+EMULATOR_BASE_URL = "http://emulator/v1"
+EMULATOR_TOKEN = "bria-local-emulator"    # the embedded emulator accepts any token; this one is fixed
+PRODUCTION_ENDPOINT = "https://engine.prod.bria-api.com/v1"
+EMBEDDED_CAPTIONS_SECONDS = 0.2           # regenerate-all-captions in the embedded emulator
+
+
+def fail(message: str, code: int) -> NoReturn:
+    """Print `message` to stderr and exit with `code` (see exitcodes.py)."""
+    import click
+
+    click.echo(f"Error: {message}", err=True)
+    raise SystemExit(code)
+
+
+def resolve_endpoint(manifest: Manifest) -> str:
+    """The API base URL: env BRIA_API_URL, else the manifest's `api.endpoint`, else production.
+    "emulator" means the embedded in-process emulator."""
+    import os
+
+    return (os.environ.get("BRIA_API_URL") or manifest.api_endpoint or PRODUCTION_ENDPOINT).strip()
+
+
+def api_token(endpoint: str) -> str:
+    """The API token from env BRIA_API_TOKEN (a fixed local one for the embedded emulator).
+    Exits 1 with a clear message when it is missing; the token itself is never printed."""
+    import os
+
+    from reconciler.cli.exitcodes import ERROR
+
+    token = os.environ.get("BRIA_API_TOKEN", "").strip()
+    if token:
+        return token
+    if endpoint == EMULATOR_ENDPOINT:
+        return EMULATOR_TOKEN
+    fail(f"no API token: set the environment variable BRIA_API_TOKEN to talk to {endpoint}", ERROR)
+
+
+def emulator_data_path(manifest: Manifest) -> Path:
+    """`<state folder>/<manifest stem>.emulator.sqlite`: the embedded emulator's data lives
+    beside the state, so a plan sees what the previous apply created."""
+    folder = manifest.state.path.parent if manifest.state.path else manifest.root / "state"
+    return folder / f"{manifest.path.stem}.emulator.sqlite"
+
+
+def build_client(manifest: Manifest, **client_options: Any) -> "BriaClient":
+    """A BriaClient for the manifest's endpoint. For "emulator" the emulator runs in-process
+    (httpx.ASGITransport) on a SQLite file beside the state. `client_options` go to
+    BriaClient (timeout, max_concurrency, …)."""
+    from reconciler.api import BriaClient
+
+    endpoint = resolve_endpoint(manifest)
+    token = api_token(endpoint)
+    if endpoint != EMULATOR_ENDPOINT:
+        return BriaClient(base_url=endpoint, token=token, **client_options)
+    import httpx
+
+    from reconciler.emulator import EmulatorConfig, create_app
+
+    data_path = emulator_data_path(manifest)
+    data_path.parent.mkdir(parents=True, exist_ok=True)
+    config = EmulatorConfig(data_path=data_path, training_seconds=manifest.emulator.training_seconds,
+                            captions_seconds=EMBEDDED_CAPTIONS_SECONDS)
+    transport = httpx.ASGITransport(app=create_app(config))
+    return BriaClient(base_url=EMULATOR_BASE_URL, token=token, transport=transport, **client_options)
+
+
+def open_state(manifest: Manifest, backend_override: str | None, lock_timeout: float,
+               command: str) -> tuple["StateStore", "State | None"]:
+    """Open the manifest's state store, take its lock and read the state (None when there
+    is none yet). The caller releases the lock with `close_state(store)`.
+    Exits 3 naming the holder when another run holds the lock, 1 on other state errors."""
+    from reconciler.cli.exitcodes import ERROR, LOCKED
+    from reconciler.state import open_store
+    from reconciler.state.store import StateError, StateLocked
+
+    try:
+        store = open_store(manifest.state, override_backend=backend_override, lock_timeout=lock_timeout)
+        store.lock(command, timeout=lock_timeout)
+    except StateLocked as exc:
+        fail(f"{exc}\nWait for it to finish, or if it is gone for good: bria force-unlock LOCK_ID", LOCKED)
+    except StateError as exc:
+        fail(str(exc), ERROR)
+    try:
+        return store, store.read()
+    except StateError as exc:
+        close_state(store)
+        fail(str(exc), ERROR)
+
+
+def close_state(store: "StateStore") -> None:
+    """Release the lock (and the connection, for backends that hold one)."""
+    close = getattr(store, "close", None)
+    if callable(close):
+        close()
+    else:
+        store.unlock()
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion from a (synchronous) click command."""
+    import asyncio
+
+    return asyncio.run(coro)
+
+
+def command_line() -> str:
+    """The command as typed (for lock holder info), e.g. `bria plan -f bria.yaml`."""
+    import sys
+
+    return " ".join(["bria", *sys.argv[1:]])

@@ -1,0 +1,98 @@
+"""`bria show [ADDR]`: what the state records — remote ids, dataset versions, image counts,
+model status and history. Reads the state only (no lock, no API call), like `terraform show`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from reconciler.cli import exitcodes
+from reconciler.cli.common import fail, load_manifest_or_exit
+from reconciler.model import split_address
+from reconciler.state.model import DatasetRecord, ModelRecord, ProjectRecord, State
+
+
+@click.command("show")
+@click.argument("addr", required=False, metavar="[ADDR]")
+@click.option("-f", "--file", "manifest_file", default="bria.yaml", show_default=True, help="The manifest.")
+@click.option("--format", "fmt", type=click.Choice(["human", "json"]), default="human", show_default=True)
+@click.option("--state-backend", type=click.Choice(["local", "postgres"]), default=None)
+def show_command(addr: str | None, manifest_file: str, fmt: str, state_backend: str | None) -> None:
+    """Show the state: every resource, or the one at ADDR (e.g. model.luna_max)."""
+    from reconciler.state import open_store
+    from reconciler.state.store import StateError
+
+    manifest = load_manifest_or_exit(manifest_file)
+    try:
+        store = open_store(manifest.state, override_backend=state_backend)
+        state = store.read() or State.empty()
+    except StateError as exc:
+        fail(str(exc), exitcodes.ERROR)
+    addresses = state.addresses()
+    if addr is not None:
+        try:
+            split_address(addr)
+        except ValueError as exc:
+            fail(str(exc), exitcodes.ERROR)
+        if state.get(addr) is None:
+            fail(f"{addr} is not in the state ({store.describe()})", exitcodes.ERROR)
+        addresses = [addr]
+    if fmt == "json":
+        resources = state.to_dict()["resources"]
+        click.echo(json.dumps({"lineage": state.lineage, "serial": state.serial,
+                               "resources": {a: resources[a] for a in addresses}}, indent=2))
+        return
+    if not addresses:
+        click.echo(f"The state is empty ({store.describe()}).")
+        return
+    click.echo("\n\n".join(describe(a, state.get(a)) for a in addresses))
+
+
+def describe(addr: str, record: Any) -> str:
+    """A few lines about one resource, for people."""
+    kind, _ = split_address(addr)
+    if kind == "project":
+        return _project(addr, record)
+    if kind == "dataset":
+        return _dataset(addr, record)
+    return _model(addr, record)
+
+
+def _project(addr: str, r: ProjectRecord) -> str:
+    a = r.applied
+    lines = [f"{addr}  (remote #{r.remote_id})", f"  name: {a.get('name')!r}",
+             f"  ip: {a.get('ip_type')} / {a.get('ip_medium')}"]
+    if a.get("ip_name"):
+        lines.append(f"  ip_name: {a.get('ip_name')!r}")
+    return "\n".join(lines)
+
+
+def _dataset(addr: str, r: DatasetRecord) -> str:
+    current = r.current
+    if current is None:
+        return f"{addr}  (no version recorded)"
+    manual = sum(1 for i in current.images.values() if i.caption_source == "manual")
+    lines = [f"{addr}  (remote #{current.remote_id}, project.{r.project})",
+             f"  name: {current.name!r}", f"  status: {current.status}",
+             f"  images: {len(current.images)} ({manual} with a manual caption)",
+             f"  caption_prefix: {current.caption_prefix!r}"]
+    if r.pinned_prefix:
+        lines.append(f"  pinned generated prefix: {r.pinned_prefix!r}")
+    if len(r.versions) > 1:
+        older = ", ".join(f"#{v.remote_id} ({v.status}, {len(v.images)} images)" for v in r.versions[:-1])
+        lines.append(f"  versions: {len(r.versions)} (older: {older})")
+    return "\n".join(lines)
+
+
+def _model(addr: str, r: ModelRecord) -> str:
+    lines = [f"{addr}  (remote #{r.remote_id}, dataset.{r.dataset} version #{r.dataset_remote_id})",
+             f"  name: {r.name!r}", f"  training: {r.training_version}, {r.training_mode}",
+             f"  status: {r.status}"]
+    if r.training_parameters:
+        lines.append(f"  parameters: {json.dumps(dict(r.training_parameters), sort_keys=True)}")
+    for s in r.superseded:
+        lines.append(f"  superseded: #{s.remote_id} ({s.training_version}, {s.status}, dataset version "
+                     f"#{s.dataset_remote_id}) — {s.reason}")
+    return "\n".join(lines)

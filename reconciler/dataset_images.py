@@ -1,0 +1,159 @@
+"""The images of one dataset: manifest entries → checked ImageSpecs, with diagnostics.
+
+Part of `load_manifest`: it runs on datasets that passed the JSON Schema, and reports every
+problem with the line/column of the entry (`folder:` or `file:`) that brought the file in.
+
+Order of work, so that a bad dataset costs little:
+1. resolve entries to file paths (listing folders reads no file contents), refusing paths
+   that leave the manifest's folder — lexically (`..`) or through a symlink;
+2. count: more than 200 images is reported at once, without hashing or decoding any file;
+3. only then hash and check each image (through the HashCache), read sidecar captions, and
+   report sizes the API would refuse and the same content listed twice.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reconciler.diagnostics import Diagnostic, SourceRange, error
+from reconciler.images import (IMAGE_SUFFIXES, MAX_IMAGES_PER_DATASET, HashCache, ImageProblem,
+                               image_spec, inspect_image, list_folder, sidecar_caption,
+                               size_problem)
+from reconciler.model import ImageSpec
+from reconciler.yamlsource import SourceMap, json_path
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    path: Path                      # absolute, normalised, symlinks not resolved
+    inline_caption: str | None
+    field: tuple                    # path of the entry's folder/file value in the manifest
+    source: SourceRange
+
+
+@dataclass(frozen=True)
+class DatasetImages:
+    images: tuple[ImageSpec, ...]
+    diagnostics: list[Diagnostic]
+    count: int                      # files found, even when too many to check
+
+
+class _Collector:
+    def __init__(self, key: str, root: Path, source_map: SourceMap):
+        self.key = key
+        self.root = root
+        self.map = source_map
+        self.address = f"dataset.{key}"
+        self.diagnostics: list[Diagnostic] = []
+
+    def fail(self, message: str, field: tuple, source: SourceRange | None = None) -> None:
+        self.diagnostics.append(error(message, source or self.map.key_or_value(field),
+                                      json_path(field), self.address))
+
+    def rel(self, path: Path) -> str:
+        return Path(os.path.relpath(path, self.root)).as_posix()
+
+    def inside(self, raw: str, path: Path, field: tuple) -> bool:
+        """False (and a diagnostic) when `path` leaves the manifest's folder."""
+        if not path.is_relative_to(self.root):
+            self.fail(f"{raw!r} is outside the manifest's folder {self.root}; images must "
+                      "live beside the manifest", field)
+            return False
+        real = path.resolve()
+        if not real.is_relative_to(self.root):
+            self.fail(f"{self.rel(path)!r} resolves through a symlink to {real}, outside the "
+                      "manifest's folder; images must live beside the manifest", field)
+            return False
+        return True
+
+    def entry(self, index: int, entry: dict[str, Any]) -> list[_Candidate]:
+        kind = "folder" if "folder" in entry else "file"
+        raw = entry[kind]
+        field = ("datasets", self.key, "images", index, kind)
+        source = self.map.key_or_value(field)
+        path = Path(os.path.normpath(self.root / raw))
+        if not self.inside(raw, path, field):
+            return []
+        if kind == "file":
+            return self.file_entry(raw, path, entry.get("caption"), field, source)
+        return self.folder_entry(raw, path, bool(entry.get("recursive", False)), field, source)
+
+    def file_entry(self, raw: str, path: Path, caption: str | None, field: tuple,
+                   source: SourceRange) -> list[_Candidate]:
+        if not path.exists():
+            self.fail(f"image file {raw!r} not found", field)
+            return []
+        if not path.is_file():
+            self.fail(f"{raw!r} is not a file (use `folder:` for a folder of images)", field)
+            return []
+        return [_Candidate(path, caption, field, source)]
+
+    def folder_entry(self, raw: str, path: Path, recursive: bool, field: tuple,
+                     source: SourceRange) -> list[_Candidate]:
+        if not path.exists():
+            self.fail(f"image folder {raw!r} not found", field)
+            return []
+        if not path.is_dir():
+            self.fail(f"{raw!r} is not a folder (use `file:` for a single image)", field)
+            return []
+        try:
+            files = list_folder(path, recursive)
+        except OSError as exc:
+            self.fail(f"cannot list folder {raw!r}: {exc.strerror}", field)
+            return []
+        if not files:
+            where = " or its sub-folders" if recursive else ""
+            self.fail(f"image folder {raw!r}{where} has no images ({', '.join(IMAGE_SUFFIXES)})", field)
+            return []
+        return [_Candidate(f, None, field, source) for f in files
+                if self.inside(self.rel(f), f, field)]
+
+    def check(self, candidate: _Candidate, increase_resolution: bool,
+              cache: HashCache | None) -> ImageSpec | None:
+        rel = self.rel(candidate.path)
+        try:
+            info = inspect_image(candidate.path, cache)
+            sidecar = None if candidate.inline_caption is not None else sidecar_caption(candidate.path)
+        except ImageProblem as problem:
+            self.fail(f"{rel} {problem}", candidate.field, candidate.source)
+            return None
+        too_small = size_problem(info, increase_resolution)
+        if too_small:
+            self.fail(f"{rel} {too_small}", candidate.field, candidate.source)
+            return None
+        caption, origin = ((candidate.inline_caption, "inline") if candidate.inline_caption is not None
+                           else (sidecar, "sidecar"))
+        return image_spec(candidate.path, self.root, info, caption, origin, candidate.source)
+
+
+def collect_dataset_images(key: str, dataset: dict[str, Any], root: Path, source_map: SourceMap,
+                           cache: HashCache | None = None) -> DatasetImages:
+    """Resolve and check the `images:` of a schema-valid dataset. `root` must be resolved."""
+    collector = _Collector(key, root, source_map)
+    candidates: list[_Candidate] = []
+    for index, entry in enumerate(dataset.get("images") or []):
+        candidates.extend(collector.entry(index, entry))
+    if len(candidates) > MAX_IMAGES_PER_DATASET:
+        collector.fail(f"dataset has {len(candidates)} images; the API accepts at most "
+                       f"{MAX_IMAGES_PER_DATASET} per dataset (split it into several datasets)",
+                       ("datasets", key, "images"))
+        return DatasetImages((), collector.diagnostics, len(candidates))
+    increase_resolution = bool(dataset.get("increase_resolution", True))
+    specs: list[ImageSpec] = []
+    first_by_sha: dict[str, ImageSpec] = {}
+    for candidate in candidates:
+        spec = collector.check(candidate, increase_resolution, cache)
+        if spec is None:
+            continue
+        first = first_by_sha.get(spec.sha256)
+        if first is not None:
+            collector.fail(f"{spec.rel_path} has the same content as {first.rel_path} (line "
+                           f"{first.source.line if first.source else '?'}); a dataset may hold "
+                           "an image only once", candidate.field, candidate.source)
+            continue
+        first_by_sha[spec.sha256] = spec
+        specs.append(spec)
+    return DatasetImages(tuple(specs), collector.diagnostics, len(candidates))

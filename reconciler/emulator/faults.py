@@ -1,0 +1,133 @@
+"""The emulator's misbehaviour knobs: rate limiting, injected faults, dropped connections,
+and the request counters that let tests and benchmarks measure them.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+from dataclasses import dataclass, field
+
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from reconciler.emulator.config import EmulatorConfig
+
+FAULT_STATUSES = (500, 502, 503)
+
+
+class DroppedConnection(ConnectionResetError):
+    """Raised after a committed mutation's response has started: the client never gets it.
+
+    Under uvicorn the connection is closed mid-response; under `httpx.ASGITransport` the
+    exception reaches the client itself.
+    """
+
+
+class DroppedResponse(Response):
+    """Starts the response, then drops the connection (the change is already committed)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        raise DroppedConnection("emulator dropped the connection after committing the change")
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+class RateLimiter:
+    """Token buckets per (organisation, endpoint); refill `rate_limit / 60` tokens per second."""
+
+    def __init__(self, config: EmulatorConfig) -> None:
+        self._per_second = (config.rate_limit or 0.0) / 60.0
+        self._capacity = config.bucket_capacity
+        self._enabled = config.rate_limit is not None
+        self._buckets: dict[tuple[int, str], _Bucket] = {}
+        self._lock = threading.Lock()
+
+    def take(self, org_id: int, endpoint: str, now: float) -> float | None:
+        """None when the request may proceed, else the seconds until a token is available."""
+        if not self._enabled:
+            return None
+        with self._lock:
+            bucket = self._buckets.setdefault((org_id, endpoint), _Bucket(self._capacity, now))
+            bucket.tokens = min(self._capacity, bucket.tokens + (now - bucket.updated) * self._per_second)
+            bucket.updated = now
+            if bucket.tokens >= 1.0:
+                bucket.tokens -= 1.0
+                return None
+            return (1.0 - bucket.tokens) / self._per_second
+
+
+def retry_after_header(wait_seconds: float) -> str:
+    """Retry-After is whole seconds (RFC 9110); round up so a client that obeys succeeds."""
+    return str(max(1, math.ceil(wait_seconds)))
+
+
+class Dice:
+    """Seeded random decisions. One generator per purpose, so enabling faults does not
+    change which trainings fail for the same seed."""
+
+    def __init__(self, config: EmulatorConfig) -> None:
+        self._config = config
+        self._training = random.Random(config.seed)
+        self._faults = random.Random(None if config.seed is None else config.seed + 1)
+        self._drops = random.Random(None if config.seed is None else config.seed + 2)
+        self._lock = threading.Lock()
+
+    def training_fails(self) -> bool:
+        with self._lock:
+            return self._training.random() < self._config.failure_rate
+
+    def fault_status(self) -> int | None:
+        if self._config.fault_rate <= 0:
+            return None
+        with self._lock:
+            if self._faults.random() < self._config.fault_rate:
+                return self._faults.choice(FAULT_STATUSES)
+        return None
+
+    def drop(self) -> bool:
+        if self._config.drop_rate <= 0:
+            return False
+        with self._lock:
+            return self._drops.random() < self._config.drop_rate
+
+
+@dataclass
+class Stats:
+    """Request counters, served at `GET /_emulator/stats`."""
+
+    requests: int = 0
+    rate_limited: int = 0
+    faults: int = 0
+    dropped: int = 0
+    by_endpoint: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def count_request(self, endpoint: str) -> None:
+        self.requests += 1
+        self._endpoint(endpoint)["requests"] += 1
+
+    def count_rate_limited(self, endpoint: str) -> None:
+        self.rate_limited += 1
+        self._endpoint(endpoint)["rate_limited"] += 1
+
+    def _endpoint(self, endpoint: str) -> dict[str, int]:
+        return self.by_endpoint.setdefault(endpoint, {"requests": 0, "rate_limited": 0})
+
+    def reset(self) -> None:
+        self.requests = self.rate_limited = self.faults = self.dropped = 0
+        self.by_endpoint = {}
+
+    def to_json(self) -> dict:
+        return {
+            "requests": self.requests,
+            "rate_limited": self.rate_limited,
+            "faults": self.faults,
+            "dropped": self.dropped,
+            "by_endpoint": {name: dict(counts) for name, counts in sorted(self.by_endpoint.items())},
+        }

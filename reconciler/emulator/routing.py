@@ -1,0 +1,151 @@
+"""The request pipeline every /v1 operation goes through.
+
+Order: count → latency → auth (401) → rate limit (429) → injected fault (5xx, nothing
+committed) → settle due caption jobs → handler → maybe drop the connection (mutations that
+succeeded only: the change is committed but the client never hears about it).
+
+Handlers are plain synchronous functions `(Call) -> Reply`; they raise `ApiError` to answer
+with an error. They do their database work inside one `store.transaction()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Mapping
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from reconciler.emulator.config import EmulatorConfig
+from reconciler.emulator.errors import ApiError, bad_request
+from reconciler.emulator.faults import Dice, DroppedResponse, RateLimiter, Stats, retry_after_header
+from reconciler.emulator.store import Store
+
+TOKEN_HEADER = "api_token"
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: Any = None  # JSON-serialisable; None for 204
+
+
+@dataclass
+class Call:
+    """Everything a handler may use. `now` is wall-clock seconds (timestamps are stored)."""
+
+    org_id: int
+    params: Mapping[str, int]
+    query: Mapping[str, str]
+    raw_body: bytes
+    now: float
+    store: Store
+    config: EmulatorConfig
+    dice: Dice
+    _json: dict[str, Any] | None = field(default=None, repr=False)
+
+    def json(self) -> dict[str, Any]:
+        """The body as a JSON object; an empty body is `{}`. Anything else → 400."""
+        if self._json is None:
+            if not self.raw_body.strip():
+                self._json = {}
+            else:
+                try:
+                    value = json.loads(self.raw_body)
+                except (ValueError, UnicodeDecodeError):
+                    raise bad_request("request body is not valid JSON") from None
+                if not isinstance(value, dict):
+                    raise bad_request("request body must be a JSON object")
+                self._json = value
+        return self._json
+
+
+Handler = Callable[[Call], Reply]
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    template: str          # route template as shown in stats, e.g. /tailored-gen/datasets/{id}
+    handler: Handler
+    mutates: bool = True   # only mutations can have their connection dropped
+
+    @property
+    def name(self) -> str:
+        return f"{self.method} {self.template}"
+
+
+def error_response(status: int, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=dict(headers or {}))
+
+
+class Pipeline:
+    """The state shared by all operations of one emulator app."""
+
+    def __init__(self, config: EmulatorConfig, store: Store, settle: Callable[[Store, float], None]) -> None:
+        self.config = config
+        self.store = store
+        self.stats = Stats()
+        self.limiter = RateLimiter(config)
+        self.dice = Dice(config)
+        self._settle = settle
+
+    def endpoint(self, operation: Operation) -> Callable[[Request], Awaitable[Response]]:
+        async def run(request: Request) -> Response:
+            return await self._run(operation, request)
+        return run
+
+    async def _run(self, operation: Operation, request: Request) -> Response:
+        self.stats.count_request(operation.name)
+        if self.config.latency_ms > 0:
+            await asyncio.sleep(self.config.latency_ms / 1000.0)
+        try:
+            org_id = self._authenticate(request)
+        except ApiError as error:
+            return error_response(error.status, error.message)
+        refused = self._rate_limit(org_id, operation)
+        if refused is not None:
+            return refused
+        fault = self.dice.fault_status()
+        if fault is not None:
+            self.stats.faults += 1
+            return error_response(fault, "injected server error (emulator fault_rate)")
+        call = Call(org_id=org_id, params=dict(request.path_params), query=dict(request.query_params),
+                    raw_body=await request.body(), now=time.time(), store=self.store,
+                    config=self.config, dice=self.dice)
+        try:
+            self._settle(self.store, call.now)
+            reply = operation.handler(call)
+        except ApiError as error:
+            return error_response(error.status, error.message)
+        return self._respond(operation, reply)
+
+    def _authenticate(self, request: Request) -> int:
+        token = request.headers.get(TOKEN_HEADER, "").strip()
+        if not token:
+            raise ApiError(401, "missing api_token header")
+        if self.config.tokens is not None and token not in self.config.tokens:
+            raise ApiError(401, "invalid api_token")
+        return self.store.organisation(token)
+
+    def _rate_limit(self, org_id: int, operation: Operation) -> Response | None:
+        wait = self.limiter.take(org_id, operation.name, time.monotonic())
+        if wait is None:
+            return None
+        self.stats.count_rate_limited(operation.name)
+        headers = {"Retry-After": retry_after_header(wait)} if self.config.retry_after else None
+        return error_response(429, "Request limit exceeded", headers)
+
+    def _respond(self, operation: Operation, reply: Reply) -> Response:
+        if reply.status == 204:
+            response: Response = Response(status_code=204)
+        else:
+            response = JSONResponse(reply.body, status_code=reply.status)
+        if operation.mutates and 200 <= reply.status < 300 and self.dice.drop():
+            self.stats.dropped += 1
+            return DroppedResponse(response.body, status_code=response.status_code,
+                                   headers=dict(response.headers))
+        return response

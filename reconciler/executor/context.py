@@ -1,0 +1,22 @@
+"""What every step of a run shares: the API door, the state holder, the manifest, time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reconciler.executor.calls import ApiCalls
+from reconciler.executor.clock import Clock
+from reconciler.executor.holder import StateHolder
+from reconciler.executor.progress import Reporter
+from reconciler.model import Manifest
+
+
+@dataclass
+class RunContext:
+    calls: ApiCalls
+    holder: StateHolder
+    manifest: Manifest | None
+    clock: Clock
+    reporter: Reporter
+    poll_interval: float = 5.0          # seconds between status polls (captions, training)
+    captions_timeout: float = 1800.0    # give up waiting for regenerate-all after this long

@@ -1,0 +1,83 @@
+"""`bria import ADDR REMOTE_ID`: adopt an existing remote object into state.
+
+Reads the object, checks it fits the manifest's declaration of ADDR (its parent must be
+the remote object that state records for the declared parent — import parents first), and
+returns the state with a record for it. Nothing in the API changes; `bria plan` then shows
+what differs between the object and the manifest.
+
+Supported:
+- project: any project of the organisation; `applied` is taken from the remote fields.
+- dataset: recorded as a single version (draft or completed). Its images are keyed by
+  content through image_name: names written by bria (`<sha256[:16]>-<file>`) map exactly;
+  otherwise an image named like a manifest file (same file name) is assumed to be that
+  file. Anything else is recorded as `unknown-<image id>`, so the plan removes or replaces
+  it. Captions and caption sources are recorded as the API reports them.
+- model: the model becomes the current model of ADDR, on the dataset version it was created
+  on, which must be a recorded version of the declared dataset.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.executor import records
+from reconciler.model import Manifest, split_address
+from reconciler.state.model import DatasetRecord, DatasetVersion, ModelRecord, ProjectRecord, State
+
+
+class ImportRefused(Exception):
+    """The import does not fit the manifest or the state; the message says why."""
+
+
+async def import_resource(manifest: Manifest, state: State, client: Any, addr: str, remote_id: int) -> State:
+    kind, key = split_address(addr)
+    if state.get(addr) is not None:
+        raise ImportRefused(f"{addr} is already in state; `bria state rm {addr}` first to import another object")
+    if key not in {"project": manifest.projects, "dataset": manifest.datasets, "model": manifest.models}[kind]:
+        raise ImportRefused(f"{addr} is not declared in {manifest.path.name}; declare it before importing")
+    if kind == "project":
+        remote = await client.get_project(remote_id)
+        return state.with_resource(addr, ProjectRecord(int(remote["id"]), records.project_applied(remote)))
+    if kind == "dataset":
+        return await _import_dataset(manifest, state, client, key, remote_id)
+    return await _import_model(manifest, state, client, key, remote_id)
+
+
+async def _import_dataset(manifest: Manifest, state: State, client: Any, key: str, remote_id: int) -> State:
+    spec = manifest.datasets[key]
+    project = state.projects.get(spec.project)
+    if project is None:
+        raise ImportRefused(f"dataset.{key} belongs to project.{spec.project}, which is not in state: import it first")
+    remote = await client.get_dataset(remote_id)
+    if int(remote.get("project_id", -1)) != project.remote_id:
+        raise ImportRefused(f"dataset {remote_id} belongs to project {remote.get('project_id')}, but "
+                            f"project.{spec.project} is project {project.remote_id}")
+    images = remote.get("images")
+    if images is None:
+        images = await client.list_images(remote_id)
+    known = {img.image_name: img.sha256 for img in spec.images}
+    known.update({img.path.name: img.sha256 for img in spec.images})
+    version = DatasetVersion(int(remote["id"]), remote.get("name") or "", remote.get("status") or "draft",
+                             remote.get("caption_prefix"),
+                             records.map_images_to_content(images, known, [i.sha256 for i in spec.images]))
+    return state.with_resource(f"dataset.{key}", DatasetRecord(project=spec.project, versions=(version,)))
+
+
+async def _import_model(manifest: Manifest, state: State, client: Any, key: str, remote_id: int) -> State:
+    spec = manifest.models[key]
+    dataset = state.datasets.get(spec.dataset)
+    if dataset is None:
+        raise ImportRefused(f"model.{key} is trained on dataset.{spec.dataset}, which is not in state: import it first")
+    remote = await client.get_model(remote_id)
+    versions = {v.remote_id for v in dataset.versions}
+    if int(remote.get("dataset_id", -1)) not in versions:
+        raise ImportRefused(f"model {remote_id} was created on dataset {remote.get('dataset_id')}, which is not a "
+                            f"recorded version of dataset.{spec.dataset} ({sorted(versions)})")
+    record = ModelRecord(
+        remote_id=int(remote["id"]), dataset=spec.dataset, dataset_remote_id=int(remote["dataset_id"]),
+        name=remote.get("name") or "", description=remote.get("description"),
+        training_version=remote.get("training_version") or "max",
+        training_mode=remote.get("training_mode") or "fully_automated",
+        training_parameters=dict(spec.training_parameters), status=remote.get("status") or "Created",
+        generation_prefix=remote.get("generation_prefix") or None)
+    return state.with_resource(f"model.{key}", record)

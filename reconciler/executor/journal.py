@@ -1,0 +1,154 @@
+"""The journal: making non-idempotent calls (create, clone, upload) crash-safe.
+
+The API has no idempotency key, so a create whose response is lost — or a process killed
+between the call and the state write — would produce a duplicate if simply retried.
+Instead an entry is written to state *before* the call and removed, together with the
+recorded result, after it. A leftover entry is resolved by looking the object up by name and
+parent and adopting it (or dropping the entry when nothing is there, so the step runs again).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Awaitable, Callable, Mapping
+
+from reconciler.api import errors
+from reconciler.executor import records
+from reconciler.executor.calls import Cancelled
+from reconciler.executor.context import RunContext
+from reconciler.executor.holder import StateChange
+from reconciler.model import Op, split_address
+from reconciler.state.model import JournalEntry, State
+
+Remote = Mapping[str, Any]
+
+
+def new_entry(ctx: RunContext, op: Op, address: str, name: str, parent_id: int | None,
+              **detail: Any) -> JournalEntry:
+    return JournalEntry(id=str(uuid.uuid4()), op=op.value, address=address, name=name, parent_id=parent_id,
+                        detail=detail, started_at=ctx.clock.now_iso())
+
+
+async def journaled(ctx: RunContext, entry: JournalEntry, call: Callable[[], Awaitable[Remote]]) -> Remote:
+    """Run a non-idempotent `call` under a journal entry and record its result."""
+    await ctx.holder.update(lambda s: s.with_journal_entry(entry))
+    try:
+        remote = await call()
+    except Cancelled:
+        await _drop(ctx, entry)   # the call was never started
+        raise
+    except (errors.TransportError, errors.ServerError) as exc:
+        # The object may exist (OutcomeUnknown), or a server may fail after committing.
+        found = await find_remote(ctx, entry, ctx.holder.state)
+        if found is None:
+            if isinstance(exc, errors.OutcomeUnknown):
+                raise records.StepFailed(
+                    f"{_describe(entry)}: the response was lost and the object was not found; "
+                    f"left in the journal — the next run resolves it ({exc})") from exc
+            await _drop(ctx, entry)
+            raise
+        remote = found
+    except Exception:
+        await _drop(ctx, entry)   # a definite API error: nothing was created
+        raise
+    change = await adoption(ctx, entry, remote)
+    await ctx.holder.update(lambda s: change(s).without_journal_entry(entry.id))
+    return remote
+
+
+async def resolve_journal(ctx: RunContext) -> list[str]:
+    """Resolve every leftover entry: adopt what exists, drop what does not. Returns notes."""
+    notes: list[str] = []
+    for entry in list(ctx.holder.state.journal):
+        try:
+            found = await find_remote(ctx, entry, ctx.holder.state)
+        except errors.ApiError as exc:
+            notes.append(f"{_describe(entry)}: could not look it up ({exc}); still pending")
+            continue
+        if found is None:
+            await _drop(ctx, entry)
+            notes.append(f"{_describe(entry)}: not found in the API; it will be done again")
+            continue
+        change = await adoption(ctx, entry, found)
+        await ctx.holder.update(lambda s, c=change, e=entry: c(s).without_journal_entry(e.id))
+        notes.append(f"{_describe(entry)}: found remote id {found['id']}; adopted into state")
+    return notes
+
+
+async def _drop(ctx: RunContext, entry: JournalEntry) -> None:
+    await ctx.holder.update(lambda s: s.without_journal_entry(entry.id))
+
+
+def _describe(entry: JournalEntry) -> str:
+    return f"{entry.address}: interrupted {entry.op.replace('_', ' ')} {entry.name!r}"
+
+
+# --- lookup: find the object a journal entry was about ---------------------------------------
+
+
+async def find_remote(ctx: RunContext, entry: JournalEntry, state: State) -> Remote | None:
+    """The object the entry's call created, looked up by name and parent, or None."""
+    taken = records.recorded_ids(state)
+    try:
+        if entry.op == Op.CREATE_PROJECT.value:
+            candidates = [p for p in await ctx.calls("list_projects")
+                          if p.get("project_name") == entry.name and p["id"] not in taken["project"]]
+        elif entry.op in (Op.CREATE_DATASET.value, Op.CLONE_DATASET.value):
+            candidates = [d for d in await ctx.calls("list_project_datasets", entry.parent_id)
+                          if d.get("name") == entry.name and d["id"] not in taken["dataset"]
+                          and d["id"] != entry.detail.get("source_remote_id")]
+        elif entry.op == Op.UPLOAD_IMAGE.value:
+            _, key = split_address(entry.address)
+            version = records.version_by_id(state, key, int(entry.parent_id or 0))
+            recorded = {r.remote_id for r in version.images.values()} if version else set()
+            candidates = [i for i in await ctx.calls("list_images", entry.parent_id)
+                          if i.get("image_name") == entry.name and i["id"] not in recorded]
+        elif entry.op == Op.CREATE_MODEL.value:
+            candidates = [m for m in await ctx.calls("list_models")
+                          if m.get("name") == entry.name and m.get("dataset_id") == entry.parent_id
+                          and m["id"] not in taken["model"]]
+        else:
+            return None
+    except errors.NotFound:
+        return None   # the parent is gone, so the object cannot exist
+    return min(candidates, key=lambda o: o["id"]) if candidates else None
+
+
+# --- adoption: how a found (or freshly created) object is recorded -------------------------
+
+
+async def adoption(ctx: RunContext, entry: JournalEntry, remote: Remote) -> StateChange:
+    """The state change that records `remote` as the result of `entry`'s call."""
+    _, key = split_address(entry.address)
+    detail = entry.detail
+    if entry.op == Op.CREATE_PROJECT.value:
+        return lambda s: records.record_project(s, key, remote)
+    if entry.op == Op.CREATE_DATASET.value:
+        return lambda s: records.record_dataset_version(s, key, detail["project"], remote)
+    if entry.op == Op.CLONE_DATASET.value:
+        full = await ctx.calls("get_dataset", remote["id"])
+        return lambda s: records.record_dataset_version(
+            s, key, detail["project"], full, _content_keyed(ctx, s, full.get("images") or ()))
+    if entry.op == Op.UPLOAD_IMAGE.value:
+        return lambda s: records.with_image(s, key, int(entry.parent_id or 0), detail["sha256"],
+                                            records.image_record(remote))
+    if entry.op == Op.CREATE_MODEL.value:
+        return lambda s: records.record_model(
+            s, key, remote, dataset_key=detail["dataset"],
+            training_parameters=detail.get("training_parameters") or {},
+            supersede_reason=detail.get("supersede_reason") or "replaced")
+    raise ValueError(f"unknown journal op {entry.op!r}")
+
+
+def _content_keyed(ctx: RunContext, state: State, remote_images: Any) -> dict:
+    """A clone's images keyed by sha256, through image_name (state and manifest know them)."""
+    known: dict[str, str] = {}
+    for record in state.datasets.values():
+        for version in record.versions:
+            known.update({img.image_name: sha for sha, img in version.images.items()})
+    shas = set(known.values())
+    if ctx.manifest is not None:
+        for dataset in ctx.manifest.datasets.values():
+            known.update({img.image_name: img.sha256 for img in dataset.images})
+            shas.update(img.sha256 for img in dataset.images)
+    return records.map_images_to_content(remote_images, known, sorted(shas))

@@ -1,0 +1,199 @@
+"""Pure functions that record API objects into State (no I/O).
+
+Used both by the steps (after a call returns) and by journal adoption (after a lookup
+finds an object whose creating response was lost), so an adopted object is recorded exactly
+as a normally created one would have been.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any, Iterable, Mapping
+
+from reconciler.model import sha_from_image_name
+from reconciler.state.model import (DatasetRecord, DatasetVersion, ImageRecord, ModelRecord, ProjectRecord,
+                                    State, SupersededModel)
+
+# API project body field → ProjectRecord.applied field
+PROJECT_FIELDS = {"project_name": "name", "project_description": "description", "ip_type": "ip_type",
+                  "ip_medium": "ip_medium", "ip_name": "ip_name", "ip_description": "ip_description"}
+UNKNOWN_IMAGE_PREFIX = "unknown-"
+
+
+class StepFailed(Exception):
+    """A step cannot run or did not do what it should; the message is shown to the user."""
+
+
+def project_applied(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """ProjectRecord.applied from API fields (accepts API names or applied names)."""
+    applied: dict[str, Any] = {}
+    for api_name, name in PROJECT_FIELDS.items():
+        if api_name in fields:
+            applied[name] = fields[api_name]
+        elif name in fields:
+            applied[name] = fields[name]
+    return applied
+
+
+def record_project(state: State, key: str, remote: Mapping[str, Any]) -> State:
+    return state.with_resource(f"project.{key}", ProjectRecord(int(remote["id"]), project_applied(remote)))
+
+
+def update_project_applied(state: State, key: str, fields: Mapping[str, Any]) -> State:
+    record = require_project(state, key)
+    applied = {**record.applied, **project_applied(fields)}
+    return state.with_resource(f"project.{key}", replace(record, applied=applied))
+
+
+def require_project(state: State, key: str) -> ProjectRecord:
+    record = state.projects.get(key)
+    if record is None:
+        raise StepFailed(f"project.{key} is not in state (was it created?)")
+    return record
+
+
+def require_dataset_version(state: State, key: str) -> DatasetVersion:
+    record = state.datasets.get(key)
+    if record is None or record.current is None:
+        raise StepFailed(f"dataset.{key} has no version in state (was it created?)")
+    return record.current
+
+
+def require_model(state: State, key: str) -> ModelRecord:
+    record = state.models.get(key)
+    if record is None:
+        raise StepFailed(f"model.{key} is not in state (was it created?)")
+    return record
+
+
+def image_record(remote: Mapping[str, Any]) -> ImageRecord:
+    return ImageRecord(int(remote["id"]), remote.get("image_name") or "", remote.get("caption"),
+                       remote.get("caption_source") or "unknown")
+
+
+def record_dataset_version(state: State, key: str, project_key: str, remote: Mapping[str, Any],
+                           images: Mapping[str, ImageRecord] | None = None) -> State:
+    """Append (or replace, for the same remote id) the current version of dataset `key`."""
+    version = DatasetVersion(int(remote["id"]), remote.get("name") or "", remote.get("status") or "draft",
+                             remote.get("caption_prefix"), dict(images or {}))
+    existing = state.datasets.get(key)
+    record = existing if existing is not None else DatasetRecord(project=project_key)
+    record = replace(record.with_current(version), project=project_key)
+    return state.with_resource(f"dataset.{key}", record)
+
+
+def change_version(state: State, key: str, remote_id: int, **fields: Any) -> State:
+    """Replace fields of the version `remote_id` of dataset `key` (usually the current one)."""
+    record = state.datasets.get(key)
+    if record is None:
+        raise StepFailed(f"dataset.{key} is not in state")
+    versions = tuple(replace(v, **fields) if v.remote_id == remote_id else v for v in record.versions)
+    return state.with_resource(f"dataset.{key}", replace(record, versions=versions))
+
+
+def version_by_id(state: State, key: str, remote_id: int) -> DatasetVersion | None:
+    record = state.datasets.get(key)
+    return next((v for v in record.versions if v.remote_id == remote_id), None) if record else None
+
+
+def with_image(state: State, key: str, dataset_id: int, sha: str, image: ImageRecord) -> State:
+    version = version_by_id(state, key, dataset_id)
+    if version is None:
+        raise StepFailed(f"dataset.{key} has no version {dataset_id} in state")
+    return change_version(state, key, dataset_id, images={**version.images, sha: image})
+
+
+def without_image(state: State, key: str, dataset_id: int, sha: str) -> State:
+    version = version_by_id(state, key, dataset_id)
+    if version is None:
+        return state
+    images = {s: r for s, r in version.images.items() if s != sha}
+    return change_version(state, key, dataset_id, images=images)
+
+
+def refresh_captions(state: State, key: str, dataset_id: int, remote_images: Iterable[Mapping[str, Any]]) -> State:
+    """Re-record captions of the images of a version from the API's image list."""
+    version = version_by_id(state, key, dataset_id)
+    if version is None:
+        return state
+    by_id = {int(img["id"]): img for img in remote_images}
+    images = {sha: (replace(rec, caption=by_id[rec.remote_id].get("caption"),
+                            caption_source=by_id[rec.remote_id].get("caption_source") or rec.caption_source)
+                    if rec.remote_id in by_id else rec)
+              for sha, rec in version.images.items()}
+    return change_version(state, key, dataset_id, images=images)
+
+
+def without_dataset_version(state: State, key: str, remote_id: int) -> State:
+    record = state.datasets.get(key)
+    if record is None:
+        return state
+    versions = tuple(v for v in record.versions if v.remote_id != remote_id)
+    if not versions:
+        return state.with_resource(f"dataset.{key}", None)
+    return state.with_resource(f"dataset.{key}", replace(record, versions=versions))
+
+
+def map_images_to_content(remote_images: Iterable[Mapping[str, Any]], known: Mapping[str, str],
+                          known_shas: Iterable[str]) -> dict[str, ImageRecord]:
+    """Key a remote dataset's images by full sha256.
+
+    `known` maps image_name → sha256 (from state and manifest); otherwise the 16-hex prefix
+    embedded in image_name is matched against `known_shas`. An image that matches nothing
+    is recorded under `unknown-<remote id>`, so the planner sees it and can remove it.
+    """
+    shas = list(known_shas)
+    result: dict[str, ImageRecord] = {}
+    for img in remote_images:
+        name = img.get("image_name") or ""
+        sha = known.get(name)
+        if sha is None:
+            prefix = sha_from_image_name(name)
+            sha = next((s for s in shas if prefix and s.startswith(prefix)), None)
+        if sha is None or sha in result:
+            sha = f"{UNKNOWN_IMAGE_PREFIX}{img['id']}"
+        result[sha] = image_record(img)
+    return result
+
+
+def record_model(state: State, key: str, remote: Mapping[str, Any], *, dataset_key: str,
+                 training_parameters: Mapping[str, Any], supersede_reason: str) -> State:
+    """Record a newly created model as current; a previous current model becomes superseded."""
+    old = state.models.get(key)
+    superseded: tuple[SupersededModel, ...] = ()
+    if old is not None:
+        superseded = old.superseded
+        if old.remote_id != int(remote["id"]):
+            superseded += (SupersededModel(old.remote_id, old.dataset_remote_id, old.training_version,
+                                           old.training_mode, old.status, supersede_reason),)
+    record = ModelRecord(
+        remote_id=int(remote["id"]), dataset=dataset_key, dataset_remote_id=int(remote["dataset_id"]),
+        name=remote.get("name") or "", description=remote.get("description"),
+        training_version=remote.get("training_version") or "max",
+        training_mode=remote.get("training_mode") or "fully_automated",
+        training_parameters=dict(training_parameters), status=remote.get("status") or "Created",
+        generation_prefix=remote.get("generation_prefix") or None, superseded=superseded)
+    return state.with_resource(f"model.{key}", record)
+
+
+def change_model(state: State, key: str, **fields: Any) -> State:
+    return state.with_resource(f"model.{key}", replace(require_model(state, key), **fields))
+
+
+def without_model(state: State, key: str, remote_id: int) -> State:
+    """Forget model `remote_id` of `key`: the current one (drops the record) or a superseded one."""
+    record = state.models.get(key)
+    if record is None:
+        return state
+    if record.remote_id == remote_id:
+        return state.with_resource(f"model.{key}", None)
+    kept = tuple(s for s in record.superseded if s.remote_id != remote_id)
+    return state.with_resource(f"model.{key}", replace(record, superseded=kept))
+
+
+def recorded_ids(state: State) -> dict[str, set[int]]:
+    """Every remote id the state knows, by kind — adoption never takes one of these."""
+    datasets = {v.remote_id for r in state.datasets.values() for v in r.versions}
+    models = {m.remote_id for m in state.models.values()} | {
+        s.remote_id for m in state.models.values() for s in m.superseded}
+    return {"project": {p.remote_id for p in state.projects.values()}, "dataset": datasets, "model": models}

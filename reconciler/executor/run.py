@@ -1,0 +1,191 @@
+"""apply_plan: walk a plan's changes in dependency order and execute their steps.
+
+- Changes run as soon as the changes they depend on have succeeded, independent ones in
+  parallel; API calls in flight are bounded by `parallelism` (see calls.ApiCalls).
+- Within a change, steps run in order, except that consecutive image steps (upload,
+  delete, caption) on distinct images run concurrently.
+- A failed change stops there; changes depending on it are skipped (never started);
+  independent work carries on. State is saved after every mutation, so a re-run resumes.
+- Cancellation (the CLI sets `cancel_event` on SIGINT/SIGTERM): no new call is started,
+  calls in flight finish and are recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from reconciler.api import ImageFileError, errors
+from reconciler.executor.calls import ApiCalls, Cancelled
+from reconciler.executor.clock import Clock, RealClock
+from reconciler.executor.context import RunContext
+from reconciler.executor.holder import StateHolder
+from reconciler.executor.journal import resolve_journal
+from reconciler.executor.progress import Reporter
+from reconciler.executor.records import StepFailed
+from reconciler.executor.steps import HANDLERS, IMAGE_OPS, ChangeRun
+from reconciler.executor.training import follow_training
+from reconciler.model import Action, Change, Manifest, Op, Plan, Step
+from reconciler.state.model import State
+
+SUCCEEDED, FAILED, SKIPPED, NOT_STARTED, CANCELLED = "succeeded", "failed", "skipped", "not started", "cancelled"
+
+
+class PlanRefused(Exception):
+    """The plan holds refused changes (protected resources not allowed to be destroyed)."""
+
+
+@dataclass(frozen=True)
+class ChangeOutcome:
+    address: str
+    actions: tuple[str, ...]
+    status: str                 # succeeded | failed | skipped | not started | cancelled
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    outcomes: tuple[ChangeOutcome, ...]
+    state: State
+    cancelled: bool = False
+    training: Mapping[str, str] = field(default_factory=dict)   # model address → last status seen
+    waited: bool = False
+    api_calls: int = 0
+    state_writes: int = 0
+
+    def by_status(self, status: str) -> list[ChangeOutcome]:
+        return [o for o in self.outcomes if o.status == status]
+
+    @property
+    def training_failed(self) -> list[str]:
+        return [a for a, s in self.training.items() if self.waited and s in ("Failed", "Stopped")]
+
+    @property
+    def ok(self) -> bool:
+        return not self.cancelled and not self.training_failed and all(
+            o.status == SUCCEEDED for o in self.outcomes)
+
+
+def stale_reason(plan: Plan, state: State | None, manifest: Manifest) -> str | None:
+    """Why a saved plan can no longer be applied as is, or None when it still can."""
+    lineage = state.lineage if state is not None else None
+    serial = state.serial if state is not None else 0
+    # A state never written (serial 0) has a throwaway lineage: only written ones are compared.
+    if serial > 0 and plan.state_lineage is not None and plan.state_lineage != lineage:
+        return f"the state's lineage changed ({plan.state_lineage} → {lineage})"
+    if serial != plan.state_serial:
+        return f"the state changed since the plan was made (serial {plan.state_serial} → {serial})"
+    if plan.manifest_digest and plan.manifest_digest != manifest.digest:
+        return "the manifest (or its images) changed since the plan was made"
+    return None
+
+
+async def resolve_leftovers(state: State, *, client: Any, store: Any, manifest: Manifest | None,
+                            clock: Clock | None = None) -> tuple[State, list[str]]:
+    """Resolve the journal of an interrupted run (adopt or drop each entry) before planning."""
+    if not state.journal:
+        return state, []
+    ctx = _context(client, store, state, manifest, clock or RealClock(), Reporter(), 8, asyncio.Event(), None, 5.0)
+    notes = await resolve_journal(ctx)
+    return ctx.holder.state, notes
+
+
+async def apply_plan(plan: Plan, manifest: Manifest | None, state: State, *, client: Any, store: Any,
+                     parallelism: int = 8, wait: bool = False, reporter: Reporter | None = None,
+                     cancel_event: asyncio.Event | None = None, clock: Clock | None = None,
+                     poll_interval: float = 5.0, kill_after_calls: int | None = None) -> ApplyResult:
+    """Execute `plan` against the API, recording everything in `store`. See module doc."""
+    if plan.refused:
+        raise PlanRefused(", ".join(c.address for c in plan.refused))
+    ctx = _context(client, store, state, manifest, clock or RealClock(), reporter or Reporter(), parallelism,
+                   cancel_event or asyncio.Event(), kill_after_calls, poll_interval)
+    if ctx.holder.state.journal:
+        for note in await resolve_journal(ctx):
+            ctx.reporter.note(note)
+    runs = {c.address: ChangeRun(c) for c in plan.changes if c.actions != (Action.NOOP,) and c.steps}
+    outcomes = await _walk(ctx, runs)
+    trained = [a for a, r in runs.items() if r.trained]
+    training: Mapping[str, str] = {a: ctx.holder.state.models[a.split(".", 1)[1]].status for a in trained
+                                   if a.split(".", 1)[1] in ctx.holder.state.models}
+    if wait and trained and not ctx.calls.cancelled:
+        training = await follow_training(ctx, trained)
+    ctx.reporter.close()
+    return ApplyResult(tuple(outcomes), ctx.holder.state, cancelled=ctx.calls.cancelled, training=training,
+                       waited=wait, api_calls=ctx.calls.count, state_writes=ctx.holder.writes)
+
+
+def _context(client: Any, store: Any, state: State, manifest: Manifest | None, clock: Clock, reporter: Reporter,
+             parallelism: int, cancel_event: asyncio.Event, kill_after_calls: int | None,
+             poll_interval: float) -> RunContext:
+    calls = ApiCalls(client, parallelism=parallelism, cancel_event=cancel_event, kill_after_calls=kill_after_calls)
+    return RunContext(calls, StateHolder(store, state), manifest, clock, reporter, poll_interval)
+
+
+async def _walk(ctx: RunContext, runs: dict[str, ChangeRun]) -> list[ChangeOutcome]:
+    tasks: dict[str, asyncio.Task[ChangeOutcome]] = {}
+
+    async def run_when_ready(run: ChangeRun) -> ChangeOutcome:
+        actions = tuple(a.value for a in run.change.actions)
+        for dep in run.change.depends_on:
+            if dep in tasks:
+                before = await tasks[dep]
+                if before.status != SUCCEEDED:
+                    status = NOT_STARTED if before.status in (NOT_STARTED, CANCELLED) else SKIPPED
+                    return ChangeOutcome(run.address, actions, status, f"{dep} {before.status}")
+        if ctx.calls.cancelled:
+            return ChangeOutcome(run.address, actions, NOT_STARTED, "cancelled")
+        ctx.reporter.change_started(run.address, ", ".join(actions))
+        outcome = ChangeOutcome(run.address, actions, *await _execute(ctx, run))
+        ctx.reporter.change_finished(run.address, outcome.status, outcome.message)
+        return outcome
+
+    for address, run in runs.items():
+        tasks[address] = asyncio.ensure_future(run_when_ready(run))
+    return list(await asyncio.gather(*tasks.values()))
+
+
+async def _execute(ctx: RunContext, run: ChangeRun) -> tuple[str, str]:
+    """Run one change's steps; returns (status, message)."""
+    try:
+        for group in _step_groups(run.change):
+            ctx.calls.check_cancelled()
+            if len(group) == 1:
+                await HANDLERS[group[0].op](ctx, run, group[0].args)
+            else:
+                await _run_concurrently(ctx, run, group)
+    except Cancelled:
+        return CANCELLED, "cancelled before finishing (state saved; re-run to resume)"
+    except (errors.ApiError, StepFailed, ImageFileError, OSError) as exc:
+        return FAILED, str(exc)
+    except Exception as exc:   # a bug must not take independent changes down with it
+        return FAILED, f"internal error: {type(exc).__name__}: {exc}"
+    return SUCCEEDED, ""
+
+
+async def _run_concurrently(ctx: RunContext, run: ChangeRun, group: list[Step]) -> None:
+    uploads = sum(1 for s in group if s.op is Op.UPLOAD_IMAGE)
+    if uploads:
+        ctx.reporter.uploads_started(run.address, uploads)
+    results = await asyncio.gather(*(HANDLERS[s.op](ctx, run, s.args) for s in group), return_exceptions=True)
+    failures = [r for r in results if isinstance(r, BaseException) and not isinstance(r, Cancelled)]
+    if failures:
+        extra = f" (and {len(failures) - 1} more image failures)" if len(failures) > 1 else ""
+        raise StepFailed(f"{failures[0]}{extra}") if extra else failures[0]
+    if any(isinstance(r, Cancelled) for r in results):
+        raise Cancelled()
+
+
+def _step_groups(change: Change) -> list[list[Step]]:
+    """Steps in order, consecutive image steps on distinct images grouped to run together."""
+    groups: list[list[Step]] = []
+    shas: set[str] = set()
+    for step in change.steps:
+        sha = step.args.get("sha256")
+        if (step.op in IMAGE_OPS and groups and groups[-1][0].op in IMAGE_OPS and sha not in shas):
+            groups[-1].append(step)
+        else:
+            groups.append([step])
+            shas = set()
+        shas.add(sha)
+    return groups

@@ -1,0 +1,351 @@
+"""One handler per plan step (`model.Op`), as specified in docs/architecture.md "Plan steps".
+
+Handlers resolve remote ids from the *current* state at run time (steps name resources by
+address and content hash), call the API through `ctx.calls`, and record every successful
+mutation in state through `ctx.holder` before returning. Non-idempotent calls go through
+`journal.journaled`. A handler raises on failure; the change then stops there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from dataclasses import dataclass, replace
+from typing import Any, Awaitable, Callable, Mapping
+
+from reconciler.api import errors
+from reconciler.executor import records
+from reconciler.executor.context import RunContext
+from reconciler.executor.journal import journaled, new_entry
+from reconciler.executor.records import StepFailed
+from reconciler.model import Change, Op, split_address
+from reconciler.state.model import DatasetRecord
+
+RUNNING = ("InProgress", "Stopping")
+
+
+@dataclass
+class ChangeRun:
+    """One change being executed: its address and what earlier steps left for later ones."""
+
+    change: Change
+    supersede_reason: str | None = None   # set by SUPERSEDE_MODEL, consumed by CREATE_MODEL
+    trained: bool = False                 # START_TRAINING succeeded
+
+    @property
+    def address(self) -> str:
+        return self.change.address
+
+    @property
+    def key(self) -> str:
+        return split_address(self.change.address)[1]
+
+
+Handler = Callable[[RunContext, ChangeRun, Mapping[str, Any]], Awaitable[None]]
+
+
+async def _ignore_not_found(call: Awaitable[Any]) -> None:
+    """Deletes are idempotent for us: an object already gone is what we wanted."""
+    try:
+        await call
+    except errors.NotFound:
+        pass
+
+
+# --- projects ----------------------------------------------------------------------------------
+
+
+async def create_project(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
+    fields = dict(args.get("fields") or {})
+    entry = new_entry(ctx, Op.CREATE_PROJECT, run.address, fields.get("project_name", ""), None, fields=fields)
+    await journaled(ctx, entry, lambda: ctx.calls("create_project", **fields))
+
+
+async def update_project(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
+    fields = dict(args.get("fields") or {})
+    project = records.require_project(ctx.holder.state, run.key)
+    await ctx.calls("update_project", project.remote_id, **fields)
+    await ctx.holder.update(lambda s: records.update_project_applied(s, run.key, fields))
+
+
+async def delete_project(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
+    remote_id = int(args["remote_id"])
+    await _ignore_not_found(ctx.calls("delete_project", remote_id))
+
+    def forget_project_and_children(state: Any) -> Any:
+        # The API deletes the project's datasets and models with it.
+        datasets = [k for k, r in state.datasets.items() if r.project == run.key]
+        for key, model in state.models.items():
+            if model.dataset in datasets:
+                state = state.with_resource(f"model.{key}", None)
+        for key in datasets:
+            state = state.with_resource(f"dataset.{key}", None)
+        return state.with_resource(run.address, None)
+
+    await ctx.holder.update(forget_project_and_children)
+
+
+# --- datasets ----------------------------------------------------------------------------------
+
+
+def _project_key_of_dataset(ctx: RunContext, key: str, args: Mapping[str, Any]) -> str:
+    if args.get("project"):
+        return str(args["project"])
+    if ctx.manifest is not None and key in ctx.manifest.datasets:
+        return ctx.manifest.datasets[key].project
+    record = ctx.holder.state.datasets.get(key)
+    if record is None:
+        raise StepFailed(f"dataset.{key}: its project is unknown (not in the manifest or state)")
+    return record.project
+
+
+async def create_dataset(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
+    project_key = _project_key_of_dataset(ctx, run.key, args)
+    project_id = records.require_project(ctx.holder.state, project_key).remote_id
+    entry = new_entry(ctx, Op.CREATE_DATASET, run.address, args["name"], project_id, project=project_key)
+    await journaled(ctx, entry, lambda: ctx.calls("create_dataset", project_id, args["name"]))
+
+
+async def clone_dataset(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
+    source_id = int(args["source_remote_id"])
+    project_key = _project_key_of_dataset(ctx, run.key, args)
+    project_id = records.require_project(ctx.holder.state, project_key).remote_id
+    source = records.version_by_id(ctx.holder.state, run.key, source_id)
+    name = args.get("name") or f"Copy of {source.name if source else ''}"
+    entry = new_entry(ctx, Op.CLONE_DATASET, run.address, name, project_id, project=project_key,
+                      source_remote_id=source_id)
+    await journaled(ctx, entry, lambda: ctx.calls("clone_dataset", source_id, name=name))
+
+
+async def update_dataset(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
+    version = records.require_dataset_version(ctx.holder.state, run.key)
+    await ctx.calls("update_dataset", version.remote_id, name=args["name"])
+    await ctx.holder.update(lambda s: records.change_version(s, run.key, version.remote_id, name=args["name"]))
+
+
+async def generate_prefix(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
+    if ctx.manifest is None or run.key not in ctx.manifest.datasets:
+        raise StepFailed(f"{run.address}: generate_prefix needs the dataset in the manifest")
+    spec = ctx.manifest.datasets[run.key]
+    by_sha = {img.sha256: img.path for img in spec.images}
+    missing = [sha[:12] for sha in args["shas"] if sha not in by_sha]
+    if missing:
+        raise StepFailed(f"{run.address}: images {missing} are no longer in the manifest (re-plan)")
+    project = ctx.manifest.projects[spec.project]
+    prefix = await ctx.calls("generate_prefix", [by_sha[sha] for sha in args["shas"]],
+                             ip_type=project.ip_type, ip_medium=project.ip_medium, ip_name=project.ip_name)
+
+    def pin(state: Any) -> Any:
+        record = state.datasets.get(run.key) or DatasetRecord(project=spec.project)
+        return state.with_resource(run.address, replace(record, pinned_prefix=prefix))
+
+    await ctx.holder.update(pin)
+
+
+async def set_caption_prefix(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
+    record = ctx.holder.state.datasets.get(run.key)
+    prefix = args.get("prefix") or (record.pinned_prefix if record else None)
+    if not prefix:
+        raise StepFailed(f"{run.address}: no caption prefix to set (none given, none pinned)")
+    version = records.require_dataset_version(ctx.holder.state, run.key)
+    await ctx.calls("update_dataset", version.remote_id, caption_prefix=prefix)
+    await ctx.holder.update(lambda s: records.change_version(s, run.key, version.remote_id, caption_prefix=prefix))
+
+
+async def regenerate_all_captions(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
+    version = records.require_dataset_version(ctx.holder.state, run.key)
+    await ctx.calls("regenerate_all_captions", version.remote_id)
+    started, delay = ctx.clock.monotonic(), min(0.5, ctx.poll_interval)
+    while True:
+        dataset = await ctx.calls("get_dataset", version.remote_id)
+        if dataset.get("captions_update_status") == "completed":
+            break
+        if ctx.clock.monotonic() - started > ctx.captions_timeout:
+            raise StepFailed(f"{run.address}: captions still regenerating after {ctx.captions_timeout:.0f}s")
+        await ctx.clock.sleep(delay)
+        delay = min(delay * 2, ctx.poll_interval)
+    images = dataset.get("images") or await ctx.calls("list_images", version.remote_id)
+    await ctx.holder.update(lambda s: records.refresh_captions(s, run.key, version.remote_id, images))
+
+
+async def delete_image(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
+    version = records.require_dataset_version(ctx.holder.state, run.key)
+    image = version.images.get(args["sha256"])
+    if image is not None:
+        await _ignore_not_found(ctx.calls("delete_image", version.remote_id, image.remote_id))
+    await ctx.holder.update(lambda s: records.without_image(s, run.key, version.remote_id, args["sha256"]))
+
+
+def _sha256_of(path: Any) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+async def upload_image(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
+    if ctx.manifest is None:
+        raise StepFailed(f"{run.address}: uploads need the manifest's folder")
+    path = ctx.manifest.root / args["rel_path"]
+    try:
+        actual = await asyncio.to_thread(_sha256_of, path)
+    except OSError as exc:
+        raise StepFailed(f"{args['rel_path']}: cannot read ({exc.strerror or exc})") from exc
+    if actual != args["sha256"]:
+        raise StepFailed(f"{args['rel_path']}: file changed since plan (re-plan)")
+    version = records.require_dataset_version(ctx.holder.state, run.key)
+    entry = new_entry(ctx, Op.UPLOAD_IMAGE, run.address, args["image_name"], version.remote_id,
+                      sha256=args["sha256"])
+    await journaled(ctx, entry, lambda: ctx.calls(
+        "upload_image", version.remote_id, path, image_name=args["image_name"],
+        increase_resolution=bool(args.get("increase_resolution", True))))
+    if args.get("caption") is not None:
+        # The planner puts a new image's manual caption here (not in a SET_CAPTION step) so that
+        # no two steps of one concurrent batch touch the same image.
+        await _change_caption(ctx, run, args["sha256"], "set_image_caption", args["caption"])
+    ctx.reporter.upload_done(run.address)
+
+
+async def _change_caption(ctx: RunContext, run: ChangeRun, sha: str, method: str, *extra: Any) -> None:
+    version = records.require_dataset_version(ctx.holder.state, run.key)
+    image = version.images.get(sha)
+    if image is None:
+        raise StepFailed(f"{run.address}: image {sha[:12]} is not in state")
+    remote = await ctx.calls(method, version.remote_id, image.remote_id, *extra)
+    updated = replace(image, caption=remote.get("caption"), caption_source=remote.get("caption_source") or "unknown")
+    await ctx.holder.update(lambda s: records.with_image(s, run.key, version.remote_id, sha, updated))
+
+
+async def set_caption(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
+    await _change_caption(ctx, run, args["sha256"], "set_image_caption", args["caption"])
+
+
+async def regenerate_caption(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
+    await _change_caption(ctx, run, args["sha256"], "regenerate_image_caption")
+
+
+async def complete_dataset(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
+    version = records.require_dataset_version(ctx.holder.state, run.key)
+    try:
+        remote = await ctx.calls("update_dataset", version.remote_id, status="completed")
+    except errors.Conflict:
+        remote = await ctx.calls("get_dataset", version.remote_id)
+        if remote.get("status") != "completed":
+            raise
+    status = (remote or {}).get("status") or "completed"
+    await ctx.holder.update(lambda s: records.change_version(s, run.key, version.remote_id, status=status))
+
+
+async def delete_dataset(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
+    remote_id = int(args["remote_id"])
+    await _ignore_not_found(ctx.calls("delete_dataset", remote_id))
+    await ctx.holder.update(lambda s: records.without_dataset_version(s, run.key, remote_id))
+
+
+# --- models ------------------------------------------------------------------------------------
+
+
+async def supersede_model(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
+    # State only, and deferred: the current model moves into `superseded` in the same state
+    # write that records its replacement, so state never holds a model address with no model.
+    run.supersede_reason = args.get("reason") or run.change.reason
+
+
+def _dataset_key_of_model(ctx: RunContext, key: str, args: Mapping[str, Any]) -> str:
+    if args.get("dataset"):
+        return str(args["dataset"])
+    if ctx.manifest is not None and key in ctx.manifest.models:
+        return ctx.manifest.models[key].dataset
+    return records.require_model(ctx.holder.state, key).dataset
+
+
+async def create_model(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
+    dataset_key = _dataset_key_of_model(ctx, run.key, args)
+    dataset_id = records.require_dataset_version(ctx.holder.state, dataset_key).remote_id
+    spec = ctx.manifest.models.get(run.key) if ctx.manifest is not None else None
+    parameters = dict(spec.training_parameters) if spec is not None else {}
+    entry = new_entry(ctx, Op.CREATE_MODEL, run.address, args["name"], dataset_id, dataset=dataset_key,
+                      training_parameters=parameters,
+                      supersede_reason=run.supersede_reason or run.change.reason)
+    await journaled(ctx, entry, lambda: ctx.calls(
+        "create_model", name=args["name"], dataset_id=dataset_id,
+        training_version=args.get("training_version") or "max",
+        training_mode=args.get("training_mode") or "fully_automated", description=args.get("description")))
+
+
+async def update_model(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
+    fields = {k: v for k, v in dict(args.get("fields") or {}).items() if k in ("name", "description")}
+    model = records.require_model(ctx.holder.state, run.key)
+    await ctx.calls("update_model", model.remote_id, **fields)
+    await ctx.holder.update(lambda s: records.change_model(s, run.key, **fields))
+
+
+async def start_training(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
+    parameters = dict(args.get("parameters") or {})
+    model = records.require_model(ctx.holder.state, run.key)
+    remote = await _settle(ctx, model.remote_id, "start_training", ("InProgress", "Completed"),
+                           model.remote_id, parameters or None)
+    await ctx.holder.update(lambda s: records.change_model(
+        s, run.key, status=remote.get("status") or "InProgress", training_parameters=parameters,
+        generation_prefix=remote.get("generation_prefix") or None))
+    run.trained = True
+
+
+async def stop_training(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
+    model = records.require_model(ctx.holder.state, run.key)
+    remote_id = int(args.get("remote_id") or model.remote_id)
+    remote = await _settle(ctx, remote_id, "stop_training", ("Stopping", "Stopped"), remote_id)
+    if remote_id == model.remote_id:
+        await ctx.holder.update(lambda s: records.change_model(s, run.key, status=remote.get("status") or "Stopping"))
+
+
+async def _settle(ctx: RunContext, model_id: int, method: str, reached: tuple[str, ...], *call_args: Any) -> Any:
+    """Start/stop training, tolerating an earlier call whose response was lost.
+
+    start/stop are POSTs, so the client does not retry them. If the call conflicts (an
+    earlier run already did it) or its outcome is unknown, the model's status tells whether
+    it took effect; when it plainly did not, the call is made once more.
+    """
+    try:
+        return await ctx.calls(method, *call_args)
+    except (errors.Conflict, errors.TransportError, errors.ServerError) as exc:
+        remote = await ctx.calls("get_model", model_id)
+        if remote.get("status") in reached:
+            return remote
+        if isinstance(exc, errors.Conflict):
+            raise
+        return await ctx.calls(method, *call_args)
+
+
+async def delete_model(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
+    remote_id = int(args["remote_id"])
+    await _ignore_not_found(ctx.calls("delete_model", remote_id))
+    await ctx.holder.update(lambda s: records.without_model(s, run.key, remote_id))
+
+
+async def forget(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
+    remote_id = args.get("remote_id")
+
+    def drop(state: Any) -> Any:
+        kind = split_address(run.address)[0]
+        if remote_id is None or kind == "project":
+            return state.with_resource(run.address, None)
+        if kind == "dataset":
+            return records.without_dataset_version(state, run.key, int(remote_id))
+        return records.without_model(state, run.key, int(remote_id))
+
+    await ctx.holder.update(drop)
+
+
+HANDLERS: dict[Op, Handler] = {
+    Op.CREATE_PROJECT: create_project, Op.UPDATE_PROJECT: update_project, Op.DELETE_PROJECT: delete_project,
+    Op.CREATE_DATASET: create_dataset, Op.CLONE_DATASET: clone_dataset, Op.UPDATE_DATASET: update_dataset,
+    Op.GENERATE_PREFIX: generate_prefix, Op.SET_CAPTION_PREFIX: set_caption_prefix,
+    Op.REGENERATE_ALL_CAPTIONS: regenerate_all_captions, Op.DELETE_IMAGE: delete_image,
+    Op.UPLOAD_IMAGE: upload_image, Op.SET_CAPTION: set_caption, Op.REGENERATE_CAPTION: regenerate_caption,
+    Op.COMPLETE_DATASET: complete_dataset, Op.DELETE_DATASET: delete_dataset,
+    Op.CREATE_MODEL: create_model, Op.UPDATE_MODEL: update_model, Op.START_TRAINING: start_training,
+    Op.STOP_TRAINING: stop_training, Op.DELETE_MODEL: delete_model, Op.SUPERSEDE_MODEL: supersede_model,
+    Op.FORGET: forget,
+}
+
+# Steps on distinct images of one dataset: consecutive runs of these execute concurrently.
+IMAGE_OPS = frozenset({Op.UPLOAD_IMAGE, Op.DELETE_IMAGE, Op.SET_CAPTION, Op.REGENERATE_CAPTION})

@@ -1,0 +1,44 @@
+"""`--wait`: follow the training of the models started in this run until each one ends."""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from reconciler.executor import records
+from reconciler.executor.calls import Cancelled
+from reconciler.executor.context import RunContext
+
+FINAL = ("Completed", "Failed", "Stopped")
+
+
+async def follow_training(ctx: RunContext, addresses: list[str]) -> Mapping[str, str]:
+    """Poll get_model for each address until every model is final (or the run is cancelled).
+
+    Records each observed status in state; returns address → last observed status.
+    """
+    keys = {addr: addr.split(".", 1)[1] for addr in addresses}
+    statuses = {addr: ctx.holder.state.models[key].status for addr, key in keys.items()
+                if key in ctx.holder.state.models}
+    started = ctx.clock.monotonic()
+    try:
+        while True:
+            for addr, status in list(statuses.items()):
+                if status not in FINAL:
+                    statuses[addr] = await _observe(ctx, keys[addr])
+            ctx.reporter.training(statuses, ctx.clock.monotonic() - started)
+            if all(s in FINAL for s in statuses.values()):
+                return statuses
+            ctx.calls.check_cancelled()
+            await ctx.clock.sleep(ctx.poll_interval)
+    except Cancelled:
+        return statuses
+
+
+async def _observe(ctx: RunContext, key: str) -> str:
+    model = ctx.holder.state.models[key]
+    remote = await ctx.calls("get_model", model.remote_id)
+    status = remote.get("status") or model.status
+    prefix = remote.get("generation_prefix") or model.generation_prefix
+    if (status, prefix) != (model.status, model.generation_prefix):
+        await ctx.holder.update(lambda s: records.change_model(s, key, status=status, generation_prefix=prefix))
+    return status

@@ -1,0 +1,282 @@
+"""Image files: folder scans, sidecar captions, content hashes and cheap image checks.
+
+Contracts:
+- Memory stays flat: a file is hashed in 1 MiB chunks and never held whole, except that
+  Pillow's WebP plugin reads one (compressed) file to open it. Only one image is open at a time.
+- Pixels are never decoded at full size. What is checked, per format, and why:
+    * every format: Pillow identifies it from the header (not the extension), and it must be
+      JPEG, PNG or WEBP — what the API accepts.
+    * PNG: `Image.verify()` walks every chunk and checks its CRC and the final IEND without
+      decompressing anything, so truncated or corrupted files are caught cheaply.
+    * JPEG: `verify()` does nothing for JPEG, so the image is decoded in draft mode at 1/8
+      scale (libjpeg's DCT scaling): the whole entropy-coded stream is read, which catches
+      truncation and corrupt data, at 1/64 of the pixel memory of a full decode.
+    * WEBP: libwebp's demuxer validates the container when Pillow opens the file (a truncated
+      file fails to open), and the RIFF length in the header must fit in the file.
+- `HashCache` remembers (sha256, width, height, format) per absolute path + size + mtime_ns,
+  so a second run over unchanged files opens no image at all (`stats.bytes_hashed == 0`).
+  Only images that passed every check are cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from reconciler.diagnostics import SourceRange
+from reconciler.model import ImageSpec
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
+SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP")
+MIN_SIDE = 256                      # the API refuses anything smaller (412)
+MIN_SIDE_WITHOUT_UPSCALE = 1024     # ... or smaller than this with increase_resolution: false
+MAX_IMAGES_PER_DATASET = 200        # the API's limit for basic (per-image) uploads
+HASH_CHUNK = 1 << 20
+CACHE_FORMAT_VERSION = 1
+
+
+class ImageProblem(Exception):
+    """A file that cannot be used as a training image. The message is a predicate meant to
+    follow the file's name: "is a truncated WEBP image", "was not found"."""
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    sha256: str
+    width: int
+    height: int
+    format: str                     # "JPEG" | "PNG" | "WEBP"
+    size: int                       # bytes
+
+
+# --- folders and captions -------------------------------------------------------------------
+
+
+def is_image_name(name: str) -> bool:
+    """An image by its name: a known suffix (any case), not a hidden file (e.g. macOS `._x.png`)."""
+    return not name.startswith(".") and name.lower().endswith(IMAGE_SUFFIXES)
+
+
+def list_folder(folder: Path, recursive: bool = False) -> list[Path]:
+    """Image files in `folder`, sorted by their path relative to it. Reads no file contents.
+
+    Hidden files and folders are skipped. Symlinks are listed as found (the caller decides
+    whether their targets are acceptable); symlinked sub-folders are not followed.
+    """
+    found: list[tuple[str, Path]] = []
+    if recursive:
+        for dirpath, dirnames, filenames in os.walk(folder):
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            base = Path(dirpath)
+            for name in filenames:
+                if is_image_name(name):
+                    path = base / name
+                    found.append((path.relative_to(folder).as_posix(), path))
+    else:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if is_image_name(entry.name) and entry.is_file():
+                    found.append((entry.name, Path(entry.path)))
+    return [path for _, path in sorted(found)]
+
+
+def sidecar_path(image: Path) -> Path:
+    return image.with_suffix(".txt")
+
+
+def sidecar_caption(image: Path) -> str | None:
+    """The caption in the same-stem `.txt` beside `image`, stripped; None if absent or empty."""
+    try:
+        text = sidecar_path(image).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        return None
+    except UnicodeDecodeError as exc:
+        raise ImageProblem(f"has a caption file {sidecar_path(image).name} that is not UTF-8 text ({exc.reason})")
+    except OSError as exc:
+        raise ImageProblem(f"has a caption file {sidecar_path(image).name} that cannot be read ({exc.strerror})")
+    return text.strip() or None
+
+
+# --- hashing and checks ---------------------------------------------------------------------
+
+
+@dataclass
+class CacheStats:
+    hits: int = 0
+    misses: int = 0
+    bytes_hashed: int = 0
+
+
+class HashCache:
+    """Image facts keyed by absolute path + size + mtime_ns, optionally persisted as JSON.
+
+    `path=None` keeps the cache in memory only. A missing or unreadable cache file is an
+    empty cache: the cache is an optimisation and never a source of truth.
+    """
+
+    def __init__(self, path: Path | None = None):
+        self.path = path
+        self.stats = CacheStats()
+        self._entries: dict[str, dict] = self._read(path) if path else {}
+        self._used: set[str] = set()
+        self._dirty = False
+
+    @staticmethod
+    def _read(path: Path) -> dict[str, dict]:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(data, dict) or data.get("version") != CACHE_FORMAT_VERSION:
+            return {}
+        entries = data.get("entries")
+        return entries if isinstance(entries, dict) else {}
+
+    def lookup(self, path: Path, st: os.stat_result) -> ImageInfo | None:
+        key = str(path)
+        self._used.add(key)
+        entry = self._entries.get(key)
+        if entry and entry.get("size") == st.st_size and entry.get("mtime_ns") == st.st_mtime_ns:
+            try:
+                info = ImageInfo(entry["sha256"], int(entry["width"]), int(entry["height"]),
+                                 entry["format"], st.st_size)
+            except (KeyError, TypeError, ValueError):
+                info = None
+            if info is not None:
+                self.stats.hits += 1
+                return info
+        self.stats.misses += 1
+        return None
+
+    def store(self, path: Path, st: os.stat_result, info: ImageInfo) -> None:
+        key = str(path)
+        self._used.add(key)
+        self._entries[key] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": info.sha256,
+                              "width": info.width, "height": info.height, "format": info.format}
+        self._dirty = True
+
+    def save(self) -> None:
+        """Write the cache atomically if it changed. Entries of files that are gone are dropped.
+        Raises OSError when the folder is not writable (callers may ignore it)."""
+        if self.path is None or not self._dirty:
+            return
+        kept = {k: v for k, v in self._entries.items() if k in self._used or os.path.exists(k)}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".image-cache.", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump({"version": CACHE_FORMAT_VERSION, "entries": kept}, out, sort_keys=True)
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        self._dirty = False
+
+
+def default_cache_path(manifest_root: Path) -> Path:
+    return manifest_root / ".bria" / "image-cache.json"
+
+
+def inspect_image(path: Path, cache: HashCache | None = None) -> ImageInfo:
+    """Hash and check one image file (or take its facts from the cache). Raises ImageProblem."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise ImageProblem("was not found")
+    except OSError as exc:
+        raise ImageProblem(f"cannot be read ({exc.strerror})")
+    if cache is not None:
+        cached = cache.lookup(path, st)
+        if cached is not None:
+            return cached
+    sha256 = _hash_file(path, cache)
+    width, height, fmt = _check_image(path, st.st_size)
+    info = ImageInfo(sha256, width, height, fmt, st.st_size)
+    if cache is not None:
+        cache.store(path, st, info)
+    return info
+
+
+def _hash_file(path: Path, cache: HashCache | None) -> str:
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(HASH_CHUNK):
+                digest.update(chunk)
+                if cache is not None:
+                    cache.stats.bytes_hashed += len(chunk)
+    except OSError as exc:
+        raise ImageProblem(f"cannot be read ({exc.strerror})")
+    return digest.hexdigest()
+
+
+def _check_image(path: Path, file_size: int) -> tuple[int, int, str]:
+    """(width, height, format) after the per-format integrity check described above."""
+    try:
+        with warnings.catch_warnings():
+            # Past Pillow's limit (~179 Mpx) opening raises DecompressionBombError; between
+            # ~89 and ~179 Mpx it only warns, and such photos are legitimate inputs.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                fmt, (width, height) = im.format, im.size
+                if fmt not in SUPPORTED_FORMATS:
+                    raise ImageProblem(f"is a {fmt} image; the API accepts only JPEG, PNG and WEBP")
+                _verify_integrity(im, path, fmt, file_size)
+    except ImageProblem:
+        raise
+    except Image.DecompressionBombError:
+        raise ImageProblem("has too many pixels to be a training image (decompression bomb?)")
+    except Image.UnidentifiedImageError:
+        raise ImageProblem("is not a JPEG, PNG or WEBP image (its content is not a recognised image)")
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageProblem(f"is a corrupt or truncated image ({exc})")
+    return width, height, fmt
+
+
+def _verify_integrity(im: Image.Image, path: Path, fmt: str, file_size: int) -> None:
+    if fmt == "PNG":
+        im.verify()
+    elif fmt == "JPEG":
+        im.draft("RGB", (max(1, im.size[0] // 8), max(1, im.size[1] // 8)))
+        im.load()
+    else:
+        with open(path, "rb") as f:
+            header = f.read(12)
+        riff_size = int.from_bytes(header[4:8], "little")
+        if header[:4] != b"RIFF" or riff_size + 8 > file_size:
+            raise ImageProblem("is a truncated WEBP image (shorter than its RIFF header says)")
+
+
+def size_problem(info: ImageInfo, increase_resolution: bool) -> str | None:
+    """Why the API would refuse an image of this size (412), or None."""
+    if info.width < MIN_SIDE or info.height < MIN_SIDE:
+        return (f"is {info.width}×{info.height}; the API needs at least "
+                f"{MIN_SIDE}×{MIN_SIDE}")
+    if not increase_resolution and (info.width < MIN_SIDE_WITHOUT_UPSCALE
+                                    or info.height < MIN_SIDE_WITHOUT_UPSCALE):
+        return (f"is {info.width}×{info.height}; with increase_resolution: false the API needs "
+                f"at least {MIN_SIDE_WITHOUT_UPSCALE}×{MIN_SIDE_WITHOUT_UPSCALE}")
+    return None
+
+
+def image_spec(path: Path, root: Path, info: ImageInfo, caption: str | None,
+               caption_origin: str | None, source: SourceRange | None = None) -> ImageSpec:
+    """The ImageSpec for a checked file. `path` is absolute (not resolved: a symlink keeps its
+    own name); `rel_path` is relative to the manifest's folder `root`, posix style."""
+    return ImageSpec(sha256=info.sha256, path=path, rel_path=Path(os.path.relpath(path, root)).as_posix(),
+                     caption=caption, caption_origin=caption_origin if caption is not None else None,
+                     width=info.width, height=info.height, format=info.format, size=info.size,
+                     source=source)
+
+
+__all__ = ["IMAGE_SUFFIXES", "SUPPORTED_FORMATS", "MIN_SIDE", "MIN_SIDE_WITHOUT_UPSCALE",
+           "MAX_IMAGES_PER_DATASET", "ImageProblem", "ImageInfo", "CacheStats", "HashCache",
+           "default_cache_path", "inspect_image", "is_image_name", "list_folder", "sidecar_caption",
+           "sidecar_path", "size_problem", "image_spec"]

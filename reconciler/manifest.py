@@ -1,0 +1,285 @@
+"""load_manifest(): a manifest file → a frozen `Manifest`, or every problem with its position.
+
+Three passes, each reporting everything it finds before the next one runs:
+1. YAML with source marks (`yamlsource`): malformed YAML, duplicate keys, alias bombs;
+2. the JSON Schema (`schemas/manifest.schema.json`, via `schema_errors`): all violations;
+3. semantic checks the schema cannot express — references between resources, what the API
+   refuses (ip_type/ip_medium pairs, missing ip_name, `caption_prefix: auto` where
+   generate_prefix is unavailable, expert parameters on non-expert models, training on an
+   incomplete dataset), unique remote names (bria adopts by name), and the images
+   (`dataset_images`). A resource that failed the schema is skipped here, so one mistake
+   does not cascade into confusing follow-up errors.
+
+The manifest is None whenever any ERROR diagnostic exists. Warnings do not block.
+The file name in diagnostics is the path exactly as the caller gave it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from reconciler.dataset_images import collect_dataset_images
+from reconciler.diagnostics import Diagnostic, SourceRange, error, has_errors, warning
+from reconciler.images import HashCache
+from reconciler.model import (AUTO_PREFIX, DatasetSpec, EmulatorOptions, ImageSpec, Manifest,
+                              ModelSpec, ProjectSpec, StateConfig)
+from reconciler.schema_errors import schema_diagnostics
+from reconciler.yamlsource import Path_, SourceMap, json_path, load_yaml
+
+ILLUSTRATION_ONLY_IP_TYPES = ("object_variants", "multi_object_set", "icons", "character_variants")
+IP_NAME_REQUIRED = ("defined_character",)
+IP_DESCRIPTION_REQUIRED = ("defined_character", "object_variants")
+GENERATE_PREFIX_IP_TYPES = ("stylized_scene", "defined_character", "object_variants")
+SECTIONS = ("projects", "datasets", "models")
+
+
+def load_manifest(path: Path, *, hash_cache: HashCache | None = None
+                  ) -> tuple[Manifest | None, list[Diagnostic]]:
+    """Load, validate and check a manifest. Never raises for bad input.
+
+    `hash_cache` (see `reconciler.images.HashCache`) spares re-hashing unchanged images; when
+    it has a file it is saved at the end (a failure to save it is ignored: it is only a cache).
+    """
+    path = Path(path)
+    label = str(path)
+    text, read_problem = _read_text(path, label)
+    if read_problem:
+        return None, [read_problem]
+    document = load_yaml(text, label)
+    diagnostics = list(document.diagnostics)
+    if document.data is None:
+        return None, diagnostics
+    schema_found = schema_diagnostics(document.data, document.source_map)
+    diagnostics += [d for _, d in schema_found]
+    data = document.data
+    if not isinstance(data, dict):
+        return None, diagnostics
+    root = path.absolute().parent.resolve()
+    checker = _Checker(data, document.source_map, root, [p for p, _ in schema_found], hash_cache)
+    diagnostics += checker.run()
+    if hash_cache is not None:
+        try:
+            hash_cache.save()
+        except OSError:
+            pass
+    diagnostics.sort(key=lambda d: (d.source.line, d.source.col) if d.source else (0, 0))
+    if has_errors(diagnostics):
+        return None, diagnostics
+    return _build(data, document.source_map, root / path.name, root, checker.images), diagnostics
+
+
+def _read_text(path: Path, label: str) -> tuple[str, Diagnostic | None]:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return "", error(f"cannot read manifest {label}: no such file")
+    except IsADirectoryError:
+        return "", error(f"cannot read manifest {label}: it is a folder")
+    except OSError as exc:
+        return "", error(f"cannot read manifest {label}: {exc.strerror}")
+    try:
+        return raw.decode("utf-8-sig"), None
+    except UnicodeDecodeError as exc:
+        before = raw[:exc.start]
+        line = before.count(b"\n") + 1
+        col = exc.start - (before.rfind(b"\n") + 1) + 1
+        return "", error("the manifest is not UTF-8 text", SourceRange(label, line, col))
+
+
+class _Checker:
+    """Semantic checks over a schema-checked document (skipping resources the schema refused)."""
+
+    def __init__(self, data: dict[str, Any], source_map: SourceMap, root: Path,
+                 schema_error_paths: list[Path_], hash_cache: HashCache | None):
+        self.data = data
+        self.map = source_map
+        self.root = root
+        self.cache = hash_cache
+        self.error_paths = schema_error_paths
+        self.diagnostics: list[Diagnostic] = []
+        self.images: dict[str, tuple[ImageSpec, ...]] = {}
+        self.sections = {s: data.get(s) if isinstance(data.get(s), dict) else None for s in SECTIONS}
+
+    def run(self) -> list[Diagnostic]:
+        for key, project in self.valid("projects"):
+            self.check_project(key, project)
+        for key, dataset in self.valid("datasets"):
+            self.check_dataset(key, dataset)
+        for key, model in self.valid("models"):
+            self.check_model(key, model)
+        self.check_unique_names()
+        return self.diagnostics
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def valid(self, section: str) -> list[tuple[str, dict[str, Any]]]:
+        """Resources of `section` that the schema accepted."""
+        items = self.sections[section] or {}
+        return [(key, value) for key, value in items.items()
+                if not any(p[:2] == (section, key) or p == (section,) for p in self.error_paths)]
+
+    def fail(self, field: Path_, message: str, address: str, *, at_key: Path_ | None = None) -> None:
+        where = self.map.key_or_value(at_key if at_key is not None else field)
+        self.diagnostics.append(error(message, where, json_path(field), address))
+
+    def warn(self, field: Path_, message: str, address: str) -> None:
+        self.diagnostics.append(warning(message, self.map.key_or_value(field), json_path(field), address))
+
+    def reference(self, field: Path_, section: str, target: str, address: str) -> bool:
+        """True when `target` names a resource of `section` (or that section is unreadable)."""
+        known = self.sections[section]
+        if known is None or target in known:
+            return True
+        close = difflib.get_close_matches(target, list(known), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        listing = ", ".join(sorted(known)) or "none"
+        self.fail(field, f"unknown {section[:-1]} {target!r}{hint} (defined: {listing})", address)
+        return False
+
+    def lookup(self, section: str, key: str) -> dict[str, Any] | None:
+        """A resource that exists and passed the schema, else None."""
+        return dict(self.valid(section)).get(key)
+
+    # --- resources ------------------------------------------------------------------------
+
+    def check_project(self, key: str, project: dict[str, Any]) -> None:
+        addr, base = f"project.{key}", ("projects", key)
+        ip_type = project["ip_type"]
+        if ip_type in ILLUSTRATION_ONLY_IP_TYPES and project["ip_medium"] != "illustration":
+            self.fail(base + ("ip_medium",), f"ip_type {ip_type} needs ip_medium: illustration "
+                      f"(the API refuses {project['ip_medium']})", addr)
+        for field, needed_by in (("ip_name", IP_NAME_REQUIRED), ("ip_description", IP_DESCRIPTION_REQUIRED)):
+            if ip_type in needed_by and field not in project:
+                self.fail(base + (field,), f"{field} is required when ip_type is {ip_type}",
+                          addr, at_key=base + ("ip_type",))
+
+    def check_dataset(self, key: str, dataset: dict[str, Any]) -> None:
+        addr, base = f"dataset.{key}", ("datasets", key)
+        if self.reference(base + ("project",), "projects", dataset["project"], addr):
+            project = self.lookup("projects", dataset["project"])
+            if (dataset.get("caption_prefix") == AUTO_PREFIX and project is not None
+                    and project["ip_type"] not in GENERATE_PREFIX_IP_TYPES):
+                self.fail(base + ("caption_prefix",), "caption_prefix: auto needs an ip_type that "
+                          f"supports generate_prefix ({', '.join(GENERATE_PREFIX_IP_TYPES)}); project "
+                          f"{dataset['project']} is {project['ip_type']} — write the prefix yourself", addr)
+        entries = dataset.get("images") or []
+        if not entries and dataset.get("complete", True):
+            self.fail(base + ("complete",), "complete: true needs at least one image (the API "
+                      "refuses to complete an empty dataset)", addr,
+                      at_key=base + ("complete",) if "complete" in dataset else base)
+        found = collect_dataset_images(key, dataset, self.root, self.map, self.cache)
+        self.diagnostics += found.diagnostics
+        self.images[key] = found.images
+
+    def check_model(self, key: str, model: dict[str, Any]) -> None:
+        addr, base = f"model.{key}", ("models", key)
+        params = model.get("training_parameters") or {}
+        mode = model.get("training_mode", "fully_automated")
+        if params and mode != "expert":
+            self.fail(base + ("training_parameters",), "training_parameters are accepted only with "
+                      f"training_mode: expert (this model is {mode})", addr)
+        steps, interval = params.get("total_training_steps"), params.get("checkpoint_interval")
+        if steps is not None and interval is not None and interval > steps:
+            self.fail(base + ("training_parameters", "checkpoint_interval"), f"checkpoint_interval "
+                      f"({interval}) must not exceed total_training_steps ({steps})", addr)
+        if "lr_warmup_steps" in params and params.get("lr_scheduler", "constant_with_warmup") != "constant_with_warmup":
+            self.warn(base + ("training_parameters", "lr_warmup_steps"), "lr_warmup_steps is only "
+                      "used with lr_scheduler: constant_with_warmup", addr)
+        if not self.reference(base + ("dataset",), "datasets", model["dataset"], addr):
+            return
+        dataset = self.lookup("datasets", model["dataset"])
+        if model.get("train", True) and dataset is not None and not dataset.get("complete", True):
+            self.fail(base + ("train",), f"train: true needs a completed dataset, but dataset "
+                      f"{model['dataset']} has complete: false (set complete: true there, or "
+                      "train: false here)", addr,
+                      at_key=base + ("train",) if "train" in model else base + ("dataset",))
+
+    def check_unique_names(self) -> None:
+        """bria finds remote objects by name (adoption, crash recovery), so names must be unique:
+        projects globally, datasets and models within their project."""
+        def project_of_model(model: dict[str, Any]) -> str | None:
+            dataset = self.lookup("datasets", model["dataset"])
+            return dataset["project"] if dataset else None
+
+        scopes = (("projects", "project", lambda r: ""), ("datasets", "dataset", lambda r: r["project"]),
+                  ("models", "model", project_of_model))
+        for section, kind, scope_of in scopes:
+            seen: dict[tuple[str | None, str], str] = {}
+            for key, resource in self.valid(section):
+                scope = scope_of(resource)
+                if scope is None:
+                    continue
+                first = seen.setdefault((scope, resource["name"]), key)
+                if first != key:
+                    where = f" in project {scope}" if scope else ""
+                    line = self.map.key_or_value((section, first, "name")).line
+                    self.fail((section, key, "name"), f"{kind} name {resource['name']!r} is already "
+                              f"used by {kind}.{first}{where} (line {line}); bria finds {kind}s by "
+                              "name, so names must be unique", f"{kind}.{key}")
+
+
+# --- building the specs ---------------------------------------------------------------------
+
+
+def _build(data: dict[str, Any], smap: SourceMap, path: Path, root: Path,
+           images: dict[str, tuple[ImageSpec, ...]]) -> Manifest:
+    def at(section: str, key: str) -> SourceRange:
+        return smap.key_or_value((section, key))
+
+    projects = {key: ProjectSpec(key=key, name=p["name"], ip_type=p["ip_type"], ip_medium=p["ip_medium"],
+                                 description=p.get("description"), ip_name=p.get("ip_name"),
+                                 ip_description=p.get("ip_description"), source=at("projects", key))
+                for key, p in (data.get("projects") or {}).items()}
+    datasets = {key: DatasetSpec(key=key, project=d["project"], name=d["name"], images=images.get(key, ()),
+                                 caption_prefix=d.get("caption_prefix"),
+                                 increase_resolution=d.get("increase_resolution", True),
+                                 complete=d.get("complete", True), source=at("datasets", key))
+                for key, d in (data.get("datasets") or {}).items()}
+    models = {key: ModelSpec(key=key, dataset=m["dataset"], name=m["name"],
+                             training_version=m.get("training_version", "max"),
+                             training_mode=m.get("training_mode", "fully_automated"),
+                             description=m.get("description"),
+                             training_parameters=dict(m.get("training_parameters") or {}),
+                             train=m.get("train", True), source=at("models", key))
+              for key, m in (data.get("models") or {}).items()}
+    api = data.get("api") or {}
+    return Manifest(path=path, root=root, api_endpoint=api.get("endpoint"),
+                    state=_state_config(data.get("state") or {}, path, root),
+                    projects=projects, datasets=datasets, models=models,
+                    digest=manifest_digest(projects, datasets, models),
+                    emulator=EmulatorOptions(**(api.get("emulator") or {})),
+                    version=data["version"])
+
+
+def _state_config(state: dict[str, Any], path: Path, root: Path) -> StateConfig:
+    raw = state.get("path")
+    state_path = (root / Path(raw).expanduser()) if raw else root / "state" / f"{path.stem}.json"
+    defaults = StateConfig()
+    return StateConfig(backend=state.get("backend", defaults.backend), path=state_path,
+                       dsn_env=state.get("dsn_env", defaults.dsn_env),
+                       workspace=state.get("workspace", defaults.workspace))
+
+
+def manifest_digest(projects: dict[str, ProjectSpec], datasets: dict[str, DatasetSpec],
+                    models: dict[str, ModelSpec]) -> str:
+    """sha256 of a canonical JSON of the desired state. Images enter by content hash and
+    caption only, in hash order, so renaming or reordering files does not change it."""
+    desired = {
+        "projects": {k: {"name": p.name, "description": p.description, "ip_type": p.ip_type,
+                         "ip_medium": p.ip_medium, "ip_name": p.ip_name,
+                         "ip_description": p.ip_description} for k, p in projects.items()},
+        "datasets": {k: {"project": d.project, "name": d.name, "caption_prefix": d.caption_prefix,
+                         "increase_resolution": d.increase_resolution, "complete": d.complete,
+                         "images": sorted([i.sha256, i.caption] for i in d.images)}
+                     for k, d in datasets.items()},
+        "models": {k: {"dataset": m.dataset, "name": m.name, "description": m.description,
+                       "training_version": m.training_version, "training_mode": m.training_mode,
+                       "training_parameters": dict(m.training_parameters), "train": m.train}
+                   for k, m in models.items()},
+    }
+    canonical = json.dumps(desired, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

@@ -1,0 +1,65 @@
+"""The planner: a pure function (Manifest, State, LiveView) → Plan.
+
+No I/O, no clock, deterministic: the same inputs give the same plan, byte for byte. The
+lifecycle rules of design.md §3 live in one module per resource kind (projects, datasets,
+models); this module runs them in dependency order of kinds, applies `--target` /
+`--exclude`, wires `depends_on` and orders the changes (reconciler.graph).
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from reconciler.graph import DependencyCycle, order_changes
+from reconciler.model import LiveView, Manifest, Plan
+from reconciler.planner.context import ALL, Findings, PlanError, PlanInputs, live_from_state
+from reconciler.planner.datasets import plan_datasets
+from reconciler.planner.models import plan_models
+from reconciler.planner.projects import plan_projects
+from reconciler.planner.selection import resource_edges, selected, wire_dependencies
+from reconciler.state.model import State
+
+__all__ = ["plan", "PlanError", "ALL"]
+
+
+def plan(manifest: Manifest, state: State, live: LiveView | None, *, targets: Iterable[str] = (),
+         excludes: Iterable[str] = (), allow_destroy: Iterable[str] | str = frozenset()) -> Plan:
+    """What to do so that the API matches the manifest.
+
+    `live=None` (--no-refresh) trusts the state as the live view. `allow_destroy` is a set
+    of addresses (or "all") whose protected changes may go ahead; the others stay in the
+    plan with `refused=True`. Raises PlanError for unknown addresses or a dependency cycle.
+    """
+    allowed = ALL if allow_destroy == ALL else frozenset(allow_destroy)
+    inputs = PlanInputs(manifest, state, live if live is not None else live_from_state(state),
+                        refreshed=live is not None, allow_destroy=allowed)
+    out = Findings()
+    plan_projects(inputs, out)
+    plan_datasets(inputs, out)
+    plan_models(inputs, out)
+
+    targets, excludes = tuple(targets), tuple(excludes)
+    edges = resource_edges(inputs)
+    chosen = selected(edges, targets, excludes)
+    changes = wire_dependencies({a: c for a, c in out.changes.items() if a in chosen}, edges)
+    try:
+        ordered = order_changes(changes.values())
+    except DependencyCycle as exc:
+        raise PlanError(str(exc)) from None
+    notes = [text for addr, text in out.notes if addr is None or addr in chosen]
+    if state.journal:
+        notes.insert(0, _journal_note(state))
+    return Plan(
+        changes=ordered,
+        drift=tuple(sorted((d for d in out.drift if d.address in chosen), key=lambda d: d.address)),
+        notes=tuple(notes),
+        state_lineage=state.lineage, state_serial=state.serial,
+        manifest_digest=manifest.digest, manifest_path=manifest.path.as_posix(),
+        targets=targets, excludes=excludes)
+
+
+def _journal_note(state: State) -> str:
+    pending = ", ".join(f"{e.op} {e.address}" for e in state.journal[:5])
+    more = f", … ({len(state.journal) - 5} more)" if len(state.journal) > 5 else ""
+    return (f"the previous apply was interrupted: apply will first reconcile {len(state.journal)} pending "
+            f"operation(s) ({pending}{more})")

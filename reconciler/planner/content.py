@@ -1,0 +1,160 @@
+"""A dataset version's content — images, captions, caption prefix — and the steps that
+turn what a version holds into what the manifest wants.
+
+Images are identified by sha256. Live images are matched back to content by their remote id
+(recorded in state) or by the hash prefix bria embeds in every `image_name`. Images that
+match neither were uploaded outside bria ("foreign"): reported, never touched.
+
+Step batches: the executor runs consecutive image steps (upload, delete, set/regenerate
+caption) concurrently, so within one batch no two steps touch the same image. That is why
+a new image's manual caption travels in its UPLOAD_IMAGE args instead of a SET_CAPTION.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from reconciler.model import AUTO_PREFIX, DatasetSpec, ImageChanges, ImageSpec, Op, Step, sha_from_image_name
+from reconciler.state.model import DatasetVersion
+
+MAX_PREFIX_IMAGES = 6
+UNKNOWN = object()   # "we don't know the current prefix" (a version that does not exist yet)
+
+
+@dataclass(frozen=True)
+class ActualImage:
+    sha256: str
+    remote_id: int | None
+    image_name: str
+    caption: str | None
+    caption_source: str
+
+
+@dataclass(frozen=True)
+class ActualVersion:
+    """A remote dataset version as the planner sees it (live when fetched, else from state)."""
+
+    remote_id: int
+    name: str
+    status: str
+    caption_prefix: str | None
+    images: Mapping[str, ActualImage]                 # sha256 → image
+    foreign: tuple[str, ...] = ()                     # image names uploaded outside bria
+    images_from_live: bool = False
+
+    def summary(self) -> dict[str, Any]:
+        return {"remote_id": self.remote_id, "name": self.name, "status": self.status,
+                "caption_prefix": self.caption_prefix, "images": len(self.images) + len(self.foreign)}
+
+
+def version_from_state(version: DatasetVersion) -> ActualVersion:
+    images = {sha: ActualImage(sha, r.remote_id, r.image_name, r.caption, r.caption_source)
+              for sha, r in version.images.items()}
+    return ActualVersion(version.remote_id, version.name, version.status, version.caption_prefix, images)
+
+
+def version_from_live(live: Mapping[str, Any], recorded: DatasetVersion, known_shas: Iterable[str]) -> ActualVersion:
+    """Merge the live dataset with what state recorded for it.
+
+    List responses carry no images; then the recorded images stand (a completed version is
+    frozen, so they cannot have changed)."""
+    base = version_from_state(recorded)
+    name, status = live.get("name", base.name), live.get("status", base.status)
+    prefix = live.get("caption_prefix", base.caption_prefix)
+    if "images" not in live:
+        return ActualVersion(base.remote_id, name, status, prefix, base.images)
+    by_remote_id = {r.remote_id: sha for sha, r in recorded.images.items()}
+    by_prefix = {sha[:16]: sha for sha in [*recorded.images, *known_shas]}
+    images: dict[str, ActualImage] = {}
+    foreign: list[str] = []
+    for img in live["images"]:
+        name_ = img.get("image_name") or ""
+        sha = by_remote_id.get(img.get("id")) or by_prefix.get(sha_from_image_name(name_) or "")
+        if sha is None:
+            foreign.append(name_ or f"id {img.get('id')}")
+            continue
+        images[sha] = ActualImage(sha, img.get("id"), name_, img.get("caption"),
+                                  img.get("caption_source") or "unknown")
+    return ActualVersion(base.remote_id, name, status, prefix, images, tuple(sorted(foreign)), True)
+
+
+def choose_prefix_images(images: Iterable[ImageSpec]) -> list[ImageSpec]:
+    """≤6 images evenly spaced over the images sorted by sha256 (stable across file renames)."""
+    ordered = sorted({i.sha256: i for i in images}.values(), key=lambda i: i.sha256)
+    count = min(MAX_PREFIX_IMAGES, len(ordered))
+    return [ordered[i * len(ordered) // count] for i in range(count)]
+
+
+def prefix_steps(spec: DatasetSpec, current: str | None | object, pinned: str | None,
+                 regenerate: bool = False) -> tuple[Step, ...]:
+    """Steps that make the version's caption prefix what the manifest asks (maybe none).
+
+    `caption_prefix: auto` generates a prefix once and pins it in state; later plans only
+    re-apply the pinned one. `regenerate` ignores the pin (the project's ip fields changed).
+    """
+    wanted = spec.caption_prefix
+    if wanted is None:
+        return ()
+    if wanted != AUTO_PREFIX:
+        return () if current == wanted else (Step(Op.SET_CAPTION_PREFIX, {"prefix": wanted}),)
+    if pinned is not None and not regenerate:
+        return () if current == pinned else (Step(Op.SET_CAPTION_PREFIX, {"prefix": pinned}),)
+    chosen = choose_prefix_images(spec.images)
+    if not chosen:
+        return ()
+    return (Step(Op.GENERATE_PREFIX, {"shas": [i.sha256 for i in chosen], "rel_paths": [i.rel_path for i in chosen]}),
+            Step(Op.SET_CAPTION_PREFIX, {"prefix": None}))
+
+
+def upload_step(image: ImageSpec, increase_resolution: bool) -> Step:
+    return Step(Op.UPLOAD_IMAGE, {"sha256": image.sha256, "rel_path": image.rel_path, "image_name": image.image_name,
+                                  "increase_resolution": increase_resolution, "caption": image.caption})
+
+
+def desired_images(spec: DatasetSpec) -> dict[str, ImageSpec]:
+    """sha256 → the first image with that content, in manifest order."""
+    images: dict[str, ImageSpec] = {}
+    for image in spec.images:
+        images.setdefault(image.sha256, image)
+    return images
+
+
+def _caption_needs_set(image: ImageSpec, actual: ActualImage) -> bool:
+    return image.caption is not None and (actual.caption != image.caption or actual.caption_source == "automatic")
+
+
+@dataclass(frozen=True)
+class ContentPlan:
+    steps: tuple[Step, ...] = ()
+    images: ImageChanges = field(default_factory=ImageChanges)
+
+    @property
+    def empty(self) -> bool:
+        return not self.steps
+
+
+def content_plan(spec: DatasetSpec, actual: ActualVersion, pinned: str | None) -> ContentPlan:
+    """Steps that turn the draft (or fresh clone of) `actual` into the manifest's content."""
+    wanted = desired_images(spec)
+    deletes = [actual.images[sha] for sha in sorted(set(actual.images) - set(wanted))]
+    uploads = [img for sha, img in wanted.items() if sha not in actual.images]
+    kept = [img for sha, img in wanted.items() if sha in actual.images]
+    prefix = prefix_steps(spec, actual.caption_prefix, pinned)
+    regenerate_all = bool(prefix) and bool(kept)
+    set_caption = [i for i in kept if _caption_needs_set(i, actual.images[i.sha256])]
+    regenerate = [i for i in kept if i.caption is None and actual.images[i.sha256].caption_source == "manual"]
+    steps: list[Step] = [Step(Op.DELETE_IMAGE, {"sha256": d.sha256, "image_name": d.image_name}) for d in deletes]
+    steps.extend(prefix)
+    if regenerate_all:
+        # Regenerating makes every caption automatic: manual ones are set again afterwards.
+        steps.append(Step(Op.REGENERATE_ALL_CAPTIONS, {}))
+    steps.extend(upload_step(i, spec.increase_resolution) for i in uploads)
+    recaption = [i for i in kept if i.caption is not None] if regenerate_all else set_caption
+    steps.extend(Step(Op.SET_CAPTION, {"sha256": i.sha256, "caption": i.caption}) for i in recaption)
+    if not regenerate_all:
+        steps.extend(Step(Op.REGENERATE_CAPTION, {"sha256": i.sha256}) for i in regenerate)
+    changes = ImageChanges(upload=tuple(i.rel_path for i in uploads), delete=tuple(d.image_name for d in deletes),
+                           caption=tuple(i.rel_path for i in set_caption),
+                           regenerate=tuple(i.rel_path for i in regenerate))
+    return ContentPlan(tuple(steps), changes)

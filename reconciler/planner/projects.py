@@ -1,0 +1,111 @@
+"""Planning for projects (design.md §3): create, update in place, replace, delete.
+
+ip_type and ip_medium cannot be changed through the API, so changing them means deleting
+the project — and with it every dataset and model inside — and creating it again. That,
+and removing a project from the manifest, is protected: refused unless allowed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from reconciler.model import Action, Change, Drift, Op, ProjectSpec, Step, address
+from reconciler.planner.context import (PROJECT_API_FIELDS, Findings, PlanInputs, changed_fields,
+                                        same_text)
+
+UPDATABLE = ("name", "description", "ip_name", "ip_description")
+FIXED = ("ip_type", "ip_medium")
+
+
+def plan_projects(inputs: PlanInputs, out: Findings) -> None:
+    for spec in inputs.manifest.projects.values():
+        _plan_project(inputs, out, spec)
+    for key in sorted(set(inputs.state.projects) - set(inputs.manifest.projects)):
+        _plan_removal(inputs, out, key)
+
+
+def desired_fields(spec: ProjectSpec) -> dict[str, Any]:
+    return {name: getattr(spec, name) for name in PROJECT_API_FIELDS}
+
+
+def live_fields(live: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: live.get(api) for name, api in PROJECT_API_FIELDS.items()}
+
+
+def api_body(fields: Mapping[str, Any], names: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """The API body for `fields` (manifest names). Creates omit unset fields; updates send ""."""
+    if names is None:
+        return {PROJECT_API_FIELDS[n]: v for n, v in fields.items() if v is not None}
+    return {PROJECT_API_FIELDS[n]: fields.get(n) or "" for n in names}
+
+
+def _plan_project(inputs: PlanInputs, out: Findings, spec: ProjectSpec) -> None:
+    addr = spec.address
+    record = inputs.state.projects.get(spec.key)
+    desired = desired_fields(spec)
+    if record is None:
+        out.add(_create(addr, desired, "create"))
+        return
+    live = inputs.live_project(spec.key)
+    if live is None:
+        out.drift.append(Drift(addr, "deleted", record.remote_id))
+        out.add(_create(addr, desired, "recreate_because_deleted_outside_bria"))
+        return
+    actual = live_fields(live)
+    drifted = changed_fields(actual, record.applied, [n for n in PROJECT_API_FIELDS if n in record.applied])
+    if drifted:
+        out.drift.append(Drift(addr, "changed", record.remote_id,
+                               {n: {"expected": record.applied.get(n), "actual": actual[n]} for n in drifted}))
+    fixed = changed_fields(desired, actual, FIXED)
+    if fixed:
+        _replace(inputs, out, addr, record.remote_id, desired, actual, fixed)
+        return
+    updated = changed_fields(desired, actual, UPDATABLE)
+    if updated:
+        reverting = all(same_text(desired[n], record.applied.get(n)) for n in updated)
+        out.add(Change(
+            address=addr, actions=(Action.UPDATE,),
+            reason="revert_drift" if reverting and drifted else "update_in_place",
+            steps=(Step(Op.UPDATE_PROJECT, {"fields": api_body(desired, tuple(updated))}),),
+            before={n: actual[n] for n in updated}, after={n: desired[n] for n in updated}))
+
+
+def _create(addr: str, desired: dict[str, Any], reason: str) -> Change:
+    return Change(address=addr, actions=(Action.CREATE,), reason=reason,
+                  steps=(Step(Op.CREATE_PROJECT, {"fields": api_body(desired)}),), after=desired)
+
+
+def _replace(inputs: PlanInputs, out: Findings, addr: str, remote_id: int, desired: dict[str, Any],
+             actual: dict[str, Any], fixed: list[str]) -> None:
+    key = addr.split(".", 1)[1]
+    out.replaced_projects.add(key)
+    inside = _children(inputs, key)
+    if inside:
+        out.note(addr, f"{addr}: replacing it deletes everything inside it remotely ({', '.join(inside)}); "
+                       "they are created again")
+    out.add(Change(
+        address=addr, actions=(Action.DELETE, Action.CREATE), reason=f"replace_because_{fixed[0]}_changed",
+        steps=(Step(Op.DELETE_PROJECT, {"remote_id": remote_id}), Step(Op.CREATE_PROJECT, {"fields": api_body(desired)})),
+        before=actual, after=desired, protected=True, refused=not inputs.allowed(addr)))
+
+
+def _children(inputs: PlanInputs, project_key: str) -> list[str]:
+    datasets = sorted(k for k, r in inputs.state.datasets.items() if r.project == project_key)
+    models = sorted(k for k, r in inputs.state.models.items() if r.dataset in datasets)
+    return [address("dataset", k) for k in datasets] + [address("model", k) for k in models]
+
+
+def _plan_removal(inputs: PlanInputs, out: Findings, key: str) -> None:
+    addr = address("project", key)
+    record = inputs.state.projects[key]
+    live = inputs.live_project(key)
+    if live is None:
+        out.drift.append(Drift(addr, "deleted", record.remote_id))
+        out.add(Change(address=addr, actions=(Action.DELETE,), reason="forget_because_deleted_outside_bria",
+                       steps=(Step(Op.FORGET, {"remote_id": record.remote_id}),), before=dict(record.applied)))
+        return
+    out.add(Change(
+        address=addr, actions=(Action.DELETE,), reason="delete_because_removed_from_manifest",
+        steps=(Step(Op.DELETE_PROJECT, {"remote_id": record.remote_id}),),
+        before={"remote_id": record.remote_id, **live_fields(live)},
+        protected=True, refused=not inputs.allowed(addr)))

@@ -1,0 +1,258 @@
+"""A plan explained as a list of lines, before any presentation.
+
+The human view indents and colours these lines; the Markdown view puts each line's symbol
+in the first column of a ```diff block. Building them once keeps the two views saying the
+same thing. Input is the JSON form of a plan (`Plan.to_dict()`).
+
+Every piece of user-provided text (addresses, names, paths, notes) goes through `clean`,
+so a name cannot smuggle terminal escape codes or line breaks into any view.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+from reconciler.model import Op
+from reconciler.render import symbols
+from reconciler.render.symbols import Tone
+
+_ID_KEYS = frozenset({"remote_id", "id"})
+# C0/C1 controls (ESC starts terminal sequences), line/paragraph separators, and the
+# bidirectional overrides that can make text read differently from what it is.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+
+# ImageChanges groups: key, margin symbol, tone, phrase after "N images" in a fold line,
+# suffix after each listed path.
+_IMAGE_GROUPS = (
+    ("upload", "+", Tone.CREATE, "to upload", ""),
+    ("delete", "-", Tone.DELETE, "to delete", ""),
+    ("caption", "~", Tone.UPDATE, "with a manual caption to set", " (caption set)"),
+    ("regenerate", "~", Tone.UPDATE, "with the caption back to automatic", " (caption → automatic)"),
+)
+
+
+@dataclass(frozen=True)
+class Line:
+    mark: str          # margin symbol: "+", "-", "~", "-/+", "+/~", "!", "#", or "" (none)
+    text: str
+    tone: Tone = Tone.PLAIN
+    depth: int = 0     # nesting under the change header
+
+
+@dataclass(frozen=True)
+class Outline:
+    drift: tuple[Line, ...]
+    legend: tuple[Line, ...]
+    changes: tuple[tuple[Line, ...], ...]   # one block of lines per change
+    notes: tuple[Line, ...]
+
+
+def clean(text: Any) -> str:
+    """Control characters (ESC, newlines, …) shown as `\\uXXXX` instead of acting."""
+    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", str(text))
+
+
+def format_value(value: Any, limit: int) -> str:
+    """A JSON-ish one-line rendering of a field value, cut to `limit` characters."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(", ", ": "))
+    text = clean(text)
+    if len(text) > limit:
+        text = text[: max(limit - 1, 1)] + "…"
+    return text
+
+
+def build_outline(plan: Mapping[str, Any], *, width: int = 100, max_image_lines: int = 10) -> Outline:
+    changes = symbols.visible_changes(plan)
+    blocks = tuple(tuple(change_block(c, width=width, max_image_lines=max_image_lines))
+                   for c in changes)
+    return Outline(
+        drift=tuple(drift_lines(plan.get("drift") or (), width=width)),
+        legend=tuple(legend_lines(changes)),
+        changes=blocks,
+        notes=tuple(Line("-", clean(n)) for n in plan.get("notes") or ()),
+    )
+
+
+def legend_lines(changes: Iterable[Mapping[str, Any]]) -> list[Line]:
+    """One line per symbol this plan uses, in a fixed order."""
+    used = {symbols.style_of(c) for c in changes}
+    order = (symbols.CREATE, symbols.NEW_VERSION, symbols.UPDATE, symbols.DELETE, symbols.REPLACE)
+    return [Line(s.symbol, s.legend, s.tone) for s in order if s in used]
+
+
+def drift_lines(drift: Iterable[Mapping[str, Any]], *, width: int) -> list[Line]:
+    lines: list[Line] = []
+    for item in drift:
+        addr = clean(item.get("address", "?"))
+        remote = item.get("remote_id")
+        where = f" (remote #{remote})" if remote is not None else ""
+        if item.get("kind") == "deleted":
+            lines.append(Line("-", f"{addr}{where} was deleted outside bria", Tone.DELETE))
+            continue
+        lines.append(Line("~", f"{addr}{where} was changed outside bria", Tone.UPDATE))
+        fields = item.get("fields") or {}
+        for name in sorted(fields, key=str):       # sorted: saved plans have sorted keys
+            pair = fields[name] or {}
+            lines.append(_pair_line("~", name, pair.get("expected"), pair.get("actual"), width))
+    return lines
+
+
+def change_block(change: Mapping[str, Any], *, width: int, max_image_lines: int) -> list[Line]:
+    """Header comment, symbol line, then warnings, field diffs, images and API calls."""
+    style = symbols.style_of(change)
+    addr = clean(change.get("address", "?"))
+    lines = [Line("#", f"{addr} {symbols.verb_of(change)}", Tone.COMMENT)]
+    reason = symbols.reason_text(change)
+    if reason:
+        lines.append(Line("#", f"  reason: {clean(reason)}", Tone.COMMENT))
+    remote = _remote_id(change.get("before"))
+    # The id names the object acted on; a create's `before` (if any) is a predecessor.
+    exists = style in (symbols.UPDATE, symbols.DELETE, symbols.REPLACE)
+    where = f" (remote #{remote})" if remote is not None and exists else ""
+    tag = "  [protected]" if change.get("protected") else ""
+    lines.append(Line(style.symbol, f"{addr}{where}{tag}", style.tone))
+    lines.extend(_warning_lines(change, addr))
+    # A key only in `before` means "gone" for a destroy; elsewhere it is just a fact about
+    # the old object (its status, its old dataset id) that `after` does not track.
+    gone_keys = style in (symbols.DELETE, symbols.REPLACE)
+    lines.extend(field_lines(change.get("before"), change.get("after"), width=width,
+                             show_gone=gone_keys or change.get("after") is None))
+    lines.extend(image_lines(change.get("images"), max_image_lines=max_image_lines))
+    calls = steps_summary(change.get("steps") or ())
+    if calls:
+        lines.append(Line("#", f"API calls: {calls}", Tone.COMMENT, depth=1))
+    return lines
+
+
+def _warning_lines(change: Mapping[str, Any], addr: str) -> list[Line]:
+    lines: list[Line] = []
+    if change.get("refused"):
+        lines.append(Line("!", symbols.refusal_text(addr), Tone.WARN, depth=1))
+    elif change.get("protected"):
+        lines.append(Line("!", symbols.protected_text(addr), Tone.WARN, depth=1))
+    if symbols.style_of(change) is symbols.NEW_VERSION:
+        lines.append(Line("!", _kept_text(change), Tone.NEW_VERSION, depth=1))
+    return lines
+
+
+def _kept_text(change: Mapping[str, Any]) -> str:
+    """Spell out that the predecessor survives: nothing that cost training is lost."""
+    before = change.get("before")
+    rid = _remote_id(before)
+    if rid is None:    # the clone / supersede step names the old object even when `before` does not
+        rid = next((_step_remote_id(s) for s in change.get("steps") or ()
+                    if _step_remote_id(s) is not None), None)
+    name = before.get("name") if isinstance(before, Mapping) else None
+    ident = (f" #{rid}" if rid is not None else "") + (f" {format_value(name, 60)}" if name else "")
+    if "clone" in symbols.actions_of(change):
+        return f"the completed version{ident} is KEPT unchanged; the new draft becomes current"
+    return f"the old model{ident} is KEPT (recorded as superseded, not deleted)"
+
+
+def _step_remote_id(step: Mapping[str, Any]) -> Any:
+    args = step.get("args") or {}
+    if step.get("op") == Op.CLONE_DATASET.value:
+        return args.get("source_remote_id")
+    if step.get("op") == Op.SUPERSEDE_MODEL.value:
+        return args.get("remote_id")
+    return None
+
+
+def _remote_id(fields: Any) -> Any:
+    if not isinstance(fields, Mapping):
+        return None
+    return fields.get("remote_id", fields.get("id"))
+
+
+def field_lines(before: Any, after: Any, *, width: int, show_gone: bool = True) -> list[Line]:
+    """`+ key: value` for new fields, `- key: value` for gone ones, `~ key: a → b` for changes.
+    Remote ids are shown on the change's header line instead."""
+    before = before if isinstance(before, Mapping) else {}
+    after = after if isinstance(after, Mapping) else {}
+    # Sorted (name first), not in dict order: a saved plan has sorted keys and must render
+    # exactly like a fresh one.
+    keys = sorted((set(before) | set(after)) - _ID_KEYS, key=lambda k: (k != "name", str(k)))
+    lines: list[Line] = []
+    for key in keys:
+        if key in before and key in after:
+            if before[key] != after[key]:
+                lines.append(_pair_line("~", key, before[key], after[key], width))
+        elif key in after:
+            lines.append(_single_line("+", Tone.CREATE, key, after[key], width))
+        elif show_gone:
+            lines.append(_single_line("-", Tone.DELETE, key, before[key], width))
+    return lines
+
+
+def _single_line(mark: str, tone: Tone, key: str, value: Any, width: int) -> Line:
+    room = max(width - len(key) - 12, 16)
+    return Line(mark, f"{clean(key)}: {format_value(value, room)}", tone, depth=1)
+
+
+def _pair_line(mark: str, key: str, old: Any, new: Any, width: int) -> Line:
+    room = max((width - len(key) - 16) // 2, 12)
+    return Line(mark, f"{clean(key)}: {format_value(old, room)} → {format_value(new, room)}",
+                Tone.UPDATE, depth=1)
+
+
+def image_lines(images: Mapping[str, Any] | None, *, max_image_lines: int) -> list[Line]:
+    """Every image when there are at most `max_image_lines`; otherwise a count per group
+    with the first few of each, sharing the same budget of lines."""
+    if not images:
+        return []
+    groups = [(g, list(images.get(g[0]) or ())) for g in _IMAGE_GROUPS]
+    groups = [(g, items) for g, items in groups if items]
+    if not groups:
+        return []
+    total = sum(len(items) for _, items in groups)
+    if total <= max_image_lines:
+        lines = [Line("#", f"images: {_image_counts(groups)}", Tone.COMMENT, depth=1)]
+        for (_, mark, tone, _, suffix), items in groups:
+            lines.extend(Line(mark, f"{clean(p)}{suffix}", tone, depth=2) for p in items)
+        return lines
+    quotas = _share_budget([len(items) for _, items in groups], max_image_lines)
+    lines = []
+    for ((_, mark, tone, phrase, suffix), items), shown in zip(groups, quotas):
+        note = f" (first {shown} shown)" if shown else ""
+        lines.append(Line(mark, f"{len(items)} {_images(len(items))} {phrase}{note}", tone, depth=1))
+        lines.extend(Line(mark, f"{clean(p)}{suffix}", tone, depth=2) for p in items[:shown])
+    return lines
+
+
+def _share_budget(sizes: list[int], budget: int) -> list[int]:
+    """Split `budget` lines over groups as evenly as their sizes allow, in order."""
+    quotas = [0] * len(sizes)
+    while budget > 0:
+        open_groups = [i for i, n in enumerate(sizes) if quotas[i] < n]
+        if not open_groups:
+            break
+        for i in open_groups[:budget]:
+            quotas[i] += 1
+        budget -= min(budget, len(open_groups))
+    return quotas
+
+
+def _images(n: int) -> str:
+    return "image" if n == 1 else "images"
+
+
+def _image_counts(groups: list) -> str:
+    return ", ".join(f"{len(items)} {phrase}" for (_, _, _, phrase, _), items in groups)
+
+
+def steps_summary(steps: Iterable[Mapping[str, Any]], limit: int = 8) -> str:
+    """`create_dataset, upload_image ×200, complete_dataset`: runs of one op are counted."""
+    runs: list[list[Any]] = []
+    for step in steps:
+        op = clean(step.get("op", "?"))
+        if runs and runs[-1][0] == op:
+            runs[-1][1] += 1
+        else:
+            runs.append([op, 1])
+    parts = [op if n == 1 else f"{op} ×{n}" for op, n in runs]
+    if len(parts) > limit:
+        parts = parts[:limit] + [f"… {len(parts) - limit} more"]
+    return ", ".join(parts)

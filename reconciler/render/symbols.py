@@ -1,0 +1,180 @@
+"""The vocabulary every plan view shares: how a change is classified, its symbol, tone and
+verb, and the one-line plan summary.
+
+Everything here reads the JSON form of a plan (`Plan.to_dict()`), never model objects, so
+a saved plan renders exactly like a fresh one.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from reconciler.model import Action, Op, split_address
+
+
+class Tone(str, enum.Enum):
+    """What a line means, independent of how a view shows it (colour, diff column…)."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    REPLACE = "replace"          # destroy, then create
+    NEW_VERSION = "new_version"  # create a successor; the old object is kept
+    WARN = "warn"
+    COMMENT = "comment"
+    HEADING = "heading"
+    PLAIN = "plain"
+
+
+@dataclass(frozen=True)
+class ChangeStyle:
+    """How one kind of change is presented."""
+
+    kind: str          # stable name, e.g. "create", "new_version", "replace"
+    symbol: str        # margin symbol: "+", "~", "-", "-/+", "+/~"
+    tone: Tone
+    legend: str        # what the symbol means, for the legend
+
+
+CREATE = ChangeStyle("create", "+", Tone.CREATE, "create")
+UPDATE = ChangeStyle("update", "~", Tone.UPDATE, "update in place (also: start or stop training)")
+DELETE = ChangeStyle("delete", "-", Tone.DELETE, "destroy")
+REPLACE = ChangeStyle("replace", "-/+", Tone.REPLACE, "destroy, then create a replacement")
+NEW_VERSION = ChangeStyle("new_version", "+/~", Tone.NEW_VERSION,
+                          "create a new version; the old one is KEPT (not destroyed)")
+NOOP = ChangeStyle("noop", " ", Tone.PLAIN, "no change")
+
+# Reasons that only repeat what the symbol already says; any other reason is shown.
+TRIVIAL_REASONS = frozenset({"", "create", "update", "update_in_place", "delete", "train",
+                             "stop", "no-op", "no_op", "noop"})
+
+# What a protected change would destroy, per resource kind (for the refusal message).
+_DESTROYS = {
+    "model": "a trained model",
+    "project": "a project and every dataset and model in it",
+    "dataset": "a dataset that trained models depend on",
+}
+
+
+def actions_of(change: Mapping[str, Any]) -> tuple[str, ...]:
+    return tuple(change.get("actions") or ())
+
+
+def is_noop(change: Mapping[str, Any]) -> bool:
+    return set(actions_of(change)) <= {Action.NOOP.value}
+
+
+def ops_of(change: Mapping[str, Any]) -> list[str]:
+    return [str(step.get("op")) for step in change.get("steps") or ()]
+
+
+def is_kept_replacement(change: Mapping[str, Any]) -> bool:
+    """A model replaced by a new one while the old one stays, recorded as superseded.
+
+    The supersede_model step is the signal (the reason is for people and not relied on):
+    a model recreated because its old self is gone (deleted outside bria, or with its
+    project) has a forget step instead, and nothing is kept."""
+    acts = set(actions_of(change))
+    if Action.CREATE.value not in acts or Action.DELETE.value in acts:
+        return False
+    ops = ops_of(change)
+    gone = {Op.FORGET.value, Op.DELETE_MODEL.value} & set(ops)
+    return Op.SUPERSEDE_MODEL.value in ops and not gone
+
+
+def style_of(change: Mapping[str, Any]) -> ChangeStyle:
+    acts = set(actions_of(change))
+    if Action.DELETE.value in acts and Action.CREATE.value in acts:
+        return REPLACE
+    if Action.CLONE.value in acts or is_kept_replacement(change):
+        return NEW_VERSION
+    if Action.CREATE.value in acts:
+        return CREATE
+    if Action.DELETE.value in acts:
+        return DELETE
+    if acts & {Action.UPDATE.value, Action.TRAIN.value, Action.STOP.value}:
+        return UPDATE
+    return NOOP
+
+
+def verb_of(change: Mapping[str, Any]) -> str:
+    """What will happen, as the end of a sentence starting with the address."""
+    acts = set(actions_of(change))
+    style = style_of(change)
+    trains = Action.TRAIN.value in acts
+    if style is REPLACE:
+        return "will be destroyed and then created again"
+    if style is NEW_VERSION:
+        if Action.CLONE.value in acts:
+            return "will get a new version (a draft cloned from the completed one)"
+        return "will be replaced by a new model" + (" and trained" if trains else "")
+    if style is CREATE:
+        return "will be created" + (" and trained" if trains else "")
+    if style is DELETE:
+        stops = Action.STOP.value in acts
+        return "will stop training, then be destroyed" if stops else "will be destroyed"
+    if Action.STOP.value in acts:
+        return "will stop training (irreversible: a stopped model cannot be restarted)"
+    if trains and Action.UPDATE.value in acts:
+        return "will be updated in place and start training"
+    if trains:
+        return "will start training"
+    if style is UPDATE:
+        return "will be updated in place"
+    return "has no changes"
+
+
+def reason_text(change: Mapping[str, Any]) -> str | None:
+    """The planner's reason in words, or None when it only repeats the verb."""
+    reason = str(change.get("reason") or "")
+    if reason in TRIVIAL_REASONS:
+        return None
+    return reason.replace("_", " ")
+
+
+def destroys_what(address: str) -> str:
+    try:
+        kind = split_address(address)[0]
+    except ValueError:
+        return "a protected resource"
+    return _DESTROYS.get(kind, "a protected resource")
+
+
+def refusal_text(address: str) -> str:
+    return (f"refused: would destroy {destroys_what(address)}; "
+            f"re-run with --allow-destroy {address}")
+
+
+def protected_text(address: str) -> str:
+    return f"protected: destroys {destroys_what(address)} (allowed by --allow-destroy)"
+
+
+def summary_counts(plan: Mapping[str, Any]) -> dict[str, int]:
+    summary = plan.get("summary") or {}
+    return {k: int(summary.get(k) or 0)
+            for k in ("add", "change", "destroy", "images_to_upload", "models_to_train")}
+
+
+def summary_line(plan: Mapping[str, Any]) -> str:
+    """The fixed-wording summary; scripts and people grep for it, so it never varies."""
+    s = summary_counts(plan)
+    return (f"Plan: {s['add']} to add, {s['change']} to change, {s['destroy']} to destroy; "
+            f"{s['images_to_upload']} images to upload; {s['models_to_train']} models to train.")
+
+
+NO_CHANGES_LINE = "No changes. Your Bria resources match the manifest."
+
+
+def visible_changes(plan: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """Changes that do something (pure no-ops are not shown), in plan order."""
+    return [c for c in plan.get("changes") or () if not is_noop(c)]
+
+
+def has_changes(plan: Mapping[str, Any]) -> bool:
+    return bool(visible_changes(plan))
+
+
+def refused_changes(plan: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [c for c in plan.get("changes") or () if c.get("refused")]

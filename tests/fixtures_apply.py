@@ -1,0 +1,208 @@
+"""Fixtures for the executor / apply tests.
+
+- `write_case(root, manifest_yaml, images)`: a manifest folder with generated images
+  (`images` maps relative path → seed, or → (seed, caption) for a sidecar .txt caption).
+- `load(path)`: the Manifest, asserting it is valid.
+- `bria_env`: one in-process emulator + a BriaClient over ASGITransport + a locked local
+  state store; `await env.apply(plan, manifest)` executes a plan; `await env.plan(manifest)`
+  runs journal resolution + refresh + planner like `bria apply` does; `await env.remote()`
+  reads every remote object through the raw API (for duplicate checks).
+- `InstantClock`: sleeps return at once and advance its monotonic time.
+- `run_bria(*args, cwd, env)`: the CLI in a subprocess.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from fixtures_emulator import EMULATOR_BASE_URL, make_png
+
+TOKEN = "token-apply-tests"
+
+LUNA_YAML = """\
+version: 1
+projects:
+  luna:
+    name: StoryCharacter_Luna
+    description: Heroine of the picture books
+    ip_type: defined_character
+    ip_medium: illustration
+    ip_name: Luna
+    ip_description: girl with blue hair
+datasets:
+  luna_v1:
+    project: luna
+    name: Luna training set
+    images:
+      - folder: images/luna
+    complete: {complete}
+models:
+  luna_max:
+    dataset: luna_v1
+    name: Luna max
+    training_version: max
+    training_mode: fully_automated
+    train: {train}
+"""
+
+
+def luna_yaml(*, complete: bool = True, train: bool = True) -> str:
+    return LUNA_YAML.format(complete=str(complete).lower(), train=str(train).lower())
+
+
+def write_case(root: Path, manifest_yaml: str, images: dict[str, Any], size: int = 256) -> Path:
+    """Write `bria.yaml` and its images under `root`; returns the manifest path."""
+    root.mkdir(parents=True, exist_ok=True)
+    for rel, spec in images.items():
+        seed, caption = spec if isinstance(spec, tuple) else (spec, None)
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(make_png(size, size, seed))
+        if caption is not None:
+            path.with_suffix(".txt").write_text(caption, encoding="utf-8")
+    manifest = root / "bria.yaml"
+    manifest.write_text(manifest_yaml, encoding="utf-8")
+    return manifest
+
+
+def luna_images(count: int, first_seed: int = 1) -> dict[str, int]:
+    return {f"images/luna/luna_{i:03d}.png": first_seed + i for i in range(count)}
+
+
+def load(path: Path) -> Any:
+    from reconciler.manifest import load_manifest
+
+    manifest, diagnostics = load_manifest(path)
+    assert manifest is not None, "\n".join(str(d) for d in diagnostics)
+    return manifest
+
+
+class InstantClock:
+    """A clock whose sleeps return at once (after yielding) and advance its time."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def now_iso(self) -> str:
+        return datetime.fromtimestamp(self.now, timezone.utc).isoformat(timespec="seconds")
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        await asyncio.sleep(0.01)
+
+
+@dataclass
+class BriaEnv:
+    app: Any
+    store: Any
+    state: Any = None
+    clients: list[Any] = field(default_factory=list)
+
+    def client(self, **kw: Any) -> Any:
+        from reconciler.api import BriaClient
+
+        client = BriaClient(base_url=EMULATOR_BASE_URL, token=TOKEN, transport=httpx.ASGITransport(app=self.app),
+                            **kw)
+        self.clients.append(client)
+        return client
+
+    def current_state(self) -> Any:
+        from reconciler.state.model import State
+
+        return self.store.read() or State.empty()
+
+    async def apply(self, plan: Any, manifest: Any, **kw: Any) -> Any:
+        from reconciler.executor import apply_plan
+
+        kw.setdefault("clock", InstantClock())
+        kw.setdefault("poll_interval", 0.05)
+        return await apply_plan(plan, manifest, self.current_state(), client=kw.pop("client", None) or self.client(),
+                                store=self.store, **kw)
+
+    async def plan(self, manifest: Any, **kw: Any) -> Any:
+        """Journal resolution + refresh + plan, as `bria apply` does before executing."""
+        from reconciler.executor import resolve_leftovers
+        from reconciler.planner import plan as make_plan
+        from reconciler.refresh import refresh
+        client = self.client()
+        state, _ = await resolve_leftovers(self.current_state(), client=client, store=self.store, manifest=manifest)
+        live = await refresh(client, state)
+        return make_plan(manifest, state, live, **kw)
+
+    async def converge(self, manifest: Any, **kw: Any) -> Any:
+        """Plan and apply once; returns the ApplyResult."""
+        return await self.apply(await self.plan(manifest), manifest, **kw)
+
+    async def remote(self) -> dict[str, Any]:
+        """Every remote object of our organisation, read with raw HTTP."""
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url=EMULATOR_BASE_URL,
+                                     headers={"api_token": TOKEN}) as raw:
+            return await read_remote(raw)
+
+
+async def read_remote(raw: httpx.AsyncClient) -> dict[str, Any]:
+    projects = (await raw.get("/tailored-gen/projects")).json()
+    datasets = (await raw.get("/tailored-gen/datasets")).json()
+    models = (await raw.get("/tailored-gen/models")).json()
+    images = {d["id"]: (await raw.get(f"/tailored-gen/datasets/{d['id']}/images")).json() for d in datasets}
+    return {"projects": projects, "datasets": datasets, "models": models, "images": images}
+
+
+def assert_no_duplicates(remote: dict[str, Any], state: Any) -> None:
+    """Every remote object is one that state records — so nothing was created twice — and
+    no image name appears twice in a dataset."""
+    assert sorted(p["id"] for p in remote["projects"]) == sorted(r.remote_id for r in state.projects.values())
+    versions = {v.remote_id: v for r in state.datasets.values() for v in r.versions}
+    assert sorted(d["id"] for d in remote["datasets"]) == sorted(versions), "unrecorded or missing datasets"
+    models = [m.remote_id for m in state.models.values()] + [
+        s.remote_id for m in state.models.values() for s in m.superseded]
+    assert sorted(m["id"] for m in remote["models"]) == sorted(models), "unrecorded or missing models"
+    for dataset_id, images in remote["images"].items():
+        image_names = [i["image_name"] for i in images]
+        assert len(image_names) == len(set(image_names)), f"duplicate images in dataset {dataset_id}"
+        recorded = sorted(r.remote_id for r in versions[dataset_id].images.values())
+        assert sorted(i["id"] for i in images) == recorded, f"unrecorded images in dataset {dataset_id}"
+
+
+@pytest.fixture
+def bria_env(tmp_path: Path, emulator_app: Any) -> Any:
+    """Factory: `bria_env(**emulator_config)` → BriaEnv with a locked local state store."""
+    from reconciler.state.local import LocalStateStore
+
+    envs: list[BriaEnv] = []
+
+    def factory(store: Any = None, **config: Any) -> BriaEnv:
+        config.setdefault("training_seconds", 0.3)
+        config.setdefault("captions_seconds", 0.1)
+        config.setdefault("stopping_seconds", 0.1)
+        if store is None:
+            store = LocalStateStore(tmp_path / f"state{len(envs)}" / "bria.json")
+        store.lock("pytest")
+        env = BriaEnv(emulator_app(**config), store)
+        envs.append(env)
+        return env
+
+    yield factory
+    for env in envs:
+        env.store.unlock()
+
+
+def run_bria(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120,
+             stdin: Any = subprocess.DEVNULL) -> subprocess.CompletedProcess:
+    """Run `python -m reconciler ARGS` in `cwd`; stdin is not a TTY."""
+    full_env = {**os.environ, "BRIA_API_TOKEN": TOKEN, "NO_COLOR": "1", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "reconciler", *args], cwd=cwd, env=full_env, stdin=stdin,
+                          capture_output=True, text=True, timeout=timeout)

@@ -1,0 +1,198 @@
+"""Image scanning, hashing, checks and the HashCache — and that big inputs stay cheap."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+import tracemalloc
+from pathlib import Path
+
+import pytest
+from fixtures_manifest import image_bytes, write_image, write_many_pngs
+
+from reconciler.images import (HashCache, ImageProblem, default_cache_path, inspect_image,
+                               list_folder, sidecar_caption, size_problem)
+from reconciler.manifest import load_manifest
+
+MANIFEST = """\
+version: 1
+projects:
+  p: {name: P, ip_type: other, ip_medium: illustration}
+datasets:
+  d:
+    project: p
+    name: D
+    images:
+      - folder: images
+"""
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP"])
+def test_inspect_reports_hash_size_and_format(tmp_path: Path, fmt: str) -> None:
+    path = write_image(tmp_path / f"x.{fmt.lower()}", 640, 480, fmt)
+    info = inspect_image(path)
+    assert info.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert (info.width, info.height, info.format, info.size) == (640, 480, fmt, path.stat().st_size)
+
+
+def test_format_comes_from_content_not_extension(tmp_path: Path) -> None:
+    path = tmp_path / "really_a_jpeg.png"
+    path.write_bytes(image_bytes(300, 300, "JPEG"))
+    assert inspect_image(path).format == "JPEG"
+
+
+@pytest.mark.parametrize("fmt, keep", [("PNG", 0.5), ("JPEG", 0.6), ("WEBP", 0.5), ("PNG", 0.97)])
+def test_truncated_images_are_refused(tmp_path: Path, fmt: str, keep: float) -> None:
+    data = image_bytes(600, 600, fmt, seed="truncate me")
+    path = tmp_path / f"t.{fmt.lower()}"
+    path.write_bytes(data[:int(len(data) * keep)])
+    with pytest.raises(ImageProblem, match="corrupt or truncated"):
+        inspect_image(path)
+
+
+def test_corrupted_png_data_is_caught_by_crc(tmp_path: Path) -> None:
+    data = bytearray(image_bytes(600, 600, "PNG", seed="crc"))
+    idat = data.index(b"IDAT")
+    data[idat + 20] ^= 0xFF
+    path = tmp_path / "flipped.png"
+    path.write_bytes(bytes(data))
+    with pytest.raises(ImageProblem, match="corrupt"):
+        inspect_image(path)
+
+
+def test_text_and_other_formats_are_refused(tmp_path: Path) -> None:
+    text = tmp_path / "fake.png"
+    text.write_text("hello, I am not an image")
+    with pytest.raises(ImageProblem, match="not a JPEG, PNG or WEBP"):
+        inspect_image(text)
+    gif = write_image(tmp_path / "g.gif", 300, 300, "GIF")
+    with pytest.raises(ImageProblem, match="is a GIF image"):
+        inspect_image(gif)
+    with pytest.raises(ImageProblem, match="was not found"):
+        inspect_image(tmp_path / "missing.png")
+
+
+def test_size_rules() -> None:
+    def info(w: int, h: int):
+        from reconciler.images import ImageInfo
+        return ImageInfo("0" * 64, w, h, "PNG", 1)
+    assert size_problem(info(256, 256), True) is None
+    assert "at least 256×256" in size_problem(info(255, 2000), True)
+    assert size_problem(info(1024, 1024), False) is None
+    assert "increase_resolution: false" in size_problem(info(1024, 1023), False)
+
+
+def test_list_folder_sorts_filters_and_recurses(tmp_path: Path) -> None:
+    for name in ("b.PNG", "a.jpeg", "C.Webp", "d.JPG", ".e.png", "notes.txt", "f.gif"):
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "z.png").write_bytes(b"x")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "y.png").write_bytes(b"x")
+    assert [p.name for p in list_folder(tmp_path)] == ["C.Webp", "a.jpeg", "b.PNG", "d.JPG"]
+    assert [p.relative_to(tmp_path).as_posix() for p in list_folder(tmp_path, recursive=True)] == [
+        "C.Webp", "a.jpeg", "b.PNG", "d.JPG", "sub/z.png"]
+
+
+def test_sidecar_captions(tmp_path: Path) -> None:
+    image = tmp_path / "a.png"
+    assert sidecar_caption(image) is None
+    (tmp_path / "a.txt").write_text("\ufeff  a caption\n\n", encoding="utf-8")
+    assert sidecar_caption(image) == "a caption"
+    (tmp_path / "a.txt").write_text(" \n")
+    assert sidecar_caption(image) is None
+    (tmp_path / "a.txt").write_bytes(b"caf\xe9")
+    with pytest.raises(ImageProblem, match="not UTF-8"):
+        sidecar_caption(image)
+
+
+def test_hash_cache_hits_only_for_unchanged_files(tmp_path: Path) -> None:
+    path = write_image(tmp_path / "a.png", 300, 300)
+    cache = HashCache(tmp_path / "cache.json")
+    first = inspect_image(path, cache)
+    assert (cache.stats.hits, cache.stats.misses, cache.stats.bytes_hashed) == (0, 1, path.stat().st_size)
+    cache.save()
+    warm = HashCache(tmp_path / "cache.json")
+    assert inspect_image(path, warm) == first
+    assert (warm.stats.hits, warm.stats.bytes_hashed) == (1, 0)
+    write_image(path, 400, 300, seed="changed")
+    changed = inspect_image(path, warm)
+    assert changed.sha256 != first.sha256 and changed.width == 400 and warm.stats.misses == 1
+
+
+def test_hash_cache_survives_a_corrupt_file_and_prunes_deleted_files(tmp_path: Path) -> None:
+    cache_path = tmp_path / "cache.json"
+    cache_path.write_text("{not json")
+    cache = HashCache(cache_path)
+    kept = write_image(tmp_path / "kept.png", 300, 300)
+    gone = write_image(tmp_path / "gone.png", 300, 300)
+    inspect_image(kept, cache)
+    inspect_image(gone, cache)
+    cache.save()
+    gone.unlink()
+    later = HashCache(cache_path)
+    write_image(tmp_path / "new.png", 300, 300)
+    inspect_image(tmp_path / "new.png", later)
+    later.save()
+    entries = json.loads(cache_path.read_text())["entries"]
+    assert sorted(Path(k).name for k in entries) == ["kept.png", "new.png"]
+
+
+def test_warm_manifest_load_reads_no_image_bytes(tmp_path: Path) -> None:
+    for i in range(5):
+        write_image(tmp_path / "images" / f"i{i}.png", 300, 300)
+    manifest_path = tmp_path / "bria.yaml"
+    manifest_path.write_text(MANIFEST)
+    cold = HashCache(default_cache_path(tmp_path))
+    first, _ = load_manifest(manifest_path, hash_cache=cold)
+    assert first is not None and cold.stats.misses == 5 and cold.stats.bytes_hashed > 0
+    assert default_cache_path(tmp_path).exists()
+    warm = HashCache(default_cache_path(tmp_path))
+    second, _ = load_manifest(manifest_path, hash_cache=warm)
+    assert second is not None and second.digest == first.digest
+    assert (warm.stats.hits, warm.stats.misses, warm.stats.bytes_hashed) == (5, 0, 0)
+    assert second.datasets["d"].images == first.datasets["d"].images
+
+
+def test_five_thousand_images_fail_fast_without_reading_them(tmp_path: Path) -> None:
+    """>200 images is reported from the folder listing alone: no file is hashed or decoded."""
+    write_many_pngs(tmp_path / "images", 5000)
+    assert inspect_image(tmp_path / "images" / "img_04999.png").format == "PNG"   # they are real
+    manifest_path = tmp_path / "bria.yaml"
+    manifest_path.write_text(MANIFEST)
+    cache = HashCache(None)
+    started = time.perf_counter()
+    manifest, diagnostics = load_manifest(manifest_path, hash_cache=cache)
+    elapsed = time.perf_counter() - started
+    assert manifest is None
+    assert [str(d) for d in diagnostics] == [
+        f"{manifest_path}:8:5: error: $.datasets.d.images: dataset has 5000 images; the API "
+        "accepts at most 200 per dataset (split it into several datasets)"]
+    assert (cache.stats.misses, cache.stats.hits, cache.stats.bytes_hashed) == (0, 0, 0)
+    assert elapsed < 3.0, elapsed     # ~0.2 s here: a listing, not 5000 reads
+
+
+def test_memory_stays_flat_while_checking_large_images(tmp_path: Path) -> None:
+    """A 4000×3000 JPEG decodes to 36 MB of pixels; the check must not hold anything close."""
+    from PIL import Image
+    big = tmp_path / "big.jpg"
+    Image.radial_gradient("L").resize((4000, 3000)).convert("RGB").save(big, "JPEG", quality=90)
+    tracemalloc.start()
+    info = inspect_image(big)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert (info.width, info.height) == (4000, 3000)
+    assert peak < 5_000_000, peak
+
+
+def test_symlink_inside_the_folder_is_allowed(tmp_path: Path) -> None:
+    write_image(tmp_path / "store" / "a.png", 300, 300)
+    (tmp_path / "images").mkdir()
+    os.symlink("../store/a.png", tmp_path / "images" / "link.png")
+    (tmp_path / "bria.yaml").write_text(MANIFEST)
+    manifest, diagnostics = load_manifest(tmp_path / "bria.yaml")
+    assert manifest is not None, diagnostics
+    (image,) = manifest.datasets["d"].images
+    assert image.rel_path == "images/link.png" and image.image_name.endswith("-link.png")
