@@ -37,6 +37,20 @@ def make_images(folder: Path, count: int, *, size: int, noisy: bool = False, see
     return paths
 
 
+def make_variants(sources: list[Path], folder: Path, tag: str) -> list[Path]:
+    """Copies of `sources` made unique by a trailer after the JPEG end-of-image marker
+    (decoders ignore it; the sha256 differs). Cheap way to get thousands of distinct,
+    realistic-size files without encoding thousands of images."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for src in sources:
+        path = folder / src.name
+        paths.append(path)
+        if not path.exists():
+            path.write_bytes(src.read_bytes() + f"bria-bench:{tag}:{src.name}".encode())
+    return paths
+
+
 def write_manifest(path: Path, *, datasets: dict[str, Path], endpoint: str, models: bool = True,
                    state_path: str | None = None) -> Path:
     """A manifest with one `other`/photography project, the given datasets (key → image

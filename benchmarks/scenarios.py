@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from benchmarks.harness import BRIA, EmulatorServer, RunResult, median, run_timed
-from benchmarks.inputs import make_images, write_manifest
+from benchmarks.inputs import make_images, make_variants, write_manifest
 
 PARALLELISM = 8
 UPLOAD_ENDPOINT = "POST /tailored-gen/datasets/{id}/images"
@@ -121,8 +121,10 @@ def scenario_d(workdir: Path, quick: bool) -> list[Row]:
     n_sets, per_set = (5, 40) if quick else (25, 200)
     folders = {}
     files: list[Path] = []
+    # ~250 KB incompressible JPEGs (realistic training-image sizes), unique per dataset.
+    base = make_images(workdir / "base", per_set, size=512, noisy=True, seed=1000)
     for i in range(n_sets):
-        paths = make_images(workdir / "images" / f"set{i:02d}", per_set, size=320, seed=1000 + i)
+        paths = make_variants(base, workdir / "images" / f"set{i:02d}", tag=str(i))
         folders[f"set{i:02d}"] = paths[0].parent
         files.extend(paths)
     manifest = workdir / "bria.yaml"
@@ -155,7 +157,7 @@ def scenario_d(workdir: Path, quick: bool) -> list[Row]:
 
 def scenario_e(workdir: Path, quick: bool) -> list[Row]:
     """peak memory applying 200 images of ~2 MB each"""
-    return _apply_rows(workdir, quick, label="e", latency_ms=0, rate_limit=None, image_size=1200,
+    return _apply_rows(workdir, quick, label="e", latency_ms=0, rate_limit=None, image_size=1500,
                        noisy=True, repeats=1, target="peak RSS < 200 MB")
 
 

