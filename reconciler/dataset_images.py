@@ -23,14 +23,14 @@ from reconciler.images import (IMAGE_SUFFIXES, MAX_IMAGES_PER_DATASET, HashCache
                                image_spec, inspect_image, list_folder, sidecar_caption,
                                size_problem)
 from reconciler.model import ImageSpec
-from reconciler.yamlsource import SourceMap, json_path
+from reconciler.yamlsource import FieldPath, SourceMap, json_path
 
 
 @dataclass(frozen=True)
 class _Candidate:
     path: Path                      # absolute, normalised, symlinks not resolved
     inline_caption: str | None
-    field: tuple                    # path of the entry's folder/file value in the manifest
+    field: FieldPath                    # path of the entry's folder/file value in the manifest
     source: SourceRange
 
 
@@ -49,14 +49,14 @@ class _Collector:
         self.address = f"dataset.{key}"
         self.diagnostics: list[Diagnostic] = []
 
-    def fail(self, message: str, field: tuple, source: SourceRange | None = None) -> None:
+    def fail(self, message: str, field: FieldPath, source: SourceRange | None = None) -> None:
         self.diagnostics.append(error(message, source or self.map.key_or_value(field),
                                       json_path(field), self.address))
 
     def rel(self, path: Path) -> str:
         return Path(os.path.relpath(path, self.root)).as_posix()
 
-    def inside(self, raw: str, path: Path, field: tuple) -> bool:
+    def inside(self, raw: str, path: Path, field: FieldPath) -> bool:
         """False (and a diagnostic) when `path` leaves the manifest's folder."""
         if not path.is_relative_to(self.root):
             self.fail(f"{raw!r} is outside the manifest's folder {self.root}; images must "
@@ -81,7 +81,7 @@ class _Collector:
             return self.file_entry(raw, path, entry.get("caption"), field, source)
         return self.folder_entry(raw, path, bool(entry.get("recursive", False)), field, source)
 
-    def file_entry(self, raw: str, path: Path, caption: str | None, field: tuple,
+    def file_entry(self, raw: str, path: Path, caption: str | None, field: FieldPath,
                    source: SourceRange) -> list[_Candidate]:
         if not path.exists():
             self.fail(f"image file {raw!r} not found", field)
@@ -91,7 +91,7 @@ class _Collector:
             return []
         return [_Candidate(path, caption, field, source)]
 
-    def folder_entry(self, raw: str, path: Path, recursive: bool, field: tuple,
+    def folder_entry(self, raw: str, path: Path, recursive: bool, field: FieldPath,
                      source: SourceRange) -> list[_Candidate]:
         if not path.exists():
             self.fail(f"image folder {raw!r} not found", field)
@@ -108,8 +108,9 @@ class _Collector:
             where = " or its sub-folders" if recursive else ""
             self.fail(f"image folder {raw!r}{where} has no images ({', '.join(IMAGE_SUFFIXES)})", field)
             return []
+        # The folder itself resolved inside the root, so only symlinked files can leave it.
         return [_Candidate(f, None, field, source) for f in files
-                if self.inside(self.rel(f), f, field)]
+                if not f.is_symlink() or self.inside(self.rel(f), f, field)]
 
     def check(self, candidate: _Candidate, increase_resolution: bool,
               cache: HashCache | None) -> ImageSpec | None:

@@ -8,9 +8,13 @@ Contracts:
       JPEG, PNG or WEBP — what the API accepts.
     * PNG: `Image.verify()` walks every chunk and checks its CRC and the final IEND without
       decompressing anything, so truncated or corrupted files are caught cheaply.
-    * JPEG: `verify()` does nothing for JPEG, so the image is decoded in draft mode at 1/8
-      scale (libjpeg's DCT scaling): the whole entropy-coded stream is read, which catches
-      truncation and corrupt data, at 1/64 of the pixel memory of a full decode.
+    * baseline JPEG: `verify()` does nothing for JPEG, so the image is decoded in draft mode
+      at 1/8 scale (libjpeg's DCT scaling): the whole entropy-coded stream is read, which
+      catches truncation and corrupt data, at 1/64 of the pixel memory of a full decode.
+    * progressive JPEG: libjpeg keeps every DCT coefficient of a progressive image in memory
+      even in draft mode (~100 MB for 36 Mpx), so instead the marker segments are walked to
+      the first scan and the rest is streamed looking for the end-of-image marker: this
+      catches truncation (the common failure), not corrupt scan data.
     * WEBP: libwebp's demuxer validates the container when Pillow opens the file (a truncated
       file fails to open), and the RIFF length in the header must fit in the file.
 - `HashCache` remembers (sha256, width, height, format) per absolute path + size + mtime_ns,
@@ -65,10 +69,12 @@ def is_image_name(name: str) -> bool:
 
 
 def list_folder(folder: Path, recursive: bool = False) -> list[Path]:
-    """Image files in `folder`, sorted by their path relative to it. Reads no file contents.
+    """Image files in `folder`, sorted by their path relative to it (code-point order, the
+    same on every platform). Reads no file contents.
 
-    Hidden files and folders are skipped. Symlinks are listed as found (the caller decides
-    whether their targets are acceptable); symlinked sub-folders are not followed.
+    Hidden files and folders are skipped. Symlinks are listed as found, dangling ones too
+    (the caller decides whether their targets are acceptable and reports missing ones);
+    symlinked sub-folders are not followed.
     """
     found: list[tuple[str, Path]] = []
     if recursive:
@@ -82,7 +88,7 @@ def list_folder(folder: Path, recursive: bool = False) -> list[Path]:
     else:
         with os.scandir(folder) as entries:
             for entry in entries:
-                if is_image_name(entry.name) and entry.is_file():
+                if is_image_name(entry.name) and (entry.is_file() or entry.is_symlink()):
                     found.append((entry.name, Path(entry.path)))
     return [path for _, path in sorted(found)]
 
@@ -243,6 +249,10 @@ def _check_image(path: Path, file_size: int) -> tuple[int, int, str]:
 def _verify_integrity(im: Image.Image, path: Path, fmt: str, file_size: int) -> None:
     if fmt == "PNG":
         im.verify()
+    elif fmt == "JPEG" and (im.info.get("progressive") or im.info.get("progression")):
+        if not _jpeg_scan_has_end(path):
+            raise ImageProblem("is a corrupt or truncated image (no end-of-image marker after "
+                               "its first scan)")
     elif fmt == "JPEG":
         im.draft("RGB", (max(1, im.size[0] // 8), max(1, im.size[1] // 8)))
         im.load()
@@ -252,6 +262,37 @@ def _verify_integrity(im: Image.Image, path: Path, fmt: str, file_size: int) -> 
         riff_size = int.from_bytes(header[4:8], "little")
         if header[:4] != b"RIFF" or riff_size + 8 > file_size:
             raise ImageProblem("is a truncated WEBP image (shorter than its RIFF header says)")
+
+
+def _jpeg_scan_has_end(path: Path) -> bool:
+    """True when the JPEG's end-of-image marker (FF D9) follows its first scan (SOS, FF DA).
+
+    Segments before the scan (APPn with an embedded EXIF thumbnail, tables) are skipped by
+    their declared length, so a thumbnail's own EOI cannot be mistaken for the image's. In
+    scan data every 0xFF byte is followed by 00 or a restart marker, so FF D9 is the end.
+    """
+    with open(path, "rb") as f:
+        if f.read(2) != b"\xff\xd8":
+            return False
+        while True:
+            marker = f.read(2)
+            if len(marker) < 2 or marker[0] != 0xFF:
+                return False
+            if marker[1] == 0xFF:               # fill byte before a marker
+                f.seek(-1, os.SEEK_CUR)
+                continue
+            if marker[1] == 0xDA:
+                break
+            length = int.from_bytes(f.read(2), "big")
+            if length < 2:
+                return False
+            f.seek(length - 2, os.SEEK_CUR)
+        previous = b""
+        while chunk := f.read(HASH_CHUNK):
+            if b"\xff\xd9" in previous + chunk:
+                return True
+            previous = chunk[-1:]
+    return False
 
 
 def size_problem(info: ImageInfo, increase_resolution: bool) -> str | None:

@@ -7,8 +7,9 @@ Three passes, each reporting everything it finds before the next one runs:
    refuses (ip_type/ip_medium pairs, missing ip_name, `caption_prefix: auto` where
    generate_prefix is unavailable, expert parameters on non-expert models, training on an
    incomplete dataset), unique remote names (bria adopts by name), and the images
-   (`dataset_images`). A resource that failed the schema is skipped here, so one mistake
-   does not cascade into confusing follow-up errors.
+   (`dataset_images`). A resource with a wrong or missing value is skipped here, so one
+   mistake does not cascade into confusing follow-up errors; an unknown (misspelt) field
+   does not stop the other checks of its resource.
 
 The manifest is None whenever any ERROR diagnostic exists. Warnings do not block.
 The file name in diagnostics is the path exactly as the caller gave it.
@@ -28,7 +29,7 @@ from reconciler.images import HashCache
 from reconciler.model import (AUTO_PREFIX, DatasetSpec, EmulatorOptions, ImageSpec, Manifest,
                               ModelSpec, ProjectSpec, StateConfig)
 from reconciler.schema_errors import schema_diagnostics
-from reconciler.yamlsource import Path_, SourceMap, json_path, load_yaml
+from reconciler.yamlsource import FieldPath, SourceMap, json_path, load_yaml
 
 ILLUSTRATION_ONLY_IP_TYPES = ("object_variants", "multi_object_set", "icons", "character_variants")
 IP_NAME_REQUIRED = ("defined_character",)
@@ -54,12 +55,13 @@ def load_manifest(path: Path, *, hash_cache: HashCache | None = None
     if document.data is None:
         return None, diagnostics
     schema_found = schema_diagnostics(document.data, document.source_map)
-    diagnostics += [d for _, d in schema_found]
+    diagnostics += [problem.diagnostic for problem in schema_found]
     data = document.data
     if not isinstance(data, dict):
         return None, diagnostics
     root = path.absolute().parent.resolve()
-    checker = _Checker(data, document.source_map, root, [p for p, _ in schema_found], hash_cache)
+    blocking = [problem.path for problem in schema_found if not problem.harmless]
+    checker = _Checker(data, document.source_map, root, blocking, hash_cache)
     diagnostics += checker.run()
     if hash_cache is not None:
         try:
@@ -94,15 +96,19 @@ class _Checker:
     """Semantic checks over a schema-checked document (skipping resources the schema refused)."""
 
     def __init__(self, data: dict[str, Any], source_map: SourceMap, root: Path,
-                 schema_error_paths: list[Path_], hash_cache: HashCache | None):
+                 schema_error_paths: list[FieldPath], hash_cache: HashCache | None):
         self.data = data
         self.map = source_map
         self.root = root
         self.cache = hash_cache
-        self.error_paths = schema_error_paths
         self.diagnostics: list[Diagnostic] = []
         self.images: dict[str, tuple[ImageSpec, ...]] = {}
         self.sections = {s: data.get(s) if isinstance(data.get(s), dict) else None for s in SECTIONS}
+        # Resources the schema accepted, per section, in manifest order.
+        self._valid = {section: {key: value for key, value in (self.sections[section] or {}).items()
+                                 if not any(p[:2] == (section, key) or p == (section,)
+                                            for p in schema_error_paths)}
+                       for section in SECTIONS}
 
     def run(self) -> list[Diagnostic]:
         for key, project in self.valid("projects"):
@@ -118,18 +124,16 @@ class _Checker:
 
     def valid(self, section: str) -> list[tuple[str, dict[str, Any]]]:
         """Resources of `section` that the schema accepted."""
-        items = self.sections[section] or {}
-        return [(key, value) for key, value in items.items()
-                if not any(p[:2] == (section, key) or p == (section,) for p in self.error_paths)]
+        return list(self._valid[section].items())
 
-    def fail(self, field: Path_, message: str, address: str, *, at_key: Path_ | None = None) -> None:
+    def fail(self, field: FieldPath, message: str, address: str, *, at_key: FieldPath | None = None) -> None:
         where = self.map.key_or_value(at_key if at_key is not None else field)
         self.diagnostics.append(error(message, where, json_path(field), address))
 
-    def warn(self, field: Path_, message: str, address: str) -> None:
+    def warn(self, field: FieldPath, message: str, address: str) -> None:
         self.diagnostics.append(warning(message, self.map.key_or_value(field), json_path(field), address))
 
-    def reference(self, field: Path_, section: str, target: str, address: str) -> bool:
+    def reference(self, field: FieldPath, section: str, target: str, address: str) -> bool:
         """True when `target` names a resource of `section` (or that section is unreadable)."""
         known = self.sections[section]
         if known is None or target in known:
@@ -142,7 +146,7 @@ class _Checker:
 
     def lookup(self, section: str, key: str) -> dict[str, Any] | None:
         """A resource that exists and passed the schema, else None."""
-        return dict(self.valid(section)).get(key)
+        return self._valid[section].get(key)
 
     # --- resources ------------------------------------------------------------------------
 

@@ -13,13 +13,14 @@ import difflib
 import functools
 import json
 from importlib import resources
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from reconciler.diagnostics import Diagnostic, error
-from reconciler.yamlsource import Path_, SourceMap, json_path
+from reconciler.yamlsource import FieldPath, SourceMap, json_path
 
 MANIFEST_SCHEMA = "manifest.schema.json"
 
@@ -36,34 +37,51 @@ def _validator() -> Draft202012Validator:
     return Draft202012Validator(load_schema())
 
 
-def schema_diagnostics(data: Any, source_map: SourceMap) -> list[tuple[Path_, Diagnostic]]:
-    """Every schema violation in `data`, as (path of the offending field, diagnostic)."""
-    found: list[tuple[Path_, Diagnostic]] = []
-    for err in _validator().iter_errors(data):
-        found.extend(_describe(err, source_map))
-    found.sort(key=lambda item: (item[1].source.line, item[1].source.col) if item[1].source else (0, 0))
+@dataclass(frozen=True)
+class SchemaProblem:
+    path: FieldPath                 # the offending field
+    diagnostic: Diagnostic
+    # True for an unknown field: the rest of its object is still sound, so later checks of
+    # that object may run (and report their own problems in the same pass).
+    harmless: bool = False
+
+
+def schema_diagnostics(data: Any, source_map: SourceMap) -> list[SchemaProblem]:
+    """Every schema violation in `data`, in file order."""
+    found = [problem for err in _validator().iter_errors(data) for problem in _describe(err, source_map)]
+    found.sort(key=lambda p: (p.diagnostic.source.line, p.diagnostic.source.col))
     return found
 
 
-def _diag(path: Path_, message: str, source_map: SourceMap) -> tuple[Path_, Diagnostic]:
-    return path, error(message, source_map.key_or_value(path), json_path(path))
+_KINDS = {"projects": "project", "datasets": "dataset", "models": "model"}
 
 
-def _describe(err: ValidationError, smap: SourceMap) -> Iterator[tuple[Path_, Diagnostic]]:
-    path: Path_ = tuple(err.absolute_path)
+def _address(path: FieldPath) -> str | None:
+    """`("datasets", "luna_v1", ...)` → `dataset.luna_v1`; None outside a resource."""
+    if len(path) >= 2 and path[0] in _KINDS and isinstance(path[1], str):
+        return f"{_KINDS[path[0]]}.{path[1]}"
+    return None
+
+
+def _diag(path: FieldPath, message: str, source_map: SourceMap, *, harmless: bool = False,
+          at: FieldPath | None = None) -> SchemaProblem:
+    where = source_map.key_or_value(at if at is not None else path)
+    return SchemaProblem(path, error(message, where, json_path(path), _address(path)), harmless)
+
+
+def _describe(err: ValidationError, smap: SourceMap) -> Iterator[SchemaProblem]:
+    path: FieldPath = tuple(err.absolute_path)
     kind = err.validator
     if kind == "additionalProperties" and isinstance(err.instance, dict):
         allowed = sorted(err.schema.get("properties", {}))
         for key in err.instance:
             if key not in allowed:
-                yield _diag(path + (key,), _unknown_field(key, allowed), smap)
+                yield _diag(path + (key,), _unknown_field(key, allowed), smap, harmless=True)
     elif kind == "required" and isinstance(err.instance, dict):
         for key in err.validator_value:
             if key not in err.instance:
                 # Located at the object that lacks it, but the field path names the field.
-                where = smap.key_or_value(path)
-                yield path + (key,), error(f"missing required field {key!r}", where,
-                                           json_path(path + (key,)))
+                yield _diag(path + (key,), f"missing required field {key!r}", smap, at=path)
     elif "propertyNames" in err.relative_schema_path and isinstance(err.instance, str):
         yield _diag(path + (err.instance,), f"invalid key {err.instance!r}: keys are lowercase "
                     "letters, digits and underscores, start with a letter, at most 63 characters", smap)
@@ -73,8 +91,8 @@ def _describe(err: ValidationError, smap: SourceMap) -> Iterator[tuple[Path_, Di
         yield _diag(path, _message(err), smap)
 
 
-def _describe_alternatives(err: ValidationError, path: Path_,
-                           smap: SourceMap) -> Iterator[tuple[Path_, Diagnostic]]:
+def _describe_alternatives(err: ValidationError, path: FieldPath,
+                           smap: SourceMap) -> Iterator[SchemaProblem]:
     """Report the errors of the branch whose required keys the instance has, if exactly one."""
     branches = err.validator_value
     if isinstance(err.instance, dict):

@@ -29,7 +29,7 @@ from reconciler.diagnostics import Diagnostic, SourceRange, error
 
 DEFAULT_NODE_BUDGET = 100_000
 
-Path_ = tuple[str | int, ...]
+FieldPath = tuple[str | int, ...]
 
 _TAG = "tag:yaml.org,2002:"
 _MERGE_TAG = _TAG + "merge"
@@ -43,17 +43,17 @@ class SourceMap:
     """Where each value (and each mapping key) sits in the source file."""
 
     file: str
-    values: dict[Path_, SourceRange] = field(default_factory=dict)
-    keys: dict[Path_, SourceRange] = field(default_factory=dict)
+    values: dict[FieldPath, SourceRange] = field(default_factory=dict)
+    keys: dict[FieldPath, SourceRange] = field(default_factory=dict)
 
-    def value(self, path: Path_) -> SourceRange | None:
+    def value(self, path: FieldPath) -> SourceRange | None:
         return self.values.get(tuple(path))
 
-    def key(self, path: Path_) -> SourceRange | None:
+    def key(self, path: FieldPath) -> SourceRange | None:
         """Position of the key naming the last element of `path` (None for sequence items)."""
         return self.keys.get(tuple(path))
 
-    def nearest(self, path: Path_) -> SourceRange:
+    def nearest(self, path: FieldPath) -> SourceRange:
         """The value at `path`, or the closest enclosing value that has a position."""
         path = tuple(path)
         while path:
@@ -63,7 +63,7 @@ class SourceMap:
             path = path[:-1]
         return self.values.get((), SourceRange(self.file, 1, 1))
 
-    def key_or_value(self, path: Path_) -> SourceRange:
+    def key_or_value(self, path: FieldPath) -> SourceRange:
         """Prefer the key's position (where the reader's eye goes), else `nearest`."""
         return self.key(path) or self.nearest(path)
 
@@ -83,7 +83,7 @@ class _Refused(Exception):
         self.diagnostic = diagnostic
 
 
-def json_path(path: Path_) -> str:
+def json_path(path: FieldPath) -> str:
     """`("datasets", "luna_v1", "images", 0)` → `$.datasets.luna_v1.images[0]`."""
     out = "$"
     for part in path:
@@ -146,7 +146,7 @@ class _Builder:
         self.diagnostics: list[Diagnostic] = []
         self.constructor = SafeConstructor()
 
-    def build(self, node: Node, path: Path_) -> Any:
+    def build(self, node: Node, path: FieldPath) -> Any:
         self.count += 1
         if self.count > self.budget:
             # Aliases hide where they were used (compose() resolves them), so blame the
@@ -184,7 +184,7 @@ class _Builder:
         if node.tag != _TAG + kind:
             raise _Refused(error(f"unsupported YAML tag {node.tag!r}", _mark(node, self.map.file)))
 
-    def _mapping(self, node: MappingNode, path: Path_) -> dict[str, Any]:
+    def _mapping(self, node: MappingNode, path: FieldPath) -> dict[str, Any]:
         result: dict[str, Any] = {}
         # Merged keys first, so that keys written explicitly override them (YAML merge-key
         # spec); among several merge sources the earlier one wins.
@@ -208,7 +208,7 @@ class _Builder:
             result[key] = self.build(value_node, path + (key,))
         return result
 
-    def _merged(self, node: Node, path: Path_) -> dict[str, Any]:
+    def _merged(self, node: Node, path: FieldPath) -> dict[str, Any]:
         """The mapping(s) named by a `<<` key, expanded at `path` (positions included)."""
         own_position = self.map.values[path]
         sources = node.value if isinstance(node, SequenceNode) else [node]

@@ -176,8 +176,44 @@ async def test_token_is_absent_from_logs_errors_and_repr(api_harness_factory, ap
 
     api_lines = [r.getMessage() for r in caplog.records if r.name == "bria.api"]
     assert any("GET /tailored-gen/projects -> 200 in" in line and "(attempt 1)" in line for line in api_lines)
-    assert any("POST /tailored-gen/projects -> ConnectionResetError" in line for line in api_lines)
+    assert any(line.startswith("POST /tailored-gen/projects -> Dropped") for line in api_lines)
     assert any("(attempt 2)" in line for line in api_lines)  # the retried PUT
     everything = "\n".join(texts) + caplog.text + "\n".join(r.getMessage() for r in caplog.records)
     assert LOG_TOKEN not in everything
     assert "tok-" + LOG_TOKEN[::-1] not in everything
+
+
+# --- concurrency bound and timeouts -----------------------------------------------------------
+
+
+async def test_max_concurrency_bounds_requests_in_flight(api_harness_factory):
+    import asyncio
+
+    harness = api_harness_factory("asgi", latency_ms=100)
+    narrow = harness.client("tok-narrow-0001", max_concurrency=2)
+    wide = harness.client("tok-wide-00001", max_concurrency=8)
+    timings = {}
+    for name, client in (("narrow", narrow), ("wide", wide)):
+        started = time.monotonic()
+        await asyncio.gather(*(client.list_projects() for _ in range(8)))
+        timings[name] = time.monotonic() - started
+    assert timings["narrow"] >= 0.4  # 8 calls, 2 at a time, 100 ms each
+    assert timings["wide"] < 0.3  # all 8 at once
+
+
+async def test_read_timeout_is_outcome_unknown_for_a_create_and_retried_for_a_read(api_harness_factory):
+    import httpx
+
+    harness = api_harness_factory("server", latency_ms=400)
+    client = harness.client("tok-timeout-0001", max_retries=1, timeout=httpx.Timeout(5.0, read=0.1))
+    with pytest.raises(errors.OutcomeUnknown) as caught:
+        await client.create_project(**PROJECT)
+    assert "ReadTimeout" in str(caught.value)
+    with pytest.raises(errors.TransportError) as read:
+        await client.list_projects()
+    assert not isinstance(read.value, errors.OutcomeUnknown)
+    assert client.stats.by_endpoint["POST /tailored-gen/projects"].requests == 1
+    assert client.stats.by_endpoint["GET /tailored-gen/projects"].requests == 2
+    stats = await harness.emulator_stats()
+    assert stats["by_endpoint"]["POST /tailored-gen/projects"]["requests"] == 1  # not retried
+    assert stats["by_endpoint"]["GET /tailored-gen/projects"]["requests"] == 2

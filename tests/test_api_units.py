@@ -3,6 +3,7 @@ the AIMD pacer (with a fake clock), streamed upload bodies, and redaction."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
@@ -136,7 +137,7 @@ async def test_pacer_is_unpaced_until_rate_limited():
 async def test_pacer_first_cut_halves_the_measured_rate_and_spaces_requests():
     clock = FakeClock()
     pacer = AdaptivePacer(PacingConfig(decrease_factor=0.5), clock=clock, sleep=clock.sleep)
-    for _ in range(5):  # 5 successes within one second: measured 5/s (span floored at 1 s)
+    for _ in range(5):  # 5 sends within one second: measured 5/s (span floored at 1 s)
         sent = await pacer.wait_turn("k")
         pacer.record_success("k")
     pacer.record_rate_limited("k", sent_at=sent)
@@ -147,17 +148,28 @@ async def test_pacer_first_cut_halves_the_measured_rate_and_spaces_requests():
     assert pacer.rate("other") is None  # endpoints are paced independently
 
 
+async def test_pacer_spacing_follows_the_current_rate():
+    clock = FakeClock()
+    pacer = AdaptivePacer(PacingConfig(increase_every=1, increase_fraction=4.0), clock=clock,
+                          sleep=clock.sleep)
+    pacer.record_rate_limited("k", sent_at=clock.now)  # 1/s measured -> 0.5/s, step 4/s
+    waiter = asyncio.ensure_future(pacer.wait_turn("k"))
+    await asyncio.sleep(0)  # the waiter now sleeps towards a 2 s interval ...
+    pacer.record_success("k")  # ... but the rate rises to 4.5/s meanwhile
+    granted = await waiter
+    assert granted - 100.0 == pytest.approx(2.0)  # its own sleep was already fixed
+    assert await pacer.wait_turn("k") - granted == pytest.approx(1 / 4.5)
+
+
 async def test_pacer_cuts_once_per_burst_of_in_flight_429s():
     clock = FakeClock()
     pacer = AdaptivePacer(clock=clock, sleep=clock.sleep)
-    for _ in range(4):
-        pacer.record_success("k")
     sent = [await pacer.wait_turn("k") for _ in range(4)]  # all in flight at once
     clock.now += 0.5
     for sent_at in sent:
         pacer.record_rate_limited("k", sent_at)
     first_cut = pacer.rate("k")
-    assert first_cut == pytest.approx(2.0)  # 4 successes in the last second, halved
+    assert first_cut == pytest.approx(2.0)  # 4 sends in the last second, halved
     sent_after = await pacer.wait_turn("k")
     pacer.record_rate_limited("k", sent_after)
     assert pacer.rate("k") == pytest.approx(first_cut / 2)
@@ -168,7 +180,7 @@ async def test_pacer_increases_additively_then_becomes_unpaced():
     config = PacingConfig(increase_every=2, increase_fraction=0.5, unlimited_above=3.0)
     pacer = AdaptivePacer(config, clock=clock, sleep=clock.sleep)
     for _ in range(4):
-        pacer.record_success("k")
+        await pacer.wait_turn("k")
     pacer.record_rate_limited("k", sent_at=clock.now)  # measured 4/s -> 2/s, step 2/s
     assert pacer.rate("k") == pytest.approx(2.0)
     pacer.record_success("k")
@@ -186,7 +198,7 @@ async def test_pacer_retry_after_pauses_every_caller():
     assert slot >= start + 5.0
 
 
-async def test_pacer_limited_before_any_success_starts_from_one_per_second():
+async def test_pacer_limited_with_no_send_history_starts_from_one_per_second():
     clock = FakeClock()
     pacer = AdaptivePacer(PacingConfig(decrease_factor=0.5), clock=clock, sleep=clock.sleep)
     pacer.record_rate_limited("k", sent_at=clock.now)

@@ -356,3 +356,27 @@ def test_schema_file_is_shipped_and_linked_from_the_repo_root() -> None:
         (root / "reconciler" / "schemas" / "manifest.schema.json").read_text()
     first_line = (EXAMPLES / "luna" / "bria.yaml").read_text().splitlines()[0]
     assert first_line == "# yaml-language-server: $schema=../../schemas/manifest.schema.json"
+
+
+def test_diagnostics_carry_the_resource_address(tmp_path: Path) -> None:
+    path = write_manifest(tmp_path, PROJECT + "datasets:\n  d: {project: luna, name: D, images: [{file: a.png}]}\n"
+                          "models:\n  m: {dataset: d}\n")
+    _, diagnostics = load_manifest(path)
+    assert sorted((d.address, d.path) for d in diagnostics) == [
+        ("dataset.d", "$.datasets.d.images[0].file"), ("model.m", "$.models.m.name")]
+
+
+def test_a_misspelt_field_does_not_hide_other_problems_of_its_resource(tmp_path: Path) -> None:
+    path = write_manifest(tmp_path, PROJECT + """\
+datasets:
+  d:
+    project: luna
+    name: D
+    colour: red
+    images: [{file: missing.png, captoin: typo}]
+""")
+    errors = errors_of(path)
+    assert len(errors) == 3, errors
+    assert "$.datasets.d.colour: unknown field 'colour'" in errors[0]
+    assert "$.datasets.d.images[0].file: image file 'missing.png' not found" in errors[1]
+    assert "$.datasets.d.images[0].captoin: unknown field" in errors[2]     # same line, further right

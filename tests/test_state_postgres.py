@@ -1,19 +1,16 @@
-"""The PostgreSQL backend against a real server: CAS writes, the session advisory lock
-across processes, crash release, lock_timeout, force-unlock."""
+"""PostgreSQL-only behaviour against a real server: the first-insert race, workspaces,
+force-unlock by session termination, a holder that lost its session, secrets in messages.
+The behaviour shared with the local backend is in test_state_contract.py."""
 
 from __future__ import annotations
-
-import signal
-import threading
-import time
 
 import psycopg
 import pytest
 from fixtures_state import make_sample_state
 
-from reconciler.state.model import ProjectRecord, State
+from reconciler.state.model import State
 from reconciler.state.postgres import PostgresStateStore, advisory_key
-from reconciler.state.store import SerialConflict, StateError, StateLocked
+from reconciler.state.store import SerialConflict, StateError
 
 pytestmark = pytest.mark.postgres
 
@@ -29,32 +26,6 @@ def store(pg_dsn: str, pg_workspace: str):
     yield make
     for s in made:
         s.close()
-
-
-def test_round_trip_serial_and_lineage(store) -> None:
-    writer = store()
-    assert writer.read() is None
-    one = writer.write(make_sample_state())
-    two = writer.write(one.with_resource("project.extra", ProjectRecord(5)))
-    assert (one.serial, two.serial, two.lineage) == (1, 2, one.lineage)
-    assert store().read() == two
-
-
-def test_empty_lineage_gets_a_uuid(store) -> None:
-    writer = store()
-    writer.read()
-    assert len(writer.write(State(lineage="")).lineage) == 36
-
-
-def test_cas_conflict_leaves_the_winner_in_place(store) -> None:
-    first, second = store(), store()
-    first.read()
-    base = first.write(make_sample_state())
-    assert second.read() == base
-    winner = first.write(base.with_resource("project.a", ProjectRecord(2)))
-    with pytest.raises(SerialConflict, match="serial is 2"):
-        second.write(base.with_resource("project.b", ProjectRecord(3)))
-    assert store().read() == winner
 
 
 def test_first_insert_race_conflicts(store) -> None:
@@ -77,47 +48,6 @@ def test_workspaces_are_independent(pg_dsn: str, store) -> None:
     finally:
         other.close()
     assert advisory_key("a") != advisory_key("b") and advisory_key("a") == advisory_key("a")
-
-
-def test_second_locker_is_refused_naming_the_holder(pg_dsn, pg_workspace, store, hold_lock_in_subprocess) -> None:
-    holder = hold_lock_in_subprocess({"backend": "postgres", "dsn": pg_dsn, "workspace": pg_workspace},
-                                     label="apply")
-    started = time.monotonic()
-    with pytest.raises(StateLocked) as err:
-        store().lock("plan")
-    assert time.monotonic() - started < 1.0
-    assert err.value.holder is not None
-    assert err.value.holder.id == holder.lock_id and err.value.holder.pid == holder.process.pid
-    assert "test-holder apply" in str(err.value) and pg_workspace in str(err.value)
-
-
-def test_sigkilled_holder_releases_the_lock(pg_dsn, pg_workspace, store, hold_lock_in_subprocess) -> None:
-    holder = hold_lock_in_subprocess({"backend": "postgres", "dsn": pg_dsn, "workspace": pg_workspace})
-    holder.process.send_signal(signal.SIGKILL)
-    holder.process.wait()
-    # The server notices the dropped connection within moments; no manual step.
-    info = store().lock("apply", timeout=5.0)
-    assert info.command == "apply"
-
-
-def test_lock_timeout_waits_for_release(pg_dsn, pg_workspace, store, hold_lock_in_subprocess) -> None:
-    holder = hold_lock_in_subprocess({"backend": "postgres", "dsn": pg_dsn, "workspace": pg_workspace})
-    release_later = threading.Timer(0.5, holder.release)
-    release_later.start()
-    started = time.monotonic()
-    try:
-        info = store(lock_timeout=5.0).lock("apply")
-    finally:
-        release_later.join()
-    assert info.command == "apply" and 0.4 < time.monotonic() - started < 5.0
-
-
-def test_lock_timeout_expires(pg_dsn, pg_workspace, store, hold_lock_in_subprocess) -> None:
-    hold_lock_in_subprocess({"backend": "postgres", "dsn": pg_dsn, "workspace": pg_workspace})
-    started = time.monotonic()
-    with pytest.raises(StateLocked):
-        store().lock("apply", timeout=0.4)
-    assert 0.35 < time.monotonic() - started < 3.0
 
 
 def test_unlock_then_relock_and_state_survives(store) -> None:

@@ -5,14 +5,16 @@ learns the limit from 429s, the way TCP learns a path's capacity (AIMD):
 
 - an endpoint starts unpaced;
 - a 429 cuts its allowed rate (multiplicative decrease). The first cut starts from the
-  success rate measured just before it; later cuts halve the current rate. Only a 429 for a
+  send rate measured just before it; later cuts halve the current rate. Only a 429 for a
   request sent *after* the previous cut counts, so a burst of in-flight 429s cuts once;
 - each run of successes raises the rate by a fixed step (additive increase); past
   `unlimited_above` the endpoint is unpaced again;
 - `Retry-After` pauses the endpoint for every caller until that time.
 
-Each request awaits `wait_turn(key)` before sending; turns are handed out as evenly spaced
-time slots, so concurrent callers share the rate instead of each probing the limit.
+Each request awaits `wait_turn(key)` before sending. A turn is granted when one interval
+(1 / rate) has passed since the previous grant; waiters re-check after sleeping, so a rate
+change applies at once to everyone already waiting. Concurrent callers thus share the rate
+instead of each probing the limit.
 The clock and sleep are injected so the pacing rules can be tested without waiting.
 """
 
@@ -34,7 +36,7 @@ class PacingConfig:
     increase_fraction: float = 0.1  # step size, as a fraction of the rate that hit the limit
     min_rate: float = 1.0 / 60.0
     unlimited_above: float = 50.0
-    estimate_window: float = 10.0  # seconds of history behind the first estimate
+    estimate_window: float = 10.0  # seconds of send history behind the first estimate
     min_estimate_span: float = 1.0  # limits are per minute: never estimate from < 1 s
 
 
@@ -43,12 +45,12 @@ class _EndpointPace:
     """Mutable pacing state of one endpoint key (private to the pacer)."""
 
     rate: float | None = None  # None = unpaced
-    next_slot: float = 0.0
+    last_grant: float = float("-inf")
     paused_until: float = 0.0
     last_decrease_at: float = float("-inf")
     success_run: int = 0
     step: float = 0.0
-    successes: deque[float] = field(default_factory=deque)
+    sends: deque[float] = field(default_factory=deque)
 
 
 class AdaptivePacer:
@@ -71,26 +73,22 @@ class AdaptivePacer:
         return self._pace(key).rate
 
     async def wait_turn(self, key: str) -> float:
-        """Wait until `key` may send; returns the clock time of the granted slot.
-
-        The slot is reserved before sleeping (no await in between), so concurrent callers
-        get distinct, evenly spaced slots.
-        """
+        """Wait until `key` may send; returns the clock time of the grant."""
         pace = self._pace(key)
-        now = self._clock()
-        slot = max(now, pace.next_slot, pace.paused_until)
-        interval = 0.0 if pace.rate is None else 1.0 / pace.rate
-        pace.next_slot = slot + interval
-        if slot > now:
-            await self._sleep(slot - now)
-        return slot
+        while True:
+            now = self._clock()
+            interval = 0.0 if pace.rate is None else 1.0 / pace.rate
+            earliest = max(pace.last_grant + interval, pace.paused_until)
+            if now >= earliest:
+                pace.last_grant = now
+                pace.sends.append(now)
+                self._forget_old(pace, now)
+                return now
+            await self._sleep(earliest - now)
 
     def record_success(self, key: str) -> None:
         """A request on `key` was not rate limited."""
         pace = self._pace(key)
-        now = self._clock()
-        pace.successes.append(now)
-        self._forget_old(pace, now)
         if pace.rate is None:
             return
         pace.success_run += 1
@@ -103,7 +101,7 @@ class AdaptivePacer:
     def record_rate_limited(
         self, key: str, sent_at: float, retry_after: float | None = None
     ) -> None:
-        """A request on `key`, sent at clock time `sent_at`, got a 429."""
+        """A request on `key`, granted at clock time `sent_at`, got a 429."""
         pace = self._pace(key)
         now = self._clock()
         if retry_after is not None:
@@ -115,21 +113,21 @@ class AdaptivePacer:
         pace.step = max(self._config.min_rate, limited_rate * self._config.increase_fraction)
         pace.success_run = 0
         pace.last_decrease_at = now
-        # Re-space slots already handed out at the old rate from now on.
-        pace.next_slot = max(now, pace.paused_until) + 1.0 / pace.rate
+        pace.last_grant = now  # the next turn is one new interval from now
 
     def _measured_rate(self, pace: _EndpointPace, now: float) -> float:
+        """Sends per second over the recent window, never measured over less than
+        `min_estimate_span` (a burst of 8 sends in 10 ms is 8/s, not 800/s)."""
         self._forget_old(pace, now)
-        # Limited before any success: assume one success per estimate span.
-        if not pace.successes:
+        if not pace.sends:
             return 1.0 / self._config.min_estimate_span
-        span = max(now - pace.successes[0], self._config.min_estimate_span)
-        return len(pace.successes) / span
+        span = max(now - pace.sends[0], self._config.min_estimate_span)
+        return len(pace.sends) / span
 
     def _forget_old(self, pace: _EndpointPace, now: float) -> None:
         horizon = now - self._config.estimate_window
-        while pace.successes and pace.successes[0] < horizon:
-            pace.successes.popleft()
+        while pace.sends and pace.sends[0] < horizon:
+            pace.sends.popleft()
 
     def _pace(self, key: str) -> _EndpointPace:
         return self._endpoints.setdefault(key, _EndpointPace())

@@ -24,8 +24,8 @@ from rich.console import Console
 
 from reconciler.api import errors as api_errors
 from reconciler.cli import exitcodes
-from reconciler.cli.common import (api_token, build_client, load_manifest_or_exit, open_state,  # noqa: F401
-                                   resolve_endpoint, run_async)
+from reconciler.cli.common import (build_client, close_state, command_line, load_manifest_or_exit, open_state,
+                                   run_async)
 from reconciler.executor import ConsoleReporter, apply_plan, resolve_leftovers, stale_reason
 from reconciler.executor.importing import ImportRefused, import_resource
 from reconciler.executor.summary import output_lines, outputs, summary_lines
@@ -102,7 +102,7 @@ def apply_command(plan_file: Path | None, manifest_path: str, state_backend: str
     manifest = load_manifest_or_exit(manifest_path)
     options = ApplyOptions(auto_approve or saved is not None, parallelism, wait, allow_destroy, target, exclude,
                            poll_interval)
-    sys.exit(_locked_run(manifest, state_backend, lock_timeout, "bria apply",
+    sys.exit(_locked_run(manifest, state_backend, lock_timeout, command_line(),
                          lambda store, state: _apply(manifest, manifest, store, state, options, saved)))
 
 
@@ -118,7 +118,7 @@ def destroy_command(manifest_path: str, state_backend: str | None, lock_timeout:
     # rules stay in one place.
     nothing = replace(manifest, projects={}, datasets={}, models={})
     options = ApplyOptions(auto_approve, parallelism, False, allow_destroy, poll_interval=poll_interval)
-    sys.exit(_locked_run(manifest, state_backend, lock_timeout, "bria destroy",
+    sys.exit(_locked_run(manifest, state_backend, lock_timeout, command_line(),
                          lambda store, state: _apply(nothing, manifest, store, state, options, None)))
 
 
@@ -139,7 +139,7 @@ def _locked_run(manifest: Manifest, backend: str | None, lock_timeout: float, co
         _err(str(exc))
         return exitcodes.ERROR
     finally:
-        store.unlock()
+        close_state(store)
 
 
 async def _apply(plan_manifest: Manifest, manifest: Manifest, store: Any, state: State, options: ApplyOptions,
@@ -266,7 +266,7 @@ def import_command(address: str, remote_id: int, manifest_path: str, state_backe
         click.echo(f"Imported {address} (remote id {remote_id}). Run `bria plan` to see what differs.")
         return exitcodes.OK
 
-    sys.exit(_locked_run(manifest, state_backend, lock_timeout, "bria import", body))
+    sys.exit(_locked_run(manifest, state_backend, lock_timeout, command_line(), body))
 
 
 @click.command("output")
@@ -279,7 +279,11 @@ def output_command(fmt: str, manifest_path: str, state_backend: str | None) -> N
 
     manifest = load_manifest_or_exit(manifest_path)
     try:
-        state = open_store(manifest.state, override_backend=state_backend).read() or State.empty()
+        store = open_store(manifest.state, override_backend=state_backend)
+        try:   # read without the lock: output must work while an apply follows training
+            state = store.read() or State.empty()
+        finally:
+            close_state(store)
     except StateError as exc:
         _err(str(exc))
         sys.exit(exitcodes.ERROR)

@@ -103,16 +103,29 @@ def build_client(manifest: Manifest, **client_options: Any) -> "BriaClient":
     token = api_token(endpoint)
     if endpoint != EMULATOR_ENDPOINT:
         return BriaClient(base_url=endpoint, token=token, **client_options)
-    import httpx
-
     from reconciler.emulator import EmulatorConfig, create_app
 
+    _EmbeddedEmulatorTransport = _embedded_transport_class()
     data_path = emulator_data_path(manifest)
     data_path.parent.mkdir(parents=True, exist_ok=True)
     config = EmulatorConfig(data_path=data_path, training_seconds=manifest.emulator.training_seconds,
                             captions_seconds=EMBEDDED_CAPTIONS_SECONDS)
-    transport = httpx.ASGITransport(app=create_app(config))
+    transport = _EmbeddedEmulatorTransport(app=create_app(config))
     return BriaClient(base_url=EMULATOR_BASE_URL, token=token, transport=transport, **client_options)
+
+
+def _embedded_transport_class() -> type:
+    import httpx
+
+    class EmbeddedEmulatorTransport(httpx.ASGITransport):
+        """ASGITransport that also closes the embedded emulator's SQLite store when the
+        client closes (`app.state.emulator` is the emulator's documented embedding handle)."""
+
+        async def aclose(self) -> None:
+            await super().aclose()
+            self.app.state.emulator.store.close()
+
+    return EmbeddedEmulatorTransport
 
 
 def open_state(manifest: Manifest, backend_override: str | None, lock_timeout: float,

@@ -19,4 +19,4 @@ class RunContext:
     clock: Clock
     reporter: Reporter
     poll_interval: float = 5.0          # seconds between status polls (captions, training)
-    captions_timeout: float = 1800.0    # give up waiting for regenerate-all after this long
+    captions_timeout: float = 1800.0    # give up waiting for regenerate-all / a stop after this long

@@ -73,9 +73,10 @@ class ConsoleReporter(Reporter):
 
     def upload_done(self, address: str) -> None:
         if self._live:
-            self._bars().advance(self._tasks[address])
+            if address in self._tasks:
+                self._bars().advance(self._tasks[address])
             return
-        counts = self._uploads[address]
+        counts = self._uploads.setdefault(address, [0, 0])
         counts[0] += 1
         step = max(1, counts[1] // 4)
         if counts[0] % step == 0 or counts[0] == counts[1]:

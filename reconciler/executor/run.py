@@ -150,6 +150,9 @@ async def _execute(ctx: RunContext, run: ChangeRun) -> tuple[str, str]:
     try:
         for group in _step_groups(run.change):
             ctx.calls.check_cancelled()
+            uploads = sum(1 for s in group if s.op is Op.UPLOAD_IMAGE)
+            if uploads:
+                ctx.reporter.uploads_started(run.address, uploads)
             if len(group) == 1:
                 await HANDLERS[group[0].op](ctx, run, group[0].args)
             else:
@@ -164,9 +167,6 @@ async def _execute(ctx: RunContext, run: ChangeRun) -> tuple[str, str]:
 
 
 async def _run_concurrently(ctx: RunContext, run: ChangeRun, group: list[Step]) -> None:
-    uploads = sum(1 for s in group if s.op is Op.UPLOAD_IMAGE)
-    if uploads:
-        ctx.reporter.uploads_started(run.address, uploads)
     results = await asyncio.gather(*(HANDLERS[s.op](ctx, run, s.args) for s in group), return_exceptions=True)
     failures = [r for r in results if isinstance(r, BaseException) and not isinstance(r, Cancelled)]
     if failures:

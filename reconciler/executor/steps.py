@@ -317,8 +317,24 @@ async def _settle(ctx: RunContext, model_id: int, method: str, reached: tuple[st
 
 async def delete_model(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
     remote_id = int(args["remote_id"])
-    await _ignore_not_found(ctx.calls("delete_model", remote_id))
+    try:
+        await _ignore_not_found(ctx.calls("delete_model", remote_id))
+    except errors.Conflict:
+        # Just stopped (STOP_TRAINING earlier in this change): deletable once Stopped.
+        await _wait_until_stopped(ctx, remote_id)
+        await _ignore_not_found(ctx.calls("delete_model", remote_id))
     await ctx.holder.update(lambda s: records.without_model(s, run.key, remote_id))
+
+
+async def _wait_until_stopped(ctx: RunContext, model_id: int) -> None:
+    started, delay = ctx.clock.monotonic(), min(0.5, ctx.poll_interval)
+    while (status := (await ctx.calls("get_model", model_id)).get("status")) == "Stopping":
+        if ctx.clock.monotonic() - started > ctx.captions_timeout:
+            raise StepFailed(f"model {model_id} still Stopping after {ctx.captions_timeout:.0f}s")
+        await ctx.clock.sleep(delay)
+        delay = min(delay * 2, ctx.poll_interval)
+    if status in RUNNING:
+        raise StepFailed(f"model {model_id} is {status}; stop its training before deleting it")
 
 
 async def forget(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:

@@ -8,7 +8,7 @@ updated in place on a completed dataset.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 from reconciler.model import AUTO_PREFIX, Action, Change, DatasetSpec, Drift, ImageChanges, Op, Step, address
 from reconciler.planner.content import (UNKNOWN, ActualVersion, content_plan, desired_images, prefix_steps,
@@ -59,7 +59,7 @@ def _plan_dataset(inputs: PlanInputs, out: Findings, spec: DatasetSpec) -> None:
         _create(out, spec, "recreate_because_deleted_outside_bria", record, before)
         return
     actual = version_from_live(live, current, (i.sha256 for i in spec.images))
-    drifted = _report_drift(out, spec.address, record, actual)
+    drifted = _report_drift(out, spec.address, record, actual, desired_images(spec))
     if actual.status == COMPLETED:
         _plan_completed(out, spec, record, actual, drifted)
     else:
@@ -135,8 +135,11 @@ def _update_reason(drifted: bool, desired_matches_state: bool) -> str:
     return "revert_drift" if drifted and desired_matches_state else "update_in_place"
 
 
-def _report_drift(out: Findings, addr: str, record: DatasetRecord, actual: ActualVersion) -> bool:
-    """Record changes made outside bria (name, deleted or added images, manual captions)."""
+def _report_drift(out: Findings, addr: str, record: DatasetRecord, actual: ActualVersion,
+                  wanted: Mapping[str, Any]) -> bool:
+    """Record changes made outside bria (name, deleted or added images, manual captions).
+    A wanted image that is there but not recorded is bria's own upload whose result was
+    lost (the journal adopts it), not drift."""
     recorded = record.current
     fields: dict[str, dict[str, Any]] = {}
     if actual.name != recorded.name:
@@ -145,7 +148,8 @@ def _report_drift(out: Findings, addr: str, record: DatasetRecord, actual: Actua
         gone = sorted(r.image_name for sha, r in recorded.images.items() if sha not in actual.images)
         if gone:
             fields["images_deleted"] = {"expected": gone, "actual": []}
-        added = sorted([i.image_name for sha, i in actual.images.items() if sha not in recorded.images]
+        added = sorted([i.image_name for sha, i in actual.images.items()
+                        if sha not in recorded.images and sha not in wanted]
                        + list(actual.foreign))
         if added:
             fields["images_added"] = {"expected": [], "actual": added}

@@ -164,7 +164,7 @@ def _plan_in_place(inputs: PlanInputs, out: Findings, spec: ModelSpec, record: M
     if not spec.train and status in ENDED_WITHOUT_MODEL:
         out.note(spec.address, f"{spec.address}: training {status}; train: false, so it is left as it is")
     if spec.train and status == "InProgress":
-        out.note(spec.address, _progress_note(spec.address, out, record, actual))
+        out.note(spec.address, _progress_note(spec.address, record, actual, inputs.live_model(spec.key) or {}))
     if not steps:
         return
     before = {n: actual[n] for n in updated} | {"status": status}
@@ -177,8 +177,11 @@ def _plan_in_place(inputs: PlanInputs, out: Findings, spec: ModelSpec, record: M
                    before=before, after=after))
 
 
-def _progress_note(addr: str, out: Findings, record: ModelRecord, actual: dict[str, Any]) -> str:
-    return f"{addr}: training InProgress (model {record.remote_id}, {actual['training_version']})"
+def _progress_note(addr: str, record: ModelRecord, actual: dict[str, Any], live: Mapping[str, Any]) -> str:
+    """Informational, not a change. The time comes from the API (the planner has no clock)."""
+    started = live.get("training_started_at") or live.get("updated_at")
+    since = f", started {started}" if started else ""
+    return f"{addr}: training InProgress (model {record.remote_id}, {actual['training_version']}{since})"
 
 
 def _plan_removal(inputs: PlanInputs, out: Findings, key: str) -> None:

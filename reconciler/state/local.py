@@ -9,6 +9,8 @@ Concurrent writers: the store remembers the serial (and the file's inode/size/mt
 read or wrote. A write first stats the file; if it changed, the file is re-read and a serial
 other than the remembered one raises SerialConflict without touching anything. The lock is
 what keeps two runs apart; this check catches a writer that ignored it.
+
+A store object serves one run and is not thread-safe: call write() from one thread at a time.
 """
 
 from __future__ import annotations
@@ -102,6 +104,8 @@ class LocalStateStore:
         except FileNotFoundError:
             self._seen = _Seen(0, None)
             return None
+        except OSError as exc:
+            raise StateError(f"cannot read {self.path}: {exc.strerror}") from exc
         with os.fdopen(fd, "rb") as f:
             fingerprint = _fingerprint(os.fstat(f.fileno()))
             data = f.read()
@@ -125,7 +129,11 @@ class LocalStateStore:
             raise SerialConflict(f"{self.path} changed behind this run: serial on disk is {on_disk}, "
                                  f"this run last saw {base}; nothing was overwritten")
         new = replace(state, lineage=state.lineage or str(uuid.uuid4()), serial=max(state.serial, base) + 1)
-        fingerprint = self._replace_atomically(self._encoder.encode(new).encode("utf-8"))
+        try:
+            fingerprint = self._replace_atomically(self._encoder.encode(new).encode("utf-8"))
+        except OSError as exc:
+            raise StateError(f"cannot write {self.path}: {exc.strerror or exc}; the previous version is "
+                             f"intact") from exc
         self._seen = _Seen(new.serial, fingerprint)
         return new
 

@@ -36,9 +36,12 @@ class FileLock:
         """Take the lock, polling until `timeout` seconds have passed; StateLocked if not."""
         if self._fd is not None:
             raise StateError(f"{self._where} is already locked by this process")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # os.open makes a non-inheritable fd (O_CLOEXEC): a child we exec never keeps our lock.
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # os.open makes a non-inheritable fd (O_CLOEXEC): a child we exec never keeps our lock.
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StateError(f"cannot open the lock file {self.path}: {exc.strerror}") from exc
         deadline = time.monotonic() + max(timeout, 0.0)
         try:
             while not _try_flock(fd):

@@ -87,9 +87,11 @@ class PostgresStateStore:
         try:
             conn = psycopg.connect(self._dsn, autocommit=True, connect_timeout=int(self._connect_timeout),
                                    application_name="bria")
-            with conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK_KEY,))
-                conn.execute(TABLE_DDL)
+            # Checked first so that a role without CREATE rights can use an existing table.
+            if conn.execute("SELECT to_regclass('bria_state')").fetchone()[0] is None:
+                with conn.transaction():
+                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK_KEY,))
+                    conn.execute(TABLE_DDL)
         except psycopg.Error as exc:
             raise StateError(f"cannot use {self.describe()}: {self._scrub(exc)}") from exc
         self._conn = conn

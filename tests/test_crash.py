@@ -1,0 +1,91 @@
+"""Crash safety: `bria apply` killed with SIGKILL at many points, then re-run to completion.
+
+The test hook BRIA_TEST_KILL_AFTER_CALLS=N makes the executor SIGKILL its own process right
+after its N-th API call returns — the server has done the work, the state does not know yet
+(and, with uploads in parallel, other calls are in flight). Each scenario runs in its own
+organisation (its own API token) on one `bria emulator serve`: kill at N, kill again 3 calls
+into the resumed run, then run to completion. Afterwards the API must hold exactly what the
+manifest describes — no duplicate project, dataset, image or model — every state file
+written along the way must parse, and a plan must show no changes.
+"""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from fixtures_apply import luna_images, luna_yaml, run_bria, write_case
+from reconciler.state.model import State
+
+CRASH_YAML = luna_yaml().replace("    complete: true", "    caption_prefix: auto\n    complete: true") + """\
+  luna_light:
+    dataset: luna_v1
+    name: Luna light
+    training_version: light
+"""
+IMAGES = {**luna_images(8), "images/luna/cap_a.png": (91, "waving, full body"),
+          "images/luna/cap_b.png": (92, "sitting, side view")}
+# project, dataset, generate_prefix, set prefix, 10 uploads, 2 captions, complete, 2 × (create, train)
+EXECUTOR_CALLS = 21
+KILL_POINTS = list(range(1, EXECUTOR_CALLS + 1)) + [2, 5, 9, 14]   # 25 scenarios
+
+
+def _state(root: Path) -> State | None:
+    path = root / "state" / "bria.json"
+    if not path.exists():
+        return None
+    return State.from_dict(json.loads(path.read_text(encoding="utf-8")))   # must always parse
+
+
+def _scenario(index: int, kill_at: int, base: Path, url: str) -> None:
+    root = base / f"s{index}"
+    write_case(root, CRASH_YAML, IMAGES)
+    env = {"BRIA_API_URL": url, "BRIA_API_TOKEN": f"crash-{index}"}
+    for kill in (kill_at, 3):
+        killed = run_bria("apply", "--auto-approve", cwd=root, env={**env, "BRIA_TEST_KILL_AFTER_CALLS": str(kill)})
+        assert killed.returncode in (-9, 0), f"scenario {index}: {killed.stdout}{killed.stderr}"
+        _state(root)
+    final = run_bria("apply", "--auto-approve", cwd=root, env=env)
+    assert final.returncode == 0, f"scenario {index} (kill at {kill_at}): {final.stdout}{final.stderr}"
+    plan = run_bria("plan", "--detailed-exitcode", cwd=root, env=env)
+    assert plan.returncode == 0, f"scenario {index} (kill at {kill_at}): {plan.stdout}"
+    _check_remote(url, env["BRIA_API_TOKEN"], _state(root), f"scenario {index} (kill at {kill_at})")
+
+
+def _check_remote(url: str, token: str, state: State, label: str) -> None:
+    with httpx.Client(base_url=url, headers={"api_token": token}) as raw:
+        projects = raw.get("/tailored-gen/projects").json()
+        datasets = raw.get("/tailored-gen/datasets").json()
+        models = raw.get("/tailored-gen/models").json()
+        assert [p["id"] for p in projects] == [state.projects["luna"].remote_id], label
+        assert [(d["id"], d["status"]) for d in datasets] == [
+            (state.datasets["luna_v1"].current.remote_id, "completed")], label
+        assert sorted((m["name"], m["id"]) for m in models) == sorted(
+            (state.models[k].name, state.models[k].remote_id) for k in ("luna_max", "luna_light")), label
+        images = raw.get(f"/tailored-gen/datasets/{datasets[0]['id']}/images").json()
+    names = sorted(i["image_name"] for i in images)
+    assert len(names) == len(IMAGES) == len(set(names)), f"{label}: {names}"
+    recorded = state.datasets["luna_v1"].current.images
+    assert sorted(i["id"] for i in images) == sorted(r.remote_id for r in recorded.values()), label
+    assert sorted(r.caption for r in recorded.values() if r.caption_source == "manual") == [
+        "sitting, side view", "waving, full body"], label
+    assert state.journal == (), label
+
+
+@pytest.mark.slow
+def test_sigkill_at_every_call_never_duplicates_and_always_converges(tmp_path, emulator_server):
+    url = emulator_server("--training-seconds", "600")
+    # The hook counts what we think it counts: an unkilled run makes exactly this many calls.
+    probe = tmp_path / "probe"
+    write_case(probe, CRASH_YAML, IMAGES)
+    first = run_bria("apply", "--auto-approve", cwd=probe, env={"BRIA_API_URL": url, "BRIA_API_TOKEN": "probe"})
+    assert first.returncode == 0 and f"({EXECUTOR_CALLS} API calls)" in first.stdout, first.stdout + first.stderr
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = [pool.submit(_scenario, i, kill, tmp_path, url) for i, kill in enumerate(KILL_POINTS)]
+        for future in futures:
+            future.result()
