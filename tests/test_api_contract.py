@@ -203,7 +203,7 @@ async def test_image_calls(api_harness, api_image_file):
     assert settled["captions_update_status"] == "completed"
     after = await client.get_image(dataset_id, image_id)
     assert after["caption_source"] == "automatic"
-    assert after["caption"].startswith("A sketch of Luna") or after["caption"] != "manual again"
+    assert after["caption"] and after["caption"] != "manual again"
 
     assert await client.delete_image(dataset_id, image_id) is None
     with pytest.raises(errors.NotFound):

@@ -285,3 +285,22 @@ def test_graph_orders_by_dependency_then_address_and_reports_cycles():
     other = Change("model.y", (Action.CREATE,), "create", (), depends_on=("dataset.x",))
     with pytest.raises(DependencyCycle, match="dependency cycle"):
         order_changes([change, other])
+
+
+def test_planner_and_graph_import_nothing_that_does_io():
+    """The planner is pure: no API, no state store, no clock, no randomness, no files."""
+    import ast
+    from pathlib import Path
+
+    import reconciler
+
+    package = Path(reconciler.__file__).parent
+    forbidden = ("reconciler.api", "reconciler.emulator", "reconciler.cli", "reconciler.state.store",
+                 "reconciler.state.local", "reconciler.state.postgres", "reconciler.images", "reconciler.manifest",
+                 "httpx", "os", "time", "datetime", "random", "uuid", "socket", "subprocess", "asyncio")
+    for path in [*sorted((package / "planner").glob("*.py")), package / "graph.py"]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            for name in names:
+                assert not any(name == f or name.startswith(f + ".") for f in forbidden), f"{path.name} imports {name}"
