@@ -69,7 +69,7 @@ def _apply_rows(workdir: Path, quick: bool, *, label: str, latency_ms: float, ra
     walls, bounds, requests, limited, rss = [], [], [], [], []
     with EmulatorServer(workdir / "emulator.sqlite", latency_ms=latency_ms, rate_limit=rate_limit) as emu:
         for rep in range(1 if quick else repeats):
-            manifest = write_manifest(workdir / f"run{rep}" / "bria.yaml", datasets={"set": images[0].parent},
+            manifest = write_manifest(workdir / f"bria-run{rep}.yaml", datasets={"set": images[0].parent},
                                       endpoint=emu.base_url)
             emu.reset_stats()
             result = _checked(run_timed([*BRIA, "apply", "-f", str(manifest), "--auto-approve", "--no-wait",

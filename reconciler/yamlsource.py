@@ -103,6 +103,12 @@ def load_yaml(text: str, file: str, *, node_budget: int = DEFAULT_NODE_BUDGET) -
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         return YamlDocument(None, source_map, [_parse_error(exc, file)])
+    except yaml.reader.ReaderError as exc:     # a character YAML does not allow, e.g. NUL
+        before = text[:exc.position]
+        where = SourceRange(file, before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1)
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        return YamlDocument(None, source_map, [error(
+            f"invalid YAML: character U+{code:04X} is not allowed in a YAML file", where)])
     except yaml.YAMLError as exc:
         return YamlDocument(None, source_map, [error(f"invalid YAML: {exc}", SourceRange(file, 1, 1))])
     except RecursionError:

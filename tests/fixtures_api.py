@@ -20,7 +20,6 @@ import pytest
 
 from fixtures_emulator import make_png, start_emulator_server, stop_emulator_server
 from reconciler.api import BriaClient
-from reconciler.emulator import EmulatorConfig, create_app
 
 # Distinctive, so a test can assert they never leak into logs or errors.
 TOKEN_A = "tok-A-contract-7f3e9c1d55"

@@ -16,7 +16,7 @@ from reconciler.api import BriaClient, errors
 from reconciler.api.bodies import CHUNK_BYTES, ImageFileError, base64_length, encode_images, upload_body
 from reconciler.api.pacing import AdaptivePacer, PacingConfig
 from reconciler.api.redaction import REDACTED, RedactingFilter, redact, register_secret, unregister_secret
-from reconciler.api.transport import RequestSpec, RetryPolicy, parse_retry_after
+from reconciler.api.transport import RequestSpec, RetryPolicy, build_request, parse_retry_after
 
 # --- error bodies -------------------------------------------------------------------------
 
@@ -262,6 +262,22 @@ async def test_upload_body_detects_a_file_that_changed_size(tmp_path):
     image.unlink()
     with pytest.raises(ImageFileError, match="cannot read"):
         await _collect(body)
+
+
+async def test_upload_request_has_content_length_and_the_client_headers(tmp_path):
+    image = tmp_path / "a.png"
+    image.write_bytes(b"x" * 1000)
+    body = upload_body(image, image_name="a.png", increase_resolution=True)
+    client = BriaClient("http://emulator/v1", "tok-header-check")
+    spec = RequestSpec("POST", "/tailored-gen/datasets/3/images", False, body=body)
+    request = build_request(client._http, spec)
+    await client.aclose()
+    assert request.url == "http://emulator/v1/tailored-gen/datasets/3/images"
+    assert request.headers["Content-Length"] == str(body.length)
+    assert "Transfer-Encoding" not in request.headers
+    assert request.headers["api_token"] == "tok-header-check"
+    assert request.headers["Content-Type"] == "application/json"
+    assert request.headers["User-Agent"].startswith("bria/")
 
 
 def test_upload_body_of_a_missing_file_fails_before_any_request(tmp_path):

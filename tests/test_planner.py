@@ -304,3 +304,52 @@ def test_planner_and_graph_import_nothing_that_does_io():
                      else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             for name in names:
                 assert not any(name == f or name.startswith(f + ".") for f in forbidden), f"{path.name} imports {name}"
+
+
+def test_pinned_prefix_is_reapplied_when_changed_outside_and_prefix_images_are_spread():
+    from reconciler.planner.content import choose_prefix_images
+
+    images = [fake_image(f"{i}.png") for i in range(12)]
+    chosen = choose_prefix_images(images)
+    ordered = sorted(i.sha256 for i in images)
+    assert [i.sha256 for i in chosen] == [ordered[k] for k in (0, 2, 4, 6, 8, 10)]
+    assert len(choose_prefix_images(images[:3])) == 3
+    m = _manifest(caption_prefix="auto", complete=False, model=luna_model(train=False))
+    s = applied_state(m, dataset_status="draft", model_status="Created")
+    ds_id = s.datasets["luna_v1"].current.remote_id
+    p = plan(m, s, _with_live(s, datasets={ds_id: {"caption_prefix": "Changed in console, "}}))
+    assert steps_of(p, "dataset.luna_v1") == ["set_caption_prefix", "regenerate_all_captions", "set_caption"]
+    assert _change(p, "dataset.luna_v1").steps[0].args["prefix"] == s.datasets["luna_v1"].pinned_prefix
+
+
+def test_removed_dataset_deletes_every_present_version_after_its_models():
+    from reconciler.state.model import DatasetVersion
+
+    s = applied_state(_manifest(), model_status="Created")
+    record = s.datasets["luna_v1"]
+    older = DatasetVersion(42, "old", "completed", None)
+    s = s.with_resource("dataset.luna_v1", dataclasses.replace(record, versions=(older, *record.versions)))
+    p = plan(build_manifest([luna_project()]), s, _with_live(s, datasets={42: None}))
+    assert [c.address for c in p.changes] == ["model.luna_max", "dataset.luna_v1"]
+    ds = _change(p, "dataset.luna_v1")
+    assert [x.args["remote_id"] for x in ds.steps] == [record.current.remote_id]   # 42 is gone remotely
+    assert ds.reason == "delete_because_removed_from_manifest" and not ds.protected
+
+
+def test_model_moved_to_another_dataset_or_new_parameters_is_replaced():
+    other = luna_dataset(key="other", name="Other")
+    m = build_manifest([luna_project()], [luna_dataset(), other], [luna_model()])
+    s = applied_state(m)
+    moved = build_manifest([luna_project()], [luna_dataset(), other], [luna_model(dataset="other")])
+    assert _change(plan(moved, s, live_of(s)), "model.luna_max").reason == "replace_because_dataset_changed"
+    expert = build_manifest([luna_project()], [luna_dataset(), other],
+                            [luna_model(training_parameters={"rank": 16})])
+    change = _change(plan(expert, s, live_of(s)), "model.luna_max")
+    assert change.reason == "replace_because_training_parameters_changed"
+    assert change.steps[-1].args == {"parameters": {"rank": 16}}
+
+
+def test_completed_dataset_with_complete_false_is_left_alone_with_a_note():
+    s = applied_state(_manifest())
+    p = plan(_manifest(complete=False, model=luna_model(train=False)), s, live_of(s))
+    assert p.changes == () and any("complete: false" in n for n in p.notes)

@@ -175,16 +175,7 @@ class RequestExecutor:
         return self._judge(spec, response, sent_at)
 
     async def _send(self, spec: RequestSpec) -> httpx.Response:
-        if spec.body is None:
-            request = self._http.build_request(
-                spec.method, spec.path, json=spec.json, params=spec.params
-            )
-        else:
-            request = self._http.build_request(
-                spec.method, spec.path, params=spec.params, content=spec.body.open(),
-                headers={"Content-Length": str(spec.body.length)},
-            )
-        response = await self._http.send(request)
+        response = await self._http.send(build_request(self._http, spec))
         await response.aread()
         return response
 
@@ -223,6 +214,17 @@ class RequestExecutor:
             "%s %s -> %s in %.3fs (attempt %d)",
             spec.method, spec.path, outcome, time.monotonic() - started, attempt,
         )
+
+
+def build_request(http: httpx.AsyncClient, spec: RequestSpec) -> httpx.Request:
+    """The httpx request for one attempt. A streamed body gets a fresh stream and an
+    explicit Content-Length (so httpx sends no chunked encoding)."""
+    if spec.body is None:
+        return http.build_request(spec.method, spec.path, json=spec.json, params=spec.params)
+    return http.build_request(
+        spec.method, spec.path, params=spec.params, content=spec.body.open(),
+        headers={"Content-Length": str(spec.body.length)},
+    )
 
 
 def _describe_exception(exc: BaseException) -> str:

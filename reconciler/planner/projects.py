@@ -83,10 +83,20 @@ def _replace(inputs: PlanInputs, out: Findings, addr: str, remote_id: int, desir
     if inside:
         out.note(addr, f"{addr}: replacing it deletes everything inside it remotely ({', '.join(inside)}); "
                        "they are created again")
+    _note_training_blocks_delete(inputs, out, addr, key)
     out.add(Change(
         address=addr, actions=(Action.DELETE, Action.CREATE), reason=f"replace_because_{fixed[0]}_changed",
         steps=(Step(Op.DELETE_PROJECT, {"remote_id": remote_id}), Step(Op.CREATE_PROJECT, {"fields": api_body(desired)})),
         before=actual, after=desired, protected=True, refused=not inputs.allowed(addr)))
+
+
+def _note_training_blocks_delete(inputs: PlanInputs, out: Findings, addr: str, project_key: str) -> None:
+    """The API refuses (409) to delete a project while one of its models trains."""
+    training = [a for a in _children(inputs, project_key) if a.startswith("model.")
+                and (inputs.live_model(a.split(".", 1)[1]) or {}).get("status") in ("InProgress", "Stopping")]
+    if training:
+        out.note(addr, f"{addr}: the API refuses to delete a project while its models train "
+                       f"({', '.join(training)}); wait for them, or stop them first (train: false)")
 
 
 def _children(inputs: PlanInputs, project_key: str) -> list[str]:
