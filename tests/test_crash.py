@@ -71,8 +71,8 @@ def _check_remote(url: str, token: str, state: State, label: str) -> None:
     assert len(names) == len(IMAGES) == len(set(names)), f"{label}: {names}"
     recorded = state.datasets["luna_v1"].current.images
     assert sorted(i["id"] for i in images) == sorted(r.remote_id for r in recorded.values()), label
-    assert sorted(r.caption for r in recorded.values() if r.caption_source == "manual") == [
-        "sitting, side view", "waving, full body"], label
+    manual = sorted(r.caption for r in recorded.values() if r.caption_source == "manual")
+    assert manual == ["sitting, side view", "waving, full body"], f"{label}: {manual} {images}"
     assert state.journal == (), label
 
 

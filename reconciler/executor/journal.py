@@ -5,6 +5,12 @@ between the call and the state write — would produce a duplicate if simply ret
 Instead an entry is written to state *before* the call and removed, together with the
 recorded result, after it. A leftover entry is resolved by looking the object up by name and
 parent and adopting it (or dropping the entry when nothing is there, so the step runs again).
+
+Two state transitions are journaled the same way although they create nothing, because
+later runs trust their record instead of re-reading: COMPLETE_DATASET (a completed version
+is frozen; its record must be the API's content at that moment) and START_TRAINING (its
+status and generation_prefix are what `bria output` reports). Their "lookup" re-reads the
+dataset/model and adopts the transition if it happened.
 """
 
 from __future__ import annotations
@@ -103,6 +109,12 @@ async def find_remote(ctx: RunContext, entry: JournalEntry, state: State) -> Rem
             recorded = {r.remote_id for r in version.images.values()} if version else set()
             candidates = [i for i in await ctx.calls("list_images", entry.parent_id)
                           if i.get("image_name") == entry.name and i["id"] not in recorded]
+        elif entry.op == Op.COMPLETE_DATASET.value:
+            dataset = await ctx.calls("get_dataset", entry.parent_id)
+            candidates = [dataset] if dataset.get("status") == "completed" else []
+        elif entry.op == Op.START_TRAINING.value:
+            model = await ctx.calls("get_model", entry.parent_id)
+            candidates = [model] if model.get("status") not in (None, "Created") else []
         elif entry.op == Op.CREATE_MODEL.value:
             candidates = [m for m in await ctx.calls("list_models")
                           if m.get("name") == entry.name and m.get("dataset_id") == entry.parent_id
@@ -132,6 +144,15 @@ async def adoption(ctx: RunContext, entry: JournalEntry, remote: Remote) -> Stat
     if entry.op == Op.UPLOAD_IMAGE.value:
         return lambda s: records.with_image(s, key, int(entry.parent_id or 0), detail["sha256"],
                                             records.image_record(remote))
+    if entry.op == Op.COMPLETE_DATASET.value:
+        frozen = remote if "images" in remote else await ctx.calls("get_dataset", entry.parent_id)
+        return lambda s: records.refresh_captions(
+            records.change_version(s, key, int(entry.parent_id or 0), status=frozen.get("status") or "completed"),
+            key, int(entry.parent_id or 0), frozen.get("images") or ())
+    if entry.op == Op.START_TRAINING.value:
+        return lambda s: records.change_model(
+            s, key, status=remote.get("status") or "InProgress", training_parameters=detail.get("parameters") or {},
+            generation_prefix=remote.get("generation_prefix") or None)
     if entry.op == Op.CREATE_MODEL.value:
         return lambda s: records.record_model(
             s, key, remote, dataset_key=detail["dataset"],

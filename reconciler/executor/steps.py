@@ -224,14 +224,21 @@ async def regenerate_caption(ctx: RunContext, run: ChangeRun, args: Mapping[str,
 
 async def complete_dataset(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
     version = records.require_dataset_version(ctx.holder.state, run.key)
-    try:
-        remote = await ctx.calls("update_dataset", version.remote_id, status="completed")
-    except errors.Conflict:
-        remote = await ctx.calls("get_dataset", version.remote_id)
-        if remote.get("status") != "completed":
-            raise
-    status = (remote or {}).get("status") or "completed"
-    await ctx.holder.update(lambda s: records.change_version(s, run.key, version.remote_id, status=status))
+
+    async def complete() -> Any:
+        try:
+            await ctx.calls("update_dataset", version.remote_id, status="completed")
+        except errors.Conflict:
+            pass   # already completed by an earlier run? the re-read below tells
+        # A completed version is frozen and later plans trust its record instead of re-reading
+        # it, so it is recorded from the API's own view of it (journal.adoption).
+        frozen = await ctx.calls("get_dataset", version.remote_id)
+        if frozen.get("status") != "completed":
+            raise StepFailed(f"{run.address}: dataset {version.remote_id} is still {frozen.get('status')}")
+        return frozen
+
+    entry = new_entry(ctx, Op.COMPLETE_DATASET, run.address, version.name, version.remote_id)
+    await journaled(ctx, entry, complete)
 
 
 async def delete_dataset(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
@@ -281,11 +288,9 @@ async def update_model(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any])
 async def start_training(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
     parameters = dict(args.get("parameters") or {})
     model = records.require_model(ctx.holder.state, run.key)
-    remote = await _settle(ctx, model.remote_id, "start_training", ("InProgress", "Completed"),
-                           model.remote_id, parameters or None)
-    await ctx.holder.update(lambda s: records.change_model(
-        s, run.key, status=remote.get("status") or "InProgress", training_parameters=parameters,
-        generation_prefix=remote.get("generation_prefix") or None))
+    entry = new_entry(ctx, Op.START_TRAINING, run.address, model.name, model.remote_id, parameters=parameters)
+    await journaled(ctx, entry, lambda: _settle(ctx, model.remote_id, "start_training", ("InProgress", "Completed"),
+                                                model.remote_id, parameters or None))
     run.trained = True
 
 
