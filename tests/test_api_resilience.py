@@ -168,6 +168,7 @@ async def test_token_is_absent_from_logs_errors_and_repr(api_harness_factory, ap
         texts += [str(caught.value), repr(caught.value)]
     with pytest.raises(errors.TransportError) as lost_put:
         await client.update_project(project_id, project_name="Q")
+    assert isinstance(lost_put.value.__cause__, ConnectionResetError)  # the fault, for debugging
     texts += [str(lost_put.value), repr(lost_put.value.__cause__)]
     impostor = harness.client("tok-" + LOG_TOKEN[::-1])  # unknown token: 401
     with pytest.raises(errors.Unauthorized) as unauthorized:

@@ -29,8 +29,9 @@ CRASH_YAML = luna_yaml().replace("    complete: true", "    caption_prefix: auto
 """
 IMAGES = {**luna_images(8), "images/luna/cap_a.png": (91, "waving, full body"),
           "images/luna/cap_b.png": (92, "sitting, side view")}
-# project, dataset, generate_prefix, set prefix, 10 uploads, 2 captions, complete, 2 × (create, train)
-EXECUTOR_CALLS = 21
+# project, dataset, generate_prefix, set prefix, 10 uploads, 2 captions, complete + re-read,
+# 2 × (create, train)
+EXECUTOR_CALLS = 22
 KILL_POINTS = list(range(1, EXECUTOR_CALLS + 1)) + [2, 5, 9, 14]   # 25 scenarios
 
 

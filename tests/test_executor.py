@@ -61,10 +61,11 @@ async def test_state_is_written_after_every_mutation(tmp_path, bria_env):
     env = bria_env()
     manifest = load(write_case(tmp_path / "m", luna_yaml(), luna_images(3)))
     result = await env.apply(await env.plan(manifest), manifest, parallelism=1)
-    # project, dataset, 3 uploads, complete, model, train: 8 mutations, each recorded before
-    # the next starts; journal entries of concurrent uploads may share a write (group commit).
-    assert result.api_calls == 8
-    assert 8 < result.state_writes <= 2 * 6 + 2
+    # project, dataset, 3 uploads, complete (+ a re-read of what was frozen), model, train:
+    # 8 mutations, all journaled, each recorded before the change goes on; the entries of
+    # concurrent uploads may share a write (group commit).
+    assert result.api_calls == 9
+    assert 8 < result.state_writes <= 2 * 8
     assert env.current_state().serial == result.state.serial == result.state_writes
 
 

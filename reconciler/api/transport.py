@@ -144,7 +144,7 @@ class RequestExecutor:
                 return await self._attempt(spec, attempt)
             except _Retry as retry:
                 if attempt > self._policy.max_retries:
-                    raise retry.final_error from None
+                    raise retry.final_error from retry.__cause__
                 delay = retry.delay
                 if delay is None:
                     delay = self._policy.backoff(attempt, self._rng)

@@ -163,7 +163,7 @@ class JournalEntry:
     """
 
     id: str
-    op: str                        # create_project | create_dataset | clone_dataset | upload_image | create_model
+    op: str                        # create_project | create_dataset | clone_dataset | upload_image | create_model | complete_dataset | start_training
     address: str
     name: str                      # the name sent (image_name for uploads)
     parent_id: int | None = None   # project id (datasets), dataset id (images, models), None (projects)

@@ -1,0 +1,36 @@
+"""Apply under a hostile API: 10% server errors, 10% of mutations committed with their
+response lost, and a per-endpoint rate limit. A 100-image manifest must converge — possibly
+over a few runs, each ending "partly done" (exit 5) — with no duplicate anywhere."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from fixtures_apply import TOKEN, assert_no_duplicates, load, luna_images, luna_yaml, write_case
+from fixtures_emulator import EMULATOR_BASE_URL
+
+
+@pytest.mark.slow
+async def test_hundred_images_converge_under_faults_drops_and_rate_limits(tmp_path, bria_env):
+    env = bria_env(fault_rate=0.1, drop_rate=0.1, rate_limit=3000, rate_burst=10, seed=11)
+    manifest = load(write_case(tmp_path / "m", luna_yaml(), luna_images(100)))
+    runs = []
+    for _ in range(8):
+        result = await env.converge(manifest)
+        runs.append(result)
+        if result.ok:
+            break
+    assert runs[-1].ok, [o for o in runs[-1].outcomes if o.status != "succeeded"]
+
+    remote = await env.remote()
+    assert_no_duplicates(remote, env.current_state())
+    assert sum(len(images) for images in remote["images"].values()) == 100
+    assert len(remote["models"]) == 1 and env.current_state().journal == ()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=env.app), base_url=EMULATOR_BASE_URL,
+                                 headers={"api_token": TOKEN}) as raw:
+        stats = (await raw.get("http://emulator/_emulator/stats")).json()
+    # The hostile conditions really happened.
+    assert stats["faults"] > 0 and stats["dropped"] > 0 and stats["rate_limited"] > 0, stats
+    # Pass a clean API to check there is nothing left to do.
+    assert not (await env.plan(manifest)).has_changes
