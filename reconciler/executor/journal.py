@@ -35,28 +35,42 @@ def new_entry(ctx: RunContext, op: Op, address: str, name: str, parent_id: int |
                         detail=detail, started_at=ctx.clock.now_iso())
 
 
+MAX_ATTEMPTS = 3          # tries of a journaled call that failed without creating anything
+
+
 async def journaled(ctx: RunContext, entry: JournalEntry, call: Callable[[], Awaitable[Remote]]) -> Remote:
-    """Run a non-idempotent `call` under a journal entry and record its result."""
+    """Run a non-idempotent `call` under a journal entry and record its result.
+
+    When the call fails in a way that may or may not have created the object (a lost
+    response, a 5xx, a rate limit), the object is looked up: if it exists it is adopted; if
+    it does not, the call is safe to make again (up to MAX_ATTEMPTS) — except after a lost
+    response, where the entry stays journaled for the next run to resolve.
+    """
     await ctx.holder.update(lambda s: s.with_journal_entry(entry))
-    try:
-        remote = await call()
-    except Cancelled:
-        await _drop(ctx, entry)   # the call was never started
-        raise
-    except (errors.TransportError, errors.ServerError) as exc:
-        # The object may exist (OutcomeUnknown), or a server may fail after committing.
-        found = await find_remote(ctx, entry, ctx.holder.state)
-        if found is None:
+    remote: Remote | None = None
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            remote = await call()
+            break
+        except Cancelled:
+            await _drop(ctx, entry)   # the call was never started
+            raise
+        except (errors.TransportError, errors.ServerError, errors.RateLimited) as exc:
+            remote = await find_remote(ctx, entry, ctx.holder.state)
+            if remote is not None:
+                break
             if isinstance(exc, errors.OutcomeUnknown):
                 raise records.StepFailed(
                     f"{_describe(entry)}: the response was lost and the object was not found; "
                     f"left in the journal — the next run resolves it ({exc})") from exc
-            await _drop(ctx, entry)
+            if attempt == MAX_ATTEMPTS or ctx.calls.cancelled:
+                await _drop(ctx, entry)
+                raise
+            await ctx.clock.sleep(0.5 * attempt)
+        except Exception:
+            await _drop(ctx, entry)   # a definite API error: nothing was created
             raise
-        remote = found
-    except Exception:
-        await _drop(ctx, entry)   # a definite API error: nothing was created
-        raise
+    assert remote is not None
     change = await adoption(ctx, entry, remote)
     await ctx.holder.update(lambda s: change(s).without_journal_entry(entry.id))
     return remote
