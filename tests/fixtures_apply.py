@@ -153,11 +153,21 @@ class BriaEnv:
             return await read_remote(raw)
 
 
+async def _get(raw: httpx.AsyncClient, path: str) -> Any:
+    """GET that outlasts injected faults and rate limits (the raw client has no retries)."""
+    for _ in range(50):
+        response = await raw.get(path)
+        if response.status_code == 200:
+            return response.json()
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"GET {path} kept failing: {response.status_code} {response.text}")
+
+
 async def read_remote(raw: httpx.AsyncClient) -> dict[str, Any]:
-    projects = (await raw.get("/tailored-gen/projects")).json()
-    datasets = (await raw.get("/tailored-gen/datasets")).json()
-    models = (await raw.get("/tailored-gen/models")).json()
-    images = {d["id"]: (await raw.get(f"/tailored-gen/datasets/{d['id']}/images")).json() for d in datasets}
+    projects = await _get(raw, "/tailored-gen/projects")
+    datasets = await _get(raw, "/tailored-gen/datasets")
+    models = await _get(raw, "/tailored-gen/models")
+    images = {d["id"]: await _get(raw, f"/tailored-gen/datasets/{d['id']}/images") for d in datasets}
     return {"projects": projects, "datasets": datasets, "models": models, "images": images}
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -103,7 +103,7 @@ def test_saved_plan_is_stale_when_the_manifest_changed(tmp_path, emulator_server
 
 
 def test_destroy_is_refused_for_protected_resources_unless_allowed(tmp_path, emulator_server):
-    url = emulator_server("--training-seconds", "600")
+    url = emulator_server("--training-seconds", "600", "--stopping-seconds", "0.3")
     env = {"BRIA_API_URL": url}
     write_case(tmp_path, luna_yaml(), luna_images(2))
     assert run_bria("apply", "--auto-approve", cwd=tmp_path, env=env).returncode == 0
@@ -199,9 +199,12 @@ def test_import_adopts_existing_objects(tmp_path, emulator_server):
         first = tmp_path / "images/luna/luna_000.png"
         raw.post(f"/tailored-gen/datasets/{dataset['id']}/images",
                  json={"file": base64.b64encode(first.read_bytes()).decode(), "image_name": "luna_000.png"})
+        model = raw.post("/tailored-gen/models", json={"name": "Luna max", "dataset_id": dataset["id"],
+                                                        "training_version": "max"}).json()
     assert run_bria("import", "project.luna", str(project["id"]), cwd=tmp_path, env=env).returncode == 0
     result = run_bria("import", "dataset.luna_v1", str(dataset["id"]), cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
+    assert run_bria("import", "model.luna_max", str(model["id"]), cwd=tmp_path, env=env).returncode == 0
     again = run_bria("import", "project.luna", str(project["id"]), cwd=tmp_path, env=env)
     assert again.returncode == 1 and "already in state" in again.stderr
     state = read_state(tmp_path)
@@ -212,8 +215,11 @@ def test_import_adopts_existing_objects(tmp_path, emulator_server):
     by_address = {c["address"]: c for c in plan["changes"]}
     assert "project.luna" not in by_address          # adopted, not created again
     assert by_address["dataset.luna_v1"]["images"]["upload"] == ["images/luna/luna_001.png"]
+    assert [s["op"] for s in by_address["model.luna_max"]["steps"]] == ["start_training"]
     assert run_bria("apply", "--auto-approve", cwd=tmp_path, env=env).returncode == 0
     assert counts(url) == {"projects": 1, "datasets": 1, "models": 1, "images": 2}
+    with api(url) as raw:
+        assert raw.get(f"/tailored-gen/models/{model['id']}").json()["status"] == "InProgress"
 
 
 def test_import_refuses_an_object_under_another_parent(tmp_path, emulator_server):
@@ -242,3 +248,13 @@ def test_quickstart_with_the_embedded_emulator_and_wait(tmp_path):
     assert run_bria("plan", "--detailed-exitcode", cwd=tmp_path, env=env).returncode == 0
     assert read_state(tmp_path).models["luna_max"].status == "Completed"
 
+
+
+def test_readme_quickstart_on_the_luna_example(tmp_path):
+    example = Path(__file__).parent.parent / "examples" / "luna"
+    shutil.copytree(example, tmp_path / "luna", ignore=shutil.ignore_patterns("state", ".bria"))
+    env = {"BRIA_API_TOKEN": ""}
+    result = run_bria("apply", "-f", "luna/bria.yaml", "--auto-approve", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Apply complete: 3 succeeded" in result.stdout
+    assert run_bria("plan", "-f", "luna/bria.yaml", "--detailed-exitcode", cwd=tmp_path, env=env).returncode == 0

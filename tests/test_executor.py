@@ -301,3 +301,84 @@ async def test_uploads_respect_parallelism(tmp_path, bria_env):
     assert result.ok
     # 16 calls at 100 ms each take ≥ 1.6 s one by one; 6 uploads at a time ≈ 0.6 s.
     assert elapsed < 1.2
+
+
+class CancelWhileTraining(Reporter):
+    def __init__(self, event: asyncio.Event):
+        self.event = event
+
+    def training(self, statuses, elapsed) -> None:
+        self.event.set()
+
+
+async def test_cancel_while_waiting_for_training_returns_at_once(tmp_path, bria_env):
+    from reconciler.executor import RealClock
+
+    env = bria_env(training_seconds=600)
+    manifest = load(write_case(tmp_path / "m", luna_yaml(), luna_images(1)))
+    cancel = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    result = await env.apply(await env.plan(manifest), manifest, wait=True, cancel_event=cancel,
+                             reporter=CancelWhileTraining(cancel), clock=RealClock(), poll_interval=60)
+    assert loop.time() - started < 10
+    assert result.cancelled and result.training == {"model.luna_max": "InProgress"}
+    assert all(o.status == SUCCEEDED for o in result.outcomes)
+
+
+class StoreThatBreaks:
+    """A real local store whose writes start failing after `good` writes (as when another
+    writer got in): a StateStore-protocol stand-in, like an in-memory store."""
+
+    def __init__(self, inner, good: int):
+        self.inner, self.good = inner, good
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def write(self, state):
+        from reconciler.state.store import SerialConflict
+
+        if self.good <= 0:
+            raise SerialConflict("the stored serial moved (another writer)")
+        self.good -= 1
+        return self.inner.write(state)
+
+
+async def test_state_write_failure_stops_the_run_before_unrecorded_mutations(tmp_path, bria_env):
+    env = bria_env()
+    manifest = load(write_case(tmp_path / "m", luna_yaml(), luna_images(4)))
+    plan = await env.plan(manifest)
+    # Writes: project entry, project result, dataset entry, then the dataset result fails.
+    breaking = StoreThatBreaks(env.store, good=3)
+    result = await apply_plan(plan, manifest, env.current_state(), client=env.client(), store=breaking,
+                              clock=InstantClock())
+    assert result.fatal and "another writer" in result.fatal and not result.ok and not result.cancelled
+    status = {o.address: o.status for o in result.outcomes}
+    assert status == {"project.luna": SUCCEEDED, "dataset.luna_v1": FAILED, "model.luna_max": SKIPPED}
+    remote = await env.remote()
+    assert len(remote["datasets"]) == 1 and sum(len(v) for v in remote["images"].values()) == 0
+    # The last saved state still journals the dataset create: the next run adopts it.
+    saved = env.current_state()
+    assert [e.op for e in saved.journal] == ["create_dataset"]
+    assert (await env.converge(manifest)).ok
+    assert_no_duplicates(await env.remote(), env.current_state())
+
+
+async def test_model_deleted_outside_bria_is_recreated_keeping_its_history(tmp_path, bria_env):
+    env = bria_env(failure_rate=1.0, training_seconds=0.1)
+    manifest = load(write_case(tmp_path / "m", luna_yaml(), luna_images(1)))
+    await env.apply(await env.plan(manifest), manifest, wait=True)
+    first = env.current_state().models["luna_max"].remote_id
+    await env.apply(await env.plan(manifest), manifest, wait=True)       # replaced: first is history
+    second = env.current_state().models["luna_max"].remote_id
+    await env.client().delete_model(second)                              # "in the console"
+
+    plan = await env.plan(manifest)
+    change = next(c for c in plan.changes if c.address == "model.luna_max")
+    assert [s.op for s in change.steps][:2] == [Op.FORGET, Op.CREATE_MODEL]
+    assert (await env.apply(plan, manifest)).ok
+    model = env.current_state().models["luna_max"]
+    assert model.remote_id not in (first, second)
+    assert [s.remote_id for s in model.superseded] == [first]             # the deleted one is not history
+    assert_no_duplicates(await env.remote(), env.current_state())

@@ -180,7 +180,7 @@ async def _check_saved(saved: Plan, manifest: Manifest, state: State, client: An
 
 async def _make_plan(manifest: Manifest, state: State, client: Any, store: Any, options: ApplyOptions,
                      console: Console) -> tuple[State, Plan | int]:
-    from reconciler.planner import plan as make_plan
+    from reconciler.planner import PlanError, plan as make_plan
     from reconciler.refresh import refresh
     from reconciler.render.human import render_plan
 
@@ -191,7 +191,7 @@ async def _make_plan(manifest: Manifest, state: State, client: Any, store: Any, 
     try:
         the_plan = make_plan(manifest, state, live, targets=options.targets, excludes=options.excludes,
                              allow_destroy=_allow_destroy(options.allow_destroy))
-    except ValueError as exc:   # unknown --target/--exclude address, cycle
+    except (PlanError, ValueError) as exc:   # unknown --target/--exclude address, cycle
         _err(str(exc))
         return state, exitcodes.ERROR
     color = console.is_terminal and not console.no_color
@@ -225,6 +225,8 @@ async def _execute(the_plan: Plan, manifest: Manifest, state: State, client: Any
                               kill_after_calls=int(kill_after) if kill_after else None)
     for line in summary_lines(result):
         console.print(line, markup=False, highlight=False)
+    if result.fatal:
+        return exitcodes.ERROR
     if result.cancelled:
         return exitcodes.CANCELLED
     return exitcodes.OK if result.ok else exitcodes.PARTIAL

@@ -72,17 +72,20 @@ def resolve_endpoint(manifest: Manifest) -> str:
 
 
 def api_token(endpoint: str) -> str:
-    """The API token from env BRIA_API_TOKEN (a fixed local one for the embedded emulator).
+    """The API token from env BRIA_API_TOKEN (always a fixed local one for the embedded emulator).
     Exits 1 with a clear message when it is missing; the token itself is never printed."""
     import os
 
     from reconciler.cli.exitcodes import ERROR
 
+    # The embedded emulator always uses its own fixed token: an exported production token
+    # must not select a different emulator organisation (everything would look deleted),
+    # and a real token has no business being handed to a local fake.
+    if endpoint == EMULATOR_ENDPOINT:
+        return EMULATOR_TOKEN
     token = os.environ.get("BRIA_API_TOKEN", "").strip()
     if token:
         return token
-    if endpoint == EMULATOR_ENDPOINT:
-        return EMULATOR_TOKEN
     fail(f"no API token: set the environment variable BRIA_API_TOKEN to talk to {endpoint}", ERROR)
 
 

@@ -2,6 +2,19 @@
 
 `apply_plan` executes a Plan (see run.py); `resolve_leftovers` settles the journal of an
 interrupted run before planning; `stale_reason` says why a saved plan can't be applied.
+
+Modules:
+  run.py        graph walk, concurrency, outcomes (ApplyResult), stale check
+  steps.py      one handler per plan step (model.Op)
+  journal.py    journaled calls, leftover resolution by lookup, adoption
+  records.py    pure State transformations recording API objects
+  holder.py     the single holder/writer of the latest State (group commit)
+  calls.py      the single door to the API client: parallelism, cancel, crash-test hook
+  training.py   --wait: follow training to the end
+  progress.py   what the user sees (rich bars on a TTY, plain lines otherwise)
+  summary.py    the end-of-run account, and `bria output` data
+  importing.py  `bria import`: adopt an existing remote object into state
+  clock.py      injected time
 """
 
 from reconciler.executor.calls import Cancelled

@@ -37,9 +37,22 @@ class ApiCalls:
     def cancelled(self) -> bool:
         return self._cancel.is_set()
 
+    def stop(self) -> None:
+        """Start no new call from now on (as on Ctrl-C)."""
+        self._cancel.set()
+
     def check_cancelled(self) -> None:
         if self._cancel.is_set():
             raise Cancelled()
+
+    async def pause(self, clock: Any, seconds: float) -> None:
+        """Sleep on `clock` between polls, waking early (and raising) when cancelled."""
+        sleeper = asyncio.ensure_future(clock.sleep(seconds))
+        cancelled = asyncio.ensure_future(self._cancel.wait())
+        _, pending = await asyncio.wait({sleeper, cancelled}, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        self.check_cancelled()
 
     async def __call__(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """Call `client.<method>(*args, **kwargs)` under the concurrency bound."""

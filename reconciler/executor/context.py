@@ -20,3 +20,4 @@ class RunContext:
     reporter: Reporter
     poll_interval: float = 5.0          # seconds between status polls (captions, training)
     captions_timeout: float = 1800.0    # give up waiting for regenerate-all / a stop after this long
+    fatal: str | None = None            # set when state cannot be saved: the run stops at once

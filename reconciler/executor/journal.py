@@ -171,7 +171,7 @@ async def adoption(ctx: RunContext, entry: JournalEntry, remote: Remote) -> Stat
         return lambda s: records.record_model(
             s, key, remote, dataset_key=detail["dataset"],
             training_parameters=detail.get("training_parameters") or {},
-            supersede_reason=detail.get("supersede_reason") or "replaced")
+            supersede_reason=detail.get("supersede_reason") or "replaced", forgotten=detail.get("forgotten"))
     raise ValueError(f"unknown journal op {entry.op!r}")
 
 

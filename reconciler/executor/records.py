@@ -157,13 +157,15 @@ def map_images_to_content(remote_images: Iterable[Mapping[str, Any]], known: Map
 
 
 def record_model(state: State, key: str, remote: Mapping[str, Any], *, dataset_key: str,
-                 training_parameters: Mapping[str, Any], supersede_reason: str) -> State:
-    """Record a newly created model as current; a previous current model becomes superseded."""
+                 training_parameters: Mapping[str, Any], supersede_reason: str,
+                 forgotten: int | None = None) -> State:
+    """Record a newly created model as current; a previous current model becomes superseded
+    (unless it is `forgotten`: gone remotely, so only its history is kept)."""
     old = state.models.get(key)
     superseded: tuple[SupersededModel, ...] = ()
     if old is not None:
         superseded = old.superseded
-        if old.remote_id != int(remote["id"]):
+        if old.remote_id not in (int(remote["id"]), forgotten):
             superseded += (SupersededModel(old.remote_id, old.dataset_remote_id, old.training_version,
                                            old.training_mode, old.status, supersede_reason),)
     record = ModelRecord(

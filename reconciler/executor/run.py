@@ -28,6 +28,7 @@ from reconciler.executor.steps import HANDLERS, IMAGE_OPS, ChangeRun
 from reconciler.executor.training import follow_training
 from reconciler.model import Action, Change, Manifest, Op, Plan, Step
 from reconciler.state.model import State
+from reconciler.state.store import StateError
 
 SUCCEEDED, FAILED, SKIPPED, NOT_STARTED, CANCELLED = "succeeded", "failed", "skipped", "not started", "cancelled"
 
@@ -51,6 +52,7 @@ class ApplyResult:
     cancelled: bool = False
     training: Mapping[str, str] = field(default_factory=dict)   # model address → last status seen
     waited: bool = False
+    fatal: str | None = None    # the state could not be saved, so the run stopped
     api_calls: int = 0
     state_writes: int = 0
 
@@ -63,7 +65,7 @@ class ApplyResult:
 
     @property
     def ok(self) -> bool:
-        return not self.cancelled and not self.training_failed and all(
+        return not self.cancelled and not self.fatal and not self.training_failed and all(
             o.status == SUCCEEDED for o in self.outcomes)
 
 
@@ -104,15 +106,18 @@ async def apply_plan(plan: Plan, manifest: Manifest | None, state: State, *, cli
         for note in await resolve_journal(ctx):
             ctx.reporter.note(note)
     runs = {c.address: ChangeRun(c) for c in plan.changes if c.actions != (Action.NOOP,) and c.steps}
-    outcomes = await _walk(ctx, runs)
-    trained = [a for a, r in runs.items() if r.trained]
-    training: Mapping[str, str] = {a: ctx.holder.state.models[a.split(".", 1)[1]].status for a in trained
-                                   if a.split(".", 1)[1] in ctx.holder.state.models}
-    if wait and trained and not ctx.calls.cancelled:
-        training = await follow_training(ctx, trained)
-    ctx.reporter.close()
-    return ApplyResult(tuple(outcomes), ctx.holder.state, cancelled=ctx.calls.cancelled, training=training,
-                       waited=wait, api_calls=ctx.calls.count, state_writes=ctx.holder.writes)
+    try:
+        outcomes = await _walk(ctx, runs)
+        trained = [a for a, r in runs.items() if r.trained]
+        training: Mapping[str, str] = {a: ctx.holder.state.models[a.split(".", 1)[1]].status for a in trained
+                                       if a.split(".", 1)[1] in ctx.holder.state.models}
+        if wait and trained and not ctx.calls.cancelled:
+            training = await follow_training(ctx, trained)
+    finally:
+        ctx.reporter.close()
+    cancelled = ctx.calls.cancelled and ctx.fatal is None
+    return ApplyResult(tuple(outcomes), ctx.holder.state, cancelled=cancelled, training=training, waited=wait,
+                       fatal=ctx.fatal, api_calls=ctx.calls.count, state_writes=ctx.holder.writes)
 
 
 def _context(client: Any, store: Any, state: State, manifest: Manifest | None, clock: Clock, reporter: Reporter,
@@ -128,7 +133,7 @@ async def _walk(ctx: RunContext, runs: dict[str, ChangeRun]) -> list[ChangeOutco
     async def run_when_ready(run: ChangeRun) -> ChangeOutcome:
         actions = tuple(a.value for a in run.change.actions)
         for dep in run.change.depends_on:
-            if dep in tasks:
+            if dep in tasks and dep != run.address:
                 before = await tasks[dep]
                 if before.status != SUCCEEDED:
                     status = NOT_STARTED if before.status in (NOT_STARTED, CANCELLED) else SKIPPED
@@ -158,7 +163,14 @@ async def _execute(ctx: RunContext, run: ChangeRun) -> tuple[str, str]:
             else:
                 await _run_concurrently(ctx, run, group)
     except Cancelled:
+        if ctx.fatal is not None:
+            return CANCELLED, "stopped: the state could not be saved"
         return CANCELLED, "cancelled before finishing (state saved; re-run to resume)"
+    except StateError as exc:
+        # Going on would change the API without recording it: stop everything.
+        ctx.fatal = ctx.fatal or str(exc)
+        ctx.calls.stop()
+        return FAILED, f"the state could not be saved: {exc}"
     except (errors.ApiError, StepFailed, ImageFileError, OSError) as exc:
         return FAILED, str(exc)
     except Exception as exc:   # a bug must not take independent changes down with it
@@ -169,6 +181,9 @@ async def _execute(ctx: RunContext, run: ChangeRun) -> tuple[str, str]:
 async def _run_concurrently(ctx: RunContext, run: ChangeRun, group: list[Step]) -> None:
     results = await asyncio.gather(*(HANDLERS[s.op](ctx, run, s.args) for s in group), return_exceptions=True)
     failures = [r for r in results if isinstance(r, BaseException) and not isinstance(r, Cancelled)]
+    for failure in failures:
+        if isinstance(failure, StateError):
+            raise failure
     if failures:
         extra = f" (and {len(failures) - 1} more image failures)" if len(failures) > 1 else ""
         raise StepFailed(f"{failures[0]}{extra}") if extra else failures[0]

@@ -30,6 +30,7 @@ class ChangeRun:
 
     change: Change
     supersede_reason: str | None = None   # set by SUPERSEDE_MODEL, consumed by CREATE_MODEL
+    forgotten_model: int | None = None    # set by FORGET before CREATE_MODEL: history kept, not superseded
     trained: bool = False                 # START_TRAINING succeeded
 
     @property
@@ -162,7 +163,7 @@ async def regenerate_all_captions(ctx: RunContext, run: ChangeRun, args: Mapping
             break
         if ctx.clock.monotonic() - started > ctx.captions_timeout:
             raise StepFailed(f"{run.address}: captions still regenerating after {ctx.captions_timeout:.0f}s")
-        await ctx.clock.sleep(delay)
+        await ctx.calls.pause(ctx.clock, delay)
         delay = min(delay * 2, ctx.poll_interval)
     images = dataset.get("images") or await ctx.calls("list_images", version.remote_id)
     await ctx.holder.update(lambda s: records.refresh_captions(s, run.key, version.remote_id, images))
@@ -271,7 +272,7 @@ async def create_model(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any])
     parameters = dict(spec.training_parameters) if spec is not None else {}
     entry = new_entry(ctx, Op.CREATE_MODEL, run.address, args["name"], dataset_id, dataset=dataset_key,
                       training_parameters=parameters,
-                      supersede_reason=run.supersede_reason or run.change.reason)
+                      supersede_reason=run.supersede_reason or run.change.reason, forgotten=run.forgotten_model)
     await journaled(ctx, entry, lambda: ctx.calls(
         "create_model", name=args["name"], dataset_id=dataset_id,
         training_version=args.get("training_version") or "max",
@@ -336,7 +337,7 @@ async def _wait_until_stopped(ctx: RunContext, model_id: int) -> None:
     while (status := (await ctx.calls("get_model", model_id)).get("status")) == "Stopping":
         if ctx.clock.monotonic() - started > ctx.captions_timeout:
             raise StepFailed(f"model {model_id} still Stopping after {ctx.captions_timeout:.0f}s")
-        await ctx.clock.sleep(delay)
+        await ctx.calls.pause(ctx.clock, delay)
         delay = min(delay * 2, ctx.poll_interval)
     if status in RUNNING:
         raise StepFailed(f"model {model_id} is {status}; stop its training before deleting it")
@@ -344,6 +345,13 @@ async def _wait_until_stopped(ctx: RunContext, model_id: int) -> None:
 
 async def forget(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
     remote_id = args.get("remote_id")
+    model = ctx.holder.state.models.get(run.key) if run.address.startswith("model.") else None
+    recreated = any(s.op is Op.CREATE_MODEL for s in run.change.steps)
+    if model is not None and recreated and remote_id in (None, model.remote_id):
+        # Deferred like SUPERSEDE_MODEL: the new model's record replaces the gone one and
+        # keeps its `superseded` history (a record cannot exist without a current model).
+        run.forgotten_model = model.remote_id
+        return
 
     def drop(state: Any) -> Any:
         kind = split_address(run.address)[0]

@@ -15,7 +15,9 @@ def summary_lines(result: ApplyResult) -> list[str]:
     failed = result.by_status(FAILED)
     skipped = result.by_status(SKIPPED)
     unfinished = result.by_status(CANCELLED) + result.by_status(NOT_STARTED)
-    if result.cancelled:
+    if result.fatal:
+        head = "Apply stopped (state could not be saved)"
+    elif result.cancelled:
         head = "Apply cancelled"
     elif failed or skipped or result.training_failed:
         head = "Apply partly done"
@@ -29,8 +31,12 @@ def summary_lines(result: ApplyResult) -> list[str]:
     lines += [f"  · {o.address}: {o.status} ({o.message})" for o in unfinished]
     for address, status in sorted(result.training.items()):
         verb = "training ended" if result.waited else "training"
-        lines.append(f"  {address}: {verb} {status}")
-    if result.cancelled or failed or skipped:
+        mark = "✗ " if address in result.training_failed else ""
+        lines.append(f"  {mark}{address}: {verb} {status}")
+    if result.fatal:
+        lines.append(f"The state could not be saved: {result.fatal}. Fix that before anything else; the "
+                     "last saved state plus its journal let the next run pick up what happened since.")
+    elif result.cancelled or failed or skipped:
         lines.append("State is saved; run `bria apply` again to resume.")
     return lines
 

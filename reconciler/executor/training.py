@@ -28,8 +28,7 @@ async def follow_training(ctx: RunContext, addresses: list[str]) -> Mapping[str,
             ctx.reporter.training(statuses, ctx.clock.monotonic() - started)
             if all(s in FINAL for s in statuses.values()):
                 return statuses
-            ctx.calls.check_cancelled()
-            await ctx.clock.sleep(ctx.poll_interval)
+            await ctx.calls.pause(ctx.clock, ctx.poll_interval)
     except Cancelled:
         return statuses
 
