@@ -7,8 +7,9 @@ Order of work, so that a bad dataset costs little:
 1. resolve entries to file paths (listing folders reads no file contents), refusing paths
    that leave the manifest's folder — lexically (`..`) or through a symlink;
 2. count: more than 200 images is reported at once, without hashing or decoding any file;
-3. only then hash and check each image (through the HashCache), read sidecar captions, and
-   report sizes the API would refuse and the same content listed twice.
+3. only then hash and check the images (through the HashCache; all of a dataset's files at
+   once, see `inspect_images`), read sidecar captions, and report sizes the API would
+   refuse and the same content listed twice.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.diagnostics import Diagnostic, SourceRange, error
-from reconciler.images import (IMAGE_SUFFIXES, MAX_IMAGES_PER_DATASET, HashCache, ImageProblem,
-                               image_spec, inspect_image, list_folder, sidecar_caption,
-                               size_problem)
+from reconciler.images import (IMAGE_SUFFIXES, MAX_IMAGES_PER_DATASET, HashCache, ImageInfo,
+                               ImageProblem, image_spec, inspect_images, list_folder,
+                               sidecar_caption, size_problem)
 from reconciler.model import ImageSpec
 from reconciler.yamlsource import FieldPath, SourceMap, json_path
 
@@ -112,11 +113,13 @@ class _Collector:
         return [_Candidate(f, None, field, source) for f in files
                 if not f.is_symlink() or self.inside(self.rel(f), f, field)]
 
-    def check(self, candidate: _Candidate, increase_resolution: bool,
-              cache: HashCache | None) -> ImageSpec | None:
+    def check(self, candidate: _Candidate, inspected: ImageInfo | ImageProblem,
+              increase_resolution: bool) -> ImageSpec | None:
         rel = self.rel(candidate.path)
         try:
-            info = inspect_image(candidate.path, cache)
+            if isinstance(inspected, ImageProblem):
+                raise inspected
+            info = inspected
             sidecar = None if candidate.inline_caption is not None else sidecar_caption(candidate.path)
         except ImageProblem as problem:
             self.fail(f"{rel} {problem}", candidate.field, candidate.source)
@@ -145,8 +148,9 @@ def collect_dataset_images(key: str, dataset: dict[str, Any], root: Path, source
     increase_resolution = bool(dataset.get("increase_resolution", True))
     specs: list[ImageSpec] = []
     first_by_sha: dict[str, ImageSpec] = {}
-    for candidate in candidates:
-        spec = collector.check(candidate, increase_resolution, cache)
+    inspected = inspect_images([candidate.path for candidate in candidates], cache)
+    for candidate, facts in zip(candidates, inspected):
+        spec = collector.check(candidate, facts, increase_resolution)
         if spec is None:
             continue
         first = first_by_sha.get(spec.sha256)

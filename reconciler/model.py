@@ -387,6 +387,12 @@ class Plan:
 
     @staticmethod
     def from_dict(d: Mapping[str, Any]) -> "Plan":
+        # A plan of another format cannot be trusted to mean what this bria would do with it.
+        if not isinstance(d, Mapping):
+            raise ValueError("a plan is a JSON object")
+        if d.get("format_version") != PLAN_FORMAT_VERSION:
+            raise ValueError(f"unsupported plan format_version {d.get('format_version')!r} "
+                             f"(this bria reads {PLAN_FORMAT_VERSION})")
         return Plan(
             changes=tuple(Change.from_dict(c) for c in d["changes"]),
             drift=tuple(Drift.from_dict(x) for x in d.get("drift") or ()),

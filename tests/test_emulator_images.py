@@ -223,3 +223,48 @@ async def test_generate_prefix_is_deterministic(emulator_client):
 ])
 async def test_generate_prefix_rejections(emulator_client, body, status):
     assert (await emulator_client().post(PREFIX_PATH, json=body)).status_code == status
+
+
+def mpo_jpeg(width: int, height: int) -> bytes:
+    """A camera-style JPEG with a second (preview) frame; Pillow names its format MPO."""
+    first, second = Image.new("RGB", (width, height), (10, 20, 30)), Image.new("RGB", (64, 64), (1, 2, 3))
+    buffer = io.BytesIO()
+    first.save(buffer, format="MPO", save_all=True, append_images=[second])
+    return buffer.getvalue()
+
+
+async def test_camera_jpeg_with_preview_frame_is_a_jpeg(draft):
+    """Many phone and camera .jpg files are multi-picture JPEGs: they are JPEGs, not 415."""
+    client, dataset = draft
+    assert Image.open(io.BytesIO(mpo_jpeg(300, 300))).format == "MPO"
+    response = await client.post(images_path(dataset), json={"file": b64(mpo_jpeg(300, 300))})
+    assert response.status_code == 201, response.text
+    body = {"images": [b64(mpo_jpeg(300, 300))], "ip_type": "stylized_scene", "ip_medium": "photography"}
+    assert (await client.post(PREFIX_PATH, json=body)).status_code == 200
+
+
+async def test_line_wrapped_base64_is_accepted(draft):
+    """RFC 2045 base64 (lines of 76 characters) decodes to the same image."""
+    client, dataset = draft
+    text = b64(make_png(256, 256, 4))
+    wrapped = "\n".join(text[i:i + 76] for i in range(0, len(text), 76))
+    response = await client.post(images_path(dataset), json={"file": wrapped})
+    assert response.status_code == 201, response.text
+    plain = await client.post(images_path(dataset), json={"file": text})
+    assert response.json()["caption"] == plain.json()["caption"]
+
+
+async def test_regenerate_all_answers_in_progress_even_when_instant(emulator_client):
+    """202 with captions_update_status in_progress (the contract), even when the
+    emulator's captions_seconds is 0 and a read right after already sees completed."""
+    client = emulator_client(captions_seconds=0.0)
+    project = await emu_project(client)
+    dataset = await emu_dataset(client, project["id"])
+    image = await emu_upload(client, dataset["id"])
+    await client.put(f"{images_path(dataset)}/{image['id']}", json={"caption": "by hand"})
+    response = await client.put(images_path(dataset))
+    assert response.status_code == 202
+    assert response.json()["captions_update_status"] == "in_progress"
+    after = (await client.get(f"/tailored-gen/datasets/{dataset['id']}")).json()
+    assert after["captions_update_status"] == "completed"
+    assert after["images"][0]["caption_source"] == "automatic"

@@ -115,7 +115,9 @@ async def test_stats_and_reset(emulator_client):
 def test_config_rejects_nonsense():
     from reconciler.emulator import EmulatorConfig
 
-    for bad in ({"failure_rate": 1.5}, {"rate_limit": 0}, {"training_seconds": -1}, {"rate_burst": 0.5}):
+    for bad in ({"failure_rate": 1.5}, {"rate_limit": 0}, {"training_seconds": -1}, {"rate_burst": 0.5},
+                {"training_seconds": float("nan")}, {"captions_seconds": float("inf")},
+                {"latency_ms": float("nan")}, {"rate_limit": float("inf")}, {"max_request_bytes": 0}):
         with pytest.raises(ValueError):
             EmulatorConfig(**bad)
     assert EmulatorConfig(rate_limit=6000).bucket_capacity == 100

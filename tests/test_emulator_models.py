@@ -96,7 +96,8 @@ async def test_failures_are_reproducible_with_a_seed(emulator_client):
         result = []
         for _ in range(12):
             model = await new_model(client, dataset["id"])
-            result.append((await client.post(f"{MODELS}/{model['id']}/start_training")).json()["status"])
+            await client.post(f"{MODELS}/{model['id']}/start_training")
+            result.append(await status_of(client, model))
         return result
 
     first, second = await outcomes(), await outcomes()
@@ -172,3 +173,52 @@ async def test_delete_model(emulator_client):
     response = await client.delete(f"{MODELS}/{model['id']}")
     assert response.status_code == 204 and response.content == b""
     assert (await client.get(f"{MODELS}/{model['id']}")).status_code == 404
+
+
+@pytest.mark.parametrize(("params", "expected"), [
+    ({"total_training_steps": 300}, {"total_training_steps": 300, "checkpoint_interval": 300}),
+    ({"total_training_steps": 300, "checkpoint_interval": 150}, {"checkpoint_interval": 150}),
+    ({"total_training_steps": 2000}, {"checkpoint_interval": 500}),
+])
+async def test_checkpoint_interval_default_fits_the_steps(emulator_client, params, expected):
+    """An expert who only shortens training must not be refused over a default they never sent."""
+    client = emulator_client()
+    dataset = await emu_completed_dataset(client)
+    expert = await new_model(client, dataset["id"], training_mode="expert")
+    response = await client.post(f"{MODELS}/{expert['id']}/start_training", json=params)
+    assert response.status_code == 200, response.text
+    assert expert_subset(response.json()["training_parameters"], expected) == expected
+
+
+def expert_subset(params: dict, expected: dict) -> dict:
+    return {key: params[key] for key in expected}
+
+
+@pytest.mark.parametrize("params", [
+    {"total_training_steps": 50, "checkpoint_interval": 100},     # beyond the last step
+    {"total_training_steps": 50, "checkpoint_interval": 50},      # below the minimum of 100
+])
+async def test_checkpoint_interval_is_at_most_the_total_steps(emulator_client, params):
+    client = emulator_client()
+    dataset = await emu_completed_dataset(client)
+    expert = await new_model(client, dataset["id"], training_mode="expert")
+    assert (await client.post(f"{MODELS}/{expert['id']}/start_training", json=params)).status_code == 400
+
+
+async def test_start_and_stop_answer_the_transition_even_when_instant(emulator_client):
+    """start_training answers InProgress and stop_training Stopping (the contract), even
+    when the emulator's knobs make the next state due at once."""
+    client = emulator_client(training_seconds=0.0, stopping_seconds=0.0)
+    dataset = await emu_completed_dataset(client)
+    model = await new_model(client, dataset["id"])
+    response = await client.post(f"{MODELS}/{model['id']}/start_training")
+    assert response.json()["status"] == "InProgress"
+    assert await status_of(client, model) == "Completed"
+
+    slow = emulator_client(training_seconds=3600, stopping_seconds=0.0)
+    dataset = await emu_completed_dataset(slow)
+    model = await new_model(slow, dataset["id"])
+    await slow.post(f"{MODELS}/{model['id']}/start_training")
+    response = await slow.post(f"{MODELS}/{model['id']}/stop_training")
+    assert response.status_code == 200 and response.json()["status"] == "Stopping"
+    assert await status_of(slow, model) == "Stopped"

@@ -46,6 +46,10 @@ async def test_create_project_returns_201_with_fields(emulator_client):
     {"project_name": "p", "ip_type": "defined_character", "ip_medium": "illustration",
      "ip_description": "girl"},                                                           # no ip_name
     {"project_name": "p", "ip_type": "object_variants", "ip_medium": "illustration"},    # no ip_description
+    {"project_name": "p", "ip_type": "defined_character", "ip_medium": "illustration",
+     "ip_name": "  ", "ip_description": "girl"},                                          # blank ip_name
+    {"project_name": "p", "ip_type": "object_variants", "ip_medium": "illustration",
+     "ip_description": " "},                                                              # blank ip_description
     {"project_name": "p", "ip_type": "other", "ip_medium": "photography", "colour": "x"},  # unknown field
 ])
 async def test_invalid_project_is_400(emulator_client, body):

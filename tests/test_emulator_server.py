@@ -64,7 +64,7 @@ def test_serve_data_survives_a_restart(tmp_path):
 def test_serve_refuses_bad_options():
     result = subprocess.run([sys.executable, "-m", "reconciler", "emulator", "serve", "--failure-rate", "2"],
                             capture_output=True, text=True, timeout=30)
-    assert result.returncode == 2
+    assert result.returncode == 1           # bad flags are bad input (design.md: exit 1, never 2)
     assert "failure-rate" in result.stderr
 
 
@@ -89,3 +89,11 @@ async def test_database_holds_no_token(emulator_client, tmp_path):
     await emu_project(client)
     raw = b"".join(path.read_bytes() for path in tmp_path.iterdir())
     assert b"very-secret-token-value" not in raw
+
+
+def test_serve_limits_request_bodies(emulator_server):
+    base_url = emulator_server("--max-request-bytes", "2000")
+    with httpx.Client(base_url=base_url, headers={"api_token": "t"}, timeout=10) as client:
+        response = client.post(PROJECTS, json={**PROJECT_LUNA, "project_description": "x" * 3000})
+        assert response.status_code == 413 and "error" in response.json()
+        assert client.post(PROJECTS, json=PROJECT_LUNA).status_code == 201

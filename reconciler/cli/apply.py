@@ -138,6 +138,11 @@ def _locked_run(manifest: Manifest, backend: str | None, lock_timeout: float, co
     except StateError as exc:
         _err(str(exc))
         return exitcodes.ERROR
+    except (KeyboardInterrupt, click.Abort):
+        # Ctrl-C before execution started (while refreshing, planning or at the prompt):
+        # nothing was changed in the API.
+        _err("cancelled before anything was applied")
+        return exitcodes.CANCELLED
     finally:
         close_state(store)
 
@@ -146,7 +151,7 @@ async def _apply(plan_manifest: Manifest, manifest: Manifest, store: Any, state:
                  saved: Plan | None) -> int:
     console = _console()
     try:
-        async with build_client(manifest) as client:
+        async with build_client(manifest, max_concurrency=options.parallelism) as client:
             if saved is not None:
                 the_plan = await _check_saved(saved, manifest, state, client, store)
                 if isinstance(the_plan, int):

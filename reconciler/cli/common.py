@@ -84,9 +84,14 @@ def api_token(endpoint: str) -> str:
     if endpoint == EMULATOR_ENDPOINT:
         return EMULATOR_TOKEN
     token = os.environ.get("BRIA_API_TOKEN", "").strip()
-    if token:
-        return token
-    fail(f"no API token: set the environment variable BRIA_API_TOKEN to talk to {endpoint}", ERROR)
+    if not token:
+        fail(f"no API token: set the environment variable BRIA_API_TOKEN to talk to {endpoint}", ERROR)
+    # An HTTP header carries only printable ASCII; anything else would surface later as a
+    # transport error that quotes the header value, i.e. the token.
+    if not (token.isascii() and token.isprintable()):
+        fail("BRIA_API_TOKEN contains a non-ASCII or control character (a stray newline from "
+             "copying it?); it cannot be sent in an HTTP header. Its value is not shown.", ERROR)
+    return token
 
 
 def emulator_data_path(manifest: Manifest) -> Path:

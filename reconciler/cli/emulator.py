@@ -70,10 +70,12 @@ def emulator() -> None:
 @click.option("--stopping-seconds", default=5.0, show_default=True, type=float)
 @click.option("--token", "tokens", multiple=True, help="Accept only these tokens (repeatable; default: any).")
 @click.option("--seed", type=int, help="Seed for failure, fault and drop decisions.")
+@click.option("--max-request-bytes", default=EmulatorConfig.max_request_bytes, show_default=True, type=int,
+              help="Larger request bodies are refused with 413.")
 def serve(host: str, port: int, data_path: Path | None, training_seconds: float, failure_rate: float,
           rate_limit: float | None, rate_burst: float | None, retry_after: bool, latency_ms: float,
           fault_rate: float, drop_rate: float, captions_seconds: float, stopping_seconds: float,
-          tokens: tuple[str, ...], seed: int | None) -> None:
+          tokens: tuple[str, ...], seed: int | None, max_request_bytes: int) -> None:
     """Serve the emulated API at http://HOST:PORT/v1 until interrupted."""
     import uvicorn
 
@@ -82,7 +84,7 @@ def serve(host: str, port: int, data_path: Path | None, training_seconds: float,
             training_seconds=training_seconds, failure_rate=failure_rate, rate_limit=rate_limit,
             rate_burst=rate_burst, retry_after=retry_after, latency_ms=latency_ms, fault_rate=fault_rate,
             drop_rate=drop_rate, captions_seconds=captions_seconds, stopping_seconds=stopping_seconds,
-            data_path=data_path, tokens=tokens or None, seed=seed)
+            data_path=data_path, tokens=tokens or None, seed=seed, max_request_bytes=max_request_bytes)
     except ValueError as error:
         raise click.UsageError(str(error)) from None
     try:

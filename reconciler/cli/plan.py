@@ -37,7 +37,7 @@ FORMATS = ("human", "json", "markdown")
 @click.option("--allow-destroy", "allow_destroy", multiple=True, metavar="ADDR|all",
               help="Allow destroying this protected resource (or all).")
 @click.option("--state-backend", type=click.Choice(["local", "postgres"]), default=None)
-@click.option("--lock-timeout", type=float, default=0.0, show_default=True, metavar="SECONDS")
+@click.option("--lock-timeout", type=click.FloatRange(min=0), default=0.0, show_default=True, metavar="SECONDS")
 def plan_command(manifest_file: str, out_file: str | None, fmt: str, detailed_exitcode: bool,
                  targets: tuple[str, ...], excludes: tuple[str, ...], no_refresh: bool,
                  allow_destroy: tuple[str, ...], state_backend: str | None, lock_timeout: float) -> None:
@@ -47,12 +47,17 @@ def plan_command(manifest_file: str, out_file: str | None, fmt: str, detailed_ex
     (--detailed-exitcode), 3 state locked, 6 the plan holds refused (protected) changes.
     """
     manifest = load_manifest_or_exit(manifest_file)
+    if out_file:
+        check_out_path(Path(out_file), manifest)
     allowed = "all" if "all" in allow_destroy else frozenset(allow_destroy)
     result = compute_plan(manifest, targets=targets, excludes=excludes, refresh_live=not no_refresh,
                           allow_destroy=allowed, state_backend=state_backend, lock_timeout=lock_timeout)
     plan_dict = result.to_dict()
     if out_file:
-        save_plan(plan_dict, Path(out_file))
+        try:
+            save_plan(plan_dict, Path(out_file))
+        except OSError as exc:
+            fail(f"--out {out_file}: cannot write the plan: {exc.strerror or exc}", exitcodes.ERROR)
     click.echo(render(plan_dict, fmt), nl=False)
     if out_file and fmt == "human":
         click.echo(f"\nSaved the plan to {out_file}. Apply exactly this plan with: bria apply {out_file}")
@@ -70,6 +75,7 @@ def compute_plan(manifest: Manifest, *, targets=(), excludes=(), refresh_live: b
     store, stored = open_state(manifest, state_backend, lock_timeout, command_line())
     try:
         state = stored or State.empty()
+        check_address_flags(manifest, state, targets=targets, excludes=excludes, allow_destroy=allow_destroy)
         live = fetch_live(manifest, state) if refresh_live else None
         try:
             result = plan(manifest, state, live, targets=targets, excludes=excludes, allow_destroy=allow_destroy)
@@ -79,6 +85,55 @@ def compute_plan(manifest: Manifest, *, targets=(), excludes=(), refresh_live: b
         close_state(store)
     # No state yet: the plan's lineage is unknown until the first apply writes one.
     return result if stored else dataclasses.replace(result, state_lineage=None)
+
+
+def check_address_flags(manifest: Manifest, state: State, *, targets=(), excludes=(), allow_destroy=()) -> None:
+    """Bad --target/--exclude/--allow-destroy values exit 1 before any API call.
+
+    A malformed address is an error for every flag; an unknown one is an error for
+    --target/--exclude (the plan would silently cover something else) but only a warning
+    for --allow-destroy, where a stale permission can do no harm."""
+    from reconciler.model import split_address
+
+    known = set(manifest.addresses()) | set(state.addresses())
+    permissions = () if allow_destroy == "all" else tuple(a for a in allow_destroy if a != "all")
+    for flag, addrs in (("--target", targets), ("--exclude", excludes), ("--allow-destroy", permissions)):
+        for addr in addrs:
+            try:
+                split_address(addr)
+            except ValueError as exc:
+                fail(f"{flag} {addr}: {exc}", exitcodes.ERROR)
+            if addr in known:
+                continue
+            if flag == "--allow-destroy":
+                click.echo(f"Warning: {flag} {addr}: no such resource in the manifest or the state", err=True)
+            else:
+                fail(f"{flag} {addr}: no such resource in the manifest or the state", exitcodes.ERROR)
+
+
+def check_out_path(out: Path, manifest: Manifest) -> None:
+    """Refuse a --out that would overwrite something that is not a saved plan: the manifest,
+    the state (or its backup/lock), or any existing non-empty file that is not a bria plan.
+    An empty file (e.g. from mktemp) is fine."""
+    target = out.resolve()
+    protected = {manifest.path.resolve()}
+    if manifest.state.path is not None:
+        state_path = manifest.state.path.resolve()
+        protected |= {state_path, state_path.with_name(state_path.name + ".backup"),
+                      state_path.with_name(state_path.name + ".lock")}
+    if target in protected or (target.is_file() and not _is_saved_plan(target)):
+        fail(f"--out {out}: refusing to overwrite a file that is not a saved bria plan "
+             f"(choose another path)", exitcodes.ERROR)
+
+
+def _is_saved_plan(path: Path) -> bool:
+    try:
+        if path.stat().st_size == 0:
+            return True
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and "format_version" in data and "changes" in data
 
 
 def fetch_live(manifest: Manifest, state: State) -> LiveView:

@@ -7,10 +7,13 @@ need no token. Unknown paths and wrong methods are answered `{"error": ...}` lik
 
 from __future__ import annotations
 
+from typing import Awaitable, Callable
+
 from starlette.applications import Starlette
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from reconciler.emulator import datasets, images, models, prefixes, projects
@@ -23,10 +26,42 @@ OPERATIONS: tuple[Operation, ...] = (
 )
 
 
+class _IdConvertor(Convertor[int]):
+    """Path ids: 1 to 18 digits, so every matched id fits SQLite's 64-bit integers (and
+    Python's int() limit on digit strings). Anything else is simply an unknown path (404)."""
+
+    regex = "[0-9]{1,18}"
+
+    def convert(self, value: str) -> int:
+        return int(value)
+
+    def to_string(self, value: int) -> str:
+        return str(value)
+
+
+register_url_convertor("bria_emulator_id", _IdConvertor())
+
+
 def _starlette_path(template: str) -> str:
-    """`/datasets/{id}/images/{image_id}` → the same with integer converters, so a
-    non-integer id is simply an unknown path (404)."""
-    return template.replace("{id}", "{id:int}").replace("{image_id}", "{image_id:int}")
+    """`/datasets/{id}/images/{image_id}` → the same with the id converter."""
+    return template.replace("{id}", "{id:bria_emulator_id}").replace("{image_id}", "{image_id:bria_emulator_id}")
+
+
+def _api_routes(pipeline: Pipeline) -> list[Route]:
+    """One route per path serving all of its methods, so that a wrong method is answered
+    405 with an `Allow` header naming every method the path has (HEAD is served as GET)."""
+    by_template: dict[str, dict[str, Callable[[Request], Awaitable[Response]]]] = {}
+    for operation in OPERATIONS:
+        by_template.setdefault(operation.template, {})[operation.method] = pipeline.endpoint(operation)
+
+    def dispatcher(endpoints: dict[str, Callable[[Request], Awaitable[Response]]]):
+        async def dispatch(request: Request) -> Response:
+            method = "GET" if request.method == "HEAD" else request.method
+            return await endpoints[method](request)
+        return dispatch
+
+    return [Route(_starlette_path(template), dispatcher(endpoints), methods=list(endpoints))
+            for template, endpoints in by_template.items()]
 
 
 def _admin_routes(pipeline: Pipeline) -> list[Route]:
@@ -44,7 +79,8 @@ def _admin_routes(pipeline: Pipeline) -> list[Route]:
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     status = exc.status_code if isinstance(exc, HTTPException) else 500
     message = "not found" if status == 404 else ("method not allowed" if status == 405 else str(exc))
-    return error_response(status, message)
+    headers = exc.headers if isinstance(exc, HTTPException) else None   # 405 carries Allow
+    return error_response(status, message, headers)
 
 
 def create_app(config: EmulatorConfig | None = None) -> Starlette:
@@ -57,7 +93,7 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
     config = config or EmulatorConfig()
     store = Store(config.data_path)
     pipeline = Pipeline(config, store, settle=images.settle_caption_jobs)
-    api = [Route(_starlette_path(op.template), pipeline.endpoint(op), methods=[op.method]) for op in OPERATIONS]
+    api = _api_routes(pipeline)
     app = Starlette(routes=[Mount("/v1", routes=api), *_admin_routes(pipeline)],
                     exception_handlers={HTTPException: _http_error})
     app.state.emulator = pipeline

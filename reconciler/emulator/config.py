@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,10 @@ class EmulatorConfig:
     data_path: Path | str | None = None   # SQLite file; None = in memory
     tokens: tuple[str, ...] | None = None  # fixed accepted tokens; None = any non-empty token
     seed: int | None = None               # seeds failure, fault and drop decisions
+    # Bodies beyond this are refused with 413 before they are held in memory. The contract
+    # is silent; Bria documents 413 above 12 MB on other endpoints. 64 MiB leaves room for
+    # any image a dataset would hold (base64 adds a third) while bounding memory.
+    max_request_bytes: int = 64 * 1024 * 1024
 
     def __post_init__(self) -> None:
         for name in ("failure_rate", "fault_rate", "drop_rate"):
@@ -37,12 +42,15 @@ class EmulatorConfig:
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, got {value}")
         for name in ("training_seconds", "latency_ms", "captions_seconds", "stopping_seconds"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must not be negative")
-        if self.rate_limit is not None and self.rate_limit <= 0:
-            raise ValueError("rate_limit must be positive (or None for no limit)")
-        if self.rate_burst is not None and self.rate_burst < 1:
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):   # NaN would compare false everywhere
+                raise ValueError(f"{name} must be a finite number, not negative")
+        if self.rate_limit is not None and not (math.isfinite(self.rate_limit) and self.rate_limit > 0):
+            raise ValueError("rate_limit must be positive and finite (or None for no limit)")
+        if self.rate_burst is not None and not (math.isfinite(self.rate_burst) and self.rate_burst >= 1):
             raise ValueError("rate_burst must be at least 1")
+        if self.max_request_bytes < 1:
+            raise ValueError("max_request_bytes must be positive")
         if self.tokens is not None:
             # Accept any iterable (e.g. a list from a CLI) but keep the frozen value hashable.
             object.__setattr__(self, "tokens", tuple(self.tokens))

@@ -114,7 +114,10 @@ def regenerate_all_captions(call: Call) -> Reply:
         if call.config.captions_seconds == 0:
             _finish_caption_job(db, dataset, call.now)
             dataset = owned_dataset(db, call.org_id, dataset["id"])
-        return Reply(202, dataset_json(dataset, call.now, image_count(db, dataset["id"])))
+        view = dataset_json(dataset, call.now, image_count(db, dataset["id"]))
+        # The answer describes the job this call started (the contract: in_progress), even
+        # when captions_seconds is 0 and the job is already done.
+        return Reply(202, {**view, "captions_update_status": "in_progress"})
 
 
 def settle_caption_jobs(store: Store, now: float) -> None:

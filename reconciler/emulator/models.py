@@ -99,11 +99,24 @@ def training_parameters(body: dict[str, Any], training_mode: str) -> dict[str, A
     params = {**EXPERT_DEFAULTS, **body}
     one_of(params, "lr_scheduler", LR_SCHEDULERS)
     number_in_range(params["learning_rate"], "learning_rate", 1e-6, 1e-3)
-    int_in_range(params["total_training_steps"], "total_training_steps", 1, 5000)
+    steps = int_in_range(params["total_training_steps"], "total_training_steps", 1, 5000)
     int_in_range(params["rank"], "rank", 4, 256)
-    int_in_range(params["checkpoint_interval"], "checkpoint_interval", 100, max(100, params["total_training_steps"]))
     int_in_range(params["lr_warmup_steps"], "lr_warmup_steps", 0, 1000)
+    if "checkpoint_interval" in body:
+        _check_checkpoint_interval(body["checkpoint_interval"], steps)
+    else:
+        # A default the caller never sent cannot make its request invalid: with fewer steps
+        # than the default interval, the one checkpoint is the last step.
+        params["checkpoint_interval"] = min(EXPERT_DEFAULTS["checkpoint_interval"], steps)
     return params
+
+
+def _check_checkpoint_interval(value: Any, total_training_steps: int) -> None:
+    """At least 100 (Gen B/C) and at most the total steps (Gen A): a checkpoint must fall
+    within training."""
+    int_in_range(value, "checkpoint_interval", 100)
+    if value > total_training_steps:
+        raise bad_request(f"checkpoint_interval must not exceed total_training_steps ({total_training_steps})")
 
 
 def start_training(call: Call) -> Reply:
@@ -120,7 +133,10 @@ def start_training(call: Call) -> Reply:
             "training_parameters": json.dumps(params), "generation_prefix": dataset["caption_prefix"],
             "training_started_at": call.now, "training_ends_at": call.now + call.config.training_seconds,
             "will_fail": int(call.dice.training_fails()), "updated_at": call.now})
-        return Reply(200, model_json(owned_model(db, call.org_id, model["id"]), call.now))
+        # The answer describes the transition this call made (the contract: InProgress),
+        # even when `training_seconds` is 0 and a read right after already sees the end.
+        return Reply(200, model_json(owned_model(db, call.org_id, model["id"]), call.now,
+                                     status=lifecycle.IN_PROGRESS))
 
 
 def stop_training(call: Call) -> Reply:
@@ -131,7 +147,9 @@ def stop_training(call: Call) -> Reply:
         db.update("models", model["id"], {"stop_requested_at": call.now,
                                           "stopped_at": call.now + call.config.stopping_seconds,
                                           "updated_at": call.now})
-        return Reply(200, model_json(owned_model(db, call.org_id, model["id"]), call.now))
+        # Stopping, as the contract's InProgress → Stopping → Stopped, even with stopping_seconds 0.
+        return Reply(200, model_json(owned_model(db, call.org_id, model["id"]), call.now,
+                                     status=lifecycle.STOPPING))
 
 
 def download_model(call: Call) -> Reply:

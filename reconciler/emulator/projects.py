@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 from reconciler.emulator.errors import bad_request, conflict
 from reconciler.emulator.resources import busy_models, owned_project, project_json
@@ -32,14 +32,18 @@ def create_project(call: Call) -> Reply:
         raise bad_request("ip_medium and ip_type are required")
     if values["ip_type"] in ILLUSTRATION_ONLY_TYPES and values["ip_medium"] != "illustration":
         raise bad_request(f"ip_type {values['ip_type']} requires ip_medium illustration")
-    if values["ip_type"] in NEEDS_IP_NAME and not values["ip_name"]:
-        raise bad_request(f"ip_name is required for ip_type {values['ip_type']}")
-    if values["ip_type"] in NEEDS_IP_DESCRIPTION and not values["ip_description"]:
-        raise bad_request(f"ip_description is required for ip_type {values['ip_type']}")
+    _check_ip_fields(values)
     with call.store.transaction() as db:
         project_id = db.insert("projects", {**values, "org_id": call.org_id,
                                             "created_at": call.now, "updated_at": call.now})
         return Reply(201, project_json(owned_project(db, call.org_id, project_id)))
+
+
+def _check_ip_fields(project: Mapping[str, Any]) -> None:
+    """ip_name / ip_description are required (as real text, not blanks) for some ip_types."""
+    for field, types in (("ip_name", NEEDS_IP_NAME), ("ip_description", NEEDS_IP_DESCRIPTION)):
+        if project["ip_type"] in types and not (project[field] or "").strip():
+            raise bad_request(f"{field} is required for ip_type {project['ip_type']}")
 
 
 def list_projects(call: Call) -> Reply:
@@ -67,11 +71,7 @@ def update_project(call: Call) -> Reply:
             changes[name] = optional_str(body, name)
     with call.store.transaction() as db:
         project = owned_project(db, call.org_id, call.params["id"])
-        merged = {**dict(project), **changes}
-        if merged["ip_type"] in NEEDS_IP_NAME and not merged["ip_name"]:
-            raise bad_request(f"ip_name is required for ip_type {merged['ip_type']}")
-        if merged["ip_type"] in NEEDS_IP_DESCRIPTION and not merged["ip_description"]:
-            raise bad_request(f"ip_description is required for ip_type {merged['ip_type']}")
+        _check_ip_fields({**dict(project), **changes})
         db.update("projects", project["id"], {**changes, "updated_at": call.now})
         return Reply(200, project_json(owned_project(db, call.org_id, project["id"])))
 

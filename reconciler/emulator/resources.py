@@ -8,7 +8,7 @@ from typing import Any
 
 from reconciler.emulator import lifecycle
 from reconciler.emulator.errors import not_found
-from reconciler.emulator.store import Db, Row
+from reconciler.emulator.store import Db, Row, is_storable_id
 
 IMAGE_HOST = "https://emulator.bria.local"
 
@@ -61,12 +61,13 @@ def image_json(row: Row) -> dict[str, Any]:
     }
 
 
-def model_json(row: Row, now: float) -> dict[str, Any]:
+def model_json(row: Row, now: float, status: str | None = None) -> dict[str, Any]:
+    """`status` overrides the clock-derived status (for the answer to a transition)."""
     return {
         "id": row["id"],
         "name": row["name"],
         "description": row["description"],
-        "status": lifecycle.model_status(row, now),
+        "status": status or lifecycle.model_status(row, now),
         "training_mode": row["training_mode"],
         "training_version": row["training_version"],
         "project_id": row["project_id"],
@@ -101,6 +102,8 @@ def owned_model(db: Db, org_id: int, model_id: int) -> Row:
 
 def owned_image(db: Db, org_id: int, dataset_id: int, image_id: int) -> Row:
     owned_dataset(db, org_id, dataset_id)
+    if not is_storable_id(image_id):
+        raise not_found("image")
     rows = db.query("SELECT * FROM images WHERE id = ? AND dataset_id = ?", (image_id, dataset_id))
     if not rows:
         raise not_found("image")

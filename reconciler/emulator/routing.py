@@ -1,7 +1,7 @@
 """The request pipeline every /v1 operation goes through.
 
 Order: count → latency → auth (401) → rate limit (429) → injected fault (5xx, nothing
-committed) → settle due caption jobs → handler → maybe drop the connection (mutations that
+committed) → read the body (413 beyond `max_request_bytes`) → settle due caption jobs → handler → maybe drop the connection (mutations that
 succeeded only: the change is committed but the client never hears about it).
 
 Handlers are plain synchronous functions `(Call) -> Reply`; they raise `ApiError` to answer
@@ -55,7 +55,8 @@ class Call:
             else:
                 try:
                     value = json.loads(self.raw_body)
-                except (ValueError, UnicodeDecodeError):
+                except (ValueError, UnicodeDecodeError, RecursionError):
+                    # RecursionError: nesting deeper than the parser's stack (`[[[[…`).
                     raise bad_request("request body is not valid JSON") from None
                 if not isinstance(value, dict):
                     raise bad_request("request body must be a JSON object")
@@ -79,7 +80,25 @@ class Operation:
 
 
 def error_response(status: int, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status, headers=dict(headers or {}))
+    # A message may quote request text (a field name); lone surrogates in it cannot be
+    # encoded as UTF-8, so they are replaced rather than turning a 400 into a 500.
+    printable = message.encode("utf-8", "replace").decode("utf-8")
+    return JSONResponse({"error": printable}, status_code=status, headers=dict(headers or {}))
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 beyond `limit` bytes — checked on the declared
+    Content-Length first and again while reading, so a chunked body cannot exceed it."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, f"request body is larger than {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, f"request body is larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class Pipeline:
@@ -113,10 +132,10 @@ class Pipeline:
         if fault is not None:
             self.stats.count_fault()
             return error_response(fault, "injected server error (emulator fault_rate)")
-        call = Call(org_id=org_id, params=dict(request.path_params), query=dict(request.query_params),
-                    raw_body=await request.body(), now=time.time(), store=self.store,
-                    config=self.config, dice=self.dice)
         try:
+            raw_body = await read_body(request, self.config.max_request_bytes)
+            call = Call(org_id=org_id, params=dict(request.path_params), query=dict(request.query_params),
+                        raw_body=raw_body, now=time.time(), store=self.store, config=self.config, dice=self.dice)
             self._settle(self.store, call.now)
             reply = operation.handler(call)
         except ApiError as error:

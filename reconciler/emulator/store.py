@@ -87,6 +87,12 @@ CREATE INDEX IF NOT EXISTS models_by_project ON models (project_id);
 """
 
 Row = sqlite3.Row
+MAX_ID = 2**63 - 1
+
+
+def is_storable_id(value: int) -> bool:
+    """SQLite integers are 64-bit; a larger id (from a JSON body) names nothing that exists."""
+    return -MAX_ID - 1 <= value <= MAX_ID
 
 
 class Db:
@@ -117,6 +123,8 @@ class Db:
 
     def owned(self, table: str, org_id: int, row_id: int) -> Row | None:
         """The row with this id if it belongs to the organisation, else None (→ 404)."""
+        if not is_storable_id(row_id):
+            return None
         rows = self.query(f"SELECT * FROM {table} WHERE id = ? AND org_id = ?", (row_id, org_id))
         return rows[0] if rows else None
 

@@ -17,25 +17,36 @@ def reject_unknown(body: Mapping[str, Any], allowed: Collection[str]) -> None:
         raise bad_request(f"unknown field(s): {', '.join(unknown)}")
 
 
+def _storable(value: str, field: str) -> str:
+    """JSON may carry lone surrogates (`"\\ud800"`), which no UTF-8 store or response can
+    hold: they are refused as bad text rather than failing later as a 500."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise bad_request(f"{field} is not valid Unicode text") from None
+    return value
+
+
 def required_str(body: Mapping[str, Any], field: str) -> str:
     value = body.get(field)
     if not isinstance(value, str) or not value.strip():
         raise bad_request(f"{field} is required and must be a non-empty string")
-    return value
+    return _storable(value, field)
 
 
 def optional_str(body: Mapping[str, Any], field: str) -> str | None:
     value = body.get(field)
     if value is not None and not isinstance(value, str):
         raise bad_request(f"{field} must be a string")
-    return value
+    return value if value is None else _storable(value, field)
 
 
 def one_of(body: Mapping[str, Any], field: str, choices: Collection[str], default: str | None = None) -> str | None:
     value = body.get(field, default)
     if value is None:
         return None
-    if value not in choices:
+    # The type check comes first: a list or object is unhashable, and `in` a set would raise.
+    if not isinstance(value, str) or value not in choices:
         raise bad_request(f"{field} must be one of {', '.join(sorted(choices))}")
     return value
 

@@ -39,7 +39,7 @@ def plan(manifest: Manifest, state: State, live: LiveView | None, *, targets: It
     plan_models(inputs, out)
 
     targets, excludes = tuple(targets), tuple(excludes)
-    edges = resource_edges(inputs)
+    edges = resource_edges(inputs, out.replaced_projects)
     chosen = selected(edges, targets, excludes)
     changes = wire_dependencies({a: c for a, c in out.changes.items() if a in chosen}, edges)
     try:

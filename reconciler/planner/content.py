@@ -68,15 +68,22 @@ def version_from_live(live: Mapping[str, Any], recorded: DatasetVersion, known_s
     by_prefix = {sha[:16]: sha for sha in [*recorded.images, *known_shas]}
     images: dict[str, ActualImage] = {}
     foreign: list[str] = []
-    for img in live["images"]:
+    # Images whose id state recorded are matched first, then the others in id order, so a
+    # second copy of one content (a duplicate upload) is the same one whatever order the
+    # API lists them in; it is reported with the foreign images, not mistaken for bria's.
+    for img in sorted(live["images"], key=lambda i: (i.get("id") not in by_remote_id, _id_order(i.get("id")))):
         name_ = img.get("image_name") or ""
         sha = by_remote_id.get(img.get("id")) or by_prefix.get(sha_from_image_name(name_) or "")
-        if sha is None:
+        if sha is None or sha in images:
             foreign.append(name_ or f"id {img.get('id')}")
             continue
         images[sha] = ActualImage(sha, img.get("id"), name_, img.get("caption"),
                                   img.get("caption_source") or "unknown")
     return ActualVersion(base.remote_id, name, status, prefix, images, tuple(sorted(foreign)), True)
+
+
+def _id_order(remote_id: Any) -> tuple[int, str]:
+    return (remote_id, "") if isinstance(remote_id, int) else (0, str(remote_id))
 
 
 def choose_prefix_images(images: Iterable[ImageSpec]) -> list[ImageSpec]:
@@ -92,6 +99,13 @@ def prefix_steps(spec: DatasetSpec, current: str | None | object, pinned: str | 
 
     `caption_prefix: auto` generates a prefix once and pins it in state; later plans only
     re-apply the pinned one. `regenerate` ignores the pin (the project's ip fields changed).
+
+    No `caption_prefix` (None) means the prefix is not managed by bria, like an optional
+    attribute the API computes: whatever the dataset holds — the API's default, a prefix
+    bria set before the field was removed, one changed in the console — is left alone and
+    is not drift. Going "back to the default" is not something the API offers (the default
+    is built server-side from the project when a dataset is created), and chasing it would
+    regenerate every caption for no stated intent.
     """
     wanted = spec.caption_prefix
     if wanted is None:

@@ -8,7 +8,7 @@ updated in place on a completed dataset.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any
 
 from reconciler.model import AUTO_PREFIX, Action, Change, DatasetSpec, Drift, ImageChanges, Op, Step, address
 from reconciler.planner.content import (UNKNOWN, ActualVersion, content_plan, desired_images, prefix_steps,
@@ -59,7 +59,7 @@ def _plan_dataset(inputs: PlanInputs, out: Findings, spec: DatasetSpec) -> None:
         _create(out, spec, "recreate_because_deleted_outside_bria", record, before)
         return
     actual = version_from_live(live, current, (i.sha256 for i in spec.images))
-    drifted = _report_drift(out, spec.address, record, actual, desired_images(spec))
+    drifted = _report_drift(out, spec, record, actual)
     if actual.status == COMPLETED:
         _plan_completed(out, spec, record, actual, drifted)
     else:
@@ -135,15 +135,21 @@ def _update_reason(drifted: bool, desired_matches_state: bool) -> str:
     return "revert_drift" if drifted and desired_matches_state else "update_in_place"
 
 
-def _report_drift(out: Findings, addr: str, record: DatasetRecord, actual: ActualVersion,
-                  wanted: Mapping[str, Any]) -> bool:
-    """Record changes made outside bria (name, deleted or added images, manual captions).
-    A wanted image that is there but not recorded is bria's own upload whose result was
-    lost (the journal adopts it), not drift."""
-    recorded = record.current
+def _report_drift(out: Findings, spec: DatasetSpec, record: DatasetRecord, actual: ActualVersion) -> bool:
+    """Record changes made outside bria (name, caption prefix, completion, deleted or added
+    images, manual captions). A wanted image that is there but not recorded is bria's own
+    upload whose result was lost (the journal adopts it), not drift. The caption prefix is
+    drift only when the manifest manages it (see content.prefix_steps); completion only
+    when the manifest says `complete: false` (with `complete: true` it is most likely bria's
+    own completion whose response was lost)."""
+    addr, recorded, wanted = spec.address, record.current, desired_images(spec)
     fields: dict[str, dict[str, Any]] = {}
     if actual.name != recorded.name:
         fields["name"] = {"expected": recorded.name, "actual": actual.name}
+    if spec.caption_prefix is not None and actual.caption_prefix != recorded.caption_prefix:
+        fields["caption_prefix"] = {"expected": recorded.caption_prefix, "actual": actual.caption_prefix}
+    if not spec.complete and actual.status != recorded.status:
+        fields["status"] = {"expected": recorded.status, "actual": actual.status}
     if actual.images_from_live:
         gone = sorted(r.image_name for sha, r in recorded.images.items() if sha not in actual.images)
         if gone:
@@ -179,6 +185,20 @@ def _plan_removal(inputs: PlanInputs, out: Findings, key: str) -> None:
                        steps=tuple(Step(Op.FORGET, {"remote_id": v.remote_id}) for v in record.versions),
                        before=before))
         return
+    _note_training_blocks_delete(inputs, out, addr, {v.remote_id for v in present})
     out.add(Change(address=addr, actions=(Action.DELETE,), reason="delete_because_removed_from_manifest",
                    steps=tuple(Step(Op.DELETE_DATASET, {"remote_id": v.remote_id}) for v in reversed(present)),
                    before={**(before or {}), "versions": [v.remote_id for v in record.versions]}))
+
+
+def _note_training_blocks_delete(inputs: PlanInputs, out: Findings, addr: str, version_ids: set[int]) -> None:
+    """The API refuses (409) to delete a dataset while a model trained on it is InProgress.
+    Models removed in this same plan are stopped and deleted first; any other (a superseded
+    model that keeps training, a model of another manifest) blocks the deletion."""
+    removed = {r.remote_id for k, r in inputs.state.models.items() if k not in inputs.manifest.models}
+    training = sorted(m["id"] for m in inputs.live.models.values()
+                      if m.get("dataset_id") in version_ids and m.get("status") in ("InProgress", "Stopping")
+                      and m.get("id") not in removed)
+    if training:
+        out.note(addr, f"{addr}: the API refuses to delete it while model(s) {', '.join(map(str, training))} "
+                       "train on it; wait for them to finish (or stop them) first")

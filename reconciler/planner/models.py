@@ -4,6 +4,17 @@ A model cannot be retrained or moved: a new dataset version, another training ve
 mode or parameters, or a failed/stopped training means a REPLACEMENT — a new model is
 created on the dataset's current version and trained; the old remote model is kept and
 recorded as superseded. Deleting a trained (or training) model is protected.
+
+Decisions beyond the table of design.md §3:
+- A replaced model that never trained (status Created) is deleted, not kept: it holds
+  nothing of value, and keeping it would leave one more empty model in the account for
+  every dataset version. It is superseded first and deleted right after its successor is
+  created, so state never loses the model's history.
+- `Stopping` counts as stopped: the API only ever moves it on to `Stopped`, so with
+  `train: true` the replacement is planned at once rather than one run later.
+- A trained model deleted outside bria is recreated *and trained again* (like Terraform
+  recreating a resource deleted behind its back); the reason and a note say so plainly,
+  because it costs a new training run.
 """
 
 from __future__ import annotations
@@ -53,7 +64,7 @@ def _plan_model(inputs: PlanInputs, out: Findings, spec: ModelSpec) -> None:
     before = actual_summary(record, live)
     if live is None:
         out.drift.append(Drift(spec.address, "deleted", record.remote_id))
-        _create(inputs, out, spec, "recreate_because_deleted_outside_bria", before, forget=record.remote_id)
+        _recreate_deleted(inputs, out, spec, record, before)
         return
     dataset_spec = inputs.manifest.datasets.get(spec.dataset)
     if dataset_spec is not None and dataset_spec.project in out.replaced_projects:
@@ -101,6 +112,18 @@ def _create(inputs: PlanInputs, out: Findings, spec: ModelSpec, reason: str,
                    before=before, after=desired_summary(spec, bool(train))))
 
 
+def _recreate_deleted(inputs: PlanInputs, out: Findings, spec: ModelSpec, record: ModelRecord,
+                      before: dict[str, Any]) -> None:
+    retrain = spec.train and record.status in TRAINED
+    reason = ("recreate_and_retrain_because_deleted_outside_bria" if retrain
+              else "recreate_because_deleted_outside_bria")
+    _create(inputs, out, spec, reason, before, forget=record.remote_id)
+    if retrain and Action.TRAIN in out.changes[spec.address].actions:
+        out.note(spec.address, f"{spec.address}: model {record.remote_id} ({record.status}) was deleted outside "
+                               "bria; a new model will be created and TRAINED AGAIN (a new training run). "
+                               "If that is not wanted, set train: false or remove it from the manifest")
+
+
 def _replacement_reason(inputs: PlanInputs, out: Findings, spec: ModelSpec, record: ModelRecord,
                         actual: dict[str, Any]) -> str | None:
     dataset = inputs.state.datasets.get(spec.dataset)
@@ -119,11 +142,14 @@ def _replacement_reason(inputs: PlanInputs, out: Findings, spec: ModelSpec, reco
 
 
 def _replace(inputs: PlanInputs, out: Findings, spec: ModelSpec, before: dict[str, Any], reason: str) -> None:
-    """Keep the old remote model (recorded as superseded) and create + train a new one."""
+    """Keep the old remote model (recorded as superseded) and create + train a new one; an
+    old model that never trained is deleted once its successor exists (see the docstring)."""
     train = _train_steps(out, spec)
+    untrained = before["status"] == "Created"
+    delete_old = [Step(Op.DELETE_MODEL, {"remote_id": before["remote_id"]})] if untrained else []
     steps = (Step(Op.SUPERSEDE_MODEL, {"remote_id": before["remote_id"], "reason": reason}),
-             _create_step(spec), *train)
-    actions = (Action.CREATE, Action.TRAIN) if train else (Action.CREATE,)
+             _create_step(spec), *delete_old, *train)
+    actions = ((Action.DELETE,) if untrained else ()) + (Action.CREATE,) + ((Action.TRAIN,) if train else ())
     out.add(Change(address=spec.address, actions=actions, reason=reason, steps=steps,
                    before=before, after=desired_summary(spec, bool(train), _dataset_version(inputs, out, spec))))
     if before["status"] == "InProgress":

@@ -81,22 +81,44 @@ def _replace(inputs: PlanInputs, out: Findings, addr: str, remote_id: int, desir
     out.replaced_projects.add(key)
     inside = _children(inputs, key)
     if inside:
-        out.note(addr, f"{addr}: replacing it deletes everything inside it remotely ({', '.join(inside)}); "
-                       "they are created again")
-    _note_training_blocks_delete(inputs, out, addr, key)
+        wanted = set(inputs.manifest.addresses())
+        again = [a for a in inside if a in wanted]
+        removed = [a for a in inside if a not in wanted]
+        out.note(addr, f"{addr}: replacing it deletes everything inside it remotely{_history(inputs, key)}"
+                       + (f"; created again: {', '.join(again)}" if again else "")
+                       + (f"; removed from the manifest, deleted first: {', '.join(removed)}" if removed else ""))
+    _note_training_blocks_delete(inputs, out, addr, key, remote_id)
     out.add(Change(
         address=addr, actions=(Action.DELETE, Action.CREATE), reason=f"replace_because_{fixed[0]}_changed",
         steps=(Step(Op.DELETE_PROJECT, {"remote_id": remote_id}), Step(Op.CREATE_PROJECT, {"fields": api_body(desired)})),
         before=actual, after=desired, protected=True, refused=not inputs.allowed(addr)))
 
 
-def _note_training_blocks_delete(inputs: PlanInputs, out: Findings, addr: str, project_key: str) -> None:
-    """The API refuses (409) to delete a project while one of its models trains."""
-    training = [a for a in _children(inputs, project_key) if a.startswith("model.")
-                and (inputs.live_model(a.split(".", 1)[1]) or {}).get("status") in ("InProgress", "Stopping")]
+def _note_training_blocks_delete(inputs: PlanInputs, out: Findings, addr: str, project_key: str,
+                                 remote_id: int) -> None:
+    """The API refuses (409) to delete a project while one of its models trains. Models
+    removed from the manifest are stopped and deleted before the project (selection.py);
+    any other training model — kept in the manifest, superseded, unknown to bria — blocks."""
+    versions = {v.remote_id for k, r in inputs.state.datasets.items() if r.project == project_key for v in r.versions}
+    stopped_first = {r.remote_id for k, r in inputs.state.models.items() if k not in inputs.manifest.models}
+    names = {r.remote_id: address("model", k) for k, r in inputs.state.models.items()}
+    training = sorted(names.get(m["id"], f"model {m['id']}") for m in inputs.live.models.values()
+                      if (m.get("project_id") == remote_id or m.get("dataset_id") in versions)
+                      and m.get("status") in ("InProgress", "Stopping") and m.get("id") not in stopped_first)
     if training:
         out.note(addr, f"{addr}: the API refuses to delete a project while its models train "
                        f"({', '.join(training)}); wait for them, or stop them first (train: false)")
+
+
+def _history(inputs: PlanInputs, project_key: str) -> str:
+    """What the project's deletion also destroys that the plan shows nowhere else."""
+    datasets = [r for r in inputs.state.datasets.values() if r.project == project_key]
+    older = sum(len(r.versions) - 1 for r in datasets if r.versions)
+    keys = {k for k, r in inputs.state.datasets.items() if r.project == project_key}
+    superseded = sum(len(r.superseded) for r in inputs.state.models.values() if r.dataset in keys)
+    parts = ([f"{superseded} superseded model(s)"] if superseded else []) + (
+        [f"{older} older dataset version(s)"] if older else [])
+    return f", including {' and '.join(parts)}" if parts else ""
 
 
 def _children(inputs: PlanInputs, project_key: str) -> list[str]:
@@ -114,6 +136,7 @@ def _plan_removal(inputs: PlanInputs, out: Findings, key: str) -> None:
         out.add(Change(address=addr, actions=(Action.DELETE,), reason="forget_because_deleted_outside_bria",
                        steps=(Step(Op.FORGET, {"remote_id": record.remote_id}),), before=dict(record.applied)))
         return
+    _note_training_blocks_delete(inputs, out, addr, key, record.remote_id)
     out.add(Change(
         address=addr, actions=(Action.DELETE,), reason="delete_because_removed_from_manifest",
         steps=(Step(Op.DELETE_PROJECT, {"remote_id": record.remote_id}),),

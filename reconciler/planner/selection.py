@@ -2,7 +2,9 @@
 
 Edges point from a resource to what it needs first: a dataset needs its project, a model its
 dataset. Deletions run the other way round: a removed project is deleted after its removed
-datasets, a removed dataset after its removed models.
+datasets, a removed dataset after its removed models — and a project that is replaced
+(deleted, then created) waits for the removal of the datasets and models inside it, so
+that a model being stopped does not make the API refuse the project's deletion (409).
 """
 
 from __future__ import annotations
@@ -15,21 +17,29 @@ from reconciler.model import Change, address, split_address
 from reconciler.planner.context import PlanError, PlanInputs
 
 
-def resource_edges(inputs: PlanInputs) -> dict[str, set[str]]:
+def resource_edges(inputs: PlanInputs, replaced_projects: Iterable[str] = ()) -> dict[str, set[str]]:
     """address → addresses that must be handled before it."""
     manifest, state = inputs.manifest, inputs.state
+    replaced = set(replaced_projects)
     edges: dict[str, set[str]] = {a: set() for a in [*manifest.addresses(), *state.addresses()]}
     for spec in manifest.datasets.values():
         edges[spec.address].add(address("project", spec.project))
     for spec in manifest.models.values():
         edges[spec.address].add(address("dataset", spec.dataset))
     for key, record in state.datasets.items():
-        if key not in manifest.datasets and record.project not in manifest.projects:
+        if key not in manifest.datasets and (record.project not in manifest.projects or record.project in replaced):
             edges.setdefault(address("project", record.project), set()).add(address("dataset", key))
     for key, record in state.models.items():
         if key not in manifest.models and record.dataset not in manifest.datasets:
             edges.setdefault(address("dataset", record.dataset), set()).add(address("model", key))
+        elif key not in manifest.models and _project_of(inputs, record.dataset) in replaced:
+            edges.setdefault(address("project", _project_of(inputs, record.dataset)), set()).add(address("model", key))
     return edges
+
+
+def _project_of(inputs: PlanInputs, dataset_key: str) -> str | None:
+    record = inputs.state.datasets.get(dataset_key)
+    return record.project if record else None
 
 
 def check_addresses(addrs: Iterable[str], edges: Mapping[str, Iterable[str]], flag: str) -> None:

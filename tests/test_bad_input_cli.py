@@ -1,0 +1,387 @@
+"""Bad input never does damage: every bad manifest, file or flag on every `bria` command gets a
+clear message, exit 1 (or its documented code), no API call and no state change.
+
+Runs the real console script against a real `bria emulator serve` (see fixtures_bad_input.py);
+"no API call" is read from the emulator's own request counters, "no state change" from the
+bytes of every file in the workspace.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+from fixtures_bad_input import Workspace
+from fixtures_manifest import BAD_MANIFESTS, bad_case_names, read_expectations, run_setup
+
+from reconciler.cli import main
+
+STATE_FILE = "state/bria.json"
+
+
+def assert_refused(ws: Workspace, done: subprocess.CompletedProcess, before: dict[str, str], *,
+                   says: str, code: int = 1, requests_allowed: bool = False) -> None:
+    """The run failed with `code`, said `says` on stderr, changed no file and called no API
+    (or, with requests_allowed, made only reads)."""
+    assert done.returncode == code, f"exit {done.returncode}\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}"
+    assert says in done.stderr, f"expected {says!r} in stderr:\n{done.stderr}"
+    assert "Traceback" not in done.stderr, done.stderr
+    assert ws.snapshot() == before, "files changed"
+    assert ws.mutations() == {}, "mutating API calls were made"
+    if not requests_allowed:
+        assert ws.requests() == 0, f"API calls were made: {ws.stats()['by_endpoint']}"
+
+
+# --- bad manifests ---------------------------------------------------------------------------
+
+COMMANDS_WITH_A_MANIFEST = [("plan",), ("apply", "--auto-approve"), ("destroy", "--auto-approve"),
+                            ("import", "project.luna", "1"), ("show",), ("output",), ("state", "list"),
+                            ("state", "pull"), ("state", "rm", "project.luna"), ("force-unlock", "x")]
+
+
+def _bad_case_over_applied_state(name: str, ws: Workspace) -> Path:
+    """The bad-manifest corpus case `name` laid over a workspace that already has state."""
+    case = ws.root / "case"
+    shutil.copytree(BAD_MANIFESTS / name, case)
+    run_setup(case)
+    shutil.copytree(ws.root / "state", case / "state")
+    return case
+
+
+def _assert_positions(stderr: str, manifest: Path, case: Path) -> None:
+    for line_no, field, message in read_expectations(case):
+        assert any(line.startswith(f"{manifest}:{line_no}:") and message in line
+                   and (field is None or f" {field}: " in line) for line in stderr.splitlines()), \
+            f"expected {manifest}:{line_no} {field} {message!r} in:\n{stderr}"
+
+
+@pytest.mark.parametrize("case", ["bad_enum", "missing_image_file", "duplicate_key", "alias_bomb"])
+def test_bad_manifest_stops_every_command_before_any_call(applied_workspace: Workspace, case: str) -> None:
+    ws = applied_workspace
+    case_dir = _bad_case_over_applied_state(case, ws)
+    manifest = case_dir / "bria.yaml"
+    before = ws.snapshot()
+    results = ws.run_many([(*args, "-f", str(manifest)) for args in COMMANDS_WITH_A_MANIFEST])
+    for args, done in zip(COMMANDS_WITH_A_MANIFEST, results):
+        assert done.returncode == 1, (args, done.stdout, done.stderr)
+        _assert_positions(done.stderr, manifest, case_dir)
+        assert f"{manifest}: invalid" in done.stderr, (args, done.stderr)
+    assert ws.snapshot() == before
+    assert ws.requests() == 0, ws.stats()["by_endpoint"]
+
+
+@pytest.mark.parametrize("case", bad_case_names())
+def test_whole_corpus_never_reaches_the_api_from_plan(applied_workspace: Workspace, case: str,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process (fast) over every corpus case: plan exits 1 with no request to the server."""
+    ws = applied_workspace
+    case_dir = _bad_case_over_applied_state(case, ws)
+    before = ws.snapshot()
+    for key, value in ws.env().items():
+        monkeypatch.setenv(key, value)
+    result = CliRunner().invoke(main, ["plan", "-f", str(case_dir / "bria.yaml")])
+    assert result.exit_code == 1, result.output
+    assert ws.snapshot() == before
+    assert ws.requests() == 0
+
+
+@pytest.mark.parametrize("command", [("plan",), ("apply", "--auto-approve"), ("destroy", "--auto-approve"),
+                                     ("import", "project.luna", "1")])
+def test_bad_manifest_builds_no_embedded_emulator_and_no_state(fresh_workspace: Workspace,
+                                                               command: tuple[str, ...]) -> None:
+    """With the embedded emulator a built client leaves a SQLite file: none may appear."""
+    ws = fresh_workspace
+    ws.manifest.write_text(ws.manifest.read_text().replace("ip_medium: illustration", "ip_medium: painting"))
+    before = ws.snapshot()
+    done = ws.run(*command, env=ws.env(BRIA_API_URL="emulator"))
+    assert done.returncode == 1 and "bria.yaml:" in done.stderr and "ip_medium" in done.stderr, done.stderr
+    assert ws.snapshot() == before
+    assert not (ws.root / "state").exists()
+
+
+# --- missing, unreadable, wrong-kind manifest files -----------------------------------------
+
+MANIFEST_COMMANDS = [("validate",), *COMMANDS_WITH_A_MANIFEST]
+
+
+@pytest.mark.parametrize("what", ["missing", "directory", "not_utf8", "empty"])
+def test_manifest_file_problems_on_every_command(fresh_workspace: Workspace, what: str) -> None:
+    ws = fresh_workspace
+    target = ws.root / "other.yaml"
+    if what == "directory":
+        target.mkdir()
+    elif what == "not_utf8":
+        target.write_bytes(b"version: 1\nprojects: {\xff\xfe: 1}\n")
+    elif what == "empty":
+        target.write_bytes(b"")
+    before = ws.snapshot()
+    results = ws.run_many([(*args, "-f", "other.yaml") for args in MANIFEST_COMMANDS])
+    for args, done in zip(MANIFEST_COMMANDS, results):
+        assert done.returncode == 1, (args, done.stdout, done.stderr)
+        assert "other.yaml" in done.stderr and "Traceback" not in done.stderr, (args, done.stderr)
+    assert ws.snapshot() == before and not (ws.root / "state").exists()
+    assert ws.requests() == 0
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root reads any file")
+def test_unreadable_manifest(fresh_workspace: Workspace) -> None:
+    ws = fresh_workspace
+    ws.manifest.chmod(0)
+    try:
+        for done in ws.run_many([("validate",), ("plan",), ("apply", "--auto-approve"), ("show",)]):
+            assert done.returncode == 1 and "bria.yaml" in done.stderr and "Traceback" not in done.stderr
+        assert ws.requests() == 0 and not (ws.root / "state").exists()
+    finally:
+        ws.manifest.chmod(0o644)
+
+
+# --- bad flags and values ---------------------------------------------------------------------
+
+BAD_FLAGS = {
+    "unknown-option": (("plan", "--bogus"), "No such option"),
+    "unknown-option-detailed": (("plan", "--detailed-exitcode", "--bogus"), "No such option"),
+    "plan-has-no-parallelism": (("plan", "--parallelism", "0"), "No such option"),
+    "parallelism-0": (("apply", "--auto-approve", "--parallelism", "0"), "--parallelism"),
+    "parallelism-negative": (("apply", "--auto-approve", "--parallelism", "-1"), "--parallelism"),
+    "parallelism-abc": (("apply", "--auto-approve", "--parallelism", "abc"), "--parallelism"),
+    "destroy-parallelism-0": (("destroy", "--auto-approve", "--parallelism", "0"), "--parallelism"),
+    "plan-format": (("plan", "--format", "bad"), "--format"),
+    "show-format": (("show", "--format", "bad"), "--format"),
+    "output-format": (("output", "--format", "yaml"), "--format"),
+    "plan-target-malformed": (("plan", "--target", "bogus"), "--target bogus"),
+    "plan-target-unknown": (("plan", "--target", "project.nope"), "--target project.nope"),
+    "plan-exclude-malformed": (("plan", "--exclude", "model."), "--exclude model."),
+    "plan-exclude-unknown": (("plan", "--exclude", "dataset.nope"), "--exclude dataset.nope"),
+    "plan-allow-destroy-malformed": (("plan", "--allow-destroy", "bogus"), "--allow-destroy bogus"),
+    "plan-lock-timeout-negative": (("plan", "--lock-timeout", "-1"), "--lock-timeout"),
+    "plan-lock-timeout-abc": (("plan", "--lock-timeout", "abc"), "--lock-timeout"),
+    "plan-state-backend": (("plan", "--state-backend", "s3"), "--state-backend"),
+    "plan-out-manifest": (("plan", "--out", "bria.yaml"), "--out bria.yaml"),
+    "plan-out-state": (("plan", "--out", STATE_FILE), f"--out {STATE_FILE}"),
+    "plan-out-image": (("plan", "--out", "images/luna/luna_000.png"), "--out images/luna/luna_000.png"),
+    "plan-out-folder": (("plan", "--out", "images"), "--out"),
+    "import-addr-malformed": (("import", "bogus", "1"), "not a resource address"),
+    "import-addr-undeclared": (("import", "project.nope", "1"), "project.nope"),
+    "import-id-not-integer": (("import", "model.luna_max", "abc"), "REMOTE_ID"),
+    "import-id-float": (("import", "model.luna_max", "1.5"), "REMOTE_ID"),
+    "import-missing-id": (("import", "model.luna_max"), "REMOTE_ID"),
+    "state-rm-malformed": (("state", "rm", "bogus"), "not a resource address"),
+    "state-rm-unknown": (("state", "rm", "project.nope"), "not in the state: project.nope"),
+    "state-rm-nothing": (("state", "rm"), "ADDR"),
+    "state-list-lock-timeout": (("state", "list", "--lock-timeout", "-1"), "--lock-timeout"),
+    "state-push-missing": (("state", "push", "nope.json"), "nope.json"),
+    "state-push-garbage": (("state", "push", "bria.yaml"), "bria.yaml"),
+    "state-unknown-subcommand": (("state", "mv", "a", "b"), "No such command"),
+    "force-unlock-wrong-id": (("force-unlock", "wrong-id"), "not locked"),
+    "show-malformed": (("show", "bogus"), "not a resource address"),
+    "show-unknown": (("show", "project.nope"), "project.nope is not in the state"),
+    "unknown-command": (("frobnicate",), "No such command"),
+    "emulator-port": (("emulator", "serve", "--port", "abc"), "--port"),
+    "emulator-fault-rate": (("emulator", "serve", "--fault-rate", "2"), "--fault-rate"),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_FLAGS))
+def test_bad_flag_exits_1_and_does_nothing(applied_workspace: Workspace, name: str) -> None:
+    args, says = BAD_FLAGS[name]
+    ws = applied_workspace
+    before = ws.snapshot()
+    assert_refused(ws, ws.run(*args, timeout=30), before, says=says)
+
+
+def test_apply_with_a_bad_target_changes_nothing(applied_workspace: Workspace) -> None:
+    ws = applied_workspace
+    before = ws.snapshot()
+    for flag, value in (("--target", "bogus"), ("--exclude", "project.nope")):
+        done = ws.run("apply", "--auto-approve", flag, value)
+        assert_refused(ws, done, before, says=f"{flag} {value}", requests_allowed=True)
+
+
+APPLY_FLAG_GAPS = "reconciler/cli/apply.py (not ours to edit): "
+
+
+@pytest.mark.parametrize("args, says", [
+    pytest.param(("apply", "--auto-approve", "--target", "bogus"), "--target bogus", marks=pytest.mark.xfail(
+        strict=True, reason=APPLY_FLAG_GAPS + "apply checks --target/--exclude only in the planner, after "
+        "journal resolution and refresh, so a malformed or unknown address costs GET requests first")),
+    pytest.param(("apply", "--auto-approve", "--lock-timeout", "-5"), "--lock-timeout", marks=pytest.mark.xfail(
+        strict=True, reason=APPLY_FLAG_GAPS + "--lock-timeout is type=float, not FloatRange(min=0): a negative "
+        "value is accepted and the apply runs (exit 0)")),
+    pytest.param(("destroy", "--auto-approve", "--lock-timeout", "-5"), "--lock-timeout", marks=pytest.mark.xfail(
+        strict=True, reason=APPLY_FLAG_GAPS + "same --lock-timeout option as apply: negative accepted")),
+    pytest.param(("apply", "--auto-approve", "--allow-destroy", "bogus"), "--allow-destroy bogus",
+                 marks=pytest.mark.xfail(strict=True, reason=APPLY_FLAG_GAPS + "--allow-destroy values are "
+                                         "never checked: a malformed address is silently ignored (exit 0)")),
+    pytest.param(("destroy", "--auto-approve", "--allow-destroy", "bogus"), "--allow-destroy bogus",
+                 marks=pytest.mark.xfail(strict=True, reason=APPLY_FLAG_GAPS + "destroy ignores a malformed "
+                                         "--allow-destroy and exits 6 (refused) instead of 1 (bad flag)")),
+])
+def test_apply_and_destroy_check_their_flags_before_any_call(applied_workspace: Workspace, args: tuple[str, ...],
+                                                             says: str) -> None:
+    ws = applied_workspace
+    before = ws.snapshot()
+    assert_refused(ws, ws.run(*args, timeout=60), before, says=says)
+
+
+def test_plan_allow_destroy_of_an_unknown_address_only_warns(applied_workspace: Workspace) -> None:
+    ws = applied_workspace
+    done = ws.run("plan", "--allow-destroy", "model.gone", "--detailed-exitcode")
+    assert done.returncode == 0, done.stderr
+    assert "Warning: --allow-destroy model.gone: no such resource" in done.stderr
+
+
+@pytest.mark.parametrize("remote_id", ["0", "-5", "99999999999999999999"])
+def test_import_of_an_impossible_remote_id_exits_1_and_writes_no_state(fresh_workspace: Workspace,
+                                                                       remote_id: str) -> None:
+    ws = fresh_workspace
+    before = ws.snapshot()
+    assert_refused(ws, ws.run("import", "project.luna", "--", remote_id), before, says=remote_id.lstrip("-")[:6],
+                   requests_allowed=True)
+    assert not ws.state_file.exists()
+
+
+# --- saved plans ------------------------------------------------------------------------------
+
+
+def _saved_plan(ws: Workspace) -> dict:
+    done = ws.run("plan", "--out", "next.json")
+    assert done.returncode == 0, done.stderr
+    return json.loads((ws.root / "next.json").read_text())
+
+
+@pytest.mark.parametrize("kind, says", [
+    ("garbage", "not a readable bria plan"),
+    ("json-array", "not a readable bria plan"),
+    ("future-format", "format_version"),
+    ("no-format", "format_version"),
+    ("state-file", "not a readable bria plan"),
+    ("missing", "nope.json"),
+    ("folder", "images"),
+])
+def test_unusable_saved_plan_exits_1(applied_workspace: Workspace, kind: str, says: str) -> None:
+    ws = applied_workspace
+    plan = _saved_plan(ws)
+    path = ws.root / "next.json"
+    if kind == "garbage":
+        path.write_text("{{{ not json")
+    elif kind == "json-array":
+        path.write_text("[1, 2]")
+    elif kind in ("future-format", "no-format"):
+        plan["format_version"] = 99
+        if kind == "no-format":
+            del plan["format_version"]
+        path.write_text(json.dumps(plan))
+    plan_arg = {"state-file": STATE_FILE, "missing": "nope.json", "folder": "images"}.get(kind, "next.json")
+    before = ws.snapshot()
+    ws.reset_stats()
+    assert_refused(ws, ws.run("apply", plan_arg), before, says=says)
+
+
+def test_saved_plan_of_another_manifest_is_stale(applied_workspace: Workspace, tmp_path: Path) -> None:
+    ws = applied_workspace
+    other = Workspace(tmp_path / "other", ws.base_url)
+    shutil.copytree(ws.root, other.root)
+    other.manifest.write_text(other.manifest.read_text().replace("Luna max", "Luna max two"))
+    assert other.run("plan", "--out", str(ws.root / "other.json")).returncode == 0
+    ws.reset_stats()
+    before = ws.snapshot()
+    assert_refused(ws, ws.run("apply", "other.json"), before, says="stale", code=4, requests_allowed=True)
+
+
+# --- corrupt and future state ----------------------------------------------------------------
+
+STATE_COMMANDS = [("plan",), ("plan", "--no-refresh"), ("apply", "--auto-approve"), ("destroy", "--auto-approve"),
+                  ("import", "project.luna", "1"), ("show",), ("output",), ("state", "list"), ("state", "pull"),
+                  ("state", "rm", "project.luna")]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "future_format", "wrong_type"])
+def test_damaged_state_is_named_with_its_backup_and_nothing_is_called(applied_workspace: Workspace,
+                                                                      damage: str) -> None:
+    ws = applied_workspace
+    text = ws.state_file.read_text()
+    if damage == "truncated":
+        ws.state_file.write_text(text[: len(text) // 2])
+    else:
+        data = json.loads(text)
+        if damage == "future_format":
+            data["format_version"] = 2
+        else:
+            data["resources"]["project.luna"]["remote_id"] = "one"
+        ws.state_file.write_text(json.dumps(data))
+    before = ws.snapshot()
+    for args in STATE_COMMANDS:
+        done = ws.run(*args)
+        assert done.returncode == 1, (args, done.stdout, done.stderr)
+        assert str(ws.state_file) in done.stderr and f"{ws.state_file}.backup" in done.stderr, (args, done.stderr)
+        assert "Traceback" not in done.stderr
+    assert ws.snapshot() == before
+    assert ws.requests() == 0, ws.stats()["by_endpoint"]
+
+
+@pytest.mark.xfail(strict=True, reason="reconciler/state/codec.py + state/local.py (not ours to edit): a state "
+                   "written by a newer bria (format_version 2) is reported as a schema error ('1 was expected') "
+                   "with advice to copy the backup over it, which would roll the state back; it should say the "
+                   "file is from a newer bria and to upgrade, without the backup advice")
+def test_state_from_a_newer_bria_says_upgrade(applied_workspace: Workspace) -> None:
+    ws = applied_workspace
+    data = json.loads(ws.state_file.read_text())
+    data["format_version"] = 2
+    ws.state_file.write_text(json.dumps(data))
+    done = ws.run("plan")
+    assert done.returncode == 1
+    assert "newer" in done.stderr and "copy it over" not in done.stderr
+
+
+# --- an image that changed between plan and apply -----------------------------------------------
+
+
+def _same_size_different_png(old: bytes) -> bytes:
+    from fixtures_emulator import make_png
+
+    for seed in range(100, 400):
+        new = make_png(256, 256, seed)
+        if len(new) <= len(old) and new != old[: len(new)]:
+            return new + b"\0" * (len(old) - len(new))    # bytes after IEND are ignored by decoders
+    raise AssertionError("no smaller PNG found")
+
+
+def test_image_changed_after_plan_makes_the_saved_plan_stale(fresh_workspace: Workspace) -> None:
+    ws = fresh_workspace
+    assert ws.run("plan", "--out", "next.json").returncode == 0
+    image = ws.root / "images/luna/luna_001.png"
+    from fixtures_emulator import make_png
+    image.write_bytes(make_png(300, 300, 77))
+    before = ws.snapshot()
+    ws.reset_stats()
+    assert_refused(ws, ws.run("apply", "next.json"), before, says="stale", code=4, requests_allowed=True)
+
+
+def test_image_changed_behind_the_hash_cache_is_not_uploaded(fresh_workspace: Workspace) -> None:
+    """Same size and mtime, different bytes: the image cache still believes the old hash, so the
+    plan is not stale; the upload itself must notice and fail that change, uploading nothing else
+    in its place."""
+    ws = fresh_workspace
+    ws.token = "bria-audit-token-own-organisation"    # this test creates objects: keep them apart
+    assert ws.run("plan", "--out", "next.json").returncode == 0
+    image = ws.root / "images/luna/luna_001.png"
+    stat = image.stat()
+    image.write_bytes(_same_size_different_png(image.read_bytes()))
+    os.utime(image, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    done = ws.run("apply", "next.json")
+    assert done.returncode == 5, done.stdout + done.stderr
+    assert "images/luna/luna_001.png" in done.stdout and "changed since plan" in done.stdout
+    state = json.loads(ws.state_file.read_text())
+    version = state["resources"]["dataset.luna_v1"]["versions"][-1]
+    names = sorted(image["image_name"] for image in version["images"].values())
+    assert len(names) == 2 and not any(name.endswith("luna_001.png") for name in names), names
+    remote = httpx.get(f"{ws.base_url}/tailored-gen/datasets/{version['remote_id']}/images",
+                       headers={"api_token": ws.token}, timeout=10).json()
+    assert sorted(i["image_name"] for i in remote) == names
+    assert "model.luna_max" not in state["resources"]
