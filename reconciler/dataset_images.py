@@ -22,7 +22,7 @@ from typing import Any
 from reconciler.diagnostics import Diagnostic, SourceRange, error
 from reconciler.images import (IMAGE_SUFFIXES, MAX_IMAGES_PER_DATASET, HashCache, ImageInfo,
                                ImageProblem, image_spec, inspect_images, list_folder,
-                               sidecar_caption, size_problem)
+                               relative_posix, sidecar_caption, size_problem)
 from reconciler.model import ImageSpec
 from reconciler.yamlsource import FieldPath, SourceMap, json_path
 
@@ -55,7 +55,7 @@ class _Collector:
                                       json_path(field), self.address))
 
     def rel(self, path: Path) -> str:
-        return Path(os.path.relpath(path, self.root)).as_posix()
+        return relative_posix(path, self.root)
 
     def inside(self, raw: str, path: Path, field: FieldPath) -> bool:
         """False (and a diagnostic) when `path` leaves the manifest's folder."""

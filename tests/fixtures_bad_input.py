@@ -20,6 +20,7 @@ import os
 import shutil
 import subprocess
 import sys
+import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,6 +71,25 @@ class Workspace:
         """Run independent commands concurrently (only for commands that take no lock)."""
         with ThreadPoolExecutor(max_workers=4) as pool:
             return list(pool.map(lambda args: self.run(*args), commands))
+
+    def invoke(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        """`bria ARGS` in this process (click's CliRunner, same `main` as the console script):
+        for the big matrices, where a subprocess per case would cost minutes."""
+        from click.testing import CliRunner
+
+        from reconciler.cli import main
+
+        unset: dict[str, str | None] = {k: None for k in os.environ if k.startswith("BRIA_")}
+        previous = os.getcwd()
+        os.chdir(self.root)
+        try:
+            result = CliRunner().invoke(main, list(args), env={**unset, **(env or self.env())})
+        finally:
+            os.chdir(previous)
+        stderr = result.stderr
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            stderr += "".join(traceback.format_exception(result.exception))
+        return subprocess.CompletedProcess(args, result.exit_code, result.stdout, stderr)
 
     def snapshot(self) -> dict[str, str]:
         """rel path → sha256 of every file, except the image hash cache and lock files

@@ -47,6 +47,12 @@ def requests_made(base_url: str) -> int:
     return int(stats.get("requests") or sum(e.get("requests", 0) for e in stats.get("endpoints", {}).values()))
 
 
+def mutations_made(base_url: str) -> int:
+    """Requests other than GET that the emulator has seen (by endpoint "METHOD /path")."""
+    stats = httpx.get(base_url.removesuffix("/v1") + "/_emulator/stats").json()
+    return sum(e.get("requests", 0) for ep, e in stats.get("by_endpoint", {}).items() if not ep.startswith("GET "))
+
+
 def read_state(root: Path) -> State:
     return State.from_dict(json.loads((root / "state" / "bria.json").read_text(encoding="utf-8")))
 
@@ -57,8 +63,22 @@ def test_without_tty_and_without_auto_approve_nothing_happens(tmp_path, emulator
     result = run_bria("apply", cwd=tmp_path, env={"BRIA_API_URL": url})
     assert result.returncode == 1
     assert "--auto-approve" in result.stderr
-    assert requests_made(url) == 0
+    # The plan was computed (read-only refresh), but nothing was changed.
+    assert mutations_made(url) == 0
     assert not (tmp_path / "state" / "bria.json").exists()
+
+
+def test_without_tty_an_up_to_date_manifest_applies_cleanly(tmp_path, emulator_server):
+    """Like terraform: with nothing to do there is nothing to approve, so exit 0."""
+    url = emulator_server()
+    write_case(tmp_path, luna_yaml(), luna_images(2))
+    assert run_bria("apply", "--auto-approve", cwd=tmp_path, env={"BRIA_API_URL": url}).returncode == 0
+    before = mutations_made(url)
+    assert before > 0          # the first apply really created things
+    result = run_bria("apply", cwd=tmp_path, env={"BRIA_API_URL": url})
+    assert result.returncode == 0, result.stderr
+    assert "No changes" in result.stdout
+    assert mutations_made(url) == before
 
 
 def test_apply_then_plan_is_clean_and_output_reports_models(tmp_path, emulator_server):

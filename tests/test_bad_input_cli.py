@@ -67,8 +67,8 @@ def test_bad_manifest_stops_every_command_before_any_call(applied_workspace: Wor
     case_dir = _bad_case_over_applied_state(case, ws)
     manifest = case_dir / "bria.yaml"
     before = ws.snapshot()
-    results = ws.run_many([(*args, "-f", str(manifest)) for args in COMMANDS_WITH_A_MANIFEST])
-    for args, done in zip(COMMANDS_WITH_A_MANIFEST, results):
+    for args in COMMANDS_WITH_A_MANIFEST:
+        done = ws.invoke(*args, "-f", str(manifest))
         assert done.returncode == 1, (args, done.stdout, done.stderr)
         _assert_positions(done.stderr, manifest, case_dir)
         assert f"{manifest}: invalid" in done.stderr, (args, done.stderr)
@@ -121,8 +121,8 @@ def test_manifest_file_problems_on_every_command(fresh_workspace: Workspace, wha
     elif what == "empty":
         target.write_bytes(b"")
     before = ws.snapshot()
-    results = ws.run_many([(*args, "-f", "other.yaml") for args in MANIFEST_COMMANDS])
-    for args, done in zip(MANIFEST_COMMANDS, results):
+    for args in MANIFEST_COMMANDS:
+        done = ws.invoke(*args, "-f", "other.yaml")
         assert done.returncode == 1, (args, done.stdout, done.stderr)
         assert "other.yaml" in done.stderr and "Traceback" not in done.stderr, (args, done.stderr)
     assert ws.snapshot() == before and not (ws.root / "state").exists()
@@ -192,14 +192,23 @@ def test_bad_flag_exits_1_and_does_nothing(applied_workspace: Workspace, name: s
     args, says = BAD_FLAGS[name]
     ws = applied_workspace
     before = ws.snapshot()
-    assert_refused(ws, ws.run(*args, timeout=30), before, says=says)
+    assert_refused(ws, ws.invoke(*args), before, says=says)
+
+
+@pytest.mark.parametrize("name", ["unknown-option-detailed", "parallelism-abc", "plan-target-unknown",
+                                  "plan-out-state", "import-id-not-integer", "state-rm-unknown"])
+def test_bad_flag_with_the_real_console_script(applied_workspace: Workspace, name: str) -> None:
+    args, says = BAD_FLAGS[name]
+    ws = applied_workspace
+    before = ws.snapshot()
+    assert_refused(ws, ws.run(*args, timeout=60), before, says=says)
 
 
 def test_apply_with_a_bad_target_changes_nothing(applied_workspace: Workspace) -> None:
     ws = applied_workspace
     before = ws.snapshot()
     for flag, value in (("--target", "bogus"), ("--exclude", "project.nope")):
-        done = ws.run("apply", "--auto-approve", flag, value)
+        done = ws.invoke("apply", "--auto-approve", flag, value)
         assert_refused(ws, done, before, says=f"{flag} {value}", requests_allowed=True)
 
 
@@ -226,7 +235,7 @@ def test_apply_and_destroy_check_their_flags_before_any_call(applied_workspace: 
                                                              says: str) -> None:
     ws = applied_workspace
     before = ws.snapshot()
-    assert_refused(ws, ws.run(*args, timeout=60), before, says=says)
+    assert_refused(ws, ws.invoke(*args), before, says=says)
 
 
 def test_plan_allow_destroy_of_an_unknown_address_only_warns(applied_workspace: Workspace) -> None:
@@ -317,7 +326,7 @@ def test_damaged_state_is_named_with_its_backup_and_nothing_is_called(applied_wo
         ws.state_file.write_text(json.dumps(data))
     before = ws.snapshot()
     for args in STATE_COMMANDS:
-        done = ws.run(*args)
+        done = ws.invoke(*args)
         assert done.returncode == 1, (args, done.stdout, done.stderr)
         assert str(ws.state_file) in done.stderr and f"{ws.state_file}.backup" in done.stderr, (args, done.stderr)
         assert "Traceback" not in done.stderr

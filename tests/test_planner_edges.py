@@ -353,3 +353,29 @@ def test_versions_chain_and_superseded_history_do_not_change_the_plan():
     s = s.with_resource("model.luna_max", dataclasses.replace(
         model, superseded=(SupersededModel(60, 50, "max", "fully_automated", "Completed", "r"),)))
     assert plan(m, s, live_of(s)).changes == ()
+
+
+def test_train_false_stops_a_training_model_even_when_it_is_replaced():
+    s = applied_state(_manifest(), model_status="InProgress")
+    p = plan(_manifest(images=(fake_image("a.png"),), model=luna_model(train=False)), s, live_of(s))
+    change = _change(p, "model.luna_max")
+    assert change.actions == (Action.STOP, Action.CREATE)
+    assert steps_of(p, "model.luna_max") == ["stop_training", "supersede_model", "create_model"]
+    assert change.steps[0].args == {"remote_id": s.models["luna_max"].remote_id}
+    assert change.after["irreversible"] is True and not any("keeps training" in n for n in p.notes)
+    # train: true: the superseded model is kept training, and the plan says so
+    p = plan(_manifest(images=(fake_image("a.png"),)), s, live_of(s))
+    assert steps_of(p, "model.luna_max")[0] == "supersede_model" and any("keeps training" in n for n in p.notes)
+
+
+def test_project_replacement_names_the_history_it_destroys_and_the_models_that_block_it():
+    s = applied_state(_manifest())
+    record, model = s.datasets["luna_v1"], s.models["luna_max"]
+    s = s.with_resource("dataset.luna_v1", dataclasses.replace(
+        record, versions=(DatasetVersion(50, "Luna set", "completed", None), *record.versions)))
+    s = s.with_resource("model.luna_max", dataclasses.replace(
+        model, superseded=(SupersededModel(60, 50, "max", "fully_automated", "InProgress", "r"),)))
+    live = _live(s, models={60: {"id": 60, "dataset_id": 50, "status": "InProgress", "name": "Luna max"}})
+    p = plan(_manifest(project=luna_project(ip_type="stylized_scene")), s, live)
+    assert any("including 1 superseded model(s) and 1 older dataset version(s)" in n for n in p.notes)
+    assert any("refuses to delete a project while its models train (model 60)" in n for n in p.notes)

@@ -79,11 +79,8 @@ def _apply_options(f: Any) -> Any:
     return click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")(f)
 
 
-def _require_approval_possible(auto_approve: bool) -> None:
-    if not auto_approve and not sys.stdin.isatty():
-        _err("stdin is not a terminal, so bria cannot ask for confirmation; "
-             "pass --auto-approve to apply without asking (nothing was changed)")
-        sys.exit(exitcodes.ERROR)
+NO_TTY_MESSAGE = ("stdin is not a terminal, so bria cannot ask for confirmation; "
+                  "pass --auto-approve to apply without asking (nothing was changed)")
 
 
 @click.command("apply")
@@ -97,8 +94,6 @@ def apply_command(plan_file: Path | None, manifest_path: str, state_backend: str
                   poll_interval: float, target: tuple[str, ...], exclude: tuple[str, ...]) -> None:
     """Make the API match the manifest (or carry out a saved PLAN_FILE)."""
     saved = _read_saved_plan(plan_file) if plan_file is not None else None
-    if saved is None:
-        _require_approval_possible(auto_approve)
     manifest = load_manifest_or_exit(manifest_path)
     options = ApplyOptions(auto_approve or saved is not None, parallelism, wait, allow_destroy, target, exclude,
                            poll_interval)
@@ -112,7 +107,6 @@ def apply_command(plan_file: Path | None, manifest_path: str, state_backend: str
 def destroy_command(manifest_path: str, state_backend: str | None, lock_timeout: float, auto_approve: bool,
                     parallelism: int, wait: bool, allow_destroy: tuple[str, ...], poll_interval: float) -> None:
     """Delete everything recorded in state (protected resources need --allow-destroy)."""
-    _require_approval_possible(auto_approve)
     manifest = load_manifest_or_exit(manifest_path)
     # The planner with nothing desired plans the deletion of everything, so the protection
     # rules stay in one place.
@@ -206,6 +200,11 @@ async def _make_plan(manifest: Manifest, state: State, client: Any, store: Any, 
         return state, exitcodes.OK
     if the_plan.refused:
         return state, the_plan
+    # Like terraform: a plan with no changes needs no approval, so a non-interactive apply of
+    # an up-to-date manifest succeeds; only when there is something to do must we ask.
+    if not options.auto_approve and not sys.stdin.isatty():
+        _err(NO_TTY_MESSAGE)
+        return state, exitcodes.ERROR
     if not options.auto_approve and not _confirmed():
         _err("apply cancelled; nothing was changed")
         return state, exitcodes.ERROR

@@ -146,13 +146,19 @@ def _replace(inputs: PlanInputs, out: Findings, spec: ModelSpec, before: dict[st
     old model that never trained is deleted once its successor exists (see the docstring)."""
     train = _train_steps(out, spec)
     untrained = before["status"] == "Created"
+    # `train: false` on a training model means stop it (design.md §3), replaced or not.
+    stop_old = not spec.train and before["status"] == "InProgress"
     delete_old = [Step(Op.DELETE_MODEL, {"remote_id": before["remote_id"]})] if untrained else []
-    steps = (Step(Op.SUPERSEDE_MODEL, {"remote_id": before["remote_id"], "reason": reason}),
-             _create_step(spec), *delete_old, *train)
-    actions = ((Action.DELETE,) if untrained else ()) + (Action.CREATE,) + ((Action.TRAIN,) if train else ())
-    out.add(Change(address=spec.address, actions=actions, reason=reason, steps=steps,
-                   before=before, after=desired_summary(spec, bool(train), _dataset_version(inputs, out, spec))))
-    if before["status"] == "InProgress":
+    steps = ((Step(Op.STOP_TRAINING, {"remote_id": before["remote_id"]}),) if stop_old else ()) + (
+        Step(Op.SUPERSEDE_MODEL, {"remote_id": before["remote_id"], "reason": reason}),
+        _create_step(spec), *delete_old, *train)
+    actions = (((Action.STOP,) if stop_old else ()) + ((Action.DELETE,) if untrained else ()) + (Action.CREATE,)
+               + ((Action.TRAIN,) if train else ()))
+    after = desired_summary(spec, bool(train), _dataset_version(inputs, out, spec))
+    if stop_old:
+        after |= {"old_model_status": "Stopped", "irreversible": True}
+    out.add(Change(address=spec.address, actions=actions, reason=reason, steps=steps, before=before, after=after))
+    if before["status"] == "InProgress" and not stop_old:
         out.note(spec.address, f"{spec.address}: the superseded model {before['remote_id']} keeps training "
                                "(it is kept, not stopped)")
 
