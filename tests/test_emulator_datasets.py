@@ -157,3 +157,35 @@ async def test_clone_copies_prefix_and_images_into_a_new_draft(emulator_client):
     # the clone is a real draft: it can change
     assert (await client.delete(f"/tailored-gen/datasets/{clone['id']}/images/{clone['images'][0]['id']}")
             ).status_code == 204
+
+
+async def test_explicit_null_means_not_given(emulator_client):
+    """Optional fields sent as null take their defaults (many JSON clients send null for
+    "unset"), rather than being refused with a misleading message."""
+    client = emulator_client()
+    project = await emu_project(client)
+    response = await client.post("/tailored-gen/datasets",
+                                 json={"project_id": project["id"], "name": "d", "upload_type": None})
+    assert response.status_code == 201 and response.json()["upload_type"] == "basic"
+    dataset = response.json()
+    path = f"/tailored-gen/datasets/{dataset['id']}"
+    response = await client.put(path, json={"status": None, "name": "renamed"})
+    assert response.status_code == 200 and response.json()["status"] == "draft"
+    image = await emu_upload(client, dataset["id"], increase_resolution=None)
+    assert image["caption_source"] == "automatic"
+    response = await client.post("/tailored-gen/models", json={"name": "m", "dataset_id": dataset["id"],
+                                                               "training_version": None, "training_mode": None})
+    assert response.status_code == 201
+    assert (response.json()["training_version"], response.json()["training_mode"]) == ("max", "fully_automated")
+
+
+@pytest.mark.parametrize("name", ["", "   ", 5])
+async def test_clone_refuses_a_blank_or_non_text_name(emulator_client, name):
+    client = emulator_client()
+    project = await emu_project(client)
+    source = await emu_dataset(client, project["id"])
+    response = await client.post(f"/tailored-gen/datasets/{source['id']}/clone", json={"name": name})
+    assert response.status_code == 400
+    assert len((await client.get("/tailored-gen/datasets")).json()) == 1
+    response = await client.post(f"/tailored-gen/datasets/{source['id']}/clone", json={"name": None})
+    assert response.status_code == 201 and response.json()["name"] == "Copy of Luna set"

@@ -219,6 +219,7 @@ async def test_generate_prefix_is_deterministic(emulator_client):
     (prefix_body(1, 2, 3, 4, 5, 6, 7), 400),
     ({**prefix_body(1), "image_urls": ["https://example.com/a.png"]}, 400),
     (prefix_body(1, ip_medium="oil"), 400),
+    (prefix_body(1, ip_type="object_variants", ip_medium="photography"), 400),   # illustration only
     ({**prefix_body(), "images": [b64(b"not an image")]}, 415),
 ])
 async def test_generate_prefix_rejections(emulator_client, body, status):

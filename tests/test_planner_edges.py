@@ -379,3 +379,19 @@ def test_project_replacement_names_the_history_it_destroys_and_the_models_that_b
     p = plan(_manifest(project=luna_project(ip_type="stylized_scene")), s, live)
     assert any("including 1 superseded model(s) and 1 older dataset version(s)" in n for n in p.notes)
     assert any("refuses to delete a project while its models train (model 60)" in n for n in p.notes)
+
+
+def test_a_model_still_referencing_a_removed_dataset_is_a_manifest_error_not_a_plan(tmp_path):
+    """Removing a dataset while a model still names it never reaches the planner."""
+    import shutil
+    from pathlib import Path
+
+    from reconciler.manifest import load_manifest
+
+    shutil.copytree(Path(__file__).parent / "golden" / "_images", tmp_path / "images")
+    (tmp_path / "bria.yaml").write_text(
+        "version: 1\nprojects:\n  luna:\n    name: Luna\n    ip_type: stylized_scene\n    ip_medium: illustration\n"
+        "datasets: {}\nmodels:\n  luna_max:\n    dataset: luna_v1\n    name: Luna max\n")
+    manifest, diagnostics = load_manifest(tmp_path / "bria.yaml")
+    assert manifest is None
+    assert any("unknown dataset 'luna_v1'" in str(d) for d in diagnostics), [str(d) for d in diagnostics]

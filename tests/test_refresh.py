@@ -163,3 +163,27 @@ async def test_no_change_plan_of_5000_images_costs_one_request_per_resource(emul
     assert requests == live.requests == 3 + drafts <= resources + 3
     assert result.changes == (), [c.address for c in result.changes][:5]
     assert elapsed < 30, f"warm load + refresh + plan of 5,000 images took {elapsed:.1f}s"
+
+
+async def test_a_draft_deleted_between_the_list_and_its_get_is_seen_as_deleted(emulator, tmp_path):
+    """The list shows the draft, then someone deletes it in the console: the GET's 404 means
+    deleted (the planner recreates it), not an error that stops the plan."""
+    paths = write_images(tmp_path / "img", 1, salt=3)
+
+    class ConsoleDeletesAfterList(BriaClient):
+        async def list_datasets(self):
+            listed = await super().list_datasets()
+            await self.delete_dataset(version.remote_id)
+            return listed
+
+    async with _client(emulator) as client:
+        project = await _seed_project(client)
+        version = await _seed_dataset(client, project.remote_id, "set", [("c" * 64, paths[0])], complete=False)
+    racing = ConsoleDeletesAfterList(base_url="http://emulator/v1", token="token-refresh",
+                                     transport=httpx.ASGITransport(app=emulator))
+    state = State.empty().with_resource("project.p", project).with_resource(
+        "dataset.set", DatasetRecord("p", (version,)))
+    async with racing:
+        live = await refresh(racing, state)
+    assert version.remote_id not in live.datasets and live.requests == 4
+    assert project.remote_id in live.projects

@@ -115,7 +115,9 @@ def clone_dataset(call: Call) -> Reply:
     """A new draft in the same project with the prefix and copies of every image."""
     body = call.json()
     reject_unknown(body, ("name", "description"))
-    name = optional_str(body, "name")
+    # name is optional (default "Copy of <name>"), but a name that is sent must be a real
+    # one, as at create: a blank name is a client mistake, not a request for the default.
+    name = required_str(body, "name") if body.get("name") is not None else None
     optional_str(body, "description")  # documented (Gen B) but datasets have no description
     with call.store.transaction() as db:
         source = owned_dataset(db, call.org_id, call.params["id"])

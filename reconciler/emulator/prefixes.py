@@ -10,7 +10,7 @@ from __future__ import annotations
 from reconciler.emulator import captions
 from reconciler.emulator.errors import bad_request
 from reconciler.emulator.imagedata import decode_base64, inspect_image
-from reconciler.emulator.projects import IP_MEDIUMS
+from reconciler.emulator.projects import ILLUSTRATION_ONLY_TYPES, IP_MEDIUMS
 from reconciler.emulator.routing import Call, Operation, Reply
 from reconciler.emulator.validation import one_of, optional_bool, optional_str, reject_unknown
 
@@ -41,6 +41,10 @@ def generate_prefix(call: Call) -> Reply:
     ip_medium = one_of(body, "ip_medium", IP_MEDIUMS)
     if ip_medium is None:
         raise bad_request("ip_medium is required")
+    # Not stated for generate_prefix; the project rule applies, since the prefix is for a
+    # project of this ip_type and ip_medium (object_variants exists only as illustration).
+    if ip_type in ILLUSTRATION_ONLY_TYPES and ip_medium != "illustration":
+        raise bad_request(f"ip_type {ip_type} requires ip_medium illustration")
     ip_name = optional_str(body, "ip_name")
     optional_bool(body, "content_moderation", False)
     keys = _image_keys(body)

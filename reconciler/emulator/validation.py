@@ -42,9 +42,10 @@ def optional_str(body: Mapping[str, Any], field: str) -> str | None:
 
 
 def one_of(body: Mapping[str, Any], field: str, choices: Collection[str], default: str | None = None) -> str | None:
-    value = body.get(field, default)
+    """The field's value, which must be one of `choices`; absent or null → `default`."""
+    value = body.get(field)
     if value is None:
-        return None
+        return default
     # The type check comes first: a list or object is unhashable, and `in` a set would raise.
     if not isinstance(value, str) or value not in choices:
         raise bad_request(f"{field} must be one of {', '.join(sorted(choices))}")
@@ -52,7 +53,10 @@ def one_of(body: Mapping[str, Any], field: str, choices: Collection[str], defaul
 
 
 def optional_bool(body: Mapping[str, Any], field: str, default: bool) -> bool:
-    value = body.get(field, default)
+    """Absent or null → `default` (null is how many JSON clients say "not set")."""
+    value = body.get(field)
+    if value is None:
+        return default
     if not isinstance(value, bool):
         raise bad_request(f"{field} must be a boolean")
     return value

@@ -1,0 +1,161 @@
+"""The API token comes from BRIA_API_TOKEN only and never appears in output, logs, plans, state,
+the image cache or exceptions — also when the API fails: injected 5xx faults and dropped
+connections, a 401 (the server accepts other tokens only), a refused connection.
+
+The CLI runs as the real console script against a real `bria emulator serve`; the client's
+own errors and debug logs are checked in-process.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import traceback
+from pathlib import Path
+
+import pytest
+from fixtures_bad_input import Workspace, make_workspace
+
+from reconciler.api import ApiError, BriaClient
+
+TOKEN = "bria-SECRET-4b9e2d71c0a8f365"
+FRAGMENT = "SECRET-4b9e2d71"              # any piece of the token is a leak too
+
+RUN_COMMANDS = [("plan", "--out", "saved-plan.json"), ("plan", "--format", "json"), ("apply", "--auto-approve"),
+                ("plan", "--format", "markdown")]
+READ_COMMANDS = [("show",), ("show", "--format", "json"), ("output",), ("output", "--format", "json"),
+                 ("state", "list"), ("state", "pull"), ("plan", "--help")]
+
+
+def assert_no_token_anywhere(ws: Workspace, outputs: list[str]) -> None:
+    for text in outputs:
+        assert FRAGMENT not in text, text
+    for path in ws.root.rglob("*"):
+        if path.is_file():
+            assert FRAGMENT.encode() not in path.read_bytes(), f"token found in {path}"
+
+
+def exercise(ws: Workspace) -> list[str]:
+    """Every command that reads the token or the state; returns all their output."""
+    outputs = []
+    for args in RUN_COMMANDS:
+        done = ws.run(*args)
+        assert "Traceback" not in done.stderr, done.stderr
+        outputs += [done.stdout, done.stderr]
+    for done in ws.run_many(READ_COMMANDS):
+        outputs += [done.stdout, done.stderr]
+    return outputs
+
+
+def _workspace(tmp_path: Path, base_url: str) -> Workspace:
+    ws = make_workspace(tmp_path / "luna", base_url)
+    ws.token = TOKEN
+    return ws
+
+
+def test_no_token_under_faults_and_dropped_responses(tmp_path: Path, emulator_server) -> None:
+    ws = _workspace(tmp_path, emulator_server("--fault-rate", "0.3", "--drop-rate", "0.2", "--seed", "11",
+                                              "--training-seconds", "3600"))
+    outputs = exercise(ws)
+    assert ws.stats()["faults"] + ws.stats()["dropped"] > 0, "the faults were not exercised"
+    assert ws.state_file.exists() and (ws.root / "saved-plan.json").exists()
+    assert_no_token_anywhere(ws, outputs)
+
+
+def test_no_token_when_the_server_rejects_it(tmp_path: Path, emulator_server) -> None:
+    ws = _workspace(tmp_path, emulator_server("--token", "some-other-token-1234"))
+    outputs = exercise(ws)
+    done = ws.run("apply", "--auto-approve")
+    assert done.returncode == 1 and "401" in done.stderr, done.stderr
+    assert_no_token_anywhere(ws, outputs + [done.stdout, done.stderr])
+
+
+def _refused_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"           # nothing listens there any more
+
+
+@pytest.mark.slow   # the client retries a refused connection with backoff (~15 s); runs run concurrently
+def test_no_token_when_the_connection_is_refused(tmp_path: Path) -> None:
+    ws = _workspace(tmp_path, _refused_url())
+    for done in ws.run_many(RUN_COMMANDS[1:3]):
+        assert done.returncode == 1 and "ConnectError" in done.stderr, done.stderr
+        assert_no_token_anywhere(ws, [done.stdout, done.stderr])
+
+
+def test_embedded_emulator_never_stores_the_exported_token(tmp_path: Path) -> None:
+    ws = make_workspace(tmp_path / "luna", "emulator")
+    ws.token = TOKEN
+    done = ws.run("apply", "--auto-approve")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert list(ws.root.rglob("*.sqlite")), "the embedded emulator kept no data file"
+    assert_no_token_anywhere(ws, [done.stdout, done.stderr])
+
+
+@pytest.mark.parametrize("token", [f"{TOKEN}\nsecond-line", f"{TOKEN}é", f"{TOKEN}\x1b[2J", f"{TOKEN}\t"])
+def test_a_token_that_cannot_be_a_header_is_refused_without_showing_it(tmp_path: Path, emulator_server,
+                                                                        token: str) -> None:
+    ws = _workspace(tmp_path, emulator_server())
+    ws.token = token
+    for args in (("plan",), ("apply", "--auto-approve"), ("import", "project.luna", "1")):
+        done = ws.run(*args)
+        assert done.returncode == 1 and "BRIA_API_TOKEN" in done.stderr, done.stderr
+        assert FRAGMENT not in done.stdout + done.stderr and "Traceback" not in done.stderr
+    assert ws.requests() == 0
+    assert_no_token_anywhere(ws, [])
+
+
+# --- the client's own errors and debug logs ----------------------------------------------------
+
+
+async def _failing_calls(base_url: str, token: str = TOKEN) -> list[Exception]:
+    errors: list[Exception] = []
+    async with BriaClient(base_url=base_url, token=token, max_retries=1, backoff_base=0.01) as client:
+        assert FRAGMENT not in repr(client) and FRAGMENT not in str(vars(client).get("base_url"))
+        for call in (client.list_projects(), client.create_project(project_name="x", ip_type="object",
+                                                                   ip_medium="photography"),
+                     client.get_dataset(1), client.delete_model(1)):
+            try:
+                await call
+            except ApiError as exc:
+                errors.append(exc)
+    return errors
+
+
+def _assert_clean(errors: list[Exception], caplog: pytest.LogCaptureFixture, expect_errors: bool = True) -> None:
+    assert errors or not expect_errors
+    for exc in errors:
+        for text in (str(exc), repr(exc), "".join(traceback.format_exception(exc)), repr(vars(exc))):
+            assert FRAGMENT not in text, text
+    assert caplog.records, "no debug log was captured"
+    assert FRAGMENT not in caplog.text
+
+
+@pytest.mark.parametrize("server_args", [("--token", "some-other-token-1234"),
+                                         ("--fault-rate", "1", "--seed", "3"),
+                                         ("--drop-rate", "1", "--seed", "3")])
+async def test_client_errors_and_debug_logs_hold_no_token(emulator_server, caplog: pytest.LogCaptureFixture,
+                                                          server_args: tuple[str, ...]) -> None:
+    caplog.set_level(logging.DEBUG)               # root: httpx, httpcore and bria.api at their most verbose
+    errors = await _failing_calls(emulator_server(*server_args))
+    _assert_clean(errors, caplog)
+
+
+async def test_client_error_on_a_refused_connection_holds_no_token(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    errors = await _failing_calls(_refused_url())
+    assert len(errors) == 4 and all(exc.status is None for exc in errors)
+    _assert_clean(errors, caplog)
+
+
+@pytest.mark.xfail(strict=True, reason="reconciler/api (not ours to edit): a token with a newline reaches httpx/h11, "
+                   "whose LocalProtocolError quotes the header value as bytes (b'…\\n…'); redaction compares the "
+                   "raw token, so the escaped form passes through into TransportError. The CLI refuses such a "
+                   "token before building a client (cli/common.api_token); the client should too, or redact "
+                   "the repr form")
+async def test_client_redacts_a_token_with_a_newline(emulator_server, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    errors = await _failing_calls(emulator_server(), token=f"{TOKEN}\nsecond-line")
+    _assert_clean(errors, caplog)
