@@ -358,9 +358,11 @@ class Plan:
         add = change = destroy = uploads = trains = 0
         for c in self.changes:
             acts = set(c.actions)
+            # Terraform's counting: a replacement is one add and one destroy; a change that
+            # ends in a delete (stop, then delete) is a destroy, not also a change.
             if Action.CREATE in acts or Action.CLONE in acts:
                 add += 1
-            elif acts & {Action.UPDATE, Action.TRAIN, Action.STOP}:
+            elif Action.DELETE not in acts and acts & {Action.UPDATE, Action.TRAIN, Action.STOP}:
                 change += 1
             if Action.DELETE in acts:
                 destroy += 1

@@ -134,31 +134,101 @@ async def test_pacer_is_unpaced_until_rate_limited():
     assert pacer.rate("POST /x") is None
 
 
-async def test_pacer_first_cut_halves_the_measured_rate_and_spaces_requests():
+async def _steady(pacer, clock, key: str, per_second: float, seconds: float) -> float:
+    """Send at `per_second` for `seconds`, every request succeeding; the last send time."""
+    sent = clock.now
+    for _ in range(round(per_second * seconds)):
+        clock.now += 1 / per_second
+        sent = await pacer.wait_turn(key)
+        pacer.record_success(key, sent)
+    return sent
+
+
+async def test_pacer_first_cut_paces_at_the_last_seconds_successes_and_spaces_requests():
     clock = FakeClock()
-    pacer = AdaptivePacer(PacingConfig(decrease_factor=0.5), clock=clock, sleep=clock.sleep)
-    for _ in range(5):  # 5 sends within one second: measured 5/s (span floored at 1 s)
+    pacer = AdaptivePacer(clock=clock, sleep=clock.sleep)
+    for _ in range(5):  # 5 successes within one second: 5/s (span floored at 1 s)
         sent = await pacer.wait_turn("k")
-        pacer.record_success("k")
+        pacer.record_success("k", sent)
     pacer.record_rate_limited("k", sent_at=sent)
-    assert pacer.rate("k") == pytest.approx(2.5)
+    assert pacer.rate("k") == pytest.approx(5.0)
+    assert pacer.estimate("k") is None  # a guess, not a measurement
     slots = [await pacer.wait_turn("k") for _ in range(3)]
     gaps = [b - a for a, b in zip(slots, slots[1:])]
-    assert gaps == [pytest.approx(0.4), pytest.approx(0.4)]
+    assert gaps == [pytest.approx(0.2), pytest.approx(0.2)]  # evenly spaced, no burst
     assert pacer.rate("other") is None  # endpoints are paced independently
 
 
-async def test_pacer_spacing_follows_the_current_rate():
+async def test_pacer_first_cut_counts_sends_whose_responses_are_still_coming():
+    """A burst's first 429 may arrive before its successes: half the sends count instead."""
     clock = FakeClock()
-    pacer = AdaptivePacer(PacingConfig(increase_every=1, increase_fraction=4.0), clock=clock,
-                          sleep=clock.sleep)
-    pacer.record_rate_limited("k", sent_at=clock.now)  # 1/s measured -> 0.5/s, step 4/s
+    pacer = AdaptivePacer(PacingConfig(decrease_factor=0.5), clock=clock, sleep=clock.sleep)
+    sent = [await pacer.wait_turn("k") for _ in range(8)]
+    pacer.record_rate_limited("k", sent_at=sent[0])
+    assert pacer.rate("k") == pytest.approx(4.0)
+
+
+async def test_pacer_measures_the_limit_between_two_429s_and_paces_just_under_it():
+    """A token bucket is empty at each 429, so the successes sent in between are what it let
+    through: 10/s here, whatever the rate tried (12/s)."""
+    clock = FakeClock()
+    pacer = AdaptivePacer(PacingConfig(margin=0.05), clock=clock, sleep=clock.sleep)
+    pacer.record_rate_limited("k", sent_at=clock.now)
+    first = clock.now
+    for step in range(36):  # 3 s at 12/s: every sixth request is refused
+        clock.now = first + (step + 1) / 12
+        sent = await pacer.wait_turn("k")
+        if step % 6 != 5 or step == 35:
+            pacer.record_success("k", sent)
+    # The requests refused in between were sent before the latest cut had been made ...
+    pacer.record_rate_limited("k", sent_at=first + 36 / 12 + 0.001)
+    assert pacer.estimate("k") == pytest.approx(31 / 3.001, rel=1e-3)
+    assert pacer.rate("k") == pytest.approx(pacer.estimate("k") * 0.95)
+
+
+async def test_pacer_never_measures_above_the_rate_it_was_limited_at():
+    clock = FakeClock()
+    pacer = AdaptivePacer(PacingConfig(margin=0.1), clock=clock, sleep=clock.sleep)
+    for _ in range(20):
+        pacer.record_success("k", clock.now)  # a burst of 20 (the bucket's initial tokens)
+    pacer.record_rate_limited("k", sent_at=clock.now)
+    assert pacer.rate("k") == pytest.approx(20.0)
+    pacer.record_rate_limited("k", sent_at=clock.now + 0.01)  # too soon to measure: halve
+    assert pacer.rate("k") == pytest.approx(10.0)
+    clock.now += 0.01
+    last = await _steady(pacer, clock, "k", per_second=4, seconds=2)
+    pacer.record_rate_limited("k", sent_at=last + 0.01)
+    assert pacer.estimate("k") == pytest.approx(8 / 2.01, rel=0.01)
+
+
+async def test_pacer_probes_slowly_after_a_measurement():
+    clock = FakeClock()
+    config = PacingConfig(margin=0.05, probe_per_second=0.01)
+    pacer = AdaptivePacer(config, clock=clock, sleep=clock.sleep)
+    pacer.record_rate_limited("k", sent_at=clock.now)
+    last = await _steady(pacer, clock, "k", per_second=10, seconds=2)
+    pacer.record_rate_limited("k", sent_at=last)
+    assert pacer.estimate("k") == pytest.approx(10.0, rel=0.06)
+    start_rate, start = pacer.rate("k"), clock.now
+    while clock.now < start + 10:  # 10 s at the paced rate, all successes
+        sent = await pacer.wait_turn("k")
+        pacer.record_success("k", sent)
+    grown = pacer.rate("k") - start_rate
+    assert grown == pytest.approx(10 * 0.01 * pacer.estimate("k"), rel=0.1)  # ~1% of the limit per second
+
+
+async def test_pacer_explores_faster_after_a_guess_and_follows_the_rate_while_waiting():
+    clock = FakeClock()
+    pacer = AdaptivePacer(PacingConfig(explore_per_second=0.25), clock=clock, sleep=clock.sleep)
+    pacer.record_rate_limited("k", sent_at=clock.now)  # no history: a guess of 1/s
+    assert pacer.rate("k") == pytest.approx(1.0)
     waiter = asyncio.ensure_future(pacer.wait_turn("k"))
-    await asyncio.sleep(0)  # the waiter now sleeps towards a 2 s interval ...
-    pacer.record_success("k")  # ... but the rate rises to 4.5/s meanwhile
+    await asyncio.sleep(0)  # the waiter now sleeps towards a 1 s interval ...
+    for _ in range(4):
+        pacer.record_success("k")  # ... but the rate rises by 0.25/s per success meanwhile
     granted = await waiter
-    assert granted - 100.0 == pytest.approx(2.0)  # its own sleep was already fixed
-    assert await pacer.wait_turn("k") - granted == pytest.approx(1 / 4.5)
+    assert granted - 100.0 == pytest.approx(1.0)  # its own sleep was already fixed
+    assert await pacer.wait_turn("k") - granted == pytest.approx(1 / 2.0)
 
 
 async def test_pacer_cuts_once_per_burst_of_in_flight_429s():
@@ -169,24 +239,26 @@ async def test_pacer_cuts_once_per_burst_of_in_flight_429s():
     for sent_at in sent:
         pacer.record_rate_limited("k", sent_at)
     first_cut = pacer.rate("k")
-    assert first_cut == pytest.approx(2.0)  # 4 sends in the last second, halved
+    assert first_cut == pytest.approx(2.0)  # half of 4 sends in the last second
     sent_after = await pacer.wait_turn("k")
-    pacer.record_rate_limited("k", sent_after)
+    pacer.record_rate_limited("k", sent_after)  # too soon after to measure anything
     assert pacer.rate("k") == pytest.approx(first_cut / 2)
 
 
-async def test_pacer_increases_additively_then_becomes_unpaced():
+async def test_pacer_becomes_unpaced_only_well_above_the_limit_it_hit():
     clock = FakeClock()
-    config = PacingConfig(increase_every=2, increase_fraction=0.5, unlimited_above=3.0)
+    config = PacingConfig(explore_per_second=1.0, unlimited_above=3.0)
     pacer = AdaptivePacer(config, clock=clock, sleep=clock.sleep)
     for _ in range(4):
         await pacer.wait_turn("k")
-    pacer.record_rate_limited("k", sent_at=clock.now)  # measured 4/s -> 2/s, step 2/s
+    pacer.record_rate_limited("k", sent_at=clock.now)  # half of 4 sends: 2/s
     assert pacer.rate("k") == pytest.approx(2.0)
     pacer.record_success("k")
-    assert pacer.rate("k") == pytest.approx(2.0)
+    assert pacer.rate("k") == pytest.approx(3.0)  # at unlimited_above, but not twice 2/s
     pacer.record_success("k")
-    assert pacer.rate("k") is None  # 4/s is above unlimited_above
+    assert pacer.rate("k") == pytest.approx(4.0)
+    pacer.record_success("k")
+    assert pacer.rate("k") is None  # 5/s: above both
 
 
 async def test_pacer_retry_after_pauses_every_caller():
@@ -200,9 +272,9 @@ async def test_pacer_retry_after_pauses_every_caller():
 
 async def test_pacer_limited_with_no_send_history_starts_from_one_per_second():
     clock = FakeClock()
-    pacer = AdaptivePacer(PacingConfig(decrease_factor=0.5), clock=clock, sleep=clock.sleep)
+    pacer = AdaptivePacer(clock=clock, sleep=clock.sleep)
     pacer.record_rate_limited("k", sent_at=clock.now)
-    assert pacer.rate("k") == pytest.approx(0.5)
+    assert pacer.rate("k") == pytest.approx(1.0)
 
 
 async def test_pacer_never_goes_below_min_rate():

@@ -40,7 +40,7 @@ def assert_refused(ws: Workspace, done: subprocess.CompletedProcess, before: dic
 
 # --- bad manifests ---------------------------------------------------------------------------
 
-COMMANDS_WITH_A_MANIFEST = [("plan",), ("apply", "--auto-approve"), ("destroy", "--auto-approve"),
+COMMANDS_WITH_A_MANIFEST = [("plan",), ("plan", "--detailed-exitcode"), ("apply", "--auto-approve"), ("destroy", "--auto-approve"),
                             ("import", "project.luna", "1"), ("show",), ("output",), ("state", "list"),
                             ("state", "pull"), ("state", "rm", "project.luna"), ("force-unlock", "x")]
 
@@ -236,6 +236,14 @@ def test_apply_and_destroy_check_their_flags_before_any_call(applied_workspace: 
     ws = applied_workspace
     before = ws.snapshot()
     assert_refused(ws, ws.invoke(*args), before, says=says)
+
+
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs /proc (a folder nobody can create files in)")
+def test_plan_out_that_cannot_be_written_is_a_message_not_a_traceback(applied_workspace: Workspace) -> None:
+    ws = applied_workspace
+    before = ws.snapshot()
+    assert_refused(ws, ws.invoke("plan", "--out", "/proc/bria-plan.json"), before, says="cannot write the plan",
+                   requests_allowed=True)
 
 
 def test_plan_allow_destroy_of_an_unknown_address_only_warns(applied_workspace: Workspace) -> None:

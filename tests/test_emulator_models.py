@@ -222,3 +222,19 @@ async def test_start_and_stop_answer_the_transition_even_when_instant(emulator_c
     response = await slow.post(f"{MODELS}/{model['id']}/stop_training")
     assert response.status_code == 200 and response.json()["status"] == "Stopping"
     assert await status_of(slow, model) == "Stopped"
+
+
+async def test_completed_expert_model_lists_its_checkpoints(emulator_client):
+    """Expert trainings save a checkpoint every checkpoint_interval steps (research §5.6,
+    §5.8); fully automated ones save none. Steps are strings, as documented."""
+    client = emulator_client(training_seconds=0.1)
+    dataset = await emu_completed_dataset(client)
+    expert = await new_model(client, dataset["id"], training_mode="expert")
+    automatic = await new_model(client, dataset["id"])
+    started = await client.post(f"{MODELS}/{expert['id']}/start_training",
+                                json={"total_training_steps": 350, "checkpoint_interval": 100})
+    assert started.json()["checkpoint_steps"] == []
+    await client.post(f"{MODELS}/{automatic['id']}/start_training")
+    await asyncio.sleep(0.15)
+    assert (await client.get(f"{MODELS}/{expert['id']}")).json()["checkpoint_steps"] == ["100", "200", "300"]
+    assert (await client.get(f"{MODELS}/{automatic['id']}")).json()["checkpoint_steps"] == []

@@ -28,6 +28,10 @@ def _addresses(p):
     return [c.address for c in p.changes]
 
 
+def steps_of_change(change):
+    return [s.op.value for s in change.steps]
+
+
 def _live(state: State, **patch) -> LiveView:
     """live_of(state) with objects patched: patch = {"datasets": {id: {...} | None}, ...}."""
     live = live_of(state)
@@ -218,9 +222,6 @@ def test_stopping_model_removed_is_deleted_unprotected():
     assert steps_of_change(change) == ["delete_model"] and not change.protected
 
 
-def steps_of_change(change):
-    return [s.op.value for s in change.steps]
-
 
 def test_trained_model_deleted_outside_is_retrained_and_says_so():
     m = _manifest()
@@ -395,3 +396,13 @@ def test_a_model_still_referencing_a_removed_dataset_is_a_manifest_error_not_a_p
     manifest, diagnostics = load_manifest(tmp_path / "bria.yaml")
     assert manifest is None
     assert any("unknown dataset 'luna_v1'" in str(d) for d in diagnostics), [str(d) for d in diagnostics]
+
+
+def test_removing_a_model_says_its_superseded_predecessors_stay():
+    s = applied_state(_manifest(), model_status="Created")
+    model = s.models["luna_max"]
+    s = s.with_resource("model.luna_max", dataclasses.replace(
+        model, superseded=(SupersededModel(60, 50, "max", "fully_automated", "Completed", "r"),)))
+    p = plan(build_manifest([luna_project()], [luna_dataset()]), s, live_of(s))
+    assert steps_of(p, "model.luna_max") == ["delete_model"] and not _change(p, "model.luna_max").protected
+    assert any("superseded model(s) 60 stay in the API" in n for n in p.notes)

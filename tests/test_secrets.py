@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import socket
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -79,8 +80,13 @@ def _refused_url() -> str:
 
 @pytest.mark.slow   # the client retries a refused connection with backoff (~15 s); runs run concurrently
 def test_no_token_when_the_connection_is_refused(tmp_path: Path) -> None:
-    ws = _workspace(tmp_path, _refused_url())
-    for done in ws.run_many(RUN_COMMANDS[1:3]):
+    url = _refused_url()
+    planning, applying = _workspace(tmp_path / "a", url), _workspace(tmp_path / "b", url)   # two locks
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        runs = [pool.submit(planning.run, "plan", "--out", "saved-plan.json"),
+                pool.submit(applying.run, "apply", "--auto-approve")]
+    for ws, run in zip((planning, applying), runs):
+        done = run.result()
         assert done.returncode == 1 and "ConnectError" in done.stderr, done.stderr
         assert_no_token_anywhere(ws, [done.stdout, done.stderr])
 
@@ -94,7 +100,7 @@ def test_embedded_emulator_never_stores_the_exported_token(tmp_path: Path) -> No
     assert_no_token_anywhere(ws, [done.stdout, done.stderr])
 
 
-@pytest.mark.parametrize("token", [f"{TOKEN}\nsecond-line", f"{TOKEN}é", f"{TOKEN}\x1b[2J", f"{TOKEN}\t"])
+@pytest.mark.parametrize("token", [f"{TOKEN}\nsecond-line", f"{TOKEN}é", f"{TOKEN}\x1b[2J", f"{TOKEN}\tx"])
 def test_a_token_that_cannot_be_a_header_is_refused_without_showing_it(tmp_path: Path, emulator_server,
                                                                         token: str) -> None:
     ws = _workspace(tmp_path, emulator_server())
@@ -152,7 +158,7 @@ async def test_client_error_on_a_refused_connection_holds_no_token(caplog: pytes
 
 @pytest.mark.xfail(strict=True, reason="reconciler/api (not ours to edit): a token with a newline reaches httpx/h11, "
                    "whose LocalProtocolError quotes the header value as bytes (b'…\\n…'); redaction compares the "
-                   "raw token, so the escaped form passes through into TransportError. The CLI refuses such a "
+                   "raw token, so the escaped form passes through into TransportError (and httpcore's DEBUG log). The CLI refuses such a "
                    "token before building a client (cli/common.api_token); the client should too, or redact "
                    "the repr form")
 async def test_client_redacts_a_token_with_a_newline(emulator_server, caplog: pytest.LogCaptureFixture) -> None:

@@ -1,20 +1,30 @@
 """Adaptive request pacing, shared by every concurrent caller of one client.
 
 Bria limits requests per endpoint per minute and documents no rate headers, so the client
-learns the limit from 429s, the way TCP learns a path's capacity (AIMD):
+learns each endpoint's limit from 429s. A per-minute limit behaves like a token bucket:
+a 429 means the bucket was empty when that request arrived, and between two moments when
+it was empty exactly the tokens that flowed in were spent. So the successes sent between
+two 429s, divided by the time between them, measure the limit (never over it: tokens that
+overflowed a full bucket were not spent). The pacer works from that measurement:
 
-- an endpoint starts unpaced;
-- a 429 cuts its allowed rate (multiplicative decrease). The first cut starts from the
-  send rate measured just before it; later cuts halve the current rate. Only a 429 for a
-  request sent *after* the previous cut counts, so a burst of in-flight 429s cuts once;
-- each run of successes raises the rate by a fixed step (additive increase); past
-  `unlimited_above` the endpoint is unpaced again;
+- an endpoint starts unpaced (no limit known: the pacer stays out of the way);
+- on a 429 it paces the endpoint at just under the limit it measured: successes sent since
+  the previous 429, over the time since (`reliable`, once that span is at least
+  `min_estimate_span`), or else over the last `min_estimate_span` seconds (a first guess,
+  blurred by the bucket's initial burst). It never paces faster than it did when limited.
+  Only a 429 for a request sent *after* the previous cut counts, so a burst of in-flight
+  429s cuts once;
+- between 429s the rate creeps up to find a limit that rose or was underestimated: after
+  a reliable estimate by `probe_per_second` of it per second (slow: a rate just over the
+  limit only slowly drains the bucket, so a probe costs one 429); after a first guess by
+  `explore_per_second` of the current rate per second (the guess may be far too low).
+  Past `unlimited_above` the endpoint is unpaced again;
 - `Retry-After` pauses the endpoint for every caller until that time.
 
 Each request awaits `wait_turn(key)` before sending. A turn is granted when one interval
-(1 / rate) has passed since the previous grant; waiters re-check after sleeping, so a rate
-change applies at once to everyone already waiting. Concurrent callers thus share the rate
-instead of each probing the limit.
+(1 / rate) has passed since the previous grant, so requests are evenly spaced, never
+bursty; waiters re-check after sleeping, so a rate change applies at once to everyone
+already waiting. Concurrent callers thus share the rate instead of each probing the limit.
 The clock and sleep are injected so the pacing rules can be tested without waiting.
 """
 
@@ -22,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -29,15 +40,18 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class PacingConfig:
-    """Tuning of the AIMD pacer. Rates are requests per second."""
+    """Tuning of the pacer. Rates are requests per second."""
 
-    decrease_factor: float = 0.5
-    increase_every: int = 3  # successes in a row that earn one additive step
-    increase_fraction: float = 0.1  # step size, as a fraction of the rate that hit the limit
+    margin: float = 0.05  # pace this fraction under a measured limit
+    decrease_factor: float = 0.5  # the cut when no limit could be measured
+    probe_per_second: float = 0.01  # after a measurement: + this × the limit per second
+    explore_per_second: float = 0.25  # without one: + this × the rate per second
     min_rate: float = 1.0 / 60.0
     unlimited_above: float = 50.0
-    estimate_window: float = 10.0  # seconds of send history behind the first estimate
-    min_estimate_span: float = 1.0  # limits are per minute: never estimate from < 1 s
+    guess_span: float = 1.0  # the first guess counts the sends of the last second
+    min_estimate_span: float = 1.0  # never measure over less ...
+    min_estimate_count: int = 3  # ... or from fewer successes
+    history: float = 60.0  # seconds of success history kept for the measurements
 
 
 @dataclass
@@ -47,10 +61,12 @@ class _EndpointPace:
     rate: float | None = None  # None = unpaced
     last_grant: float = float("-inf")
     paused_until: float = 0.0
-    last_decrease_at: float = float("-inf")
-    success_run: int = 0
-    step: float = 0.0
-    sends: deque[float] = field(default_factory=deque)
+    last_cut_at: float = float("-inf")
+    last_limited_sent_at: float | None = None  # when the bucket was last known empty
+    limited_rate: float = 0.0  # the rate of the last cut, before the margin
+    estimate: float | None = None  # the last measurement of the limit, if reliable
+    sends: deque[float] = field(default_factory=deque)  # grant times, last `guess_span`
+    successes: deque[float] = field(default_factory=deque)  # their send times, ascending
 
 
 class AdaptivePacer:
@@ -72,8 +88,13 @@ class AdaptivePacer:
         """Allowed requests per second for `key`; None when unpaced."""
         return self._pace(key).rate
 
+    def estimate(self, key: str) -> float | None:
+        """The last reliable measurement of `key`'s limit (requests per second), if any."""
+        return self._pace(key).estimate
+
     async def wait_turn(self, key: str) -> float:
-        """Wait until `key` may send; returns the clock time of the grant."""
+        """Wait until `key` may send; returns the clock time of the grant (the `sent_at`
+        to report the outcome with)."""
         pace = self._pace(key)
         while True:
             now = self._clock()
@@ -82,21 +103,26 @@ class AdaptivePacer:
             if now >= earliest:
                 pace.last_grant = now
                 pace.sends.append(now)
-                self._forget_old(pace, now)
+                while pace.sends[0] < now - self._config.guess_span:
+                    pace.sends.popleft()
                 return now
             await self._sleep(earliest - now)
 
-    def record_success(self, key: str) -> None:
-        """A request on `key` was not rate limited."""
+    def record_success(self, key: str, sent_at: float | None = None) -> None:
+        """A request on `key`, granted at clock time `sent_at` (default: now), was not
+        rate limited."""
         pace = self._pace(key)
+        self._remember_success(pace, self._clock() if sent_at is None else sent_at)
         if pace.rate is None:
             return
-        pace.success_run += 1
-        if pace.success_run >= self._config.increase_every:
-            pace.success_run = 0
-            pace.rate += pace.step
-            if pace.rate > self._config.unlimited_above:
-                pace.rate = None
+        # Per success, so that the growth per second does not depend on the rate itself.
+        config = self._config
+        if pace.estimate is not None:
+            pace.rate += config.probe_per_second * pace.estimate / pace.rate
+        else:
+            pace.rate += config.explore_per_second * 1.0
+        if pace.rate > max(config.unlimited_above, 2 * pace.limited_rate):
+            pace.rate = None
 
     def record_rate_limited(
         self, key: str, sent_at: float, retry_after: float | None = None
@@ -106,28 +132,61 @@ class AdaptivePacer:
         now = self._clock()
         if retry_after is not None:
             pace.paused_until = max(pace.paused_until, now + retry_after)
-        if sent_at < pace.last_decrease_at:
+        if sent_at < pace.last_cut_at:
             return  # sent before the last cut: that cut already accounts for it
-        limited_rate = pace.rate if pace.rate is not None else self._measured_rate(pace, now)
-        pace.rate = max(self._config.min_rate, limited_rate * self._config.decrease_factor)
-        pace.step = max(self._config.min_rate, limited_rate * self._config.increase_fraction)
-        pace.success_run = 0
-        pace.last_decrease_at = now
+        config = self._config
+        measured = self._measure(pace, sent_at)
+        if measured is not None:
+            limit = measured if pace.rate is None else min(measured, pace.rate)
+            pace.rate = limit * (1.0 - config.margin)
+        elif pace.rate is None:
+            limit = self._first_guess(pace, sent_at)
+            pace.rate = limit
+        else:
+            limit = pace.rate
+            pace.rate *= config.decrease_factor
+        pace.rate = max(config.min_rate, pace.rate)
+        pace.limited_rate = limit
+        pace.estimate = measured
+        pace.last_limited_sent_at = sent_at
+        pace.last_cut_at = now
         pace.last_grant = now  # the next turn is one new interval from now
 
-    def _measured_rate(self, pace: _EndpointPace, now: float) -> float:
-        """Sends per second over the recent window, never measured over less than
-        `min_estimate_span` (a burst of 8 sends in 10 ms is 8/s, not 800/s)."""
-        self._forget_old(pace, now)
-        if not pace.sends:
-            return 1.0 / self._config.min_estimate_span
-        span = max(now - pace.sends[0], self._config.min_estimate_span)
-        return len(pace.sends) / span
+    def _measure(self, pace: _EndpointPace, sent_at: float) -> float | None:
+        """Successes per second sent since the previous 429 — the limit, when that span
+        and count are big enough to tell (limits are per minute; a count is ± 1)."""
+        previous = pace.last_limited_sent_at
+        if previous is None:
+            return None
+        start = max(previous, sent_at - self._config.history)  # older successes are forgotten
+        count = self._successes_between(pace, start, sent_at)
+        if sent_at - start < self._config.min_estimate_span or count < self._config.min_estimate_count:
+            return None
+        return count / (sent_at - start)
 
-    def _forget_old(self, pace: _EndpointPace, now: float) -> None:
-        horizon = now - self._config.estimate_window
-        while pace.sends and pace.sends[0] < horizon:
-            pace.sends.popleft()
+    def _first_guess(self, pace: _EndpointPace, sent_at: float) -> float:
+        """The rate to start pacing at on an endpoint's first 429: the successes of the last
+        `guess_span`, or a fraction of the sends (responses to the same burst may still be
+        on their way), whichever is more (a burst of 8 in 10 ms is 8/s, not 800/s)."""
+        span = self._config.guess_span
+        successes = self._successes_between(pace, sent_at - span, sent_at + span)
+        sends = len(pace.sends) * self._config.decrease_factor
+        return max(successes, sends, 1.0) / span
+
+    @staticmethod
+    def _successes_between(pace: _EndpointPace, start: float, end: float) -> int:
+        sends = pace.successes
+        return bisect_right(sends, end) - bisect_right(sends, start)
+
+    def _remember_success(self, pace: _EndpointPace, sent_at: float) -> None:
+        successes = pace.successes
+        if successes and sent_at < successes[-1]:
+            successes.insert(bisect_right(successes, sent_at), sent_at)
+        else:
+            successes.append(sent_at)
+        horizon = successes[-1] - self._config.history
+        while successes[0] < horizon:
+            successes.popleft()
 
     def _pace(self, key: str) -> _EndpointPace:
         return self._endpoints.setdefault(key, _EndpointPace())

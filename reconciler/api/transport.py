@@ -187,7 +187,7 @@ class RequestExecutor:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             self._pacer.record_rate_limited(key, sent_at, retry_after)
             raise _Retry(self._http_error(spec, response), delay=retry_after)
-        self._pacer.record_success(key)
+        self._pacer.record_success(key, sent_at)
         if status >= 500:
             if not spec.idempotent:
                 raise self._http_error(spec, response, outcome_unknown=True)

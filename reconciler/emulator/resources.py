@@ -63,22 +63,33 @@ def image_json(row: Row) -> dict[str, Any]:
 
 def model_json(row: Row, now: float, status: str | None = None) -> dict[str, Any]:
     """`status` overrides the clock-derived status (for the answer to a transition)."""
+    status = status or lifecycle.model_status(row, now)
+    parameters = json.loads(row["training_parameters"])
     return {
         "id": row["id"],
         "name": row["name"],
         "description": row["description"],
-        "status": status or lifecycle.model_status(row, now),
+        "status": status,
         "training_mode": row["training_mode"],
         "training_version": row["training_version"],
         "project_id": row["project_id"],
         "dataset_id": row["dataset_id"],
         "generation_prefix": row["generation_prefix"],
         "active_model_version": "default",
-        "training_parameters": json.loads(row["training_parameters"]),
-        "checkpoint_steps": [],
+        "training_parameters": parameters,
+        "checkpoint_steps": _checkpoint_steps(parameters) if status == lifecycle.COMPLETED else [],
         "created_at": lifecycle.iso(row["created_at"]),
         "updated_at": lifecycle.iso(row["updated_at"]),
     }
+
+
+def _checkpoint_steps(parameters: dict[str, Any]) -> list[str]:
+    """A finished expert training saved a checkpoint every `checkpoint_interval` steps
+    (strings, as documented); a fully automated one (no parameters) saved none."""
+    interval, total = parameters.get("checkpoint_interval"), parameters.get("total_training_steps")
+    if not interval or not total:
+        return []
+    return [str(step) for step in range(interval, total + 1, interval)]
 
 
 def owned(db: Db, table: str, org_id: int, row_id: int, what: str) -> Row:

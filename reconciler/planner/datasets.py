@@ -97,7 +97,8 @@ def _plan_completed(out: Findings, spec: DatasetSpec, record: DatasetRecord, act
         out.completed_after[spec.key] = spec.complete
         out.add(Change(address=spec.address, actions=(Action.CLONE,), reason="clone_because_dataset_completed",
                        steps=tuple(steps), before=actual.summary(),
-                       after=desired_summary(spec, actual, record.pinned_prefix), images=content.images))
+                       after=desired_summary(spec, actual, record.pinned_prefix),
+                       images=None if content.images.is_empty() else content.images))
         return
     out.completed_after[spec.key] = True
     if not spec.complete:

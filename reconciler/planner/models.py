@@ -221,6 +221,10 @@ def _plan_removal(inputs: PlanInputs, out: Findings, key: str) -> None:
     record = inputs.state.models[key]
     live = inputs.live_model(key)
     before = actual_summary(record, live)
+    if record.superseded:
+        # Replacements keep their predecessors; removing the address does not destroy them.
+        kept = ", ".join(str(s.remote_id) for s in record.superseded)
+        out.note(addr, f"{addr}: its superseded model(s) {kept} stay in the API, no longer tracked by bria")
     if live is None:
         out.drift.append(Drift(addr, "deleted", record.remote_id))
         out.add(Change(address=addr, actions=(Action.DELETE,), reason="forget_because_deleted_outside_bria",
