@@ -9,11 +9,16 @@
   reads every remote object through the raw API (for duplicate checks).
 - `InstantClock`: sleeps return at once and advance its monotonic time.
 - `run_bria(*args, cwd, env)`: the CLI in a subprocess.
+- `cli_backend`: parametrised over the state backends ("local", "postgres") for CLI tests:
+  `cli_backend.write_case(root, yaml, images)` writes the manifest with the backend's
+  `state:` block, `cli_backend.env` is what `run_bria` needs, `cli_backend.read_state(root)`
+  reads (and parses) the state that manifest's runs wrote, in either backend.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -26,6 +31,7 @@ import httpx
 import pytest
 
 from fixtures_emulator import EMULATOR_BASE_URL, make_png
+from fixtures_state import PG_DSN_ENV
 
 TOKEN = "token-apply-tests"
 
@@ -222,3 +228,67 @@ def run_bria(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: 
     full_env = {**os.environ, "BRIA_API_TOKEN": TOKEN, "NO_COLOR": "1", **(env or {})}
     return subprocess.run([sys.executable, "-m", "reconciler", *args], cwd=cwd, env=full_env, stdin=stdin,
                           capture_output=True, text=True, timeout=timeout)
+
+
+@dataclass(frozen=True)
+class CliBackend:
+    """The state backend a CLI test runs `bria` with. "local": `state/bria.json` beside the
+    manifest (the default). "postgres": the manifest names the backend, the DSN variable
+    and a workspace of its own — one per manifest folder, unique to the test."""
+
+    name: str
+    dsn: str = ""
+    prefix: str = ""
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Environment `run_bria` needs for this backend (the DSN, read via `state.dsn_env`)."""
+        return {PG_DSN_ENV: self.dsn} if self.name == "postgres" else {}
+
+    def workspace(self, root: Path) -> str:
+        return f"{self.prefix}-{root.name}"
+
+    def manifest_yaml(self, root: Path, manifest_yaml: str) -> str:
+        if self.name == "local":
+            return manifest_yaml
+        return manifest_yaml + (f"state:\n  backend: postgres\n  dsn_env: {PG_DSN_ENV}\n"
+                                f"  workspace: {self.workspace(root)}\n")
+
+    def write_case(self, root: Path, manifest_yaml: str, images: dict[str, Any], size: int = 256) -> Path:
+        return write_case(root, self.manifest_yaml(root, manifest_yaml), images, size)
+
+    def row(self, root: Path) -> dict[str, Any] | None:
+        """PostgreSQL only: the workspace's row (serial, lineage, state, lock_info), or None."""
+        import psycopg
+
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            if conn.execute("SELECT to_regclass('bria_state')").fetchone()[0] is None:
+                return None
+            row = conn.execute("SELECT serial, lineage, state, lock_info FROM bria_state WHERE workspace = %s",
+                               (self.workspace(root),)).fetchone()
+        return None if row is None else dict(zip(("serial", "lineage", "state", "lock_info"), row))
+
+    def state_document(self, root: Path) -> dict[str, Any] | None:
+        """The stored state as parsed JSON, None when nothing was written yet."""
+        if self.name == "local":
+            path = root / "state" / "bria.json"
+            return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+        row = self.row(root)
+        if row is None or row["state"] is None:
+            return None
+        assert row["serial"] == row["state"]["serial"] and row["lineage"] == row["state"]["lineage"], row
+        return row["state"]
+
+    def read_state(self, root: Path) -> Any:
+        """The stored State (it must parse), or None."""
+        from reconciler.state.model import State
+
+        document = self.state_document(root)
+        return None if document is None else State.from_dict(document)
+
+
+@pytest.fixture(params=["local", pytest.param("postgres", marks=pytest.mark.postgres)])
+def cli_backend(request: pytest.FixtureRequest) -> CliBackend:
+    if request.param == "local":
+        return CliBackend("local")
+    return CliBackend("postgres", request.getfixturevalue("pg_dsn"), request.getfixturevalue("pg_workspace"))

@@ -10,7 +10,8 @@ Everything runs the real `bria` console script in a subprocess, against a real
   since the last `ws.reset_stats()`.
 - `bad_input_server` (module scope): one emulator server shared by a module's tests.
 - `applied_workspace`: a copy of a workspace that one `bria apply` brought to life on that
-  server (3 images, a model training); `fresh_workspace`: the same manifest, no state.
+  server (3 images, a model training), with a current saved plan `next.json`;
+  `fresh_workspace`: the same manifest, no state.
 """
 
 from __future__ import annotations
@@ -137,6 +138,8 @@ def bad_input_server():
 def applied_template(bad_input_server: str, tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     workspace = make_workspace(tmp_path_factory.mktemp("applied") / "luna", bad_input_server)
     done = workspace.run("apply", "--auto-approve")
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = workspace.run("plan", "--out", "next.json")      # a saved plan that is current
     assert done.returncode == 0, done.stdout + done.stderr
     return workspace
 

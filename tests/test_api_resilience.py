@@ -135,8 +135,8 @@ async def test_pacing_keeps_429s_few_at_600_per_minute(api_harness_factory, api_
     rate_limited, elapsed = await _rate_limited_uploads(harness, api_image_file, count=60, concurrency=8)
     ideal = (60 - 5) / 10.0
     print(f"\n600/min, 60 uploads x8: {rate_limited} x 429, {elapsed:.1f} s (ideal {ideal:.1f} s)")
-    assert rate_limited <= 20
-    assert elapsed < ideal * 2.0
+    assert rate_limited <= 8  # ~3: the first burst's, then the pacer measures the limit
+    assert elapsed < ideal * 1.6
 
 
 @pytest.mark.slow
@@ -145,8 +145,8 @@ async def test_pacing_keeps_429s_few_at_60_per_minute(api_harness_factory, api_i
     rate_limited, elapsed = await _rate_limited_uploads(harness, api_image_file, count=30, concurrency=8)
     ideal = (30 - 3) / 1.0
     print(f"\n60/min, 30 uploads x8: {rate_limited} x 429, {elapsed:.1f} s (ideal {ideal:.1f} s)")
-    assert rate_limited <= 15
-    assert elapsed < ideal * 1.6
+    assert rate_limited <= 10  # 5 of the first 8 (the bucket holds 3), then ~1 per probe
+    assert elapsed < ideal * 1.3
 
 
 # --- the token never leaks --------------------------------------------------------------------

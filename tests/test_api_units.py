@@ -134,87 +134,67 @@ async def test_pacer_is_unpaced_until_rate_limited():
     assert pacer.rate("POST /x") is None
 
 
-async def _steady(pacer, clock, key: str, per_second: float, seconds: float) -> float:
-    """Send at `per_second` for `seconds`, every request succeeding; the last send time."""
-    sent = clock.now
-    for _ in range(round(per_second * seconds)):
-        clock.now += 1 / per_second
-        sent = await pacer.wait_turn(key)
-        pacer.record_success(key, sent)
-    return sent
-
-
-async def test_pacer_first_cut_paces_at_the_last_seconds_successes_and_spaces_requests():
-    clock = FakeClock()
-    pacer = AdaptivePacer(clock=clock, sleep=clock.sleep)
-    for _ in range(5):  # 5 successes within one second: 5/s (span floored at 1 s)
-        sent = await pacer.wait_turn("k")
-        pacer.record_success("k", sent)
-    pacer.record_rate_limited("k", sent_at=sent)
-    assert pacer.rate("k") == pytest.approx(5.0)
-    assert pacer.estimate("k") is None  # a guess, not a measurement
-    slots = [await pacer.wait_turn("k") for _ in range(3)]
-    gaps = [b - a for a, b in zip(slots, slots[1:])]
-    assert gaps == [pytest.approx(0.2), pytest.approx(0.2)]  # evenly spaced, no burst
-    assert pacer.rate("other") is None  # endpoints are paced independently
-
-
-async def test_pacer_first_cut_counts_sends_whose_responses_are_still_coming():
-    """A burst's first 429 may arrive before its successes: half the sends count instead."""
-    clock = FakeClock()
-    pacer = AdaptivePacer(PacingConfig(decrease_factor=0.5), clock=clock, sleep=clock.sleep)
-    sent = [await pacer.wait_turn("k") for _ in range(8)]
-    pacer.record_rate_limited("k", sent_at=sent[0])
-    assert pacer.rate("k") == pytest.approx(4.0)
+def _measured_limit(pacer, clock, key: str, limit: float, seconds: float = 2.0) -> None:
+    """Drive `key` to a measured `limit`: a first 429 after a burst, then a send rate just
+    over the limit until the bucket runs dry again (a deficit of one request)."""
+    for _ in range(round(limit) + 1):
+        pacer.record_success(key, clock.now)
+    pacer.record_rate_limited(key, sent_at=clock.now)
+    first = clock.now
+    per_second = limit + 1 / seconds
+    count = round(per_second * seconds)
+    for i in range(1, count):
+        pacer.record_success(key, first + i / per_second)
+    clock.now = first + count / per_second
+    pacer.record_rate_limited(key, sent_at=clock.now)
 
 
 async def test_pacer_measures_the_limit_between_two_429s_and_paces_just_under_it():
     """A token bucket is empty at each 429, so the successes sent in between are what it let
-    through: 10/s here, whatever the rate tried (12/s)."""
+    through: 10/s here, although 10.5/s were sent."""
     clock = FakeClock()
     pacer = AdaptivePacer(PacingConfig(margin=0.05), clock=clock, sleep=clock.sleep)
+    for _ in range(11):
+        pacer.record_success("k", clock.now)
     pacer.record_rate_limited("k", sent_at=clock.now)
+    assert pacer.rate("k") == pytest.approx(11.0) and pacer.estimate("k") is None
     first = clock.now
-    for step in range(36):  # 3 s at 12/s: every sixth request is refused
-        clock.now = first + (step + 1) / 12
-        sent = await pacer.wait_turn("k")
-        if step % 6 != 5 or step == 35:
-            pacer.record_success("k", sent)
-    # The requests refused in between were sent before the latest cut had been made ...
-    pacer.record_rate_limited("k", sent_at=first + 36 / 12 + 0.001)
-    assert pacer.estimate("k") == pytest.approx(31 / 3.001, rel=1e-3)
-    assert pacer.rate("k") == pytest.approx(pacer.estimate("k") * 0.95)
+    for i in range(1, 21):
+        pacer.record_success("k", first + i / 10.5)
+    clock.now = first + 21 / 10.5
+    pacer.record_rate_limited("k", sent_at=clock.now)
+    assert pacer.estimate("k") == pytest.approx(10.0)
+    assert pacer.rate("k") == pytest.approx(9.5)
 
 
-async def test_pacer_never_measures_above_the_rate_it_was_limited_at():
+async def test_pacer_measures_no_more_than_got_through():
+    """Sending below the limit for a while (the bucket overflowed) measures low, never high."""
     clock = FakeClock()
-    pacer = AdaptivePacer(PacingConfig(margin=0.1), clock=clock, sleep=clock.sleep)
+    pacer = AdaptivePacer(clock=clock, sleep=clock.sleep)
     for _ in range(20):
         pacer.record_success("k", clock.now)  # a burst of 20 (the bucket's initial tokens)
     pacer.record_rate_limited("k", sent_at=clock.now)
     assert pacer.rate("k") == pytest.approx(20.0)
     pacer.record_rate_limited("k", sent_at=clock.now + 0.01)  # too soon to measure: halve
-    assert pacer.rate("k") == pytest.approx(10.0)
-    clock.now += 0.01
-    last = await _steady(pacer, clock, "k", per_second=4, seconds=2)
-    pacer.record_rate_limited("k", sent_at=last + 0.01)
-    assert pacer.estimate("k") == pytest.approx(8 / 2.01, rel=0.01)
+    assert pacer.rate("k") == pytest.approx(10.0) and pacer.estimate("k") is None
+    start = clock.now + 0.01
+    for i in range(1, 9):
+        pacer.record_success("k", start + i / 4)  # 4/s for 2 s, then a 429
+    pacer.record_rate_limited("k", sent_at=start + 2.01)
+    assert pacer.estimate("k") == pytest.approx(8 / 2.01)
 
 
 async def test_pacer_probes_slowly_after_a_measurement():
     clock = FakeClock()
-    config = PacingConfig(margin=0.05, probe_per_second=0.01)
-    pacer = AdaptivePacer(config, clock=clock, sleep=clock.sleep)
-    pacer.record_rate_limited("k", sent_at=clock.now)
-    last = await _steady(pacer, clock, "k", per_second=10, seconds=2)
-    pacer.record_rate_limited("k", sent_at=last)
-    assert pacer.estimate("k") == pytest.approx(10.0, rel=0.06)
+    pacer = AdaptivePacer(PacingConfig(margin=0.05, probe_per_second=0.01), clock=clock, sleep=clock.sleep)
+    _measured_limit(pacer, clock, "k", limit=10.0)
+    assert pacer.estimate("k") == pytest.approx(10.0)
     start_rate, start = pacer.rate("k"), clock.now
     while clock.now < start + 10:  # 10 s at the paced rate, all successes
         sent = await pacer.wait_turn("k")
         pacer.record_success("k", sent)
     grown = pacer.rate("k") - start_rate
-    assert grown == pytest.approx(10 * 0.01 * pacer.estimate("k"), rel=0.1)  # ~1% of the limit per second
+    assert grown == pytest.approx(10 * 0.01 * 10.0, rel=0.1)  # 1% of the limit per second
 
 
 async def test_pacer_explores_faster_after_a_guess_and_follows_the_rate_while_waiting():

@@ -1,5 +1,6 @@
 """`bria apply / destroy / import / output` as a user runs them: subprocesses against
-`bria emulator serve` (or the embedded emulator), checking exit codes and what the API holds."""
+`bria emulator serve` (or the embedded emulator), checking exit codes and what the API holds.
+The tests against `bria emulator serve` run with each state backend (local file, PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from fixtures_apply import TOKEN, luna_images, luna_yaml, run_bria, write_case
-from reconciler.state.model import State
+from fixtures_apply import TOKEN, CliBackend, luna_images, luna_yaml, run_bria, write_case
 
 SOL_YAML = luna_yaml().replace("datasets:\n", """\
   sol:
@@ -53,55 +53,52 @@ def mutations_made(base_url: str) -> int:
     return sum(e.get("requests", 0) for ep, e in stats.get("by_endpoint", {}).items() if not ep.startswith("GET "))
 
 
-def read_state(root: Path) -> State:
-    return State.from_dict(json.loads((root / "state" / "bria.json").read_text(encoding="utf-8")))
-
-
-def test_without_tty_and_without_auto_approve_nothing_happens(tmp_path, emulator_server):
+def test_without_tty_and_without_auto_approve_nothing_happens(tmp_path, emulator_server, cli_backend):
     url = emulator_server()
-    write_case(tmp_path, luna_yaml(), luna_images(2))
-    result = run_bria("apply", cwd=tmp_path, env={"BRIA_API_URL": url})
+    cli_backend.write_case(tmp_path, luna_yaml(), luna_images(2))
+    result = run_bria("apply", cwd=tmp_path, env={"BRIA_API_URL": url, **cli_backend.env})
     assert result.returncode == 1
     assert "--auto-approve" in result.stderr
     # The plan was computed (read-only refresh), but nothing was changed.
     assert mutations_made(url) == 0
-    assert not (tmp_path / "state" / "bria.json").exists()
+    assert cli_backend.read_state(tmp_path) is None
 
 
-def test_without_tty_an_up_to_date_manifest_applies_cleanly(tmp_path, emulator_server):
+def test_without_tty_an_up_to_date_manifest_applies_cleanly(tmp_path, emulator_server, cli_backend):
     """Like terraform: with nothing to do there is nothing to approve, so exit 0."""
     url = emulator_server()
-    write_case(tmp_path, luna_yaml(), luna_images(2))
-    assert run_bria("apply", "--auto-approve", cwd=tmp_path, env={"BRIA_API_URL": url}).returncode == 0
+    env = {"BRIA_API_URL": url, **cli_backend.env}
+    cli_backend.write_case(tmp_path, luna_yaml(), luna_images(2))
+    assert run_bria("apply", "--auto-approve", cwd=tmp_path, env=env).returncode == 0
     before = mutations_made(url)
     assert before > 0          # the first apply really created things
-    result = run_bria("apply", cwd=tmp_path, env={"BRIA_API_URL": url})
+    result = run_bria("apply", cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
     assert "No changes" in result.stdout
     assert mutations_made(url) == before
 
 
-def test_apply_then_plan_is_clean_and_output_reports_models(tmp_path, emulator_server):
+def test_apply_then_plan_is_clean_and_output_reports_models(tmp_path, emulator_server, cli_backend):
     url = emulator_server("--training-seconds", "600")
-    env = {"BRIA_API_URL": url}
-    write_case(tmp_path, luna_yaml(), luna_images(3))
+    env = {"BRIA_API_URL": url, **cli_backend.env}
+    cli_backend.write_case(tmp_path, luna_yaml(), luna_images(3))
     result = run_bria("apply", "--auto-approve", cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
     assert "Apply complete" in result.stdout and "\x1b[" not in result.stdout
-    assert TOKEN not in result.stdout + result.stderr + (tmp_path / "state" / "bria.json").read_text()
+    assert TOKEN not in result.stdout + result.stderr + json.dumps(cli_backend.state_document(tmp_path))
     assert run_bria("plan", "--detailed-exitcode", cwd=tmp_path, env=env).returncode == 0
     assert counts(url) == {"projects": 1, "datasets": 1, "models": 1, "images": 3}
 
     output = json.loads(run_bria("output", "--format", "json", cwd=tmp_path, env=env).stdout)
     model = output["models"]["luna_max"]
     assert model["status"] == "InProgress" and model["generation_prefix"]
-    assert model["remote_id"] == read_state(tmp_path).models["luna_max"].remote_id
+    assert model["remote_id"] == cli_backend.read_state(tmp_path).models["luna_max"].remote_id
 
 
-def test_saved_plan_applies_once_then_is_stale(tmp_path, emulator_server):
+def test_saved_plan_applies_once_then_is_stale(tmp_path, emulator_server, cli_backend):
     url = emulator_server("--training-seconds", "600")
-    env = {"BRIA_API_URL": url}
-    write_case(tmp_path, luna_yaml(), luna_images(2))
+    env = {"BRIA_API_URL": url, **cli_backend.env}
+    cli_backend.write_case(tmp_path, luna_yaml(), luna_images(2))
     assert run_bria("plan", "--out", "plan.json", cwd=tmp_path, env=env).returncode in (0, 2)
     first = run_bria("apply", "plan.json", cwd=tmp_path, env=env)   # a saved plan needs no approval
     assert first.returncode == 0, first.stderr
@@ -110,22 +107,22 @@ def test_saved_plan_applies_once_then_is_stale(tmp_path, emulator_server):
     assert counts(url)["projects"] == 1
 
 
-def test_saved_plan_is_stale_when_the_manifest_changed(tmp_path, emulator_server):
+def test_saved_plan_is_stale_when_the_manifest_changed(tmp_path, emulator_server, cli_backend):
     url = emulator_server()
-    env = {"BRIA_API_URL": url}
-    write_case(tmp_path, luna_yaml(), luna_images(2))
+    env = {"BRIA_API_URL": url, **cli_backend.env}
+    cli_backend.write_case(tmp_path, luna_yaml(), luna_images(2))
     run_bria("plan", "--out", "plan.json", cwd=tmp_path, env=env)
-    write_case(tmp_path, luna_yaml(), {"images/luna/extra.png": 99})
+    cli_backend.write_case(tmp_path, luna_yaml(), {"images/luna/extra.png": 99})
     before = requests_made(url)
     result = run_bria("apply", "plan.json", cwd=tmp_path, env=env)
     assert result.returncode == 4 and "manifest" in result.stderr
     assert requests_made(url) == before
 
 
-def test_destroy_is_refused_for_protected_resources_unless_allowed(tmp_path, emulator_server):
+def test_destroy_is_refused_for_protected_resources_unless_allowed(tmp_path, emulator_server, cli_backend):
     url = emulator_server("--training-seconds", "600", "--stopping-seconds", "0.3")
-    env = {"BRIA_API_URL": url}
-    write_case(tmp_path, luna_yaml(), luna_images(2))
+    env = {"BRIA_API_URL": url, **cli_backend.env}
+    cli_backend.write_case(tmp_path, luna_yaml(), luna_images(2))
     assert run_bria("apply", "--auto-approve", cwd=tmp_path, env=env).returncode == 0
     refused = run_bria("destroy", "--auto-approve", cwd=tmp_path, env=env)
     assert refused.returncode == 6 and "project.luna" in refused.stderr
@@ -133,14 +130,14 @@ def test_destroy_is_refused_for_protected_resources_unless_allowed(tmp_path, emu
     done = run_bria("destroy", "--auto-approve", "--allow-destroy", "all", cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert counts(url) == {"projects": 0, "datasets": 0, "models": 0, "images": 0}
-    assert read_state(tmp_path).addresses() == []
+    assert cli_backend.read_state(tmp_path).addresses() == []
 
 
-def test_failed_change_exits_5_skips_dependents_and_finishes_the_rest(tmp_path, emulator_server):
+def test_failed_change_exits_5_skips_dependents_and_finishes_the_rest(tmp_path, emulator_server, cli_backend):
     url = emulator_server("--training-seconds", "600")
-    env = {"BRIA_API_URL": url}
+    env = {"BRIA_API_URL": url, **cli_backend.env}
     images = {**luna_images(2), "images/sol/a.png": 50}
-    write_case(tmp_path, SOL_YAML, images)
+    cli_backend.write_case(tmp_path, SOL_YAML, images)
     assert run_bria("plan", "--out", "plan.json", cwd=tmp_path, env=env).returncode in (0, 2)
     # Same size, same mtime, different bytes: the hash cache cannot see it, the executor
     # (which re-hashes what it uploads) must.
@@ -161,29 +158,10 @@ def test_failed_change_exits_5_skips_dependents_and_finishes_the_rest(tmp_path, 
         assert raw.get("/tailored-gen/models").json() == []
 
 
-def test_second_apply_while_one_runs_exits_3_naming_the_holder(tmp_path, emulator_server):
-    url = emulator_server("--latency-ms", "150", "--training-seconds", "600")
-    env = {"BRIA_API_URL": url}
-    write_case(tmp_path, luna_yaml(), luna_images(6))
-    first = subprocess.Popen([sys.executable, "-m", "reconciler", "apply", "--auto-approve", "--parallelism", "1"],
-                             cwd=tmp_path, env={**os.environ, "BRIA_API_TOKEN": TOKEN, "NO_COLOR": "1", **env},
-                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert first.stdout.readline().strip() != ""   # the plan is printed: the lock is held
-        second = run_bria("apply", "--auto-approve", cwd=tmp_path, env=env)
-        assert second.returncode == 3
-        assert f"pid {first.pid}" in second.stderr
-    finally:
-        out, err = first.communicate(timeout=60)
-    assert first.returncode == 0, err
-    assert run_bria("plan", "--detailed-exitcode", cwd=tmp_path, env=env).returncode == 0
-    assert counts(url) == {"projects": 1, "datasets": 1, "models": 1, "images": 6}
-
-
-def test_sigint_cancels_cleanly_and_a_rerun_converges(tmp_path, emulator_server):
+def test_sigint_cancels_cleanly_and_a_rerun_converges(tmp_path, emulator_server, cli_backend):
     url = emulator_server("--latency-ms", "100", "--training-seconds", "600")
-    env = {"BRIA_API_URL": url}
-    write_case(tmp_path, luna_yaml(), luna_images(12))
+    env = {"BRIA_API_URL": url, **cli_backend.env}
+    cli_backend.write_case(tmp_path, luna_yaml(), luna_images(12))
     process = subprocess.Popen([sys.executable, "-m", "reconciler", "apply", "--auto-approve", "--parallelism", "2"],
                                cwd=tmp_path, env={**os.environ, "BRIA_API_TOKEN": TOKEN, "NO_COLOR": "1", **env},
                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -194,7 +172,7 @@ def test_sigint_cancels_cleanly_and_a_rerun_converges(tmp_path, emulator_server)
     out, err = process.communicate(timeout=60)
     assert process.returncode == 8, out + err
     assert "Apply cancelled" in out and "Cancelling" in err
-    state = read_state(tmp_path)
+    state = cli_backend.read_state(tmp_path)
     assert state.journal == ()
     assert 0 < len(state.datasets["luna_v1"].current.images) < 12 and "luna_max" not in state.models
 
@@ -204,10 +182,10 @@ def test_sigint_cancels_cleanly_and_a_rerun_converges(tmp_path, emulator_server)
     assert counts(url) == {"projects": 1, "datasets": 1, "models": 1, "images": 12}
 
 
-def test_import_adopts_existing_objects(tmp_path, emulator_server):
+def test_import_adopts_existing_objects(tmp_path, emulator_server, cli_backend):
     url = emulator_server("--training-seconds", "600")
-    env = {"BRIA_API_URL": url}
-    write_case(tmp_path, luna_yaml(), luna_images(2))
+    env = {"BRIA_API_URL": url, **cli_backend.env}
+    cli_backend.write_case(tmp_path, luna_yaml(), luna_images(2))
     # Made by hand in the console (through the raw API) — including one image bria's way.
     with api(url) as raw:
         project = raw.post("/tailored-gen/projects", json={
@@ -227,7 +205,7 @@ def test_import_adopts_existing_objects(tmp_path, emulator_server):
     assert run_bria("import", "model.luna_max", str(model["id"]), cwd=tmp_path, env=env).returncode == 0
     again = run_bria("import", "project.luna", str(project["id"]), cwd=tmp_path, env=env)
     assert again.returncode == 1 and "already in state" in again.stderr
-    state = read_state(tmp_path)
+    state = cli_backend.read_state(tmp_path)
     assert state.projects["luna"].remote_id == project["id"]
     assert len(state.datasets["luna_v1"].current.images) == 1   # matched to luna_000.png by file name
 
@@ -242,10 +220,10 @@ def test_import_adopts_existing_objects(tmp_path, emulator_server):
         assert raw.get(f"/tailored-gen/models/{model['id']}").json()["status"] == "InProgress"
 
 
-def test_import_refuses_an_object_under_another_parent(tmp_path, emulator_server):
+def test_import_refuses_an_object_under_another_parent(tmp_path, emulator_server, cli_backend):
     url = emulator_server()
-    env = {"BRIA_API_URL": url}
-    write_case(tmp_path, luna_yaml(), luna_images(1))
+    env = {"BRIA_API_URL": url, **cli_backend.env}
+    cli_backend.write_case(tmp_path, luna_yaml(), luna_images(1))
     with api(url) as raw:
         mine = raw.post("/tailored-gen/projects", json={"project_name": "A", "ip_type": "other",
                                                          "ip_medium": "photography"}).json()
@@ -255,7 +233,7 @@ def test_import_refuses_an_object_under_another_parent(tmp_path, emulator_server
     assert run_bria("import", "project.luna", str(mine["id"]), cwd=tmp_path, env=env).returncode == 0
     result = run_bria("import", "dataset.luna_v1", str(dataset["id"]), cwd=tmp_path, env=env)
     assert result.returncode == 1 and "belongs to project" in result.stderr
-    assert "luna_v1" not in read_state(tmp_path).datasets
+    assert "luna_v1" not in cli_backend.read_state(tmp_path).datasets
 
 
 def test_quickstart_with_the_embedded_emulator_and_wait(tmp_path):
@@ -266,7 +244,7 @@ def test_quickstart_with_the_embedded_emulator_and_wait(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "model.luna_max: Completed" in result.stdout and "training ended Completed" in result.stdout
     assert run_bria("plan", "--detailed-exitcode", cwd=tmp_path, env=env).returncode == 0
-    assert read_state(tmp_path).models["luna_max"].status == "Completed"
+    assert CliBackend("local").read_state(tmp_path).models["luna_max"].status == "Completed"
 
 
 

@@ -189,3 +189,14 @@ async def test_clone_refuses_a_blank_or_non_text_name(emulator_client, name):
     assert len((await client.get("/tailored-gen/datasets")).json()) == 1
     response = await client.post(f"/tailored-gen/datasets/{source['id']}/clone", json={"name": None})
     assert response.status_code == 201 and response.json()["name"] == "Copy of Luna set"
+
+
+async def test_delete_dataset_refused_while_its_model_is_stopping(emulator_client):
+    client = emulator_client(training_seconds=3600, stopping_seconds=0.2)
+    dataset = await emu_completed_dataset(client)
+    model = (await client.post("/tailored-gen/models", json={"name": "m", "dataset_id": dataset["id"]})).json()
+    await client.post(f"/tailored-gen/models/{model['id']}/start_training")
+    await client.post(f"/tailored-gen/models/{model['id']}/stop_training")
+    assert (await client.delete(f"/tailored-gen/datasets/{dataset['id']}")).status_code == 409
+    await asyncio.sleep(0.25)
+    assert (await client.delete(f"/tailored-gen/datasets/{dataset['id']}")).status_code == 204

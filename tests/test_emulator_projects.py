@@ -158,3 +158,35 @@ async def test_unknown_paths_and_methods_answer_json_errors(emulator_client):
     assert (await client.get("/tailored-gen/projects/abc")).status_code == 404
     response = await client.patch("/tailored-gen/projects")
     assert response.status_code == 405 and "error" in response.json()
+
+
+async def test_every_id_endpoint_hides_other_organisations(emulator_client, emulator_app):
+    """Each endpoint that takes an id answers 404 to another organisation, changing nothing."""
+    from fixtures_emulator import b64, make_png
+
+    app = emulator_app(training_seconds=3600)
+    alice, bob = emulator_client(app, token="alice"), emulator_client(app, token="bob")
+    dataset = await emu_completed_dataset(alice)
+    draft = await emu_dataset(alice, dataset["project_id"], name="draft")
+    image = await emu_upload(alice, draft["id"])
+    model = (await alice.post("/tailored-gen/models", json={"name": "m", "dataset_id": dataset["id"]})).json()
+    models, drafts = f"/tailored-gen/models/{model['id']}", f"/tailored-gen/datasets/{draft['id']}"
+    calls = [
+        ("GET", models, None), ("PUT", models, {"name": "x"}), ("POST", f"{models}/start_training", {}),
+        ("POST", f"{models}/stop_training", None), ("GET", f"{models}/download", None),
+        ("GET", f"/tailored-gen/projects/{dataset['project_id']}/models", None),
+        ("PUT", drafts, {"name": "x"}), ("POST", f"{drafts}/clone", {}), ("GET", f"{drafts}/images", None),
+        ("POST", f"{drafts}/images", {"file": b64(make_png(256, 256, 5))}), ("PUT", f"{drafts}/images", None),
+        ("PUT", f"{drafts}/images/{image['id']}", {"caption": "x"}),
+        ("DELETE", f"{drafts}/images/{image['id']}", None), ("DELETE", drafts, None), ("DELETE", models, None),
+        ("POST", "/tailored-gen/models", {"name": "m", "dataset_id": draft["id"]}),
+    ]
+    for method, path, body in calls:
+        response = await bob.request(method, path, json=body)
+        assert response.status_code == 404, (method, path, response.status_code)
+    assert (await bob.get("/tailored-gen/models")).json() == []
+    assert (await alice.get(models)).json()["status"] == "Created"
+    assert (await alice.get(models)).json()["name"] == "m"
+    got = (await alice.get(drafts)).json()
+    assert (got["name"], got["images_count"], got["images"][0]["caption"]) == ("draft", 1, image["caption"])
+    assert len((await alice.get("/tailored-gen/datasets")).json()) == 2

@@ -8,17 +8,19 @@ two 429s, divided by the time between them, measure the limit (never over it: to
 overflowed a full bucket were not spent). The pacer works from that measurement:
 
 - an endpoint starts unpaced (no limit known: the pacer stays out of the way);
-- on a 429 it paces the endpoint at just under the limit it measured: successes sent since
-  the previous 429, over the time since (`reliable`, once that span is at least
-  `min_estimate_span`), or else over the last `min_estimate_span` seconds (a first guess,
-  blurred by the bucket's initial burst). It never paces faster than it did when limited.
-  Only a 429 for a request sent *after* the previous cut counts, so a burst of in-flight
-  429s cuts once;
-- between 429s the rate creeps up to find a limit that rose or was underestimated: after
-  a reliable estimate by `probe_per_second` of it per second (slow: a rate just over the
-  limit only slowly drains the bucket, so a probe costs one 429); after a first guess by
-  `explore_per_second` of the current rate per second (the guess may be far too low).
-  Past `unlimited_above` the endpoint is unpaced again;
+- on a 429 it cuts the endpoint's rate to just under the limit it measured — the successes
+  sent since the previous 429 over the time since, once that is at least
+  `min_estimate_span` and `min_estimate_count` (a count is ± 1) — and never above the rate
+  it was limited at. Without a measurement: on the first 429 it paces at a guess (the
+  successes of the last second, or half the sends if more: a burst's first 429 may come
+  back before its successes; the guess is blurred by the bucket's initial burst); on a
+  later 429 it halves the rate. Only a 429 for a request sent *after* the previous cut
+  counts, so a burst of in-flight 429s cuts once;
+- between 429s the rate creeps up, to find a limit that rose or was underestimated: after a
+  measurement by `probe_per_second` of the limit per second (slowly: just over the limit
+  the bucket drains slowly, so a probe costs about one 429); after a guess or a halving by
+  `explore_per_second` of the rate per second (the guess may be far too low). Past
+  `unlimited_above`, and twice the rate it was limited at, the endpoint is unpaced again;
 - `Retry-After` pauses the endpoint for every caller until that time.
 
 Each request awaits `wait_turn(key)` before sending. A turn is granted when one interval
@@ -115,12 +117,13 @@ class AdaptivePacer:
         self._remember_success(pace, self._clock() if sent_at is None else sent_at)
         if pace.rate is None:
             return
-        # Per success, so that the growth per second does not depend on the rate itself.
+        # Per success: successes come at `rate` per second, so probing adds
+        # probe × estimate per second, and exploring adds explore × rate per second.
         config = self._config
         if pace.estimate is not None:
             pace.rate += config.probe_per_second * pace.estimate / pace.rate
         else:
-            pace.rate += config.explore_per_second * 1.0
+            pace.rate += config.explore_per_second
         if pace.rate > max(config.unlimited_above, 2 * pace.limited_rate):
             pace.rate = None
 

@@ -104,6 +104,9 @@ def _check_completable(db: Db, call: Call, dataset: Row) -> None:
 def delete_dataset(call: Call) -> Reply:
     with call.store.transaction() as db:
         dataset = owned_dataset(db, call.org_id, call.params["id"])
+        # The contract names InProgress; a Stopping model is still winding its training
+        # down, so it counts too — as for project and model deletes (research §4.5: "used
+        # by a model that is currently training").
         if busy_models(db, call.now, "dataset_id", dataset["id"]):
             raise conflict("Cannot delete a dataset used by a model in training")
         db.execute("DELETE FROM images WHERE dataset_id = ?", (dataset["id"],))
