@@ -6,8 +6,8 @@ state backend (local file: flock; PostgreSQL: a session advisory lock).
   first left: nothing to do, or only what the first run did not do.
 - A run SIGKILLed while holding the lock leaves no lock behind: the next run gets it at once.
 
-"The right serial" is checked against a reference: the same runs made one after the other in
-another organisation and state. Every state write adds exactly one to the serial, so the two
+"The right serial" is checked against a reference: the same runs made one after the other on
+a fresh state in another organisation. Every state write adds exactly one to the serial, so the two
 serials are equal only if no write was lost, doubled or made by the run that did not hold
 the lock.
 """
@@ -19,10 +19,12 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Callable, Iterator
 
 import pytest
 
-from fixtures_apply import TOKEN, CliBackend, luna_images, luna_yaml, run_bria
+from fixtures_apply import TOKEN, CliBackend, luna_images, luna_yaml, run_bria, write_case
+from fixtures_emulator import start_emulator_server, stop_emulator_server
 from test_apply_cli import counts
 
 IMAGES = luna_images(6)
@@ -43,15 +45,28 @@ def wait_for_line(process: subprocess.Popen, text: str) -> None:
     raise AssertionError(f"{process.args} ended without printing {text!r}: {process.communicate()}")
 
 
-def reference_serial(root: Path, url: str, backend: CliBackend, *runs: tuple[str, ...]) -> int:
-    """The serial that `runs` (apply arguments), made one after the other on a fresh state
-    in a fresh organisation, leave behind."""
-    backend.write_case(root, luna_yaml(), IMAGES)
-    env = {"BRIA_API_URL": url, "BRIA_API_TOKEN": "reference", **backend.env}
-    for args in runs:
-        result = run_bria("apply", "--auto-approve", "--parallelism", "1", *args, cwd=root, env=env)
-        assert result.returncode == 0, result.stdout + result.stderr
-    return backend.read_state(root).serial
+@pytest.fixture(scope="module")
+def reference_serial(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., int]]:
+    """`reference_serial(*runs)`: the serial that `runs` (tuples of apply arguments) leave
+    behind when made one after the other on a fresh state, in a fresh organisation of an
+    emulator without latency. Computed once per distinct `runs`. The serial counts state
+    writes, which do not depend on the backend, so the local one serves both."""
+    process, url = start_emulator_server("--training-seconds", "600")
+    serials: dict[tuple[tuple[str, ...], ...], int] = {}
+
+    def serial(*runs: tuple[str, ...]) -> int:
+        if runs not in serials:
+            root = tmp_path_factory.mktemp("reference")
+            write_case(root, luna_yaml(), IMAGES)
+            env = {"BRIA_API_URL": url, "BRIA_API_TOKEN": f"reference-{len(serials)}"}
+            for args in runs:
+                result = run_bria("apply", "--auto-approve", "--parallelism", "1", *args, cwd=root, env=env)
+                assert result.returncode == 0, result.stdout + result.stderr
+            serials[runs] = CliBackend("local").read_state(root).serial
+        return serials[runs]
+
+    yield serial
+    stop_emulator_server(process)
 
 
 def assert_converged(root: Path, url: str, env: dict[str, str], backend: CliBackend) -> None:
@@ -60,7 +75,8 @@ def assert_converged(root: Path, url: str, env: dict[str, str], backend: CliBack
     assert backend.read_state(root).journal == ()
 
 
-def test_second_apply_while_one_runs_exits_3_naming_the_holder(tmp_path, emulator_server, cli_backend):
+def test_second_apply_while_one_runs_exits_3_naming_the_holder(tmp_path, emulator_server, cli_backend,
+                                                                 reference_serial):
     url = emulator_server("--latency-ms", "150", "--training-seconds", "600")
     env = {"BRIA_API_URL": url, **cli_backend.env}
     root = tmp_path / "work"
@@ -75,7 +91,7 @@ def test_second_apply_while_one_runs_exits_3_naming_the_holder(tmp_path, emulato
         out, err = first.communicate(timeout=60)
     assert first.returncode == 0, err
     assert_converged(root, url, env, cli_backend)
-    assert cli_backend.read_state(root).serial == reference_serial(tmp_path / "ref", url, cli_backend, ())
+    assert cli_backend.read_state(root).serial == reference_serial(())
 
 
 @pytest.mark.parametrize("first_args, second_does", [
@@ -83,7 +99,7 @@ def test_second_apply_while_one_runs_exits_3_naming_the_holder(tmp_path, emulato
     (("--target", "dataset.luna_v1"), "the rest"),
 ])
 def test_second_apply_with_lock_timeout_waits_then_does_what_is_left(tmp_path, emulator_server, cli_backend,
-                                                                     first_args, second_does):
+                                                                     reference_serial, first_args, second_does):
     url = emulator_server("--latency-ms", "150", "--training-seconds", "600")
     env = {"BRIA_API_URL": url, **cli_backend.env}
     root = tmp_path / "work"
@@ -108,7 +124,7 @@ def test_second_apply_with_lock_timeout_waits_then_does_what_is_left(tmp_path, e
         assert "model.luna_max" in second_out and "project.luna" not in second_out, second_out
         runs = (first_args, ())
     assert_converged(root, url, env, cli_backend)
-    assert cli_backend.read_state(root).serial == reference_serial(tmp_path / "ref", url, cli_backend, *runs)
+    assert cli_backend.read_state(root).serial == reference_serial(*runs)
 
 
 def test_a_run_killed_while_holding_the_lock_leaves_no_lock_behind(tmp_path, emulator_server, cli_backend):

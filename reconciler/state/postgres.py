@@ -118,6 +118,11 @@ class PostgresStateStore:
             raise StateError(f"{self.describe()}: {self._scrub(exc)}") from exc
 
     def close(self) -> None:
+        """Release the lock if held (as `unlock`) and end the session. Callers close a store
+        when a run ends, so this must also clear the holder info the lock recorded."""
+        self.unlock()
+
+    def _disconnect(self) -> None:
         conn, self._conn, self._held = self._conn, None, None
         if conn is not None and not conn.closed:
             conn.close()                 # ends the session: the server drops its advisory locks
@@ -149,7 +154,7 @@ class PostgresStateStore:
                 self._conn.execute("SELECT pg_advisory_unlock(%s)", (self._key,))
             except psycopg.Error:
                 pass                     # closing the session below releases the lock anyway
-        self.close()
+        self._disconnect()
 
     def _lock_holder_pid(self) -> int | None:
         """The server pid of the session holding this workspace's advisory lock, if any."""
