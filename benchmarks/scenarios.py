@@ -66,6 +66,7 @@ def _apply_rows(workdir: Path, quick: bool, *, label: str, latency_ms: float, ra
                 image_size: int, noisy: bool, repeats: int, target: str) -> list[Row]:
     count = 40 if quick else 200
     images = make_images(workdir / "images", count, size=image_size, noisy=noisy, seed=ord(label))
+    _forget_earlier_runs(workdir)
     walls, bounds, requests, limited, rss = [], [], [], [], []
     with EmulatorServer(workdir / "emulator.sqlite", latency_ms=latency_ms, rate_limit=rate_limit) as emu:
         for rep in range(1 if quick else repeats):
@@ -86,6 +87,14 @@ def _apply_rows(workdir: Path, quick: bool, *, label: str, latency_ms: float, ra
         f", {rate_limit}/min/endpoint" if rate_limit else "")
     return [Row(desc, median(walls), median(bounds), int(median(requests)), int(median(limited)),
                 max(rss), target)]
+
+
+def _forget_earlier_runs(workdir: Path) -> None:
+    """Every apply must start from nothing: a reused --workdir keeps the emulator's data and
+    the state files of an earlier invocation, and an apply over them has nothing to do."""
+    for leftover in workdir.glob("emulator.sqlite*"):
+        leftover.unlink()
+    shutil.rmtree(workdir / "state", ignore_errors=True)
 
 
 def scenario_a(workdir: Path, quick: bool) -> list[Row]:

@@ -35,12 +35,13 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
-
-from PIL import Image
+from typing import TYPE_CHECKING, BinaryIO
 
 from reconciler.diagnostics import SourceRange
 from reconciler.model import ImageSpec
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP")
@@ -282,6 +283,8 @@ def _hash_file(path: Path) -> tuple[str, int]:
 
 def _check_image(path: Path, file_size: int) -> tuple[int, int, str]:
     """(width, height, format) after the per-format integrity check described above."""
+    from PIL import Image  # here, not at the top: a run whose images are all cached never needs it
+
     try:
         with warnings.catch_warnings():
             # Past Pillow's limit (~179 Mpx) opening raises DecompressionBombError; between

@@ -1,6 +1,7 @@
 """Apply under a hostile API: 10% server errors, 10% of mutations committed with their
 response lost, and a per-endpoint rate limit. A 100-image manifest must converge — possibly
-over a few runs, each ending "partly done" (exit 5) — with no duplicate anywhere."""
+over a few runs, each ending "partly done" (exit 5) — with no duplicate anywhere. Runs with
+each state backend (local file, PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from fixtures_emulator import EMULATOR_BASE_URL
 
 
 @pytest.mark.slow
-async def test_hundred_images_converge_under_faults_drops_and_rate_limits(tmp_path, bria_env):
-    env = bria_env(fault_rate=0.1, drop_rate=0.1, rate_limit=3000, rate_burst=10, seed=11)
+async def test_hundred_images_converge_under_faults_drops_and_rate_limits(tmp_path, bria_env, state_store_factory):
+    env = bria_env(store=state_store_factory(), fault_rate=0.1, drop_rate=0.1, rate_limit=3000, rate_burst=10,
+                   seed=11)
     manifest = load(write_case(tmp_path / "m", luna_yaml(), luna_images(100)))
     runs = []
     for _ in range(8):

@@ -6,10 +6,10 @@ state backend (local file: flock; PostgreSQL: a session advisory lock).
   first left: nothing to do, or only what the first run did not do.
 - A run SIGKILLed while holding the lock leaves no lock behind: the next run gets it at once.
 
-"The right serial" is checked against a reference: the same runs made one after the other on
-a fresh state in another organisation. Every state write adds exactly one to the serial, so the two
-serials are equal only if no write was lost, doubled or made by the run that did not hold
-the lock.
+"The right serial" is checked against a reference: the same runs made one after the other
+on a fresh state in another organisation. Every state write adds exactly one to the serial,
+so the two serials are equal only if no write was lost, doubled or made by the run that did
+not hold the lock.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from fixtures_emulator import start_emulator_server, stop_emulator_server
 from test_apply_cli import counts
 
 IMAGES = luna_images(6)
+LATENCY_MS = "150"
 
 
 def start_bria(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.Popen:
@@ -48,10 +49,13 @@ def wait_for_line(process: subprocess.Popen, text: str) -> None:
 @pytest.fixture(scope="module")
 def reference_serial(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., int]]:
     """`reference_serial(*runs)`: the serial that `runs` (tuples of apply arguments) leave
-    behind when made one after the other on a fresh state, in a fresh organisation of an
-    emulator without latency. Computed once per distinct `runs`. The serial counts state
-    writes, which do not depend on the backend, so the local one serves both."""
-    process, url = start_emulator_server("--training-seconds", "600")
+    behind when made one after the other on a fresh state, in a fresh organisation.
+    Computed once per distinct `runs`. The serial counts state writes, which do not depend
+    on the backend, so the local one serves both. They do depend on timing: updates that
+    arrive while a write is in progress share the next write (group commit). With one call
+    at a time and LATENCY_MS per call, a write never overlaps the next update, so the
+    reference runs with the same latency as the tests."""
+    process, url = start_emulator_server("--latency-ms", LATENCY_MS, "--training-seconds", "600")
     serials: dict[tuple[tuple[str, ...], ...], int] = {}
 
     def serial(*runs: tuple[str, ...]) -> int:
@@ -77,7 +81,7 @@ def assert_converged(root: Path, url: str, env: dict[str, str], backend: CliBack
 
 def test_second_apply_while_one_runs_exits_3_naming_the_holder(tmp_path, emulator_server, cli_backend,
                                                                  reference_serial):
-    url = emulator_server("--latency-ms", "150", "--training-seconds", "600")
+    url = emulator_server("--latency-ms", LATENCY_MS, "--training-seconds", "600")
     env = {"BRIA_API_URL": url, **cli_backend.env}
     root = tmp_path / "work"
     cli_backend.write_case(root, luna_yaml(), IMAGES)
@@ -100,7 +104,7 @@ def test_second_apply_while_one_runs_exits_3_naming_the_holder(tmp_path, emulato
 ])
 def test_second_apply_with_lock_timeout_waits_then_does_what_is_left(tmp_path, emulator_server, cli_backend,
                                                                      reference_serial, first_args, second_does):
-    url = emulator_server("--latency-ms", "150", "--training-seconds", "600")
+    url = emulator_server("--latency-ms", LATENCY_MS, "--training-seconds", "600")
     env = {"BRIA_API_URL": url, **cli_backend.env}
     root = tmp_path / "work"
     cli_backend.write_case(root, luna_yaml(), IMAGES)

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from fixtures_manifest import image_bytes, write_image, write_many_pngs
 
-from reconciler.images import (HashCache, ImageProblem, default_cache_path, inspect_image,
-                               list_folder, sidecar_caption, size_problem)
+from reconciler.images import (JPEG_TAIL, HashCache, ImageInfo, ImageProblem, default_cache_path,
+                               inspect_image, inspect_images, list_folder, relative_posix,
+                               sidecar_caption, size_problem)
 from reconciler.manifest import load_manifest
 
 MANIFEST = """\
@@ -232,3 +233,73 @@ def test_symlink_inside_the_folder_is_allowed(tmp_path: Path) -> None:
     assert manifest is not None, diagnostics
     (image,) = manifest.datasets["d"].images
     assert image.rel_path == "images/link.png" and image.image_name.endswith("-link.png")
+
+
+def test_inspect_images_keeps_the_order_and_reports_each_file(tmp_path: Path) -> None:
+    """Files are hashed on a thread pool; results still line up with the paths asked for."""
+    paths = [write_image(tmp_path / f"i{i:02d}.{fmt.lower()}", 300 + i, 280, fmt)
+             for i, fmt in enumerate(["PNG", "JPEG", "WEBP"] * 6)]
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(paths[1].read_bytes()[:300])
+    asked = [*paths[:5], tmp_path / "missing.png", broken, *paths[5:]]
+    cache = HashCache(None)
+    results = inspect_images(asked, cache)
+    assert len(results) == len(asked)
+    for path, result in zip(asked, results):
+        if path.name == "missing.png":
+            assert isinstance(result, ImageProblem) and str(result) == "was not found"
+        elif path == broken:
+            assert isinstance(result, ImageProblem) and "corrupt or truncated" in str(result)
+        else:
+            assert isinstance(result, ImageInfo)
+            assert result.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+            assert result == inspect_image(path)
+    assert cache.stats.misses == len(asked) - 1       # the missing file is never looked up
+    assert cache.stats.bytes_hashed == sum(p.stat().st_size for p in [*paths, broken])
+    again = inspect_images(paths, cache)              # every good file now comes from the cache
+    assert again == [r for r in results if isinstance(r, ImageInfo)]
+    assert cache.stats.hits == len(paths)
+
+
+def test_baseline_jpeg_truncated_anywhere_in_its_scan_is_refused(tmp_path: Path) -> None:
+    data = image_bytes(800, 600, "JPEG", seed="cut")
+    path = tmp_path / "cut.jpg"
+    for keep in (0.3, 0.9, len(data) - 2):
+        path.write_bytes(data[:int(len(data) * keep) if keep < 1 else keep])
+        with pytest.raises(ImageProblem, match="no end-of-image marker after its first scan"):
+            inspect_image(path)
+
+
+def test_jpeg_with_data_after_its_end_marker_is_accepted(tmp_path: Path) -> None:
+    """Cameras append trailers (and motion photos a whole video) after the end-of-image marker:
+    the marker is then not in the file's last JPEG_TAIL bytes, and is found by a full scan."""
+    data = image_bytes(640, 480, "JPEG", seed="trailer")
+    for trailer in (b"short trailer", os.urandom(JPEG_TAIL + 1000).replace(b"\xff", b"\x00")):
+        path = tmp_path / "t.jpg"
+        path.write_bytes(data + trailer)
+        assert inspect_image(path).format == "JPEG"
+        path.write_bytes(data[:-2] + trailer)           # the marker itself missing
+        with pytest.raises(ImageProblem, match="no end-of-image marker"):
+            inspect_image(path)
+
+
+def test_an_end_marker_in_a_segment_before_the_scan_does_not_count(tmp_path: Path) -> None:
+    """An EXIF thumbnail carries its own FF D9 before the image's first scan."""
+    data = image_bytes(640, 480, "JPEG", seed="thumb")
+    app1 = b"Exif\x00\x00" + b"\xff\xd8 thumbnail \xff\xd9"
+    with_thumbnail = data[:2] + b"\xff\xe1" + (len(app1) + 2).to_bytes(2, "big") + app1 + data[2:]
+    path = tmp_path / "thumb.jpg"
+    path.write_bytes(with_thumbnail)
+    assert inspect_image(path).format == "JPEG"
+    path.write_bytes(with_thumbnail[:len(with_thumbnail) // 2])
+    with pytest.raises(ImageProblem, match="no end-of-image marker"):
+        inspect_image(path)
+
+
+@pytest.mark.parametrize("relative", ["a.png", "sub/dir/b.jpg", "x y/ü.webp"])
+def test_relative_posix_matches_relpath(tmp_path: Path, relative: str) -> None:
+    root = tmp_path.resolve()
+    path = root / relative
+    assert relative_posix(path, root) == Path(os.path.relpath(path, root)).as_posix() == relative
+    assert relative_posix(root.parent / "elsewhere.png", root) == "../elsewhere.png"
+    assert relative_posix(root, root) == "."
