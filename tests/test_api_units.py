@@ -167,6 +167,25 @@ async def test_pacer_measures_the_limit_between_two_429s_and_paces_just_under_it
     assert pacer.rate("k") == pytest.approx(9.5)
 
 
+async def test_pacer_trusts_a_short_measurement_for_the_rate_but_keeps_exploring():
+    """Under `min_estimate_span` a count of successes still beats halving blindly, but one
+    success more or less moves it a lot: the pacer keeps exploring instead of probing."""
+    clock = FakeClock()
+    pacer = AdaptivePacer(PacingConfig(margin=0.05, min_estimate_span=1.0), clock=clock, sleep=clock.sleep)
+    for _ in range(12):
+        pacer.record_success("k", clock.now)
+    pacer.record_rate_limited("k", sent_at=clock.now)       # a guess: 12/s
+    first = clock.now
+    for i in range(1, 5):
+        pacer.record_success("k", first + i / 10)          # 4 successes in 0.5 s: 8/s
+    pacer.record_rate_limited("k", sent_at=first + 0.5)
+    assert pacer.rate("k") == pytest.approx(8.0 * 0.95)
+    assert pacer.estimate("k") is None
+    before = pacer.rate("k")
+    pacer.record_success("k", first + 0.6)
+    assert pacer.rate("k") == pytest.approx(before + PacingConfig().explore_per_second)
+
+
 async def test_pacer_measures_no_more_than_got_through():
     """Sending below the limit for a while (the bucket overflowed) measures low, never high."""
     clock = FakeClock()

@@ -331,7 +331,7 @@ def test_same_inputs_in_any_order_give_a_byte_identical_plan():
         assert json.dumps(plan(new, _shuffled_state(s, rng), _shuffled(live, rng)).to_dict()) == expected
 
 
-def test_a_duplicate_copy_of_an_image_is_reported_not_confused_with_bria_s_upload():
+def test_a_duplicate_copy_of_an_image_is_a_stray_removed_not_confused_with_bria_s_upload():
     m = _manifest(complete=False, model=luna_model(train=False))
     s = _draft_state(m)
     ds_id = s.datasets["luna_v1"].current.remote_id
@@ -339,9 +339,11 @@ def test_a_duplicate_copy_of_an_image_is_reported_not_confused_with_bria_s_uploa
     duplicate = dict(images[0], id=5)     # a lower id than bria's recorded copy
     for order in ([*images, duplicate], [duplicate, *images]):
         p = plan(m, s, _live(s, datasets={ds_id: {"images": order}}))
-        assert p.changes == ()
+        change = _change(p, "dataset.luna_v1")
+        assert change.reason == "revert_drift"
+        assert [dict(st.args) for st in change.steps] == [
+            {"remote_id": 5, "dataset_remote_id": ds_id, "image_name": images[0]["image_name"], "copy_index": 0}]
         assert p.drift[0].fields["images_added"]["actual"] == [images[0]["image_name"]]
-        assert any("left alone" in n for n in p.notes)
 
 
 def test_versions_chain_and_superseded_history_do_not_change_the_plan():

@@ -8,16 +8,19 @@ own errors and debug logs are checked in-process.
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import pytest
 from fixtures_bad_input import Workspace, make_workspace
 
-from reconciler.api import ApiError, BriaClient
+from reconciler.api import ApiError, BriaClient, InvalidToken
+from reconciler.api.redaction import REDACTED, RedactingFilter, redact, register_secret, unregister_secret
 
 TOKEN = "bria-SECRET-4b9e2d71c0a8f365"
 FRAGMENT = "SECRET-4b9e2d71"              # any piece of the token is a leak too
@@ -100,7 +103,10 @@ def test_embedded_emulator_never_stores_the_exported_token(tmp_path: Path) -> No
     assert_no_token_anywhere(ws, [done.stdout, done.stderr])
 
 
-@pytest.mark.parametrize("token", [f"{TOKEN}\nsecond-line", f"{TOKEN}é", f"{TOKEN}\x1b[2J", f"{TOKEN}\tx"])
+UNSENDABLE_TOKENS = [f"{TOKEN}\nsecond-line", f"{TOKEN}é", f"{TOKEN}\x1b[2J", f"{TOKEN}\tx", f"{TOKEN} x"]
+
+
+@pytest.mark.parametrize("token", UNSENDABLE_TOKENS)
 def test_a_token_that_cannot_be_a_header_is_refused_without_showing_it(tmp_path: Path, emulator_server,
                                                                         token: str) -> None:
     ws = _workspace(tmp_path, emulator_server())
@@ -130,12 +136,13 @@ async def _failing_calls(base_url: str, token: str = TOKEN) -> list[Exception]:
     return errors
 
 
-def _assert_clean(errors: list[Exception], caplog: pytest.LogCaptureFixture, expect_errors: bool = True) -> None:
+def _assert_clean(errors: list[Exception], caplog: pytest.LogCaptureFixture, expect_errors: bool = True,
+                  expect_logs: bool = True) -> None:
     assert errors or not expect_errors
     for exc in errors:
         for text in (str(exc), repr(exc), "".join(traceback.format_exception(exc)), repr(vars(exc))):
             assert FRAGMENT not in text, text
-    assert caplog.records, "no debug log was captured"
+    assert caplog.records or not expect_logs, "no debug log was captured"
     assert FRAGMENT not in caplog.text
 
 
@@ -156,12 +163,31 @@ async def test_client_error_on_a_refused_connection_holds_no_token(caplog: pytes
     _assert_clean(errors, caplog)
 
 
-@pytest.mark.xfail(strict=True, reason="reconciler/api (not ours to edit): a token with a newline reaches httpx/h11, "
-                   "whose LocalProtocolError quotes the header value as bytes (b'…\\n…'); redaction compares the "
-                   "raw token, so the escaped form passes through into TransportError (and httpcore's DEBUG log). The CLI refuses such a "
-                   "token before building a client (cli/common.api_token); the client should too, or redact "
-                   "the repr form")
-async def test_client_redacts_a_token_with_a_newline(emulator_server, caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize("token", UNSENDABLE_TOKENS)
+async def test_client_refuses_a_token_that_cannot_be_a_header(emulator_server, caplog: pytest.LogCaptureFixture,
+                                                              token: str) -> None:
+    """Sent, such a token would reach httpx/h11, whose errors quote the header value escaped
+    (b'…\\n…'). The client refuses it when it is built, so it is never sent at all."""
     caplog.set_level(logging.DEBUG)
-    errors = await _failing_calls(emulator_server(), token=f"{TOKEN}\nsecond-line")
-    _assert_clean(errors, caplog)
+    base_url = emulator_server()
+    with pytest.raises(InvalidToken) as refused:
+        await _failing_calls(base_url, token=token)
+    _assert_clean([refused.value], caplog, expect_logs=False)
+    stats = httpx.get(f"{base_url.removesuffix('/v1')}/_emulator/stats", timeout=10).json()
+    assert stats["requests"] == 0, stats
+
+
+@pytest.mark.parametrize("token", [*UNSENDABLE_TOKENS, f'{TOKEN}\\"x'])
+def test_redaction_covers_the_escaped_forms_of_a_token(token: str) -> None:
+    """The second line of defence: a token shows up escaped in a repr, a bytes repr or JSON
+    (a printable token with a backslash or a quote in it too), or one line of it at a time."""
+    printed = [token, repr(token), repr(token.encode()), json.dumps(token), json.dumps(token, ensure_ascii=False),
+               *token.splitlines()]
+    register_secret(token)
+    try:
+        for text in printed:
+            assert FRAGMENT not in redact(f"header value {text}!") and REDACTED in redact(text), text
+            record = logging.LogRecord("httpcore.http11", logging.DEBUG, __file__, 1, "send %r", (text,), None)
+            assert RedactingFilter().filter(record) and FRAGMENT not in record.getMessage(), text
+    finally:
+        unregister_secret(token)

@@ -7,6 +7,7 @@ from reconciler.api.client import PRODUCTION_BASE_URL, USER_AGENT, BriaClient
 from reconciler.api.errors import (
     ApiError,
     Conflict,
+    InvalidToken,
     NotFound,
     OutcomeUnknown,
     PreconditionFailed,
@@ -29,6 +30,7 @@ __all__ = [
     "Conflict",
     "EndpointStats",
     "ImageFileError",
+    "InvalidToken",
     "NotFound",
     "OutcomeUnknown",
     "PacingConfig",

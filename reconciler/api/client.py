@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from reconciler import __version__
-from reconciler.api import bodies, redaction
+from reconciler.api import bodies, errors, redaction
 from reconciler.api.pacing import AdaptivePacer, PacingConfig
 from reconciler.api.transport import ClientStats, RequestExecutor, RequestSpec, RetryPolicy
 
@@ -35,6 +35,18 @@ def _build_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
     return httpx.Timeout(timeout, connect=min(timeout, _DEFAULT_CONNECT_TIMEOUT))
 
 
+INVALID_TOKEN_MESSAGE = (
+    "the API token contains a space, a control character or a non-ASCII character (a stray "
+    "newline from copying it?); it cannot be sent in an HTTP header. Its value is not shown."
+)
+
+
+def is_sendable_token(token: str) -> bool:
+    """Whether `token` can travel in an HTTP header as it is: printable ASCII without spaces
+    (a real token never has any; a header library would reject, or worse quote, the rest)."""
+    return all("!" <= char <= "~" for char in token)
+
+
 def _present(**fields: Any) -> dict[str, Any]:
     """The given fields without the ones left as None (a partial update)."""
     return {name: value for name, value in fields.items() if value is not None}
@@ -43,7 +55,8 @@ def _present(**fields: Any) -> dict[str, Any]:
 class BriaClient:
     """Async client; use as `async with BriaClient(...) as client:` or call `aclose()`.
 
-    An empty `token` sends no `api_token` header at all (the API answers 401).
+    An empty `token` sends no `api_token` header at all (the API answers 401). A token that
+    cannot be sent in a header raises `errors.InvalidToken` here, before any request.
     """
 
     def __init__(
@@ -62,6 +75,8 @@ class BriaClient:
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
+        if not is_sendable_token(token):
+            raise errors.InvalidToken(INVALID_TOKEN_MESSAGE)
         self.base_url = base_url.rstrip("/")
         self._token = token
         redaction.register_secret(token)

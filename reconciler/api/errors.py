@@ -78,6 +78,12 @@ class TransportError(ApiError):
     """The request failed on the network (refused, reset, timed out, …)."""
 
 
+class InvalidToken(ApiError):
+    """The token cannot be sent in an HTTP header (a control, whitespace or non-ASCII
+    character in it, e.g. a newline pasted with it). Raised by the client's constructor, so
+    no request is ever made with it; the message never contains the token."""
+
+
 class OutcomeUnknown(TransportError):
     """A non-idempotent call may have reached the server but no response came back.
 

@@ -9,17 +9,18 @@ overflowed a full bucket were not spent). The pacer works from that measurement:
 
 - an endpoint starts unpaced (no limit known: the pacer stays out of the way);
 - on a 429 it cuts the endpoint's rate to just under the limit it measured — the successes
-  sent since the previous 429 over the time since, once that is at least
-  `min_estimate_span` and `min_estimate_count` (a count is ± 1) — and never above the rate
-  it was limited at. Without a measurement: on the first 429 it paces at a guess (the
-  successes of the last second, or half the sends if more: a burst's first 429 may come
-  back before its successes; the guess is blurred by the bucket's initial burst); on a
-  later 429 it halves the rate. Only a 429 for a request sent *after* the previous cut
-  counts, so a burst of in-flight 429s cuts once;
+  sent since the previous 429 over the time since, when there were at least
+  `min_estimate_count` (a count is ± 1) — and never above the rate it was limited at. A
+  measurement over at least `min_estimate_span` is trusted (see probing below). With too
+  few successes to measure: on the first 429 it paces at a guess (the successes of the
+  last second, or half the sends if more: a burst's first 429 may come back before its
+  successes; the guess is blurred by the bucket's initial burst); on a later 429 it halves
+  the rate. Only a 429 for a request sent *after* the previous cut counts, so a burst of
+  in-flight 429s cuts once;
 - between 429s the rate creeps up, to find a limit that rose or was underestimated: after a
-  measurement by `probe_per_second` of the limit per second (slowly: just over the limit
-  the bucket drains slowly, so a probe costs about one 429); after a guess or a halving by
-  `explore_per_second` of the rate per second (the guess may be far too low). Past
+  trusted measurement by `probe_per_second` of the limit per second (slowly: just over the
+  limit the bucket drains slowly, so a probe costs about one 429); otherwise by
+  `explore_per_second` of the rate per second (a guess may be far too low). Past
   `unlimited_above`, and twice the rate it was limited at, the endpoint is unpaced again;
 - `Retry-After` pauses the endpoint for every caller until that time.
 
@@ -46,13 +47,13 @@ class PacingConfig:
 
     margin: float = 0.05  # pace this fraction under a measured limit
     decrease_factor: float = 0.5  # the cut when no limit could be measured
-    probe_per_second: float = 0.01  # after a measurement: + this × the limit per second
-    explore_per_second: float = 0.25  # without one: + this × the rate per second
+    probe_per_second: float = 0.005  # after a trusted measurement: + this × the limit per second
+    explore_per_second: float = 0.25  # otherwise: + this × the rate per second
     min_rate: float = 1.0 / 60.0
     unlimited_above: float = 50.0
-    guess_span: float = 1.0  # the first guess counts the sends of the last second
-    min_estimate_span: float = 1.0  # never measure over less ...
-    min_estimate_count: int = 3  # ... or from fewer successes
+    guess_span: float = 1.0  # the first guess counts the successes of the last second
+    min_estimate_span: float = 1.0  # a measurement over less is not trusted
+    min_estimate_count: int = 3  # fewer successes than this measure nothing
     history: float = 60.0  # seconds of success history kept for the measurements
 
 
@@ -138,7 +139,7 @@ class AdaptivePacer:
         if sent_at < pace.last_cut_at:
             return  # sent before the last cut: that cut already accounts for it
         config = self._config
-        measured = self._measure(pace, sent_at)
+        measured, reliable = self._measure(pace, sent_at)
         if measured is not None:
             limit = measured if pace.rate is None else min(measured, pace.rate)
             pace.rate = limit * (1.0 - config.margin)
@@ -150,22 +151,23 @@ class AdaptivePacer:
             pace.rate *= config.decrease_factor
         pace.rate = max(config.min_rate, pace.rate)
         pace.limited_rate = limit
-        pace.estimate = measured
+        pace.estimate = measured if reliable else None
         pace.last_limited_sent_at = sent_at
         pace.last_cut_at = now
         pace.last_grant = now  # the next turn is one new interval from now
 
-    def _measure(self, pace: _EndpointPace, sent_at: float) -> float | None:
-        """Successes per second sent since the previous 429 — the limit, when that span
-        and count are big enough to tell (limits are per minute; a count is ± 1)."""
+    def _measure(self, pace: _EndpointPace, sent_at: float) -> tuple[float | None, bool]:
+        """(successes per second sent since the previous 429, whether that span is long
+        enough to trust); (None, False) without a previous 429 or with fewer than
+        `min_estimate_count` successes since (a count is ± 1)."""
         previous = pace.last_limited_sent_at
         if previous is None:
-            return None
+            return None, False
         start = max(previous, sent_at - self._config.history)  # older successes are forgotten
         count = self._successes_between(pace, start, sent_at)
-        if sent_at - start < self._config.min_estimate_span or count < self._config.min_estimate_count:
-            return None
-        return count / (sent_at - start)
+        if count < self._config.min_estimate_count or sent_at <= start:
+            return None, False
+        return count / (sent_at - start), sent_at - start >= self._config.min_estimate_span
 
     def _first_guess(self, pace: _EndpointPace, sent_at: float) -> float:
         """The rate to start pacing at on an endpoint's first 429: the successes of the last

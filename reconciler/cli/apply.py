@@ -15,7 +15,9 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +26,8 @@ from rich.console import Console
 
 from reconciler.api import errors as api_errors
 from reconciler.cli import exitcodes
-from reconciler.cli.common import (build_client, close_state, command_line, load_manifest_or_exit, open_state,
-                                   run_async)
+from reconciler.cli.common import (build_client, check_address_flags, close_state, command_line,
+                                   load_manifest_or_exit, open_state, run_async)
 from reconciler.executor import ConsoleReporter, apply_plan, resolve_leftovers, stale_reason
 from reconciler.executor.importing import ImportRefused, import_resource
 from reconciler.executor.summary import output_lines, outputs, summary_lines
@@ -61,7 +63,7 @@ def _allow_destroy(values: tuple[str, ...]) -> Any:
 
 
 def _state_options(f: Any) -> Any:
-    f = click.option("--lock-timeout", type=float, default=0.0, show_default=True,
+    f = click.option("--lock-timeout", type=click.FloatRange(min=0), default=0.0, show_default=True,
                      help="Seconds to wait for another run's state lock.")(f)
     f = click.option("--state-backend", type=click.Choice(["local", "postgres"]), default=None,
                      help="Override the manifest's state backend.")(f)
@@ -97,8 +99,11 @@ def apply_command(plan_file: Path | None, manifest_path: str, state_backend: str
     manifest = load_manifest_or_exit(manifest_path)
     options = ApplyOptions(auto_approve or saved is not None, parallelism, wait, allow_destroy, target, exclude,
                            poll_interval)
+    check_flags = partial(check_address_flags, manifest, targets=target, excludes=exclude,
+                          allow_destroy=_allow_destroy(allow_destroy))
     sys.exit(_locked_run(manifest, state_backend, lock_timeout, command_line(),
-                         lambda store, state: _apply(manifest, manifest, store, state, options, saved)))
+                         lambda store, state: _apply(manifest, manifest, store, state, options, saved),
+                         check_flags=check_flags))
 
 
 @click.command("destroy")
@@ -112,8 +117,10 @@ def destroy_command(manifest_path: str, state_backend: str | None, lock_timeout:
     # rules stay in one place.
     nothing = replace(manifest, projects={}, datasets={}, models={})
     options = ApplyOptions(auto_approve, parallelism, False, allow_destroy, poll_interval=poll_interval)
+    check_flags = partial(check_address_flags, manifest, allow_destroy=_allow_destroy(allow_destroy))
     sys.exit(_locked_run(manifest, state_backend, lock_timeout, command_line(),
-                         lambda store, state: _apply(nothing, manifest, store, state, options, None)))
+                         lambda store, state: _apply(nothing, manifest, store, state, options, None),
+                         check_flags=check_flags))
 
 
 def _read_saved_plan(path: Path) -> Plan:
@@ -124,11 +131,18 @@ def _read_saved_plan(path: Path) -> Plan:
         sys.exit(exitcodes.ERROR)
 
 
-def _locked_run(manifest: Manifest, backend: str | None, lock_timeout: float, command: str, body: Any) -> int:
-    """Take the state lock, run `body(store, state)` (a coroutine), always unlock."""
-    store, state = open_state(manifest, backend, lock_timeout, command)
+def _locked_run(manifest: Manifest, backend: str | None, lock_timeout: float, command: str, body: Any,
+                check_flags: Callable[[State], None] | None = None) -> int:
+    """Take the state lock, run `body(store, state)` (a coroutine), always unlock.
+
+    `check_flags(state)` runs first, before any client exists: it exits 1 on a flag that
+    names no resource, so a bad flag costs no API call and changes nothing."""
+    store, stored = open_state(manifest, backend, lock_timeout, command)
     try:
-        return run_async(body(store, state or State.empty()))
+        state = stored or State.empty()
+        if check_flags is not None:
+            check_flags(state)
+        return run_async(body(store, state))
     except StateError as exc:
         _err(str(exc))
         return exitcodes.ERROR
@@ -254,7 +268,7 @@ def _install_cancel_handlers(cancel: asyncio.Event) -> None:
 
 @click.command("import")
 @click.argument("address")
-@click.argument("remote_id", type=int)
+@click.argument("remote_id", type=click.IntRange(min=1))
 @_state_options
 def import_command(address: str, remote_id: int, manifest_path: str, state_backend: str | None,
                    lock_timeout: float) -> None:

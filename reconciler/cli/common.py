@@ -87,11 +87,42 @@ def api_token(endpoint: str) -> str:
     if not token:
         fail(f"no API token: set the environment variable BRIA_API_TOKEN to talk to {endpoint}", ERROR)
     # An HTTP header carries only printable ASCII; anything else would surface later as a
-    # transport error that quotes the header value, i.e. the token.
-    if not (token.isascii() and token.isprintable()):
-        fail("BRIA_API_TOKEN contains a non-ASCII or control character (a stray newline from "
-             "copying it?); it cannot be sent in an HTTP header. Its value is not shown.", ERROR)
+    # transport error that quotes the header value, i.e. the token. The client refuses such a
+    # token too; checking here first names the variable to fix.
+    from reconciler.api.client import is_sendable_token
+
+    if not is_sendable_token(token):
+        fail("BRIA_API_TOKEN contains a space, a non-ASCII or a control character (a stray newline "
+             "from copying it?); it cannot be sent in an HTTP header. Its value is not shown.", ERROR)
     return token
+
+
+def check_address_flags(manifest: Manifest, state: "State", *, targets=(), excludes=(), allow_destroy=()) -> None:
+    """Bad --target/--exclude/--allow-destroy values exit 1 before any API call.
+
+    A malformed address is an error for every flag; an unknown one is an error for
+    --target/--exclude (the plan would silently cover something else) but only a warning
+    for --allow-destroy, where a stale permission can do no harm. `allow_destroy` is the
+    flag's values, or "all"."""
+    import click
+
+    from reconciler.cli.exitcodes import ERROR
+    from reconciler.model import split_address
+
+    known = set(manifest.addresses()) | set(state.addresses())
+    permissions = () if allow_destroy == "all" else tuple(a for a in allow_destroy if a != "all")
+    for flag, addrs in (("--target", targets), ("--exclude", excludes), ("--allow-destroy", permissions)):
+        for addr in addrs:
+            try:
+                split_address(addr)
+            except ValueError as exc:
+                fail(f"{flag} {addr}: {exc}", ERROR)
+            if addr in known:
+                continue
+            if flag == "--allow-destroy":
+                click.echo(f"Warning: {flag} {addr}: no such resource in the manifest or the state", err=True)
+            else:
+                fail(f"{flag} {addr}: no such resource in the manifest or the state", ERROR)
 
 
 def emulator_data_path(manifest: Manifest) -> Path:

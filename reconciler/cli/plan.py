@@ -17,8 +17,8 @@ from pathlib import Path
 import click
 
 from reconciler.cli import exitcodes
-from reconciler.cli.common import (build_client, close_state, command_line, fail, load_manifest_or_exit,
-                                   open_state, run_async)
+from reconciler.cli.common import (build_client, check_address_flags, close_state, command_line, fail,
+                                   load_manifest_or_exit, open_state, run_async)
 from reconciler.cli.show import show_command
 from reconciler.model import LiveView, Manifest, Plan
 from reconciler.state.model import State
@@ -85,30 +85,6 @@ def compute_plan(manifest: Manifest, *, targets=(), excludes=(), refresh_live: b
         close_state(store)
     # No state yet: the plan's lineage is unknown until the first apply writes one.
     return result if stored else dataclasses.replace(result, state_lineage=None)
-
-
-def check_address_flags(manifest: Manifest, state: State, *, targets=(), excludes=(), allow_destroy=()) -> None:
-    """Bad --target/--exclude/--allow-destroy values exit 1 before any API call.
-
-    A malformed address is an error for every flag; an unknown one is an error for
-    --target/--exclude (the plan would silently cover something else) but only a warning
-    for --allow-destroy, where a stale permission can do no harm."""
-    from reconciler.model import split_address
-
-    known = set(manifest.addresses()) | set(state.addresses())
-    permissions = () if allow_destroy == "all" else tuple(a for a in allow_destroy if a != "all")
-    for flag, addrs in (("--target", targets), ("--exclude", excludes), ("--allow-destroy", permissions)):
-        for addr in addrs:
-            try:
-                split_address(addr)
-            except ValueError as exc:
-                fail(f"{flag} {addr}: {exc}", exitcodes.ERROR)
-            if addr in known:
-                continue
-            if flag == "--allow-destroy":
-                click.echo(f"Warning: {flag} {addr}: no such resource in the manifest or the state", err=True)
-            else:
-                fail(f"{flag} {addr}: no such resource in the manifest or the state", exitcodes.ERROR)
 
 
 def check_out_path(out: Path, manifest: Manifest) -> None:

@@ -154,15 +154,16 @@ async def adoption(ctx: RunContext, entry: JournalEntry, remote: Remote) -> Stat
     if entry.op == Op.CLONE_DATASET.value:
         full = await ctx.calls("get_dataset", remote["id"])
         return lambda s: records.record_dataset_version(
-            s, key, detail["project"], full, _content_keyed(ctx, s, full.get("images") or ()))
+            s, key, detail["project"], full,
+            _content_keyed(ctx, s, key, detail.get("source_remote_id"), full.get("images") or ()))
     if entry.op == Op.UPLOAD_IMAGE.value:
         return lambda s: records.with_image(s, key, int(entry.parent_id or 0), detail["sha256"],
                                             records.image_record(remote))
     if entry.op == Op.COMPLETE_DATASET.value:
         frozen = remote if "images" in remote else await ctx.calls("get_dataset", entry.parent_id)
-        return lambda s: records.refresh_captions(
+        return lambda s: records.record_completed_images(
             records.change_version(s, key, int(entry.parent_id or 0), status=frozen.get("status") or "completed"),
-            key, int(entry.parent_id or 0), frozen.get("images") or ())
+            key, int(entry.parent_id or 0), frozen.get("images") or (), _manifest_content(ctx, key).values())
     if entry.op == Op.START_TRAINING.value:
         return lambda s: records.change_model(
             s, key, status=remote.get("status") or "InProgress", training_parameters=detail.get("parameters") or {},
@@ -175,15 +176,19 @@ async def adoption(ctx: RunContext, entry: JournalEntry, remote: Remote) -> Stat
     raise ValueError(f"unknown journal op {entry.op!r}")
 
 
-def _content_keyed(ctx: RunContext, state: State, remote_images: Any) -> dict:
-    """A clone's images keyed by sha256, through image_name (state and manifest know them)."""
-    known: dict[str, str] = {}
-    for record in state.datasets.values():
-        for version in record.versions:
-            known.update({img.image_name: sha for sha, img in version.images.items()})
-    shas = set(known.values())
-    if ctx.manifest is not None:
-        for dataset in ctx.manifest.datasets.values():
-            known.update({img.image_name: img.sha256 for img in dataset.images})
-            shas.update(img.sha256 for img in dataset.images)
-    return records.map_images_to_content(remote_images, known, sorted(shas))
+def _content_keyed(ctx: RunContext, state: State, key: str, source_id: Any, remote_images: Any) -> dict:
+    """A clone's images keyed by sha256, through image_name: the content the source version
+    recorded and the manifest's declaration of the dataset. What matches nothing is a stray
+    (`unknown-<id>`), as the planner saw it in the source version, so the plan's
+    DELETE_IMAGE steps for strays find their copies (steps.delete_image)."""
+    source = records.version_by_id(state, key, int(source_id)) if source_id is not None else None
+    known = {img.image_name: sha for sha, img in (source.images.items() if source else ())
+             if records.is_content_key(sha)}
+    known.update(_manifest_content(ctx, key))
+    return records.map_images_to_content(remote_images, known, sorted(set(known.values())))
+
+
+def _manifest_content(ctx: RunContext, key: str) -> dict[str, str]:
+    """image_name → sha256 of the manifest's declaration of dataset `key` (empty if none)."""
+    spec = ctx.manifest.datasets.get(key) if ctx.manifest is not None else None
+    return {img.image_name: img.sha256 for img in spec.images} if spec is not None else {}

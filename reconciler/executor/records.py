@@ -17,6 +17,8 @@ from reconciler.state.model import (DatasetRecord, DatasetVersion, ImageRecord, 
 # API project body field → ProjectRecord.applied field
 PROJECT_FIELDS = {"project_name": "name", "project_description": "description", "ip_type": "ip_type",
                   "ip_medium": "ip_medium", "ip_name": "ip_name", "ip_description": "ip_description"}
+# State key of an image that maps to no content bria knows — a stray (planner/content.py):
+# the planner removes it (a draft's) or leaves it out of the next version (a completed one's).
 UNKNOWN_IMAGE_PREFIX = "unknown-"
 
 
@@ -103,12 +105,32 @@ def with_image(state: State, key: str, dataset_id: int, sha: str, image: ImageRe
     return change_version(state, key, dataset_id, images={**version.images, sha: image})
 
 
-def without_image(state: State, key: str, dataset_id: int, sha: str) -> State:
+def without_image(state: State, key: str, dataset_id: int, sha: str | None, remote_id: int | None = None) -> State:
+    """Forget the image keyed `sha`, and any record of image `remote_id` (a stray's)."""
     version = version_by_id(state, key, dataset_id)
     if version is None:
         return state
-    images = {s: r for s, r in version.images.items() if s != sha}
+    images = {s: r for s, r in version.images.items() if s != sha and (remote_id is None or r.remote_id != remote_id)}
     return change_version(state, key, dataset_id, images=images)
+
+
+def stray_remote_id(address: str, version: DatasetVersion, args: Mapping[str, Any]) -> int:
+    """The remote id of the stray image a DELETE_IMAGE step (without sha256) deletes from
+    `version`. `remote_id` is its id in version `dataset_remote_id`; when `version` is a clone
+    of that one (made earlier in the same change), the stray is the clone's copy: among the
+    clone's strays (`unknown-<id>` records, see journal._content_keyed) of the same image
+    name, in id order, the one at `copy_index`."""
+    planned_on = args.get("dataset_remote_id")
+    if planned_on is None or int(planned_on) == version.remote_id:
+        return int(args["remote_id"])
+    name = args.get("image_name") or ""
+    copies = sorted(r.remote_id for key, r in version.images.items()
+                    if not is_content_key(key) and r.image_name == name)
+    index = int(args.get("copy_index") or 0)
+    if index >= len(copies):
+        raise StepFailed(f"{address}: the new version {version.remote_id} holds no copy of stray image "
+                         f"{name or args.get('remote_id')!r} to leave out (re-plan: it is removed from the draft)")
+    return copies[index]
 
 
 def refresh_captions(state: State, key: str, dataset_id: int, remote_images: Iterable[Mapping[str, Any]]) -> State:
@@ -134,26 +156,55 @@ def without_dataset_version(state: State, key: str, remote_id: int) -> State:
     return state.with_resource(f"dataset.{key}", replace(record, versions=versions))
 
 
+def is_content_key(key: str) -> bool:
+    """A sha256 image key, as opposed to a stray's `unknown-<id>` (same rule as the planner's)."""
+    return len(key) == 64 and all(c in "0123456789abcdef" for c in key)
+
+
 def map_images_to_content(remote_images: Iterable[Mapping[str, Any]], known: Mapping[str, str],
                           known_shas: Iterable[str]) -> dict[str, ImageRecord]:
     """Key a remote dataset's images by full sha256.
 
     `known` maps image_name → sha256 (from state and manifest); otherwise the 16-hex prefix
-    embedded in image_name is matched against `known_shas`. An image that matches nothing
-    is recorded under `unknown-<remote id>`, so the planner sees it and can remove it.
+    embedded in image_name is matched against `known_shas`. Exact names are matched first,
+    then prefixes, each in id order, so which copy of a duplicated content is the stray does
+    not depend on the order the API lists them in. An image that matches nothing (or a
+    content already taken) is a stray, recorded under `unknown-<remote id>`: the planner
+    sees it and removes it.
     """
-    shas = list(known_shas)
-    result: dict[str, ImageRecord] = {}
-    for img in remote_images:
-        name = img.get("image_name") or ""
-        sha = known.get(name)
-        if sha is None:
-            prefix = sha_from_image_name(name)
-            sha = next((s for s in shas if prefix and s.startswith(prefix)), None)
-        if sha is None or sha in result:
-            sha = f"{UNKNOWN_IMAGE_PREFIX}{img['id']}"
-        result[sha] = image_record(img)
-    return result
+    shas = sorted(known_shas)
+    ordered = sorted(remote_images, key=lambda img: int(img["id"]))
+    keyed: dict[int, str] = {}
+    for img in ordered:
+        sha = known.get(img.get("image_name") or "")
+        if sha is not None and sha not in keyed.values():
+            keyed[int(img["id"])] = sha
+    for img in ordered:
+        prefix = sha_from_image_name(img.get("image_name"))
+        sha = next((s for s in shas if prefix and s.startswith(prefix)), None)
+        if int(img["id"]) not in keyed and sha is not None and sha not in keyed.values():
+            keyed[int(img["id"])] = sha
+    return {keyed.get(int(img["id"]), f"{UNKNOWN_IMAGE_PREFIX}{img['id']}"): image_record(img) for img in ordered}
+
+
+def record_completed_images(state: State, key: str, dataset_id: int, remote_images: Iterable[Mapping[str, Any]],
+                            known_shas: Iterable[str]) -> State:
+    """Re-record the images of a version just completed, from the API's list: captions of
+    the recorded ones, and any image state does not hold (put there outside bria between the
+    plan and the completion) keyed by content or as a stray — a completed version is frozen,
+    and later plans trust this record instead of re-reading it."""
+    remote_images = list(remote_images)
+    state = refresh_captions(state, key, dataset_id, remote_images)
+    version = version_by_id(state, key, dataset_id)
+    if version is None:
+        return state
+    recorded = {r.remote_id for r in version.images.values()}
+    extra = [img for img in remote_images if int(img["id"]) not in recorded]
+    if not extra:
+        return state
+    # A second copy of recorded content is a stray, so only content not yet held can match.
+    added = map_images_to_content(extra, {}, [s for s in known_shas if s not in version.images])
+    return change_version(state, key, dataset_id, images={**version.images, **added})
 
 
 def record_model(state: State, key: str, remote: Mapping[str, Any], *, dataset_key: str,

@@ -194,13 +194,20 @@ async def _run_concurrently(ctx: RunContext, run: ChangeRun, group: list[Step]) 
 def _step_groups(change: Change) -> list[list[Step]]:
     """Steps in order, consecutive image steps on distinct images grouped to run together."""
     groups: list[list[Step]] = []
-    shas: set[str] = set()
+    images: set[Any] = set()
     for step in change.steps:
-        sha = step.args.get("sha256")
-        if (step.op in IMAGE_OPS and groups and groups[-1][0].op in IMAGE_OPS and sha not in shas):
+        image = _image_of(step)
+        if (step.op in IMAGE_OPS and groups and groups[-1][0].op in IMAGE_OPS and image not in images):
             groups[-1].append(step)
         else:
             groups.append([step])
-            shas = set()
-        shas.add(sha)
+            images = set()
+        images.add(image)
     return groups
+
+
+def _image_of(step: Step) -> Any:
+    """Which image a step touches: its content, or for a stray (no sha256) its remote id and
+    copy index (distinct for distinct strays, on the planned version and on its clone)."""
+    sha = step.args.get("sha256")
+    return sha if sha else ("stray", step.args.get("remote_id"), step.args.get("copy_index"))

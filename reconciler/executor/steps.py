@@ -170,11 +170,19 @@ async def regenerate_all_captions(ctx: RunContext, run: ChangeRun, args: Mapping
 
 
 async def delete_image(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
+    """Delete one image of the current version: bria's own by `sha256`, or a stray by
+    `remote_id` (an image state may not hold: uploaded in the console; on a clone, its copy —
+    see records.stray_remote_id)."""
     version = records.require_dataset_version(ctx.holder.state, run.key)
-    image = version.images.get(args["sha256"])
-    if image is not None:
-        await _ignore_not_found(ctx.calls("delete_image", version.remote_id, image.remote_id))
-    await ctx.holder.update(lambda s: records.without_image(s, run.key, version.remote_id, args["sha256"]))
+    sha = args.get("sha256")
+    if sha:
+        image = version.images.get(sha)
+        target = image.remote_id if image is not None else None
+    else:
+        target = records.stray_remote_id(run.address, version, args)
+    if target is not None:
+        await _ignore_not_found(ctx.calls("delete_image", version.remote_id, target))
+    await ctx.holder.update(lambda s: records.without_image(s, run.key, version.remote_id, sha, target))
 
 
 def _sha256_of(path: Any) -> str:

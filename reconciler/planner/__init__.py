@@ -8,10 +8,11 @@ models); this module runs them in dependency order of kinds, applies `--target` 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Iterable
 
 from reconciler.graph import DependencyCycle, order_changes
-from reconciler.model import LiveView, Manifest, Plan
+from reconciler.model import LiveView, Manifest, Op, Plan, split_address
 from reconciler.planner.context import ALL, Findings, PlanError, PlanInputs, live_from_state
 from reconciler.planner.datasets import plan_datasets
 from reconciler.planner.models import plan_models
@@ -33,10 +34,13 @@ def plan(manifest: Manifest, state: State, live: LiveView | None, *, targets: It
     allowed = ALL if allow_destroy == ALL else frozenset(allow_destroy)
     inputs = PlanInputs(manifest, state, live if live is not None else live_from_state(state),
                         refreshed=live is not None, allow_destroy=allowed)
-    out = Findings()
-    plan_projects(inputs, out)
-    plan_datasets(inputs, out)
-    plan_models(inputs, out)
+    out = _plan_resources(inputs)
+    renew = _trainings_on_stray_versions(inputs, out)
+    if renew:
+        # No training bria starts may use images that are not in the manifest: those
+        # datasets get a new version without their strays, and the plan is made again.
+        inputs = replace(inputs, renew_for_training=renew)
+        out = _plan_resources(inputs)
 
     targets, excludes = tuple(targets), tuple(excludes)
     edges = resource_edges(inputs, out.replaced_projects)
@@ -56,6 +60,27 @@ def plan(manifest: Manifest, state: State, live: LiveView | None, *, targets: It
         state_lineage=state.lineage, state_serial=state.serial,
         manifest_digest=manifest.digest, manifest_path=manifest.path.as_posix(),
         targets=targets, excludes=excludes)
+
+
+def _plan_resources(inputs: PlanInputs) -> Findings:
+    out = Findings()
+    plan_projects(inputs, out)
+    plan_datasets(inputs, out)
+    plan_models(inputs, out)
+    return out
+
+
+def _trainings_on_stray_versions(inputs: PlanInputs, out: Findings) -> frozenset[str]:
+    """Datasets that keep stray images (datasets._plan_completed) and on which a model
+    change of this plan starts a training."""
+    keys = set()
+    for change in out.changes.values():
+        kind, key = split_address(change.address)
+        spec = inputs.manifest.models.get(key) if kind == "model" else None
+        if (spec is not None and spec.dataset in out.kept_strays
+                and any(s.op is Op.START_TRAINING for s in change.steps)):
+            keys.add(spec.dataset)
+    return frozenset(keys)
 
 
 def _journal_note(state: State) -> str:

@@ -2,8 +2,18 @@
 turn what a version holds into what the manifest wants.
 
 Images are identified by sha256. Live images are matched back to content by their remote id
-(recorded in state) or by the hash prefix bria embeds in every `image_name`. Images that
-match neither were uploaded outside bria ("foreign"): reported, never touched.
+(recorded in state) or by the hash prefix bria embeds in every `image_name` — matched
+against the content state recorded, the manifest wants, or a journaled upload whose
+response was lost (bria's own image: adopted, never deleted).
+
+Stray images. Anything else in a dataset bria manages — an image uploaded in the console
+(no bria-style name, or one naming content bria neither recorded nor wants), a second copy
+of one content, a state record bria could only key as `unknown-<id>` — is a STRAY. A
+dataset bria manages holds exactly the manifest's images, so that a model trained on it is
+reproducible from git: strays are drift, and they are removed. On a draft they are deleted
+in place (DELETE_IMAGE by remote id); a completed version is frozen, so they are left out
+of the next version (DELETE_IMAGE on its clone) — when there is one: see
+datasets._plan_completed for when a stray alone makes a new version.
 
 Step batches: the executor runs consecutive image steps (upload, delete, set/regenerate
 caption) concurrently, so within one batch no two steps touch the same image. That is why
@@ -32,6 +42,24 @@ class ActualImage:
 
 
 @dataclass(frozen=True)
+class StrayImage:
+    """An image of a remote version that is not manifest content bria put there (see above)."""
+
+    remote_id: int | None
+    image_name: str                                   # "" when the API has none
+
+    @property
+    def label(self) -> str:
+        return self.image_name or f"id {self.remote_id}"
+
+
+def is_content_key(key: str) -> bool:
+    """Is this state image key a sha256 (bria's content), rather than a stray's `unknown-<id>`?
+    (The executor keys images it cannot map to content that way: executor.records.)"""
+    return len(key) == 64 and all(c in "0123456789abcdef" for c in key)
+
+
+@dataclass(frozen=True)
 class ActualVersion:
     """A remote dataset version as the planner sees it (live when fetched, else from state)."""
 
@@ -40,46 +68,53 @@ class ActualVersion:
     status: str
     caption_prefix: str | None
     images: Mapping[str, ActualImage]                 # sha256 → image
-    foreign: tuple[str, ...] = ()                     # image names uploaded outside bria
+    strays: tuple[StrayImage, ...] = ()               # in (image_name, remote id) order
     images_from_live: bool = False
 
     def summary(self) -> dict[str, Any]:
         return {"remote_id": self.remote_id, "name": self.name, "status": self.status,
-                "caption_prefix": self.caption_prefix, "images": len(self.images) + len(self.foreign)}
+                "caption_prefix": self.caption_prefix, "images": len(self.images) + len(self.strays)}
 
 
 def version_from_state(version: DatasetVersion) -> ActualVersion:
     images = {sha: ActualImage(sha, r.remote_id, r.image_name, r.caption, r.caption_source)
-              for sha, r in version.images.items()}
-    return ActualVersion(version.remote_id, version.name, version.status, version.caption_prefix, images)
+              for sha, r in version.images.items() if is_content_key(sha)}
+    strays = [StrayImage(r.remote_id, r.image_name) for key, r in version.images.items() if not is_content_key(key)]
+    return ActualVersion(version.remote_id, version.name, version.status, version.caption_prefix, images,
+                         _ordered(strays))
 
 
 def version_from_live(live: Mapping[str, Any], recorded: DatasetVersion, known_shas: Iterable[str]) -> ActualVersion:
     """Merge the live dataset with what state recorded for it.
 
-    List responses carry no images; then the recorded images stand (a completed version is
-    frozen, so they cannot have changed)."""
+    `known_shas`: content that is bria's besides the recorded images (the manifest's, and
+    journaled uploads whose response was lost). List responses carry no images; then the
+    recorded images stand (a completed version is frozen, so they cannot have changed)."""
     base = version_from_state(recorded)
     name, status = live.get("name", base.name), live.get("status", base.status)
     prefix = live.get("caption_prefix", base.caption_prefix)
     if "images" not in live:
-        return ActualVersion(base.remote_id, name, status, prefix, base.images)
-    by_remote_id = {r.remote_id: sha for sha, r in recorded.images.items()}
-    by_prefix = {sha[:16]: sha for sha in [*recorded.images, *known_shas]}
+        return ActualVersion(base.remote_id, name, status, prefix, base.images, base.strays)
+    by_remote_id = {r.remote_id: key for key, r in recorded.images.items()}
+    by_prefix = {sha[:16]: sha for sha in [*base.images, *known_shas]}
     images: dict[str, ActualImage] = {}
-    foreign: list[str] = []
+    strays: list[StrayImage] = []
     # Images whose id state recorded are matched first, then the others in id order, so a
     # second copy of one content (a duplicate upload) is the same one whatever order the
-    # API lists them in; it is reported with the foreign images, not mistaken for bria's.
+    # API lists them in; it is a stray, not mistaken for bria's.
     for img in sorted(live["images"], key=lambda i: (i.get("id") not in by_remote_id, _id_order(i.get("id")))):
         name_ = img.get("image_name") or ""
         sha = by_remote_id.get(img.get("id")) or by_prefix.get(sha_from_image_name(name_) or "")
-        if sha is None or sha in images:
-            foreign.append(name_ or f"id {img.get('id')}")
+        if sha is None or not is_content_key(sha) or sha in images:
+            strays.append(StrayImage(img.get("id"), name_))
             continue
         images[sha] = ActualImage(sha, img.get("id"), name_, img.get("caption"),
                                   img.get("caption_source") or "unknown")
-    return ActualVersion(base.remote_id, name, status, prefix, images, tuple(sorted(foreign)), True)
+    return ActualVersion(base.remote_id, name, status, prefix, images, _ordered(strays), True)
+
+
+def _ordered(strays: Iterable[StrayImage]) -> tuple[StrayImage, ...]:
+    return tuple(sorted(strays, key=lambda s: (s.image_name, _id_order(s.remote_id))))
 
 
 def _id_order(remote_id: Any) -> tuple[int, str]:
@@ -148,8 +183,25 @@ class ContentPlan:
         return not self.steps
 
 
+def stray_delete_steps(actual: ActualVersion) -> list[Step]:
+    """DELETE_IMAGE for each stray of `actual`, by its remote id in that version.
+
+    On a clone of `actual` (a new version made in the same change) the image to delete is
+    the clone's copy, which has another id: the executor finds it by image name, and
+    `copy_index` — the stray's rank among the strays of that name in `actual`, in id order —
+    picks one distinct copy per step, so the steps of one concurrent batch never collide."""
+    steps: list[Step] = []
+    seen: dict[str, int] = {}
+    for stray in actual.strays:
+        index = seen[stray.image_name] = seen.get(stray.image_name, -1) + 1
+        steps.append(Step(Op.DELETE_IMAGE, {"remote_id": stray.remote_id, "dataset_remote_id": actual.remote_id,
+                                            "image_name": stray.image_name, "copy_index": index}))
+    return steps
+
+
 def content_plan(spec: DatasetSpec, actual: ActualVersion, pinned: str | None) -> ContentPlan:
-    """Steps that turn the draft (or fresh clone of) `actual` into the manifest's content."""
+    """Steps that turn the draft (or fresh clone of) `actual` into the manifest's content:
+    strays go first (see the module doc), then bria's own images the manifest dropped."""
     wanted = desired_images(spec)
     deletes = [actual.images[sha] for sha in sorted(set(actual.images) - set(wanted))]
     uploads = [img for sha, img in wanted.items() if sha not in actual.images]
@@ -158,7 +210,8 @@ def content_plan(spec: DatasetSpec, actual: ActualVersion, pinned: str | None) -
     regenerate_all = bool(prefix) and bool(kept)
     set_caption = [i for i in kept if _caption_needs_set(i, actual.images[i.sha256])]
     regenerate = [i for i in kept if i.caption is None and actual.images[i.sha256].caption_source == "manual"]
-    steps: list[Step] = [Step(Op.DELETE_IMAGE, {"sha256": d.sha256, "image_name": d.image_name}) for d in deletes]
+    steps = stray_delete_steps(actual)
+    steps.extend(Step(Op.DELETE_IMAGE, {"sha256": d.sha256, "image_name": d.image_name}) for d in deletes)
     steps.extend(prefix)
     if regenerate_all:
         # Regenerating makes every caption automatic: manual ones are set again afterwards.
@@ -168,7 +221,8 @@ def content_plan(spec: DatasetSpec, actual: ActualVersion, pinned: str | None) -
     steps.extend(Step(Op.SET_CAPTION, {"sha256": i.sha256, "caption": i.caption}) for i in recaption)
     if not regenerate_all:
         steps.extend(Step(Op.REGENERATE_CAPTION, {"sha256": i.sha256}) for i in regenerate)
-    changes = ImageChanges(upload=tuple(i.rel_path for i in uploads), delete=tuple(d.image_name for d in deletes),
+    changes = ImageChanges(upload=tuple(i.rel_path for i in uploads),
+                           delete=tuple([s.label for s in actual.strays] + [d.image_name for d in deletes]),
                            caption=tuple(i.rel_path for i in set_caption),
                            regenerate=tuple(i.rel_path for i in regenerate))
     return ContentPlan(tuple(steps), changes)

@@ -27,6 +27,9 @@ class PlanInputs:
     live: LiveView
     refreshed: bool                   # False with --no-refresh: `live` was built from the state
     allow_destroy: frozenset[str] | str = frozenset()
+    # dataset keys whose completed version keeps stray images but on which this plan would
+    # start a training: they get a new version without the strays (datasets._plan_completed)
+    renew_for_training: frozenset[str] = frozenset()
 
     def allowed(self, addr: str) -> bool:
         """May a protected change at `addr` go ahead (`--allow-destroy ADDR|all`)?"""
@@ -61,6 +64,8 @@ class Findings:
     renewed_datasets: set[str] = field(default_factory=set)
     # dataset key → whether it will be completed once this plan is applied
     completed_after: dict[str, bool] = field(default_factory=dict)
+    # dataset keys whose current (completed) version keeps its stray images in this plan
+    kept_strays: set[str] = field(default_factory=set)
 
     def add(self, change: Change) -> None:
         self.changes[change.address] = change

@@ -4,10 +4,14 @@ A draft is edited in place. A completed dataset is frozen: any change to its ima
 captions or caption prefix makes a NEW VERSION — clone it as a draft, change the clone,
 complete it — and the models trained on it are replaced (see models.py). Only the name is
 updated in place on a completed dataset.
+
+Stray images (content.py) are drift and are removed: deleted from a draft; left out of a
+completed dataset's next version — see _plan_completed for when strays alone make one.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from reconciler.model import AUTO_PREFIX, Action, Change, DatasetSpec, Drift, ImageChanges, Op, Step, address
@@ -58,10 +62,10 @@ def _plan_dataset(inputs: PlanInputs, out: Findings, spec: DatasetSpec) -> None:
         out.drift.append(Drift(spec.address, "deleted", current.remote_id))
         _create(out, spec, "recreate_because_deleted_outside_bria", record, before)
         return
-    actual = version_from_live(live, current, (i.sha256 for i in spec.images))
+    actual = version_from_live(live, current, [*(i.sha256 for i in spec.images), *_journaled_uploads(inputs, spec)])
     drifted = _report_drift(out, spec, record, actual)
     if actual.status == COMPLETED:
-        _plan_completed(out, spec, record, actual, drifted)
+        _plan_completed(inputs, out, spec, record, actual, drifted)
     else:
         _plan_draft(out, spec, record, actual, drifted)
 
@@ -86,18 +90,49 @@ def _create(out: Findings, spec: DatasetSpec, reason: str, record: DatasetRecord
                    images=ImageChanges(upload=tuple(i.rel_path for i in uploads))))
 
 
-def _plan_completed(out: Findings, spec: DatasetSpec, record: DatasetRecord, actual: ActualVersion,
-                    drifted: bool) -> None:
-    content = content_plan(spec, actual, record.pinned_prefix)
-    if not content.empty:
+def _journaled_uploads(inputs: PlanInputs, spec: DatasetSpec) -> list[str]:
+    """Content of uploads to this dataset whose response was lost (journal leftovers): bria's
+    own images, which apply adopts before it runs the plan — never strays."""
+    return [str(e.detail["sha256"]) for e in inputs.state.journal
+            if e.op == Op.UPLOAD_IMAGE.value and e.address == spec.address and e.detail.get("sha256")]
+
+
+def _plan_completed(inputs: PlanInputs, out: Findings, spec: DatasetSpec, record: DatasetRecord,
+                    actual: ActualVersion, drifted: bool) -> None:
+    """A completed version is frozen: content changes make a new version (a clone), and the
+    clone leaves out the version's stray images.
+
+    Strays ALONE make a new version unless models bria manages have already trained (or are
+    training) on this version. The reason: reproducibility means no training bria starts
+    uses an image that is not in the manifest. A version nobody trained on yet costs only a
+    clone to put right, so it is put right before anything trains on it. A version already
+    trained on is history — those models were trained with the strays; a new version now
+    would only retrain them (hours of training, every time someone adds an image in the
+    console) without changing what they learned from. So the plan says so in a note and the
+    strays are dropped with the next content change — or as soon as this plan would start
+    another training on the version (planner.plan re-plans those datasets with
+    `inputs.renew_for_training`), because that training must not see them either."""
+    pinned = record.pinned_prefix
+    content = content_plan(spec, actual, pinned)
+    reason = None
+    if not content_plan(spec, replace(actual, strays=()), pinned).empty:
+        reason = "clone_because_dataset_completed"
+    if actual.strays:
+        trained = _trained_on(inputs, actual.remote_id)
+        if reason is None and (not trained or spec.key in inputs.renew_for_training):
+            reason = "clone_because_stray_images"
+        _note_strays(out, spec, actual, trained, dropped=reason is not None)
+        if reason is None:
+            out.kept_strays.add(spec.key)
+    if reason is not None:
         steps = [Step(Op.CLONE_DATASET, {"source_remote_id": actual.remote_id, "name": spec.name}), *content.steps]
         if spec.complete:
             steps.append(Step(Op.COMPLETE_DATASET, {}))
         out.renewed_datasets.add(spec.key)
         out.completed_after[spec.key] = spec.complete
-        out.add(Change(address=spec.address, actions=(Action.CLONE,), reason="clone_because_dataset_completed",
+        out.add(Change(address=spec.address, actions=(Action.CLONE,), reason=reason,
                        steps=tuple(steps), before=actual.summary(),
-                       after=desired_summary(spec, actual, record.pinned_prefix),
+                       after=desired_summary(spec, actual, pinned),
                        images=None if content.images.is_empty() else content.images))
         return
     out.completed_after[spec.key] = True
@@ -132,18 +167,46 @@ def _plan_draft(out: Findings, spec: DatasetSpec, record: DatasetRecord, actual:
                    images=None if content.images.is_empty() else content.images))
 
 
+def _trained_on(inputs: PlanInputs, version_id: int) -> list[str]:
+    """bria's models (current or superseded) whose training on this version has started."""
+    trained = []
+    for key, model in sorted(inputs.state.models.items()):
+        status = (inputs.live.models.get(model.remote_id) or {}).get("status", model.status)
+        if model.dataset_remote_id == version_id and status != "Created":
+            trained.append(f"model.{key} (model {model.remote_id}, {status})")
+        trained.extend(f"model.{key}'s superseded model {s.remote_id} ({s.status})" for s in model.superseded
+                       if s.dataset_remote_id == version_id and s.status != "Created")
+    return trained
+
+
+def _note_strays(out: Findings, spec: DatasetSpec, actual: ActualVersion, trained: list[str], *,
+                 dropped: bool) -> None:
+    if not trained:
+        return   # nothing trained with them: the drift section and the clone's image list say it all
+    names = ", ".join(s.label for s in actual.strays)
+    text = (f"{spec.address}: completed version {actual.remote_id} holds {len(actual.strays)} image(s) not in "
+            f"the manifest ({names}), and {', '.join(trained)} trained with them. ")
+    if dropped:
+        text += "The new version leaves them out; its models are trained without them"
+    else:
+        text += ("bria does not make a new version and retrain only to drop them: the next content change of "
+                 "this dataset, or the next training bria starts on it, makes a version without them")
+    out.note(spec.address, text)
+
+
 def _update_reason(drifted: bool, desired_matches_state: bool) -> str:
     return "revert_drift" if drifted and desired_matches_state else "update_in_place"
 
 
 def _report_drift(out: Findings, spec: DatasetSpec, record: DatasetRecord, actual: ActualVersion) -> bool:
-    """Record changes made outside bria (name, caption prefix, completion, deleted or added
-    images, manual captions). A wanted image that is there but not recorded is bria's own
-    upload whose result was lost (the journal adopts it), not drift. The caption prefix is
-    drift only when the manifest manages it (see content.prefix_steps); completion only
-    when the manifest says `complete: false` (with `complete: true` it is most likely bria's
-    own completion whose response was lost)."""
-    addr, recorded, wanted = spec.address, record.current, desired_images(spec)
+    """Record changes made outside bria (name, caption prefix, completion, deleted images,
+    stray images, manual captions). A wanted image that is there but not recorded is bria's
+    own upload whose result was lost (the journal adopts it), not drift. A stray is drift
+    whether state recorded it (as `unknown-<id>`, e.g. after `bria import`) or not: it is
+    not the manifest's. The caption prefix is drift only when the manifest manages it (see
+    content.prefix_steps); completion only when the manifest says `complete: false` (with
+    `complete: true` it is most likely bria's own completion whose response was lost)."""
+    addr, recorded = spec.address, record.current
     fields: dict[str, dict[str, Any]] = {}
     if actual.name != recorded.name:
         fields["name"] = {"expected": recorded.name, "actual": actual.name}
@@ -152,22 +215,20 @@ def _report_drift(out: Findings, spec: DatasetSpec, record: DatasetRecord, actua
     if not spec.complete and actual.status != recorded.status:
         fields["status"] = {"expected": recorded.status, "actual": actual.status}
     if actual.images_from_live:
-        gone = sorted(r.image_name for sha, r in recorded.images.items() if sha not in actual.images)
+        stray_ids = {s.remote_id for s in actual.strays}
+        gone = sorted(r.image_name for sha, r in recorded.images.items()
+                      if sha not in actual.images and r.remote_id not in stray_ids)
         if gone:
             fields["images_deleted"] = {"expected": gone, "actual": []}
-        added = sorted([i.image_name for sha, i in actual.images.items()
-                        if sha not in recorded.images and sha not in wanted]
-                       + list(actual.foreign))
-        if added:
-            fields["images_added"] = {"expected": [], "actual": added}
+    if actual.strays:
+        fields["images_added"] = {"expected": [], "actual": sorted(s.label for s in actual.strays)}
+    if actual.images_from_live:
         captions = {r.image_name: (r.caption, actual.images[sha].caption) for sha, r in recorded.images.items()
                     if r.caption_source == "manual" and sha in actual.images
                     and actual.images[sha].caption != r.caption}
         if captions:
             fields["captions"] = {"expected": {n: c[0] for n, c in sorted(captions.items())},
                                   "actual": {n: c[1] for n, c in sorted(captions.items())}}
-    if actual.foreign:
-        out.note(addr, f"{addr}: {len(actual.foreign)} image(s) uploaded outside bria are left alone")
     if fields:
         out.drift.append(Drift(addr, "changed", recorded.remote_id, fields))
     return bool(fields)

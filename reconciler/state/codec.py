@@ -30,7 +30,7 @@ from typing import Any
 
 import jsonschema
 
-from reconciler.state.model import DatasetRecord, State
+from reconciler.state.model import STATE_FORMAT_VERSION, DatasetRecord, State
 from reconciler.state.store import StateError
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "state.schema.json"
@@ -246,12 +246,36 @@ def state_is_valid(document: Any) -> bool:
     return state_validator().is_valid(document)
 
 
+class NewerStateFormat(StateError):
+    """The state was written by a newer bria, in a format_version this bria cannot read.
+
+    Not damage: the file is probably fine, and replacing it with an older copy (a backup)
+    would roll the state back, so the fix is to upgrade bria."""
+
+    def __init__(self, source: str, format_version: int, note: str = ""):
+        self.source = source
+        self.format_version = format_version
+        super().__init__(
+            f"{source} was written by a newer bria (state format_version {format_version}; this bria reads "
+            f"format_version {STATE_FORMAT_VERSION}). Upgrade bria to use it; nothing was changed."
+            + (f"\n{note}" if note else ""))
+
+
+def check_format_version(document: Any, source: str) -> None:
+    """Raise NewerStateFormat when `document` declares a format_version above this bria's."""
+    version = document.get("format_version") if isinstance(document, dict) else None
+    if type(version) is int and version > STATE_FORMAT_VERSION:
+        raise NewerStateFormat(source, version)
+
+
 def decode_state(document: Any, source: str, hint: str = "") -> State:
     """A parsed JSON document → State, after checking it against state.schema.json.
 
-    Raises StateError naming `source` and every schema violation; `hint` is appended (e.g.
-    where the backup is).
+    Raises NewerStateFormat for a state from a newer bria (without `hint`: that is no damage
+    to repair), else StateError naming `source` and every schema violation, with `hint`
+    appended (e.g. where the backup is).
     """
+    check_format_version(document, source)
     # The fast check first; errors are collected (all of them) only for a bad document.
     errors = [] if state_is_valid(document) else sorted(
         state_validator().iter_errors(document), key=lambda e: [str(p) for p in e.absolute_path])

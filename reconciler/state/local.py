@@ -24,7 +24,7 @@ import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from reconciler.state.codec import StateEncoder, parse_state_text
+from reconciler.state.codec import NewerStateFormat, StateEncoder, parse_state_text
 from reconciler.state.locking import FileLock, pid_alive, read_holder
 from reconciler.state.model import State
 from reconciler.state.store import LockInfo, SerialConflict, StateError
@@ -113,7 +113,10 @@ class LocalStateStore:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise StateError(f"{self.path} is corrupt (not UTF-8 text)\n{self._backup_hint()}") from exc
-        state = parse_state_text(text, str(self.path), self._backup_hint())
+        try:
+            state = parse_state_text(text, str(self.path), self._backup_hint())
+        except NewerStateFormat as exc:
+            raise NewerStateFormat(str(self.path), exc.format_version, self._newer_format_note()) from None
         self._seen = _Seen(state.serial, fingerprint)
         return state
 
@@ -188,6 +191,13 @@ class LocalStateStore:
 
     def _temp_name(self) -> Path:
         return self.path.with_name(f".{self.path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+
+    def _newer_format_note(self) -> str:
+        """For a state from a newer bria: the backup is no way out (it is an earlier version)."""
+        if not self.backup_path.exists():
+            return ""
+        return (f"Do not restore {self.backup_path} in its place: it holds an earlier version, and using it "
+                f"would roll the state back.")
 
     def _backup_hint(self) -> str:
         if self.backup_path.exists():
