@@ -213,6 +213,9 @@ class Op(str, enum.Enum):
     SET_CAPTION_PREFIX = "set_caption_prefix"  # args: prefix (None = use the pinned generated one)
     REGENERATE_ALL_CAPTIONS = "regenerate_all_captions"  # args: {} (waits for completion)
     DELETE_IMAGE = "delete_image"              # args: sha256, image_name
+    #   …or, for a stray image (not bria's content, e.g. uploaded in the console; planner/content.py):
+    #   remote_id, dataset_remote_id (the version it was seen in), image_name, copy_index (on a
+    #   clone of that version: which of the clone's strays of that name, in id order)
     UPLOAD_IMAGE = "upload_image"              # args: sha256, rel_path, image_name, increase_resolution, caption (manual caption to set right after, or None)
     SET_CAPTION = "set_caption"                # args: sha256, caption
     REGENERATE_CAPTION = "regenerate_caption"  # args: sha256

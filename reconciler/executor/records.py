@@ -174,15 +174,15 @@ def map_images_to_content(remote_images: Iterable[Mapping[str, Any]], known: Map
     """
     shas = sorted(known_shas)
     ordered = sorted(remote_images, key=lambda img: int(img["id"]))
-    keyed: dict[int, str] = {}
+    keyed: dict[int, str] = {}            # remote id → sha256
     for img in ordered:
         sha = known.get(img.get("image_name") or "")
         if sha is not None and sha not in keyed.values():
             keyed[int(img["id"])] = sha
-    for img in ordered:
+    for img in (i for i in ordered if int(i["id"]) not in keyed):
         prefix = sha_from_image_name(img.get("image_name"))
         sha = next((s for s in shas if prefix and s.startswith(prefix)), None)
-        if int(img["id"]) not in keyed and sha is not None and sha not in keyed.values():
+        if sha is not None and sha not in keyed.values():
             keyed[int(img["id"])] = sha
     return {keyed.get(int(img["id"]), f"{UNKNOWN_IMAGE_PREFIX}{img['id']}"): image_record(img) for img in ordered}
 

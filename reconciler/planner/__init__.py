@@ -38,7 +38,8 @@ def plan(manifest: Manifest, state: State, live: LiveView | None, *, targets: It
     renew = _trainings_on_stray_versions(inputs, out)
     if renew:
         # No training bria starts may use images that are not in the manifest: those
-        # datasets get a new version without their strays, and the plan is made again.
+        # datasets get a new version without their strays, and the plan is made again (once
+        # is enough: whether a model trains depends on its own dataset only).
         inputs = replace(inputs, renew_for_training=renew)
         out = _plan_resources(inputs)
 
