@@ -171,3 +171,17 @@ def test_bidi_overrides_and_separators_are_made_visible():
     from reconciler.render.outline import clean
     assert clean("abc\u202edef\u2028x\u2066") == "abc\\u202edef\\u2028x\\u2066"
     assert clean("Luna — ünïcode ✓") == "Luna — ünïcode ✓"
+
+
+def test_no_change_plan_with_drift_does_not_claim_everything_matches():
+    """A kept stray image is drift with no change: the last line must not say "match"."""
+    from reconciler.model import Drift, Plan
+    from reconciler.render.human import render_plan
+
+    plan = Plan(changes=(), drift=(Drift("dataset.d", "changed", 3,
+                                         {"images_added": {"expected": [], "actual": ["x.png"]}}),))
+    text = render_plan(plan.to_dict(), color=False)
+    assert "match the manifest" not in text
+    assert text.rstrip().endswith("No changes to apply; see the changes made outside bria above.")
+    clean = render_plan(Plan(changes=()).to_dict(), color=False)
+    assert clean.rstrip().endswith("No changes. Your Bria resources match the manifest.")

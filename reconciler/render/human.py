@@ -94,7 +94,7 @@ def _notes_block(outline: Outline, paint: Paint) -> str:
 
 def _summary_block(plan: Mapping[str, Any], paint: Paint) -> str:
     if not symbols.has_changes(plan):
-        return paint(symbols.NO_CHANGES_LINE, Tone.CREATE)
+        return paint(symbols.no_changes_line(plan), Tone.CREATE)
     lines = [paint(symbols.summary_line(plan), Tone.HEADING)]
     refused = symbols.refused_changes(plan)
     if refused:

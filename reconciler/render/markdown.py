@@ -69,7 +69,7 @@ def _head(plan: Mapping[str, Any]) -> list[str]:
     if symbols.has_changes(plan):
         parts.append(f"**{symbols.summary_line(plan)}**")
     else:
-        parts.append(f"**{symbols.NO_CHANGES_LINE}**")
+        parts.append(f"**{symbols.no_changes_line(plan)}**")
     refused = symbols.refused_changes(plan)
     if refused:
         parts.append(_callout("CAUTION", [

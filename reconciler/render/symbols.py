@@ -165,6 +165,13 @@ def summary_line(plan: Mapping[str, Any]) -> str:
 
 
 NO_CHANGES_LINE = "No changes. Your Bria resources match the manifest."
+# With drift shown above, "match" would contradict them (e.g. a stray image kept on
+# a trained version): say only that there is nothing to apply.
+NO_CHANGES_WITH_NOTES_LINE = "No changes to apply; see the changes made outside bria above."
+
+
+def no_changes_line(plan: Mapping[str, Any]) -> str:
+    return NO_CHANGES_WITH_NOTES_LINE if plan.get("drift") else NO_CHANGES_LINE
 
 
 def visible_changes(plan: Mapping[str, Any]) -> list[Mapping[str, Any]]:
