@@ -293,6 +293,10 @@ def _check_image(path: Path, file_size: int) -> tuple[int, int, str]:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with open(path, "rb") as f, Image.open(f) as im:
                 fmt, (width, height) = im.format, im.size
+                # Most phone and camera JPEGs carry a second (preview) image and Pillow calls
+                # them MPO; the file is a JPEG all the same, and the API accepts it as one.
+                if fmt == "MPO":
+                    fmt = "JPEG"
                 if fmt not in SUPPORTED_FORMATS:
                     raise ImageProblem(f"is a {fmt} image; the API accepts only JPEG, PNG and WEBP")
                 _verify_integrity(im, f, fmt, file_size)

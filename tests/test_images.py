@@ -303,3 +303,19 @@ def test_relative_posix_matches_relpath(tmp_path: Path, relative: str) -> None:
     assert relative_posix(path, root) == Path(os.path.relpath(path, root)).as_posix() == relative
     assert relative_posix(root.parent / "elsewhere.png", root) == "../elsewhere.png"
     assert relative_posix(root, root) == "."
+
+
+def test_a_camera_mpo_jpeg_is_accepted_as_jpeg(tmp_path):
+    """Phone/camera JPEGs with a preview image are MPO to Pillow; they are still JPEGs."""
+    from PIL import Image as PILImage
+
+    from reconciler.images import inspect_image
+
+    path = tmp_path / "camera.jpg"
+    first = PILImage.new("RGB", (640, 480), (10, 120, 200))
+    preview = PILImage.new("RGB", (160, 120), (200, 20, 20))
+    first.save(path, "MPO", save_all=True, append_images=[preview])
+    with PILImage.open(path) as im:
+        assert im.format == "MPO"          # the case this test is about
+    facts = inspect_image(path)
+    assert (facts.width, facts.height, facts.format) == (640, 480, "JPEG")
