@@ -56,7 +56,13 @@ def main() -> None:
 
     Keep projects, datasets and models in a YAML manifest; `bria plan` shows what would
     change, `bria apply` does it. The API token comes from BRIA_API_TOKEN only.
+    Set BRIA_LOG=debug (or info, warning) for diagnostic logs on stderr; tokens are redacted.
     """
+    from reconciler.cli.logs import configure_from_env
+
+    problem = configure_from_env()
+    if problem:
+        click.echo(f"warning: {problem}", err=True)
 
 
 # Command name → the module (reconciler.cli.NAME) whose COMMANDS list defines it. A command
