@@ -136,7 +136,9 @@ async def test_pacing_keeps_429s_few_at_600_per_minute(api_harness_factory, api_
     ideal = (60 - 5) / 10.0
     print(f"\n600/min, 60 uploads x8: {rate_limited} x 429, {elapsed:.1f} s (ideal {ideal:.1f} s)")
     assert rate_limited <= 8  # ~3: the first burst's, then the pacer measures the limit
-    assert elapsed < ideal * 1.6
+    # Wide bound: the point is that pacing does not back off far past the limit (the 429
+    # count above is the behaviour); the exact throughput belongs to benchmarks/.
+    assert elapsed < ideal * 2.5
 
 
 @pytest.mark.slow
@@ -146,7 +148,7 @@ async def test_pacing_keeps_429s_few_at_60_per_minute(api_harness_factory, api_i
     ideal = (30 - 3) / 1.0
     print(f"\n60/min, 30 uploads x8: {rate_limited} x 429, {elapsed:.1f} s (ideal {ideal:.1f} s)")
     assert rate_limited <= 10  # 5 of the first 8 (the bucket holds 3), then ~1 per probe
-    assert elapsed < ideal * 1.3
+    assert elapsed < ideal * 1.6   # no long back-offs; slack for a loaded CI machine
 
 
 # --- the token never leaks --------------------------------------------------------------------
@@ -196,8 +198,10 @@ async def test_max_concurrency_bounds_requests_in_flight(api_harness_factory):
         started = time.monotonic()
         await asyncio.gather(*(client.list_projects() for _ in range(8)))
         timings[name] = time.monotonic() - started
-    assert timings["narrow"] >= 0.4  # 8 calls, 2 at a time, 100 ms each
-    assert timings["wide"] < 0.3  # all 8 at once
+    assert timings["narrow"] >= 0.4  # 8 calls, 2 at a time, 100 ms each: 4 rounds at least
+    # All 8 at once is one round (~0.1 s); a ratio, not an absolute bound, so a loaded CI
+    # machine slowing both runs alike does not fail it.
+    assert timings["wide"] < timings["narrow"] / 2
 
 
 async def test_read_timeout_is_outcome_unknown_for_a_create_and_retried_for_a_read(api_harness_factory):

@@ -126,6 +126,8 @@ def test_destroy_is_refused_for_protected_resources_unless_allowed(tmp_path, emu
     assert run_bria("apply", "--auto-approve", cwd=tmp_path, env=env).returncode == 0
     refused = run_bria("destroy", "--auto-approve", cwd=tmp_path, env=env)
     assert refused.returncode == 6 and "project.luna" in refused.stderr
+    assert "re-run with --allow-destroy model.luna_max --allow-destroy project.luna" in refused.stderr
+    assert "reason: bria destroy" in refused.stdout and "removed from manifest" not in refused.stdout
     assert counts(url)["projects"] == 1
     done = run_bria("destroy", "--auto-approve", "--allow-destroy", "all", cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stdout + done.stderr

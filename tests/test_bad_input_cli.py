@@ -38,6 +38,18 @@ def assert_refused(ws: Workspace, done: subprocess.CompletedProcess, before: dic
         assert ws.requests() == 0, f"API calls were made: {ws.stats()['by_endpoint']}"
 
 
+def test_the_request_counters_do_count(applied_workspace: Workspace, fresh_workspace: Workspace) -> None:
+    """Positive control for every `requests() == 0` / `mutations() == {}` below: the same
+    counters read non-zero when a good command does call the API."""
+    planned = applied_workspace.invoke("plan")
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    assert applied_workspace.requests() > 0
+    assert applied_workspace.mutations() == {}          # a plan only reads
+    applied = fresh_workspace.invoke("apply", "--auto-approve")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert fresh_workspace.mutations().get("POST /tailored-gen/projects") == 1, fresh_workspace.mutations()
+
+
 # --- bad manifests ---------------------------------------------------------------------------
 
 COMMANDS_WITH_A_MANIFEST = [("plan",), ("plan", "--detailed-exitcode"), ("apply", "--auto-approve"),
@@ -127,16 +139,29 @@ def test_manifest_file_problems_on_every_command(fresh_workspace: Workspace, wha
     assert ws.requests() == 0
 
 
-@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root reads any file")
+AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+@pytest.mark.skipif(AS_ROOT and not Path("/proc/self/mem").exists(), reason="root reads any file")
 def test_unreadable_manifest(fresh_workspace: Workspace) -> None:
     ws = fresh_workspace
-    ws.manifest.chmod(0)
+    original = ws.manifest.read_bytes()
+    if AS_ROOT:   # root reads a mode-0 file; reading /proc/self/mem at offset 0 fails (EIO) even for root
+        ws.manifest.unlink()
+        ws.manifest.symlink_to("/proc/self/mem")
+    else:
+        ws.manifest.chmod(0)
     try:
         for done in ws.run_many([("validate",), ("plan",), ("apply", "--auto-approve"), ("show",)]):
-            assert done.returncode == 1 and "bria.yaml" in done.stderr and "Traceback" not in done.stderr
+            assert done.returncode == 1 and "bria.yaml" in done.stderr and "Traceback" not in done.stderr, done
+            assert "cannot read" in done.stderr, done.stderr
         assert ws.requests() == 0 and not (ws.root / "state").exists()
     finally:
-        ws.manifest.chmod(0o644)
+        if ws.manifest.is_symlink():
+            ws.manifest.unlink()
+            ws.manifest.write_bytes(original)
+        else:
+            ws.manifest.chmod(0o644)
 
 
 # --- bad flags and values ---------------------------------------------------------------------
@@ -239,6 +264,13 @@ def test_plan_allow_destroy_of_an_unknown_address_only_warns(applied_workspace: 
     done = ws.run("plan", "--allow-destroy", "model.gone", "--detailed-exitcode")
     assert done.returncode == 0, done.stderr
     assert "Warning: --allow-destroy model.gone: no such resource" in done.stderr
+
+
+def test_a_mistyped_target_names_the_closest_address_of_the_same_kind(applied_workspace: Workspace) -> None:
+    done = applied_workspace.invoke("plan", "--target", "project.lunaa")
+    assert done.returncode == 1
+    assert "--target project.lunaa: no such resource in the manifest or the state; did you mean project.luna?" \
+        in done.stderr
 
 
 @pytest.mark.parametrize("remote_id", ["99999999999999999999"])

@@ -91,14 +91,14 @@ async def test_completed_dataset_is_frozen(emulator_client):
 
 
 async def test_cannot_complete_while_captions_regenerate(emulator_client):
-    client = emulator_client(captions_seconds=0.2)
+    client = emulator_client(captions_seconds=0.5)  # a window several requests fit in, even on a loaded CI machine
     project = await emu_project(client)
     dataset = await emu_dataset(client, project["id"])
     await emu_upload(client, dataset["id"])
     path = f"/tailored-gen/datasets/{dataset['id']}"
     assert (await client.put(f"{path}/images")).status_code == 202
     assert (await client.put(path, json={"status": "completed"})).status_code == 409
-    await asyncio.sleep(0.25)
+    await asyncio.sleep(0.55)
     assert (await client.put(path, json={"status": "completed"})).status_code == 200
 
 

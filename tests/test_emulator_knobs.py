@@ -44,10 +44,10 @@ async def test_route_template_is_the_endpoint(emulator_client):
 
 
 async def test_bucket_refills_smoothly(emulator_client):
-    client = emulator_client(rate_limit=1200, rate_burst=2)     # 20 tokens/s
+    client = emulator_client(rate_limit=300, rate_burst=2)      # 5 tokens/s: the 3 GETs fit in 200 ms
     statuses = [(await client.get(PROJECTS)).status_code for _ in range(3)]
     assert statuses == [200, 200, 429]
-    time.sleep(0.06)                                            # > one token's worth (50 ms)
+    time.sleep(0.25)                                            # > one token's worth (200 ms)
     assert (await client.get(PROJECTS)).status_code == 200
 
 

@@ -50,7 +50,7 @@ async def test_model_needs_an_existing_dataset(emulator_client):
 
 
 async def test_training_runs_on_timestamps(emulator_client):
-    client = emulator_client(training_seconds=0.2)
+    client = emulator_client(training_seconds=0.5)  # a window several requests fit in, even on a loaded CI machine
     dataset = await emu_completed_dataset(client)
     model = await new_model(client, dataset["id"])
     assert (await client.get(f"{MODELS}/{model['id']}/download")).status_code == 409
@@ -60,7 +60,7 @@ async def test_training_runs_on_timestamps(emulator_client):
     assert response.json()["generation_prefix"] == dataset["caption_prefix"]
     assert (await client.post(f"{MODELS}/{model['id']}/start_training")).status_code == 409
     assert (await client.get(f"{MODELS}/{model['id']}/download")).status_code == 409
-    await asyncio.sleep(0.25)
+    await asyncio.sleep(0.55)
     assert await status_of(client, model) == "Completed"
     download = await client.get(f"{MODELS}/{model['id']}/download")
     assert download.status_code == 200
@@ -136,7 +136,7 @@ async def test_expert_parameter_ranges(emulator_client, params):
 
 
 async def test_stop_training(emulator_client):
-    client = emulator_client(training_seconds=3600, stopping_seconds=0.2)
+    client = emulator_client(training_seconds=3600, stopping_seconds=0.5)  # a window several requests fit in, even on a loaded CI machine
     dataset = await emu_completed_dataset(client)
     model = await new_model(client, dataset["id"])
     assert (await client.post(f"{MODELS}/{model['id']}/stop_training")).status_code == 409   # Created
@@ -145,7 +145,7 @@ async def test_stop_training(emulator_client):
     assert response.status_code == 200 and response.json()["status"] == "Stopping"
     assert (await client.post(f"{MODELS}/{model['id']}/stop_training")).status_code == 409
     assert (await client.delete(f"{MODELS}/{model['id']}")).status_code == 409
-    await asyncio.sleep(0.25)
+    await asyncio.sleep(0.55)
     assert await status_of(client, model) == "Stopped"
     assert (await client.post(f"{MODELS}/{model['id']}/stop_training")).status_code == 409
     assert (await client.post(f"{MODELS}/{model['id']}/start_training")).status_code == 409
@@ -164,12 +164,12 @@ async def test_update_model_name_and_description_only(emulator_client):
 
 
 async def test_delete_model(emulator_client):
-    client = emulator_client(training_seconds=0.1)
+    client = emulator_client(training_seconds=0.5)  # a window several requests fit in, even on a loaded CI machine
     dataset = await emu_completed_dataset(client)
     model = await new_model(client, dataset["id"])
     await client.post(f"{MODELS}/{model['id']}/start_training")
     assert (await client.delete(f"{MODELS}/{model['id']}")).status_code == 409
-    await asyncio.sleep(0.15)
+    await asyncio.sleep(0.55)
     response = await client.delete(f"{MODELS}/{model['id']}")
     assert response.status_code == 204 and response.content == b""
     assert (await client.get(f"{MODELS}/{model['id']}")).status_code == 404

@@ -290,17 +290,32 @@ async def test_stale_reason(tmp_path, bria_env):
     assert "manifest" in stale_reason(replace(plan, manifest_digest="x"), state, manifest)
 
 
+class InFlightCounter:
+    """ASGI wrapper around the emulator: the peak number of requests it served at once."""
+
+    def __init__(self, app):
+        self.app, self.current, self.peak = app, 0, 0
+
+    async def __call__(self, scope, receive, send):
+        self.current += 1
+        self.peak = max(self.peak, self.current)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.current -= 1
+
+
 async def test_uploads_respect_parallelism(tmp_path, bria_env):
+    # Counted, not timed: the emulator's 100 ms latency keeps each upload in flight long
+    # enough for the executor to fill every slot, and never more than `parallelism`.
     env = bria_env(latency_ms=100)
     manifest = load(write_case(tmp_path / "m", luna_yaml(train=False), luna_images(12)))
-    clock = InstantClock()
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    result = await env.apply(await env.plan(manifest), manifest, parallelism=6, clock=clock)
-    elapsed = loop.time() - started
+    plan = await env.plan(manifest)
+    env.app = counter = InFlightCounter(env.app)
+    result = await env.apply(plan, manifest, parallelism=6, clock=InstantClock())
     assert result.ok
-    # 16 calls at 100 ms each take ≥ 1.6 s one by one; 6 uploads at a time ≈ 0.6 s.
-    assert elapsed < 1.2
+    assert counter.peak == 6
+    assert counter.current == 0
 
 
 class CancelWhileTraining(Reporter):

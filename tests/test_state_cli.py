@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -104,11 +105,15 @@ def test_rm_with_lock_timeout_waits_for_the_holder(project: Path, hold_lock_in_s
     holder = hold_lock_in_subprocess({"backend": "local", "path": str(path)})
     release_later = threading.Timer(0.4, holder.release)
     release_later.start()
+    started = time.monotonic()
     try:
         result = bria("state", "rm", "--lock-timeout", "5", "model.luna_max")
     finally:
         release_later.join()
     assert result.exit_code == OK, result.output
+    assert time.monotonic() - started >= 0.35      # it waited for the release (a lower bound: cannot flake)
+    after = LocalStateStore(path).read()
+    assert after is not None and "model.luna_max" not in after.addresses()   # and then did the removal
 
 
 def test_pull_prints_the_state_file_text(project: Path) -> None:

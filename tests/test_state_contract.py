@@ -68,7 +68,7 @@ def test_a_locked_state_refuses_another_process_naming_it(state_store_factory, h
     started = time.monotonic()
     with pytest.raises(StateLocked) as err:
         state_store_factory().lock("plan")
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 3.0   # refused without waiting (default timeout 0); slack for CI
     assert err.value.holder is not None
     assert (err.value.holder.id, err.value.holder.pid) == (holder.lock_id, holder.process.pid)
     assert "test-holder apply" in str(err.value)
@@ -82,7 +82,7 @@ def test_a_sigkilled_holder_leaves_no_lock(state_store_factory, hold_lock_in_sub
     wait = 0.0 if state_store_factory.backend == "local" else 5.0
     started = time.monotonic()
     info = state_store_factory().lock("apply", timeout=wait)
-    assert info.pid == os.getpid() and time.monotonic() - started < 2.0
+    assert info.pid == os.getpid() and time.monotonic() - started < 4.0   # below the 5 s wait; slack for CI
 
 
 def test_lock_timeout_waits_until_the_holder_releases(state_store_factory, hold_lock_in_subprocess) -> None:

@@ -162,7 +162,9 @@ def test_incremental_write_of_a_big_state_is_fast(path: Path) -> None:
         timings.append(time.perf_counter() - started)
     median = sorted(timings)[len(timings) // 2]
     print(f"incremental write median {median * 1000:.1f} ms ({path.stat().st_size} bytes)")
-    assert median < 0.05
+    # Generous: two fsyncs per write make absolute times vary a lot on shared CI disks; this
+    # guards against a pathological write path, throughput is measured in benchmarks/.
+    assert median < 0.25
     assert json.loads(path.read_text()) == state.to_dict()
 
 

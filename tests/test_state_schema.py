@@ -151,12 +151,17 @@ def test_schema_violation_in_an_image_is_worded_by_jsonschema() -> None:
 
 def test_reading_a_state_of_five_thousand_images_is_fast() -> None:
     document = make_sample_state(datasets=25, images=100).to_dict()   # 2 versions each: 5,000 images
-    state_validator()   # built once per process; not what is measured
+    validator = state_validator()   # built once per process; not what is measured
     started = time.perf_counter()
     state = decode_state(document, "s.json")
     elapsed = time.perf_counter() - started
+    started = time.perf_counter()
+    validator.validate(document)
+    full_validation = time.perf_counter() - started
     assert len(state.datasets) == 25
-    assert elapsed < 0.3, f"{elapsed:.2f} s (jsonschema alone takes ~0.5 s)"
+    # A ratio on the same machine, not a wall-clock bound: decoding must not run the full
+    # jsonschema validation over every image (absolute speed is for benchmarks/).
+    assert elapsed < full_validation / 2, f"decode {elapsed:.2f} s vs jsonschema {full_validation:.2f} s"
 
 
 # --- open_store ------------------------------------------------------------------------------

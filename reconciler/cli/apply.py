@@ -48,6 +48,7 @@ class ApplyOptions:
     targets: tuple[str, ...] = ()
     excludes: tuple[str, ...] = ()
     poll_interval: float = 5.0
+    destroying: bool = False        # `bria destroy`: the plan's deletions come from the command
 
 
 def _console() -> Console:
@@ -116,7 +117,8 @@ def destroy_command(manifest_path: str, state_backend: str | None, lock_timeout:
     # The planner with nothing desired plans the deletion of everything, so the protection
     # rules stay in one place.
     nothing = replace(manifest, projects={}, datasets={}, models={})
-    options = ApplyOptions(auto_approve, parallelism, False, allow_destroy, poll_interval=poll_interval)
+    options = ApplyOptions(auto_approve, parallelism, False, allow_destroy, poll_interval=poll_interval,
+                           destroying=True)
     check_flags = partial(check_address_flags, manifest, allow_destroy=_allow_destroy(allow_destroy))
     sys.exit(_locked_run(manifest, state_backend, lock_timeout, command_line(),
                          lambda store, state: _apply(nothing, manifest, store, state, options, None),
@@ -170,7 +172,8 @@ async def _apply(plan_manifest: Manifest, manifest: Manifest, store: Any, state:
                     return the_plan
             if the_plan.refused:
                 _err("the plan destroys protected resources: " + ", ".join(c.address for c in the_plan.refused)
-                     + " — pass --allow-destroy ADDR (or all) to allow it")
+                     + " — to allow it, re-run with "
+                     + " ".join(f"--allow-destroy {c.address}" for c in the_plan.refused))
                 return exitcodes.REFUSED
             return await _execute(the_plan, manifest, state, client, store, options, console)
     except api_errors.ApiError as exc:
@@ -191,6 +194,13 @@ async def _check_saved(saved: Plan, manifest: Manifest, state: State, client: An
     return saved
 
 
+def _as_destroy(the_plan: Plan) -> Plan:
+    """`bria destroy` plans an empty manifest; its deletions are not "removed from manifest"."""
+    changes = tuple(replace(c, reason="delete_because_bria_destroy")
+                    if c.reason == "delete_because_removed_from_manifest" else c for c in the_plan.changes)
+    return replace(the_plan, changes=changes)
+
+
 async def _make_plan(manifest: Manifest, state: State, client: Any, store: Any, options: ApplyOptions,
                      console: Console) -> tuple[State, Plan | int]:
     from reconciler.planner import PlanError, plan as make_plan
@@ -207,6 +217,8 @@ async def _make_plan(manifest: Manifest, state: State, client: Any, store: Any, 
     except (PlanError, ValueError) as exc:   # unknown --target/--exclude address, cycle
         _err(str(exc))
         return state, exitcodes.ERROR
+    if options.destroying:
+        the_plan = _as_destroy(the_plan)
     color = console.is_terminal and not console.no_color
     console.print(render_plan(the_plan.to_dict(), color=color, width=console.width), markup=False,
                   highlight=False)

@@ -119,10 +119,21 @@ def check_address_flags(manifest: Manifest, state: "State", *, targets=(), exclu
                 fail(f"{flag} {addr}: {exc}", ERROR)
             if addr in known:
                 continue
+            message = f"{flag} {addr}: no such resource in the manifest or the state{_did_you_mean(addr, known)}"
             if flag == "--allow-destroy":
-                click.echo(f"Warning: {flag} {addr}: no such resource in the manifest or the state", err=True)
+                click.echo(f"Warning: {message}", err=True)
             else:
-                fail(f"{flag} {addr}: no such resource in the manifest or the state", ERROR)
+                fail(message, ERROR)
+
+
+def _did_you_mean(addr: str, known: set[str]) -> str:
+    """A "; did you mean …?" suffix naming the closest known address, or "" when none is close."""
+    from difflib import get_close_matches
+
+    kind, _, name = addr.partition(".")
+    names = sorted(k.partition(".")[2] for k in known if k.partition(".")[0] == kind)
+    close = get_close_matches(name, names, n=1)
+    return f"; did you mean {kind}.{close[0]}?" if close else ""
 
 
 def emulator_data_path(manifest: Manifest) -> Path:

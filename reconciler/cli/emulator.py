@@ -58,16 +58,22 @@ def emulator() -> None:
 @click.option("--port", default=8787, show_default=True, type=int, help="0 picks a free port.")
 @click.option("--data", "--data-path", "data_path", type=click.Path(dir_okay=False, path_type=Path),
               help="SQLite file to keep data in (default: in memory).")
-@click.option("--training-seconds", default=3600.0, show_default=True, type=float)
-@click.option("--failure-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1))
+@click.option("--training-seconds", default=3600.0, show_default=True, type=float,
+              help="How long a training run stays InProgress before it completes.")
+@click.option("--failure-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1),
+              help="Probability that a training run ends Failed.")
 @click.option("--rate-limit", type=float, help="Requests per minute per endpoint per organisation.")
 @click.option("--rate-burst", type=float, help="Token bucket capacity (default: rate-limit / 60, at least 1).")
 @click.option("--retry-after", is_flag=True, help="Send a Retry-After header with 429 responses.")
-@click.option("--latency-ms", default=0.0, show_default=True, type=float)
-@click.option("--fault-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1))
-@click.option("--drop-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1))
-@click.option("--captions-seconds", default=2.0, show_default=True, type=float)
-@click.option("--stopping-seconds", default=5.0, show_default=True, type=float)
+@click.option("--latency-ms", default=0.0, show_default=True, type=float, help="Delay added to every /v1 request.")
+@click.option("--fault-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1),
+              help="Probability of a 500/502/503 before anything is changed.")
+@click.option("--drop-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1),
+              help="Probability that a successful change's response is lost (connection dropped).")
+@click.option("--captions-seconds", default=2.0, show_default=True, type=float,
+              help="How long regenerating all captions takes.")
+@click.option("--stopping-seconds", default=5.0, show_default=True, type=float,
+              help="How long a stopped training stays Stopping.")
 @click.option("--token", "tokens", multiple=True, help="Accept only these tokens (repeatable; default: any).")
 @click.option("--seed", type=int, help="Seed for failure, fault and drop decisions.")
 @click.option("--max-request-bytes", default=EmulatorConfig.max_request_bytes, show_default=True, type=int,

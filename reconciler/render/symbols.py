@@ -50,6 +50,15 @@ NOOP = ChangeStyle("noop", " ", Tone.PLAIN, "no change")
 TRIVIAL_REASONS = frozenset({"", "create", "update", "update_in_place", "delete", "train",
                              "stop", "no-op", "no_op", "noop"})
 
+# Reason codes whose word-for-word reading is unclear; the rest read well with "_" → " ".
+_REASON_WORDS = {
+    "clone_because_dataset_completed": "the dataset is completed (frozen), so the change needs a new version",
+    "clone_because_stray_images": "images added outside bria are left out of a new version",
+    "start_training_because_train_true": "train: true in the manifest",
+    "stop_because_train_false": "train: false in the manifest",
+    "delete_because_bria_destroy": "bria destroy",
+}
+
 # What a protected change would destroy, per resource kind (for the refusal message).
 _DESTROYS = {
     "model": "a trained model",
@@ -131,7 +140,7 @@ def reason_text(change: Mapping[str, Any]) -> str | None:
     reason = str(change.get("reason") or "")
     if reason in TRIVIAL_REASONS:
         return None
-    return reason.replace("_", " ")
+    return _REASON_WORDS.get(reason) or reason.replace("_", " ")
 
 
 def destroys_what(address: str) -> str:
