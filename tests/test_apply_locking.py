@@ -28,7 +28,9 @@ from fixtures_emulator import start_emulator_server, stop_emulator_server
 from test_apply_cli import counts
 
 IMAGES = luna_images(6)
-LATENCY_MS = "150"
+# Long enough that the first run still holds the lock when a second `bria` process has
+# started on a loaded 2-core CI machine (the run makes ~14 sequential calls: ~5.6 s).
+LATENCY_MS = "400"
 
 
 def start_bria(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.Popen:
