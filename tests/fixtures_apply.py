@@ -81,6 +81,23 @@ def write_case(root: Path, manifest_yaml: str, images: dict[str, Any], size: int
     return manifest
 
 
+def with_sol_project(manifest_yaml: str) -> str:
+    """`manifest_yaml` plus a second, independent project `sol` with dataset `sol_v1`
+    (images from `images/sol`), for tests where one project fails and the other must not."""
+    return manifest_yaml.replace("datasets:\n", """\
+  sol:
+    name: Sol
+    ip_type: stylized_scene
+    ip_medium: photography
+datasets:
+  sol_v1:
+    project: sol
+    name: Sol set
+    images:
+      - folder: images/sol
+""")
+
+
 def luna_images(count: int, first_seed: int = 1) -> dict[str, int]:
     return {f"images/luna/luna_{i:03d}.png": first_seed + i for i in range(count)}
 

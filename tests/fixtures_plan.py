@@ -109,3 +109,19 @@ def live_from_json(data: dict[str, Any]) -> LiveView:
 def steps_of(plan, addr: str) -> list[str]:
     change = next(c for c in plan.changes if c.address == addr)
     return [s.op.value for s in change.steps]
+
+
+def live_patched(state: State, **patch: Any) -> LiveView:
+    """live_of(state) with objects patched, as if changed outside bria:
+    patch = {"datasets": {remote_id: {field: value} | None (deleted)}, ...}."""
+    import dataclasses
+
+    live = live_of(state)
+    tables = {k: {i: dict(v) for i, v in getattr(live, k).items()} for k in ("projects", "datasets", "models")}
+    for kind, objects in patch.items():
+        for remote_id, fields in objects.items():
+            if fields is None:
+                tables[kind].pop(remote_id)
+            else:
+                tables[kind][remote_id] = {**tables[kind].get(remote_id, {}), **fields}
+    return dataclasses.replace(live, **tables)

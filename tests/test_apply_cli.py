@@ -14,20 +14,9 @@ from pathlib import Path
 
 import httpx
 
-from fixtures_apply import TOKEN, CliBackend, luna_images, luna_yaml, run_bria, write_case
+from fixtures_apply import TOKEN, CliBackend, luna_images, luna_yaml, run_bria, with_sol_project, write_case
 
-SOL_YAML = luna_yaml().replace("datasets:\n", """\
-  sol:
-    name: Sol
-    ip_type: stylized_scene
-    ip_medium: photography
-datasets:
-  sol_v1:
-    project: sol
-    name: Sol set
-    images:
-      - folder: images/sol
-""")
+SOL_YAML = with_sol_project(luna_yaml())
 
 
 def api(base_url: str, token: str = TOKEN) -> httpx.Client:

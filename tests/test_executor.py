@@ -9,28 +9,16 @@ from dataclasses import replace
 import pytest
 
 from fixtures_apply import (InstantClock, assert_no_duplicates, load, luna_images, luna_yaml, make_png,
-                            write_case)
+                            with_sol_project, write_case)
 from reconciler.executor import (FAILED, NOT_STARTED, SKIPPED, SUCCEEDED, PlanRefused, Reporter, apply_plan,
                                  resolve_leftovers, stale_reason)
 from reconciler.model import Op
 from reconciler.state.model import JournalEntry
 
-TWO_PROJECTS_YAML = luna_yaml() + """\
+TWO_PROJECTS_YAML = with_sol_project(luna_yaml() + """\
   sol_max:
     dataset: sol_v1
     name: Sol max
-"""
-TWO_PROJECTS_YAML = TWO_PROJECTS_YAML.replace("datasets:\n", """\
-  sol:
-    name: Sol
-    ip_type: stylized_scene
-    ip_medium: photography
-datasets:
-  sol_v1:
-    project: sol
-    name: Sol set
-    images:
-      - folder: images/sol
 """)
 
 

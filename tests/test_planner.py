@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from fixtures_plan import (LINEAGE, applied_state, build_manifest, fake_image, live_of, luna_dataset, luna_model,
+from fixtures_plan import (LINEAGE, applied_state, build_manifest, fake_image, live_of, live_patched, luna_dataset, luna_model,
                            luna_project, steps_of)
 from reconciler.graph import DependencyCycle, order_changes, topological_order
 from reconciler.model import Action, Change, Op
@@ -22,17 +22,7 @@ def _change(p, addr):
     return next(c for c in p.changes if c.address == addr)
 
 
-def _with_live(state, **patch):
-    """live_of(state) with some objects patched: patch = {"datasets": {id: {...}}, ...}."""
-    live = live_of(state)
-    tables = {k: {i: dict(v) for i, v in getattr(live, k).items()} for k in ("projects", "datasets", "models")}
-    for kind, objects in patch.items():
-        for remote_id, fields in objects.items():
-            if fields is None:
-                tables[kind].pop(remote_id)
-            else:
-                tables[kind][remote_id] = {**tables[kind][remote_id], **fields}
-    return dataclasses.replace(live, **tables)
+_with_live = live_patched
 
 
 def test_empty_state_creates_everything_in_dependency_order():

@@ -9,7 +9,7 @@ import dataclasses
 import json
 import random
 
-from fixtures_plan import (LINEAGE, applied_state, build_manifest, fake_image, live_of, luna_dataset, luna_model,
+from fixtures_plan import (LINEAGE, applied_state, build_manifest, fake_image, live_of, live_patched, luna_dataset, luna_model,
                            luna_project, steps_of)
 from reconciler.model import Action, LiveView, Op
 from reconciler.planner import plan
@@ -32,17 +32,7 @@ def steps_of_change(change):
     return [s.op.value for s in change.steps]
 
 
-def _live(state: State, **patch) -> LiveView:
-    """live_of(state) with objects patched: patch = {"datasets": {id: {...} | None}, ...}."""
-    live = live_of(state)
-    tables = {k: {i: dict(v) for i, v in getattr(live, k).items()} for k in ("projects", "datasets", "models")}
-    for kind, objects in patch.items():
-        for remote_id, fields in objects.items():
-            if fields is None:
-                tables[kind].pop(remote_id)
-            else:
-                tables[kind][remote_id] = {**tables[kind].get(remote_id, {}), **fields}
-    return dataclasses.replace(live, **tables)
+_live = live_patched
 
 
 def _draft_state(m, **kw):
