@@ -25,6 +25,10 @@ from reconciler.api.transport import ClientStats, RequestExecutor, RequestSpec, 
 PRODUCTION_BASE_URL = "https://engine.prod.bria-api.com/v1"
 USER_AGENT = f"bria/{__version__}"
 _DEFAULT_CONNECT_TIMEOUT = 10.0
+# Reads and small writes answer within seconds; 30 s without a byte means something is stuck.
+DEFAULT_TIMEOUT = 30.0
+# Uploads send up to ~16 MB of base64 and generate_prefix has the server look at images.
+SLOW_CALL_TIMEOUT = 120.0
 
 
 def _build_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
@@ -65,7 +69,8 @@ class BriaClient:
         token: str = "",
         *,
         transport: httpx.AsyncBaseTransport | None = None,
-        timeout: float | httpx.Timeout = 60.0,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        slow_timeout: float | httpx.Timeout = SLOW_CALL_TIMEOUT,
         max_retries: int = 6,
         max_concurrency: int = 8,
         backoff_base: float = 0.5,
@@ -85,8 +90,9 @@ class BriaClient:
             headers["api_token"] = token
         self._http = httpx.AsyncClient(
             base_url=self.base_url, headers=headers, transport=transport,
-            timeout=_build_timeout(timeout),
+            timeout=_build_timeout(timeout), follow_redirects=False,
         )
+        self._slow_timeout = _build_timeout(slow_timeout)
         self.stats = ClientStats()
         self.pacer = AdaptivePacer(pacing)
         self._executor = RequestExecutor(
@@ -120,19 +126,20 @@ class BriaClient:
         params: Mapping[str, Any] | None = None,
         body: bodies.StreamedBody | None = None,
         idempotent: bool | None = None,
+        expect: type | None = dict,
+        slow: bool = False,
     ) -> Any:
+        """`expect`: the JSON type the call answers (dict, list) or None (any, or no body)."""
         if idempotent is None:
             idempotent = method != "POST"
-        spec = RequestSpec(method, path, idempotent, json=json, params=params, body=body)
-        response = await self._executor.execute(spec)
-        if response.status_code == 204 or not response.content:
-            return None
-        return response.json()
+        spec = RequestSpec(method, path, idempotent, json=json, params=params, body=body, expect=expect,
+                           timeout=self._slow_timeout if slow else None)
+        return await self._executor.execute(spec)
 
     # Projects ---------------------------------------------------------------------------
 
     async def list_projects(self) -> list[dict[str, Any]]:
-        return await self._call("GET", "/tailored-gen/projects")
+        return await self._call("GET", "/tailored-gen/projects", expect=list)
 
     async def get_project(self, project_id: int) -> dict[str, Any]:
         return await self._call("GET", f"/tailored-gen/projects/{int(project_id)}")
@@ -148,18 +155,18 @@ class BriaClient:
         )
 
     async def delete_project(self, project_id: int) -> None:
-        await self._call("DELETE", f"/tailored-gen/projects/{int(project_id)}")
+        await self._call("DELETE", f"/tailored-gen/projects/{int(project_id)}", expect=None)
 
     async def list_project_datasets(self, project_id: int) -> list[dict[str, Any]]:
-        return await self._call("GET", f"/tailored-gen/projects/{int(project_id)}/datasets")
+        return await self._call("GET", f"/tailored-gen/projects/{int(project_id)}/datasets", expect=list)
 
     async def list_project_models(self, project_id: int) -> list[dict[str, Any]]:
-        return await self._call("GET", f"/tailored-gen/projects/{int(project_id)}/models")
+        return await self._call("GET", f"/tailored-gen/projects/{int(project_id)}/models", expect=list)
 
     # Datasets ---------------------------------------------------------------------------
 
     async def list_datasets(self) -> list[dict[str, Any]]:
-        return await self._call("GET", "/tailored-gen/datasets")
+        return await self._call("GET", "/tailored-gen/datasets", expect=list)
 
     async def get_dataset(self, dataset_id: int, max_images: int | None = None) -> dict[str, Any]:
         params = None if max_images is None else {"max_images": int(max_images)}
@@ -182,7 +189,7 @@ class BriaClient:
         return await self._call("PUT", f"/tailored-gen/datasets/{int(dataset_id)}", json=fields)
 
     async def delete_dataset(self, dataset_id: int) -> None:
-        await self._call("DELETE", f"/tailored-gen/datasets/{int(dataset_id)}")
+        await self._call("DELETE", f"/tailored-gen/datasets/{int(dataset_id)}", expect=None)
 
     async def clone_dataset(self, dataset_id: int, name: str | None = None) -> dict[str, Any]:
         return await self._call(
@@ -196,7 +203,7 @@ class BriaClient:
         return path if image_id is None else f"{path}/{int(image_id)}"
 
     async def list_images(self, dataset_id: int) -> list[dict[str, Any]]:
-        return await self._call("GET", self._images_path(dataset_id))
+        return await self._call("GET", self._images_path(dataset_id), expect=list)
 
     async def get_image(self, dataset_id: int, image_id: int) -> dict[str, Any]:
         return await self._call("GET", self._images_path(dataset_id, image_id))
@@ -217,7 +224,7 @@ class BriaClient:
         body = bodies.upload_body(
             Path(path), image_name=image_name, increase_resolution=increase_resolution
         )
-        return await self._call("POST", self._images_path(dataset_id), body=body)
+        return await self._call("POST", self._images_path(dataset_id), body=body, slow=True)
 
     async def set_image_caption(self, dataset_id: int, image_id: int, caption: str) -> dict[str, Any]:
         return await self._call(
@@ -232,10 +239,10 @@ class BriaClient:
     async def regenerate_all_captions(self, dataset_id: int) -> Any:
         """Starts regeneration (202); poll `get_dataset` until captions_update_status is
         "completed"."""
-        return await self._call("PUT", self._images_path(dataset_id))
+        return await self._call("PUT", self._images_path(dataset_id), expect=None)
 
     async def delete_image(self, dataset_id: int, image_id: int) -> None:
-        await self._call("DELETE", self._images_path(dataset_id, image_id))
+        await self._call("DELETE", self._images_path(dataset_id, image_id), expect=None)
 
     # Caption prefix ---------------------------------------------------------------------
 
@@ -253,14 +260,21 @@ class BriaClient:
             ip_type=ip_type, ip_medium=ip_medium, ip_name=ip_name,
         )
         result = await self._call(
-            "POST", "/tailored-gen/generate_prefix", json=payload, idempotent=True
+            "POST", "/tailored-gen/generate_prefix", json=payload, idempotent=True, slow=True
         )
-        return result["prefix"]
+        prefix = result.get("prefix")
+        if not isinstance(prefix, str):
+            # The response field is undocumented (callers read `prefix`): say so, never KeyError.
+            raise errors.UnexpectedResponse(
+                "generate_prefix answered without a text `prefix` field (fields: "
+                f"{', '.join(sorted(map(str, result))) or 'none'})",
+                method="POST", path="/tailored-gen/generate_prefix")
+        return prefix
 
     # Models -----------------------------------------------------------------------------
 
     async def list_models(self) -> list[dict[str, Any]]:
-        return await self._call("GET", "/tailored-gen/models")
+        return await self._call("GET", "/tailored-gen/models", expect=list)
 
     async def get_model(self, model_id: int) -> dict[str, Any]:
         return await self._call("GET", f"/tailored-gen/models/{int(model_id)}")
@@ -287,7 +301,7 @@ class BriaClient:
         return await self._call("PUT", f"/tailored-gen/models/{int(model_id)}", json=fields)
 
     async def delete_model(self, model_id: int) -> None:
-        await self._call("DELETE", f"/tailored-gen/models/{int(model_id)}")
+        await self._call("DELETE", f"/tailored-gen/models/{int(model_id)}", expect=None)
 
     async def start_training(
         self, model_id: int, parameters: Mapping[str, Any] | None = None

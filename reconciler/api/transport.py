@@ -3,11 +3,15 @@
 Retry rules (the API has no idempotency key, so a repeated POST creates a second object):
 
 - idempotent calls (GET, PUT, DELETE, and generate_prefix, which has no side effect) are
-  retried on 429, 5xx and any transport failure;
+  retried on 429, 408, 5xx (not 506), any transport failure and an undecodable 2xx;
 - non-idempotent calls (every other POST) are retried only on 429 and on connection
   failures that happened before the request could be sent (ConnectError, ConnectTimeout,
-  PoolTimeout). Any later transport failure raises `OutcomeUnknown`, and a 5xx raises
-  `ServerError(outcome_unknown=True)`: the call may have committed.
+  PoolTimeout). Whenever the call may have committed — a later transport failure, a 5xx
+  but 506, 408, a 3xx, a 2xx whose body cannot be decoded — `OutcomeUnknown` is raised
+  (the full contract is in errors.py).
+
+Redirects are never followed. Decoding the JSON body happens here, so an undecodable answer
+is judged by the same rules as a status.
 
 Waits use full-jitter exponential backoff, or the server's `Retry-After` when it sends one.
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import json
 import logging
 import random
 import re
@@ -40,6 +45,7 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # connection reset propagated from an in-process ASGI app.
 _MAYBE_SENT = (httpx.TransportError, OSError)
 _MAX_RETRY_AFTER = 600.0
+_MAY_HAVE_COMMITTED = "; the call may have taken effect and was not retried"
 _ID_SEGMENT = re.compile(r"/\d+(?=/|$)")
 
 
@@ -67,6 +73,8 @@ class RequestSpec:
     json: Any = None
     params: Mapping[str, Any] | None = None
     body: StreamedBody | None = None
+    expect: type | None = None          # dict or list: the JSON the call must answer; None = any/empty
+    timeout: httpx.Timeout | None = None  # None = the client's default
 
     @property
     def endpoint(self) -> str:
@@ -89,6 +97,8 @@ class ClientStats:
     rate_limited: int = 0
     retries: int = 0
     by_endpoint: dict[str, EndpointStats] = field(default_factory=dict)
+    in_flight: int = 0                   # attempts sent and not yet answered
+    last_answer: float | None = None     # time.monotonic() of the last answer or failure
 
     def _endpoint(self, key: str) -> EndpointStats:
         return self.by_endpoint.setdefault(key, EndpointStats())
@@ -136,8 +146,9 @@ class RequestExecutor:
         self._rng = rng or random.Random()
         self._sleep = sleep
 
-    async def execute(self, spec: RequestSpec) -> httpx.Response:
-        """The successful (< 400) response, or raise an `errors.ApiError`."""
+    async def execute(self, spec: RequestSpec) -> Any:
+        """The decoded JSON of a successful (2xx) answer (None when it has no body), or raise
+        an `errors.ApiError`."""
         attempt = 1
         while True:
             try:
@@ -152,34 +163,41 @@ class RequestExecutor:
                 await self._sleep(delay)
                 attempt += 1
 
-    async def _attempt(self, spec: RequestSpec, attempt: int) -> httpx.Response:
+    async def _attempt(self, spec: RequestSpec, attempt: int) -> Any:
         key = spec.endpoint
         sent_at = await self._pacer.wait_turn(key)
         started = time.monotonic()
         async with self._slots:
+            self._stats.count_request(key)
+            self._stats.in_flight += 1
             try:
-                self._stats.count_request(key)
                 response = await self._send(spec)
             except _NOT_SENT as exc:
                 self._log(spec, type(exc).__name__, started, attempt)
                 raise _Retry(self._transport_error(spec, exc)) from exc
+            except httpx.DecodingError as exc:   # e.g. a bad gzip stream: the answer came, unreadable
+                self._log(spec, type(exc).__name__, started, attempt)
+                raise self._undecodable(spec, _describe_exception(exc)) from exc
             except _MAYBE_SENT as exc:
                 self._log(spec, type(exc).__name__, started, attempt)
                 if not spec.idempotent:
-                    raise errors.OutcomeUnknown(
-                        _describe_exception(exc) + "; the call may have taken effect and "
-                        "was not retried", method=spec.method, path=spec.path,
-                    ) from exc
+                    raise errors.OutcomeUnknown(_describe_exception(exc) + _MAY_HAVE_COMMITTED,
+                                                method=spec.method, path=spec.path) from exc
                 raise _Retry(self._transport_error(spec, exc)) from exc
+            finally:
+                self._stats.in_flight -= 1
+                self._stats.last_answer = time.monotonic()
         self._log(spec, response.status_code, started, attempt)
-        return self._judge(spec, response, sent_at)
+        self._judge(spec, response, sent_at)
+        return self._decode(spec, response)
 
     async def _send(self, spec: RequestSpec) -> httpx.Response:
         response = await self._http.send(build_request(self._http, spec))
         await response.aread()
         return response
 
-    def _judge(self, spec: RequestSpec, response: httpx.Response, sent_at: float) -> httpx.Response:
+    def _judge(self, spec: RequestSpec, response: httpx.Response, sent_at: float) -> None:
+        """Returns for a 2xx; otherwise raises the error (or `_Retry`) the status calls for."""
         key = spec.endpoint
         status = response.status_code
         if status == 429:
@@ -188,21 +206,45 @@ class RequestExecutor:
             self._pacer.record_rate_limited(key, sent_at, retry_after)
             raise _Retry(self._http_error(spec, response), delay=retry_after)
         self._pacer.record_success(key, sent_at)
-        if status >= 500:
-            if not spec.idempotent:
-                raise self._http_error(spec, response, outcome_unknown=True)
-            raise _Retry(self._http_error(spec, response))
-        if status >= 400:
-            raise self._http_error(spec, response)
-        return response
+        if 200 <= status < 300:
+            return
+        error = self._http_error(spec, response)
+        if not spec.idempotent and errors.may_have_committed(status):
+            raise errors.OutcomeUnknown(error.message + _MAY_HAVE_COMMITTED, status=status,
+                                        method=spec.method, path=spec.path)
+        if status == 408 or (status >= 500 and status != 506):
+            raise _Retry(error)
+        raise error
 
-    def _http_error(
-        self, spec: RequestSpec, response: httpx.Response, *, outcome_unknown: bool = False
-    ) -> errors.ApiError:
-        return errors.error_from_response(
-            response.status_code, redact(response.text), method=spec.method,
-            path=spec.path, outcome_unknown=outcome_unknown,
-        )
+    def _decode(self, spec: RequestSpec, response: httpx.Response) -> Any:
+        """The 2xx body as JSON of the expected shape; an unreadable one is retried (idempotent)
+        or raised as OutcomeUnknown (the call did take effect, we cannot read how)."""
+        content = response.content
+        if response.status_code == 204 or (not content.strip() and spec.expect is None):
+            return None
+        try:
+            value = json.loads(content)
+        except (ValueError, RecursionError):
+            raise self._undecodable(spec, errors.not_json_message(
+                response.headers.get("Content-Type", ""), content)) from None
+        if spec.expect is not None and not isinstance(value, spec.expect):
+            shape = "an object" if spec.expect is dict else "a list"
+            raise self._undecodable(spec, f"the API answered with JSON that is not {shape}: "
+                                          f"{type(value).__name__} {content[:200]!r}")
+        return value
+
+    def _undecodable(self, spec: RequestSpec, message: str) -> Exception:
+        if not spec.idempotent:
+            return errors.OutcomeUnknown(message + _MAY_HAVE_COMMITTED, method=spec.method, path=spec.path)
+        return _Retry(errors.UnexpectedResponse(message, method=spec.method, path=spec.path))
+
+    @staticmethod
+    def _http_error(spec: RequestSpec, response: httpx.Response) -> errors.ApiError:
+        status = response.status_code
+        if 300 <= status < 400:
+            return errors.Redirected(errors.redirect_message(status, response.headers.get("Location", "")),
+                                     status=status, method=spec.method, path=spec.path)
+        return errors.error_from_response(status, redact(response.text), method=spec.method, path=spec.path)
 
     @staticmethod
     def _transport_error(spec: RequestSpec, exc: BaseException) -> errors.TransportError:
@@ -219,11 +261,12 @@ class RequestExecutor:
 def build_request(http: httpx.AsyncClient, spec: RequestSpec) -> httpx.Request:
     """The httpx request for one attempt. A streamed body gets a fresh stream and an
     explicit Content-Length (so httpx sends no chunked encoding)."""
+    timeout = spec.timeout if spec.timeout is not None else httpx.USE_CLIENT_DEFAULT
     if spec.body is None:
-        return http.build_request(spec.method, spec.path, json=spec.json, params=spec.params)
+        return http.build_request(spec.method, spec.path, json=spec.json, params=spec.params, timeout=timeout)
     return http.build_request(
         spec.method, spec.path, params=spec.params, content=spec.body.open(),
-        headers={"Content-Length": str(spec.body.length)},
+        headers={"Content-Length": str(spec.body.length)}, timeout=timeout,
     )
 
 

@@ -11,18 +11,17 @@ so a name cannot smuggle terminal escape codes or line breaks into any view.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from reconciler.model import Op
 from reconciler.render import symbols
 from reconciler.render.symbols import Tone
+from reconciler.textsafe import clean_text
 
 _ID_KEYS = frozenset({"remote_id", "id"})
 # C0/C1 controls (ESC starts terminal sequences), line/paragraph separators, and the
 # bidirectional overrides that can make text read differently from what it is.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069]")
 
 # ImageChanges groups: key, margin symbol, tone, phrase after "N images" in a fold line,
 # suffix after each listed path.
@@ -52,7 +51,7 @@ class Outline:
 
 def clean(text: Any) -> str:
     """Control characters (ESC, newlines, …) shown as `\\uXXXX` instead of acting."""
-    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", str(text))
+    return clean_text(text)
 
 
 def format_value(value: Any, limit: int) -> str:
