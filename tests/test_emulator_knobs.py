@@ -109,7 +109,8 @@ async def test_stats_and_reset(emulator_client):
     reset = await client.post(f"{STATS}/reset")
     assert reset.status_code == 200
     assert (await client.get(STATS)).json() == {"requests": 0, "rate_limited": 0, "faults": 0, "dropped": 0,
-                                                "by_endpoint": {}}
+                                                "late_commits": 0, "late_committed": 0, "garbled": 0,
+                                                "insufficient_data": 0, "odd_replies": 0, "by_endpoint": {}}
 
 
 def test_config_rejects_nonsense():
@@ -117,7 +118,9 @@ def test_config_rejects_nonsense():
 
     for bad in ({"failure_rate": 1.5}, {"rate_limit": 0}, {"training_seconds": -1}, {"rate_burst": 0.5},
                 {"training_seconds": float("nan")}, {"captions_seconds": float("inf")},
-                {"latency_ms": float("nan")}, {"rate_limit": float("inf")}, {"max_request_bytes": 0}):
+                {"latency_ms": float("nan")}, {"rate_limit": float("inf")}, {"max_request_bytes": 0},
+                {"late_commit_rate": 2}, {"garbled_rate": -0.1}, {"late_commit_delay": -1},
+                {"max_image_bytes": 0}, {"odd_reply": "teapot"}):
         with pytest.raises(ValueError):
             EmulatorConfig(**bad)
     assert EmulatorConfig(rate_limit=6000).bucket_capacity == 100

@@ -78,19 +78,29 @@ def emulator() -> None:
 @click.option("--seed", type=int, help="Seed for failure, fault and drop decisions.")
 @click.option("--max-request-bytes", default=EmulatorConfig.max_request_bytes, show_default=True, type=int,
               help="Larger request bodies are refused with 413.")
-def serve(host: str, port: int, data_path: Path | None, training_seconds: float, failure_rate: float,
-          rate_limit: float | None, rate_burst: float | None, retry_after: bool, latency_ms: float,
-          fault_rate: float, drop_rate: float, captions_seconds: float, stopping_seconds: float,
-          tokens: tuple[str, ...], seed: int | None, max_request_bytes: int) -> None:
+@click.option("--max-image-bytes", default=EmulatorConfig.max_image_bytes, show_default=True, type=int,
+              help="Uploaded images larger than this are refused with 413 (Bria: 12 MB).")
+@click.option("--late-commit-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1),
+              help="Probability that a change is answered 502/503/504 but committed later anyway.")
+@click.option("--late-commit-delay", default=2.0, show_default=True, type=float,
+              help="Seconds after the 5xx at which a late commit happens.")
+@click.option("--garbled-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1),
+              help="Probability that a committed change is answered 2xx with an undecodable body.")
+@click.option("--soft-delete-models", is_flag=True,
+              help='DELETE model sets status "Deleted" and keeps it listed (as Gen A documents).')
+@click.option("--insufficient-data-on", "insufficient_data_on", multiple=True, metavar="OP",
+              help='Answer 506 "insufficient data" to this operation, e.g. "POST /tailored-gen/models" '
+                   "(repeatable; names as in /_emulator/stats).")
+@click.option("--odd-reply", type=click.Choice(["redirect", "html", "hang"]),
+              help="Answer like a misconfigured endpoint: a 302 elsewhere, a 200 HTML page, or never.")
+@click.option("--odd-reply-on", "odd_reply_on", multiple=True, metavar="OP",
+              help="Only for this operation (repeatable; default: every /v1 call).")
+def serve(host: str, port: int, data_path: Path | None, tokens: tuple[str, ...], **knobs: object) -> None:
     """Serve the emulated API at http://HOST:PORT/v1 until interrupted."""
     import uvicorn
 
     try:
-        config = EmulatorConfig(
-            training_seconds=training_seconds, failure_rate=failure_rate, rate_limit=rate_limit,
-            rate_burst=rate_burst, retry_after=retry_after, latency_ms=latency_ms, fault_rate=fault_rate,
-            drop_rate=drop_rate, captions_seconds=captions_seconds, stopping_seconds=stopping_seconds,
-            data_path=data_path, tokens=tokens or None, seed=seed, max_request_bytes=max_request_bytes)
+        config = EmulatorConfig(data_path=data_path, tokens=tokens or None, **knobs)
     except ValueError as error:
         raise click.UsageError(str(error)) from None
     try:

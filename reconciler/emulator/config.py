@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+ODD_REPLIES = (None, "redirect", "html", "hang")
+
+
 @dataclass(frozen=True)
 class EmulatorConfig:
     """How the emulated API behaves beyond its business rules.
@@ -35,13 +38,26 @@ class EmulatorConfig:
     # is silent; Bria documents 413 above 12 MB on other endpoints. 64 MiB leaves room for
     # any image a dataset would hold (base64 adds a third) while bounding memory.
     max_request_bytes: int = 64 * 1024 * 1024
+    # Bria-wide (research: other Bria endpoints): an image above 12 MB is refused with 413.
+    # Decimal megabytes, the stricter reading of "12 MB".
+    max_image_bytes: int = 12_000_000
+    # Faults where the docs are silent, each a plausible gateway/backend behaviour:
+    late_commit_rate: float = 0.0         # answer 502/503/504 to a mutation, then commit it anyway…
+    late_commit_delay: float = 2.0        # …this many seconds later
+    garbled_rate: float = 0.0             # commit a mutation, then answer 2xx with an undecodable body
+    soft_delete_models: bool = False      # DELETE model sets status "Deleted" and keeps it listed
+    insufficient_data_on: tuple[str, ...] = ()   # operations ("POST /tailored-gen/models") answered 506
+    # Answers a misconfigured endpoint or proxy gives, for every /v1 call (or only `odd_reply_on`):
+    # "redirect" (302 to another host), "html" (200 with an HTML page), "hang" (never answers).
+    odd_reply: str | None = None
+    odd_reply_on: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        for name in ("failure_rate", "fault_rate", "drop_rate"):
+        for name in ("failure_rate", "fault_rate", "drop_rate", "late_commit_rate", "garbled_rate"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, got {value}")
-        for name in ("training_seconds", "latency_ms", "captions_seconds", "stopping_seconds"):
+        for name in ("training_seconds", "latency_ms", "captions_seconds", "stopping_seconds", "late_commit_delay"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):   # NaN would compare false everywhere
                 raise ValueError(f"{name} must be a finite number, not negative")
@@ -49,8 +65,12 @@ class EmulatorConfig:
             raise ValueError("rate_limit must be positive and finite (or None for no limit)")
         if self.rate_burst is not None and not (math.isfinite(self.rate_burst) and self.rate_burst >= 1):
             raise ValueError("rate_burst must be at least 1")
-        if self.max_request_bytes < 1:
-            raise ValueError("max_request_bytes must be positive")
+        if self.max_request_bytes < 1 or self.max_image_bytes < 1:
+            raise ValueError("max_request_bytes and max_image_bytes must be positive")
+        if self.odd_reply not in ODD_REPLIES:
+            raise ValueError(f"odd_reply must be one of {', '.join(r for r in ODD_REPLIES if r)}")
+        object.__setattr__(self, "insufficient_data_on", tuple(self.insufficient_data_on))
+        object.__setattr__(self, "odd_reply_on", tuple(self.odd_reply_on))
         if self.tokens is not None:
             # Accept any iterable (e.g. a list from a CLI) but keep the frozen value hashable.
             object.__setattr__(self, "tokens", tuple(self.tokens))

@@ -15,6 +15,10 @@ from starlette.types import Receive, Scope, Send
 from reconciler.emulator.config import EmulatorConfig
 
 FAULT_STATUSES = (500, 502, 503)
+LATE_COMMIT_STATUSES = (502, 503, 504)
+# The undecodable 2xx bodies `garbled_rate` answers with: cut-off JSON, a proxy's HTML page,
+# and a body that claims gzip but is not (httpx.DecodingError in the client).
+GARBLED_KINDS = ("truncated", "html", "bad-gzip")
 
 
 class DroppedConnection(ConnectionResetError):
@@ -77,7 +81,26 @@ class Dice:
         self._training = random.Random(config.seed)
         self._faults = random.Random(None if config.seed is None else config.seed + 1)
         self._drops = random.Random(None if config.seed is None else config.seed + 2)
+        self._late = random.Random(None if config.seed is None else config.seed + 3)
+        self._garble = random.Random(None if config.seed is None else config.seed + 4)
         self._lock = threading.Lock()
+
+    def late_commit_status(self) -> int | None:
+        """A 5xx to answer now for a mutation that commits later, or None."""
+        if self._config.late_commit_rate <= 0:
+            return None
+        with self._lock:
+            if self._late.random() < self._config.late_commit_rate:
+                return self._late.choice(LATE_COMMIT_STATUSES)
+        return None
+
+    def garbled_kind(self) -> str | None:
+        if self._config.garbled_rate <= 0:
+            return None
+        with self._lock:
+            if self._garble.random() < self._config.garbled_rate:
+                return self._garble.choice(GARBLED_KINDS)
+        return None
 
     def training_fails(self) -> bool:
         with self._lock:
@@ -124,6 +147,12 @@ class Stats:
         with self._lock:
             self.dropped += 1
 
+    def count(self, counter: str) -> None:
+        """One of `late_commits` (answered 5xx), `late_committed` (then committed),
+        `garbled`, `insufficient_data`, `odd_replies`."""
+        with self._lock:
+            self.extra[counter] = self.extra.get(counter, 0) + 1
+
     def _endpoint(self, endpoint: str) -> dict[str, int]:
         return self.by_endpoint.setdefault(endpoint, {"requests": 0, "rate_limited": 0})
 
@@ -131,6 +160,8 @@ class Stats:
         with self._lock:
             self.requests = self.rate_limited = self.faults = self.dropped = 0
             self.by_endpoint: dict[str, dict[str, int]] = {}
+            self.extra: dict[str, int] = {name: 0 for name in (
+                "late_commits", "late_committed", "garbled", "insufficient_data", "odd_replies")}
 
     def to_json(self) -> dict:
         with self._lock:
@@ -139,5 +170,25 @@ class Stats:
                 "rate_limited": self.rate_limited,
                 "faults": self.faults,
                 "dropped": self.dropped,
+                **self.extra,
                 "by_endpoint": {name: dict(counts) for name, counts in sorted(self.by_endpoint.items())},
             }
+
+
+def garbled_response(kind: str, status: int, body: bytes) -> Response:
+    """A 2xx the client cannot decode, of the given GARBLED_KINDS kind."""
+    if kind == "truncated":
+        return Response(body[: max(1, len(body) // 2)], status_code=status, media_type="application/json")
+    if kind == "html":
+        return Response(b"<html><body><h1>200 OK</h1>upstream said nothing readable</body></html>",
+                        status_code=status, media_type="text/html")
+    return Response(b"this is not gzip data", status_code=status, media_type="application/json",
+                    headers={"Content-Encoding": "gzip"})
+
+
+def odd_response(kind: str) -> Response:
+    """What a misconfigured endpoint answers: a redirect elsewhere or a login page."""
+    if kind == "redirect":
+        return Response(status_code=302, headers={"Location": "https://login.example.net/sso?next=/v1"})
+    return Response(b"<!DOCTYPE html><html><head><title>Sign in</title></head><body>\x1b]0;owned\x07"
+                    b"Please sign in</body></html>", status_code=200, media_type="text/html")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from reconciler.emulator import captions
 from reconciler.emulator.datasets import COMPLETED, MAX_IMAGES
-from reconciler.emulator.errors import bad_request, conflict, precondition_failed
+from reconciler.emulator.errors import ApiError, bad_request, conflict, precondition_failed
 from reconciler.emulator.imagedata import ImageInfo, decode_base64, inspect_image
 from reconciler.emulator.resources import (dataset_json, image_count, image_json, images_of, owned_dataset,
                                            owned_image)
@@ -48,7 +48,11 @@ def upload_image(call: Call) -> Reply:
     optional_bool(body, "content_moderation", False)
     with call.store.transaction() as db:   # 404 / 409 before the (slower) image checks
         _writable_dataset(call, db, call.params["id"])
-    info = inspect_image(decode_base64(body.get("file"), "file"))
+    data = decode_base64(body.get("file"), "file")
+    if len(data) > call.config.max_image_bytes:
+        raise ApiError(413, f"image is larger than {call.config.max_image_bytes // 1_000_000} MB "
+                            f"({len(data)} bytes)")
+    info = inspect_image(data)
     _check_size(info, increase_resolution)
     with call.store.transaction() as db:   # checked again: another request may have completed it
         dataset = _writable_dataset(call, db, call.params["id"])

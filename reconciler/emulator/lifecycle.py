@@ -12,10 +12,14 @@ from typing import Mapping, Any
 
 CREATED, IN_PROGRESS, COMPLETED, FAILED, STOPPING, STOPPED = (
     "Created", "InProgress", "Completed", "Failed", "Stopping", "Stopped")
+# Gen A documents DELETE model as "changes status to Deleted" (soft_delete_models knob).
+DELETED = "Deleted"
 BUSY_MODEL_STATUSES = frozenset({IN_PROGRESS, STOPPING})
 
 
 def model_status(model: Mapping[str, Any], now: float) -> str:
+    if model["deleted_at"] is not None:
+        return DELETED
     if model["stopped_at"] is not None:
         return STOPPED if now >= model["stopped_at"] else STOPPING
     if model["training_ends_at"] is not None:

@@ -84,7 +84,10 @@ def delete_model(call: Call) -> Reply:
         model = owned_model(db, call.org_id, call.params["id"])
         if lifecycle.model_status(model, call.now) in lifecycle.BUSY_MODEL_STATUSES:
             raise conflict("Cannot delete a model that is currently in training")
-        db.execute("DELETE FROM models WHERE id = ?", (model["id"],))
+        if call.config.soft_delete_models:
+            db.update("models", model["id"], {"deleted_at": call.now, "updated_at": call.now})
+        else:
+            db.execute("DELETE FROM models WHERE id = ?", (model["id"],))
     return Reply(204)
 
 

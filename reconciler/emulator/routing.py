@@ -1,8 +1,11 @@
 """The request pipeline every /v1 operation goes through.
 
-Order: count → latency → auth (401) → rate limit (429) → injected fault (5xx, nothing
-committed) → read the body (413 beyond `max_request_bytes`) → settle due caption jobs → handler → maybe drop the connection (mutations that
-succeeded only: the change is committed but the client never hears about it).
+Order: count → latency → auth (401) → rate limit (429) → odd reply (redirect, HTML page,
+never answering) → 506 on the configured operations → injected fault (5xx, nothing
+committed) → read the body (413 beyond `max_request_bytes`) → late commit (a mutation
+answered 5xx now, run after `late_commit_delay`) → settle due caption jobs → handler →
+maybe garble the 2xx body or drop the connection (mutations that succeeded only: the change
+is committed but the client cannot read the answer).
 
 Handlers are plain synchronous functions `(Call) -> Reply`; they raise `ApiError` to answer
 with an error. They do their database work inside one `store.transaction()`.
@@ -21,7 +24,8 @@ from starlette.responses import JSONResponse, Response
 
 from reconciler.emulator.config import EmulatorConfig
 from reconciler.emulator.errors import ApiError, bad_request
-from reconciler.emulator.faults import Dice, DroppedResponse, RateLimiter, Stats, retry_after_header
+from reconciler.emulator.faults import (Dice, DroppedResponse, RateLimiter, Stats, garbled_response, odd_response,
+                                        retry_after_header)
 from reconciler.emulator.store import Store
 
 TOKEN_HEADER = "api_token"
@@ -111,6 +115,7 @@ class Pipeline:
         self.limiter = RateLimiter(config)
         self.dice = Dice(config)
         self._settle = settle
+        self._late: set[asyncio.Task] = set()   # late commits in flight (a reference keeps them alive)
 
     def endpoint(self, operation: Operation) -> Callable[[Request], Awaitable[Response]]:
         async def run(request: Request) -> Response:
@@ -125,22 +130,56 @@ class Pipeline:
             org_id = self._authenticate(request)
         except ApiError as error:
             return error_response(error.status, error.message)
-        refused = self._rate_limit(org_id, operation)
+        refused = self._rate_limit(org_id, operation) or await self._misbehave(operation)
         if refused is not None:
             return refused
-        fault = self.dice.fault_status()
-        if fault is not None:
-            self.stats.count_fault()
-            return error_response(fault, "injected server error (emulator fault_rate)")
         try:
             raw_body = await read_body(request, self.config.max_request_bytes)
             call = Call(org_id=org_id, params=dict(request.path_params), query=dict(request.query_params),
                         raw_body=raw_body, now=time.time(), store=self.store, config=self.config, dice=self.dice)
+            late = self.dice.late_commit_status() if operation.mutates else None
+            if late is not None:
+                self._commit_later(operation, call)
+                return error_response(late, "gateway timeout (emulator late_commit_rate: committed later)")
             self._settle(self.store, call.now)
             reply = operation.handler(call)
         except ApiError as error:
             return error_response(error.status, error.message)
         return self._respond(operation, reply)
+
+    async def _misbehave(self, operation: Operation) -> Response | None:
+        """The knobs that answer before anything is read or committed."""
+        config = self.config
+        if config.odd_reply and (not config.odd_reply_on or operation.name in config.odd_reply_on):
+            self.stats.count("odd_replies")
+            if config.odd_reply == "hang":
+                await asyncio.Event().wait()     # accepts, never answers (until cancelled)
+            return odd_response(config.odd_reply)
+        if operation.name in config.insufficient_data_on:
+            self.stats.count("insufficient_data")
+            return error_response(506, "insufficient data")
+        fault = self.dice.fault_status()
+        if fault is not None:
+            self.stats.count_fault()
+            return error_response(fault, "injected server error (emulator fault_rate)")
+        return None
+
+    def _commit_later(self, operation: Operation, call: Call) -> None:
+        """Run the handler after `late_commit_delay`, as a backend behind a gateway that
+        already answered 5xx. Its own errors (e.g. 409) are the backend's business."""
+        async def commit() -> None:
+            await asyncio.sleep(self.config.late_commit_delay)
+            call.now = time.time()
+            try:
+                self._settle(self.store, call.now)
+                operation.handler(call)
+                self.stats.count("late_committed")
+            except ApiError:
+                pass
+        self.stats.count("late_commits")
+        task = asyncio.get_running_loop().create_task(commit())
+        self._late.add(task)
+        task.add_done_callback(self._late.discard)
 
     def _authenticate(self, request: Request) -> int:
         token = request.headers.get(TOKEN_HEADER, "").strip()
@@ -163,6 +202,10 @@ class Pipeline:
             response: Response = Response(status_code=204)
         else:
             response = JSONResponse(reply.body, status_code=reply.status)
+        garbled = self.dice.garbled_kind() if operation.mutates and 200 <= reply.status < 300 and reply.status != 204 else None
+        if garbled is not None:
+            self.stats.count("garbled")
+            return garbled_response(garbled, reply.status, response.body)
         if operation.mutates and 200 <= reply.status < 300 and self.dice.drop():
             self.stats.count_dropped()
             return DroppedResponse(response.body, status_code=response.status_code,

@@ -79,6 +79,7 @@ CREATE TABLE IF NOT EXISTS models (
     will_fail INTEGER NOT NULL DEFAULT 0,
     stop_requested_at REAL,
     stopped_at REAL,
+    deleted_at REAL,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL
 );
@@ -147,7 +148,14 @@ class Store:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.executescript(_SCHEMA)
+        self._add_missing_columns()
         self._org_cache: dict[str, int] = {}
+
+    def _add_missing_columns(self) -> None:
+        """A data file made by an older emulator lacks columns added since (soft deletes)."""
+        columns = {row["name"] for row in self._conn.execute("PRAGMA table_info(models)")}
+        if "deleted_at" not in columns:
+            self._conn.execute("ALTER TABLE models ADD COLUMN deleted_at REAL")
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Db]:
