@@ -25,6 +25,12 @@ PLAN_FORMAT_VERSION = 1
 
 KINDS = ("project", "dataset", "model")
 
+# The model statuses Bria documents. Anything else (e.g. "Deleted", which Gen A's DELETE
+# "changes status to") is handled deliberately: refresh drops Deleted models as gone; the
+# planner and `--wait` leave any other unknown status alone and say so.
+MODEL_STATUSES = frozenset({"Created", "InProgress", "Completed", "Failed", "Stopping", "Stopped"})
+DELETED_MODEL_STATUS = "Deleted"
+
 
 def address(kind: str, key: str) -> str:
     return f"{kind}.{key}"

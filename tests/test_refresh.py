@@ -86,7 +86,7 @@ async def test_refresh_lists_everything_and_fetches_only_recorded_drafts(emulato
                 version.remote_id, version.name, status, version.caption_prefix, version.images),)))
         before = client.stats.requests
         live = await refresh(client, state)
-        assert client.stats.requests - before == live.requests == 3 + 2
+        assert client.stats.requests - before == live.requests == 3 + 2 + 1   # + one GET confirming `gone` is gone
     assert set(live.projects) == {project.remote_id}
     assert set(live.datasets) == {draft.remote_id, done.remote_id, stale.remote_id}
     assert len(live.datasets[draft.remote_id]["images"]) == 2

@@ -26,7 +26,7 @@ from reconciler.executor.progress import Reporter
 from reconciler.executor.records import StepFailed
 from reconciler.executor.steps import HANDLERS, IMAGE_OPS, ChangeRun
 from reconciler.executor.training import follow_training
-from reconciler.model import Action, Change, Manifest, Op, Plan, Step
+from reconciler.model import MODEL_STATUSES, Action, Change, Manifest, Op, Plan, Step
 from reconciler.state.model import State
 from reconciler.state.store import StateError
 
@@ -61,7 +61,8 @@ class ApplyResult:
 
     @property
     def training_failed(self) -> list[str]:
-        return [a for a, s in self.training.items() if self.waited and s in ("Failed", "Stopped")]
+        return [a for a, s in self.training.items()
+                if self.waited and (s in ("Failed", "Stopped") or s not in MODEL_STATUSES)]
 
     @property
     def ok(self) -> bool:

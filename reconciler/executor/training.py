@@ -1,4 +1,9 @@
-"""`--wait`: follow the training of the models started in this run until each one ends."""
+"""`--wait`: follow the training of the models started in this run until each one ends.
+
+A status bria does not know (e.g. `Deleted`, or one added to the API later) ends the
+following of that model: it is reported as it is, not recorded in state, and never polled
+forever.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,13 @@ from typing import Mapping
 from reconciler.executor import records
 from reconciler.executor.calls import Cancelled
 from reconciler.executor.context import RunContext
+from reconciler.model import MODEL_STATUSES
 
 FINAL = ("Completed", "Failed", "Stopped")
+
+
+def _followed_to_its_end(status: str) -> bool:
+    return status in FINAL or status not in MODEL_STATUSES
 
 
 async def follow_training(ctx: RunContext, addresses: list[str]) -> Mapping[str, str]:
@@ -23,10 +33,10 @@ async def follow_training(ctx: RunContext, addresses: list[str]) -> Mapping[str,
     try:
         while True:
             for addr, status in list(statuses.items()):
-                if status not in FINAL:
+                if not _followed_to_its_end(status):
                     statuses[addr] = await _observe(ctx, keys[addr])
             ctx.reporter.training(statuses, ctx.clock.monotonic() - started)
-            if all(s in FINAL for s in statuses.values()):
+            if all(_followed_to_its_end(s) for s in statuses.values()):
                 return statuses
             await ctx.calls.pause(ctx.clock, ctx.poll_interval)
     except Cancelled:
@@ -37,6 +47,8 @@ async def _observe(ctx: RunContext, key: str) -> str:
     model = ctx.holder.state.models[key]
     remote = await ctx.calls("get_model", model.remote_id)
     status = remote.get("status") or model.status
+    if status not in MODEL_STATUSES:
+        return str(status)   # reported, not recorded: state keeps the last status bria understood
     prefix = remote.get("generation_prefix") or model.generation_prefix
     if (status, prefix) != (model.status, model.generation_prefix):
         await ctx.holder.update(lambda s: records.change_model(s, key, status=status, generation_prefix=prefix))

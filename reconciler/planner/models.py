@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from reconciler.model import Action, Change, Drift, ModelSpec, Op, Step, address
+from reconciler.model import MODEL_STATUSES, Action, Change, Drift, ModelSpec, Op, Step, address
 from reconciler.planner.context import Findings, PlanInputs, changed_fields, same_text
 from reconciler.state.model import ModelRecord
 
@@ -66,6 +66,8 @@ def _plan_model(inputs: PlanInputs, out: Findings, spec: ModelSpec) -> None:
         out.drift.append(Drift(spec.address, "deleted", record.remote_id))
         _recreate_deleted(inputs, out, spec, record, before)
         return
+    if _unknown_status(out, spec.address, record, before):
+        return
     dataset_spec = inputs.manifest.datasets.get(spec.dataset)
     if dataset_spec is not None and dataset_spec.project in out.replaced_projects:
         _create(inputs, out, spec, "recreate_because_project_replaced", before, forget=record.remote_id)
@@ -80,6 +82,16 @@ def _plan_model(inputs: PlanInputs, out: Findings, spec: ModelSpec) -> None:
         _replace(inputs, out, spec, before, reason)
     else:
         _plan_in_place(inputs, out, spec, record, before, bool(drifted))
+
+
+def _unknown_status(out: Findings, addr: str, record: ModelRecord, before: dict[str, Any]) -> bool:
+    """A status bria does not know: never act on the model (it might be training, billing or
+    going away); say so, and plan nothing for it until the status is one bria knows."""
+    if before["status"] in MODEL_STATUSES:
+        return False
+    out.note(addr, f"{addr}: model {record.remote_id} has status {before['status']!r}, which bria does not "
+                   "know; nothing is planned for it until the API reports a known status")
+    return True
 
 
 def _dataset_ready(out: Findings, spec: ModelSpec) -> bool:
@@ -229,6 +241,8 @@ def _plan_removal(inputs: PlanInputs, out: Findings, key: str) -> None:
         out.drift.append(Drift(addr, "deleted", record.remote_id))
         out.add(Change(address=addr, actions=(Action.DELETE,), reason="forget_because_deleted_outside_bria",
                        steps=(Step(Op.FORGET, {"remote_id": record.remote_id}),), before=before))
+        return
+    if _unknown_status(out, addr, record, before):
         return
     status = before["status"]
     steps = [Step(Op.DELETE_MODEL, {"remote_id": record.remote_id})]
