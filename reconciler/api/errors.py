@@ -126,6 +126,11 @@ class TransportError(ApiError):
     """The request failed on the network (refused, reset, timed out, …)."""
 
 
+class DeadlineExceeded(TransportError):
+    """A command's bounded wait for the API (e.g. `--refresh-timeout`) ran out. Raised only
+    around read-only work (refresh), so nothing may have been changed by it."""
+
+
 class InvalidToken(ApiError):
     """The token cannot be sent in an HTTP header (a control, whitespace or non-ASCII
     character in it, e.g. a newline pasted with it). Raised by the client's constructor, so

@@ -28,6 +28,7 @@ from reconciler.api import errors as api_errors
 from reconciler.cli import exitcodes
 from reconciler.cli.common import (build_client, check_address_flags, close_state, command_line,
                                    load_manifest_or_exit, open_state, run_async)
+from reconciler.cli.waiting import DEFAULT_REFRESH_TIMEOUT, refresh_timeout_option, within_deadline
 from reconciler.executor import ConsoleReporter, apply_plan, resolve_leftovers, stale_reason
 from reconciler.executor.importing import ImportRefused, import_resource
 from reconciler.executor.summary import output_lines, outputs, summary_lines
@@ -49,6 +50,7 @@ class ApplyOptions:
     excludes: tuple[str, ...] = ()
     poll_interval: float = 5.0
     destroying: bool = False        # `bria destroy`: the plan's deletions come from the command
+    refresh_timeout: float = DEFAULT_REFRESH_TIMEOUT
 
 
 def _console() -> Console:
@@ -73,6 +75,7 @@ def _state_options(f: Any) -> Any:
 
 
 def _apply_options(f: Any) -> Any:
+    f = refresh_timeout_option(f)
     f = click.option("--poll-interval", type=float, default=5.0, hidden=True)(f)
     f = click.option("--allow-destroy", multiple=True, metavar="ADDR|all",
                      help="Allow destroying this protected resource (repeatable), or all.")(f)
@@ -94,12 +97,13 @@ NO_TTY_MESSAGE = ("stdin is not a terminal, so bria cannot ask for confirmation;
 @click.option("--exclude", multiple=True, metavar="ADDR", help="Leave out this resource and its dependents.")
 def apply_command(plan_file: Path | None, manifest_path: str, state_backend: str | None, lock_timeout: float,
                   auto_approve: bool, parallelism: int, wait: bool, allow_destroy: tuple[str, ...],
-                  poll_interval: float, target: tuple[str, ...], exclude: tuple[str, ...]) -> None:
+                  poll_interval: float, refresh_timeout: float, target: tuple[str, ...],
+                  exclude: tuple[str, ...]) -> None:
     """Make the API match the manifest (or carry out a saved PLAN_FILE)."""
     saved = _read_saved_plan(plan_file) if plan_file is not None else None
     manifest = load_manifest_or_exit(manifest_path)
     options = ApplyOptions(auto_approve or saved is not None, parallelism, wait, allow_destroy, target, exclude,
-                           poll_interval)
+                           poll_interval, refresh_timeout=refresh_timeout)
     check_flags = partial(check_address_flags, manifest, targets=target, excludes=exclude,
                           allow_destroy=_allow_destroy(allow_destroy))
     sys.exit(_locked_run(manifest, state_backend, lock_timeout, command_line(),
@@ -111,14 +115,15 @@ def apply_command(plan_file: Path | None, manifest_path: str, state_backend: str
 @_state_options
 @_apply_options
 def destroy_command(manifest_path: str, state_backend: str | None, lock_timeout: float, auto_approve: bool,
-                    parallelism: int, wait: bool, allow_destroy: tuple[str, ...], poll_interval: float) -> None:
+                    parallelism: int, wait: bool, allow_destroy: tuple[str, ...], poll_interval: float,
+                    refresh_timeout: float) -> None:
     """Delete everything recorded in state (protected resources need --allow-destroy)."""
     manifest = load_manifest_or_exit(manifest_path)
     # The planner with nothing desired plans the deletion of everything, so the protection
     # rules stay in one place.
     nothing = replace(manifest, projects={}, datasets={}, models={})
     options = ApplyOptions(auto_approve, parallelism, False, allow_destroy, poll_interval=poll_interval,
-                           destroying=True)
+                           destroying=True, refresh_timeout=refresh_timeout)
     check_flags = partial(check_address_flags, manifest, allow_destroy=_allow_destroy(allow_destroy))
     sys.exit(_locked_run(manifest, state_backend, lock_timeout, command_line(),
                          lambda store, state: _apply(nothing, manifest, store, state, options, None),
@@ -210,7 +215,7 @@ async def _make_plan(manifest: Manifest, state: State, client: Any, store: Any, 
     state, notes = await resolve_leftovers(state, client=client, store=store, manifest=manifest)
     for note in notes:
         console.print(note, markup=False)
-    live = await refresh(client, state)
+    live = await within_deadline(refresh(client, state), client.stats, options.refresh_timeout)
     try:
         the_plan = make_plan(manifest, state, live, targets=options.targets, excludes=options.excludes,
                              allow_destroy=_allow_destroy(options.allow_destroy))

@@ -20,6 +20,7 @@ from reconciler.cli import exitcodes
 from reconciler.cli.common import (build_client, check_address_flags, close_state, command_line, fail,
                                    load_manifest_or_exit, open_state, run_async)
 from reconciler.cli.show import show_command
+from reconciler.cli.waiting import DEFAULT_REFRESH_TIMEOUT, refresh_timeout_option, within_deadline
 from reconciler.model import LiveView, Manifest, Plan
 from reconciler.state.model import State
 
@@ -38,9 +39,11 @@ FORMATS = ("human", "json", "markdown")
               help="Allow destroying this protected resource (or all).")
 @click.option("--state-backend", type=click.Choice(["local", "postgres"]), default=None)
 @click.option("--lock-timeout", type=click.FloatRange(min=0), default=0.0, show_default=True, metavar="SECONDS")
+@refresh_timeout_option
 def plan_command(manifest_file: str, out_file: str | None, fmt: str, detailed_exitcode: bool,
                  targets: tuple[str, ...], excludes: tuple[str, ...], no_refresh: bool,
-                 allow_destroy: tuple[str, ...], state_backend: str | None, lock_timeout: float) -> None:
+                 allow_destroy: tuple[str, ...], state_backend: str | None, lock_timeout: float,
+                 refresh_timeout: float) -> None:
     """Show what `bria apply` would do, in order, with reasons.
 
     Exit codes: 0 success (with --detailed-exitcode: no changes), 1 error, 2 changes present
@@ -51,7 +54,8 @@ def plan_command(manifest_file: str, out_file: str | None, fmt: str, detailed_ex
         check_out_path(Path(out_file), manifest)
     allowed = "all" if "all" in allow_destroy else frozenset(allow_destroy)
     result = compute_plan(manifest, targets=targets, excludes=excludes, refresh_live=not no_refresh,
-                          allow_destroy=allowed, state_backend=state_backend, lock_timeout=lock_timeout)
+                          allow_destroy=allowed, state_backend=state_backend, lock_timeout=lock_timeout,
+                          refresh_timeout=refresh_timeout)
     plan_dict = result.to_dict()
     if out_file:
         try:
@@ -68,7 +72,8 @@ def plan_command(manifest_file: str, out_file: str | None, fmt: str, detailed_ex
 
 
 def compute_plan(manifest: Manifest, *, targets=(), excludes=(), refresh_live: bool = True,
-                 allow_destroy=frozenset(), state_backend: str | None = None, lock_timeout: float = 0.0) -> Plan:
+                 allow_destroy=frozenset(), state_backend: str | None = None, lock_timeout: float = 0.0,
+                 refresh_timeout: float = DEFAULT_REFRESH_TIMEOUT) -> Plan:
     """Lock the state, read it, refresh (unless told not to) and plan; exits on errors."""
     from reconciler.planner import PlanError, plan
 
@@ -76,7 +81,7 @@ def compute_plan(manifest: Manifest, *, targets=(), excludes=(), refresh_live: b
     try:
         state = stored or State.empty()
         check_address_flags(manifest, state, targets=targets, excludes=excludes, allow_destroy=allow_destroy)
-        live = fetch_live(manifest, state) if refresh_live else None
+        live = fetch_live(manifest, state, refresh_timeout) if refresh_live else None
         try:
             result = plan(manifest, state, live, targets=targets, excludes=excludes, allow_destroy=allow_destroy)
         except PlanError as exc:
@@ -112,14 +117,15 @@ def _is_saved_plan(path: Path) -> bool:
     return isinstance(data, dict) and "format_version" in data and "changes" in data
 
 
-def fetch_live(manifest: Manifest, state: State) -> LiveView:
-    """Refresh through a client built for the manifest; API problems exit 1."""
+def fetch_live(manifest: Manifest, state: State, deadline: float = DEFAULT_REFRESH_TIMEOUT) -> LiveView:
+    """Refresh through a client built for the manifest, within `deadline` seconds; API
+    problems exit 1."""
     from reconciler.api import ApiError, TransportError
     from reconciler.refresh import refresh
 
     async def _read() -> LiveView:
         async with build_client(manifest) as client:
-            return await refresh(client, state)
+            return await within_deadline(refresh(client, state), client.stats, deadline)
 
     try:
         return run_async(_read())
