@@ -46,6 +46,9 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _MAYBE_SENT = (httpx.TransportError, OSError)
 _MAX_RETRY_AFTER = 600.0
 _MAY_HAVE_COMMITTED = "; the call may have taken effect and was not retried"
+# An unreadable 2xx (an HTML login page, a cut-off body) is usually a misconfigured endpoint
+# or proxy, not a passing fault: it is retried, but fewer times than a 5xx.
+_UNDECODABLE_RETRIES = 2
 _ID_SEGMENT = re.compile(r"/\d+(?=/|$)")
 
 
@@ -119,9 +122,10 @@ class ClientStats:
 class _Retry(Exception):
     """Internal signal: wait `delay` seconds (None = backoff), then try again."""
 
-    def __init__(self, final_error: errors.ApiError, delay: float | None = None) -> None:
+    def __init__(self, final_error: errors.ApiError, delay: float | None = None, limit: int | None = None) -> None:
         self.final_error = final_error
         self.delay = delay
+        self.limit = limit    # at most this many retries for this kind of failure (None = the policy's)
 
 
 class RequestExecutor:
@@ -154,7 +158,8 @@ class RequestExecutor:
             try:
                 return await self._attempt(spec, attempt)
             except _Retry as retry:
-                if attempt > self._policy.max_retries:
+                limit = self._policy.max_retries if retry.limit is None else min(retry.limit, self._policy.max_retries)
+                if attempt > limit:
                     raise retry.final_error from retry.__cause__
                 delay = retry.delay
                 if delay is None:
@@ -236,7 +241,8 @@ class RequestExecutor:
     def _undecodable(self, spec: RequestSpec, message: str) -> Exception:
         if not spec.idempotent:
             return errors.OutcomeUnknown(message + _MAY_HAVE_COMMITTED, method=spec.method, path=spec.path)
-        return _Retry(errors.UnexpectedResponse(message, method=spec.method, path=spec.path))
+        return _Retry(errors.UnexpectedResponse(message, method=spec.method, path=spec.path),
+                      limit=_UNDECODABLE_RETRIES)
 
     @staticmethod
     def _http_error(spec: RequestSpec, response: httpx.Response) -> errors.ApiError:

@@ -130,7 +130,7 @@ class Pipeline:
             org_id = self._authenticate(request)
         except ApiError as error:
             return error_response(error.status, error.message)
-        refused = self._rate_limit(org_id, operation) or await self._misbehave(operation)
+        refused = self._rate_limit(org_id, operation) or await self._misbehave(operation, request)
         if refused is not None:
             return refused
         try:
@@ -147,13 +147,14 @@ class Pipeline:
             return error_response(error.status, error.message)
         return self._respond(operation, reply)
 
-    async def _misbehave(self, operation: Operation) -> Response | None:
+    async def _misbehave(self, operation: Operation, request: Request) -> Response | None:
         """The knobs that answer before anything is read or committed."""
         config = self.config
         if config.odd_reply and (not config.odd_reply_on or operation.name in config.odd_reply_on):
             self.stats.count("odd_replies")
-            if config.odd_reply == "hang":
-                await asyncio.Event().wait()     # accepts, never answers (until cancelled)
+            if config.odd_reply == "hang":       # accepts, never answers; ends when the client leaves
+                while (await request.receive())["type"] != "http.disconnect":
+                    pass
             return odd_response(config.odd_reply)
         if operation.name in config.insufficient_data_on:
             self.stats.count("insufficient_data")
