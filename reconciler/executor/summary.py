@@ -28,9 +28,9 @@ def summary_lines(result: ApplyResult) -> list[str]:
     lines = [f"{head}: {len(done)} succeeded, {len(failed)} failed, {len(skipped)} skipped, "
              f"{len(unfinished)} not finished ({result.api_calls} API calls)."]
     lines += [f"  ✓ {o.address} ({', '.join(o.actions)})" for o in done]
-    lines += [f"  ✗ {o.address}: {o.message}" for o in failed]
-    lines += [f"  - {o.address}: skipped because {o.message}" for o in skipped]
-    lines += [f"  · {o.address}: {o.status} ({o.message})" for o in unfinished]
+    lines += [f"  ✗ {o.address}: {clean_text(o.message)}" for o in failed]
+    lines += [f"  - {o.address}: skipped because {clean_text(o.message)}" for o in skipped]
+    lines += [f"  · {o.address}: {o.status} ({clean_text(o.message)})" for o in unfinished]
     for address, status in sorted(result.training.items()):
         verb = "training ended" if result.waited else "training"
         mark = "✗ " if address in result.training_failed else ""
