@@ -33,6 +33,7 @@ HTML = ("something that is not JSON (text/html", "Sign in")
 @pytest.mark.parametrize(("reply", "needles", "command"), [
     ("redirect", REDIRECT, ("plan",)),
     ("html", HTML, ("plan", "--format", "json")),
+    ("truncated", ("something that is not JSON (application/json", '[{"id": 1'), ("plan",)),
     ("html", HTML, ("apply", "--auto-approve")),
     ("redirect", REDIRECT, ("destroy", "--auto-approve")),
 ])

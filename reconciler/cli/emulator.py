@@ -91,8 +91,9 @@ def emulator() -> None:
 @click.option("--insufficient-data-on", "insufficient_data_on", multiple=True, metavar="OP",
               help='Answer 506 "insufficient data" to this operation, e.g. "POST /tailored-gen/models" '
                    "(repeatable; names as in /_emulator/stats).")
-@click.option("--odd-reply", type=click.Choice(["redirect", "html", "hang"]),
-              help="Answer like a misconfigured endpoint: a 302 elsewhere, a 200 HTML page, or never.")
+@click.option("--odd-reply", type=click.Choice(["redirect", "html", "truncated", "hang"]),
+              help="Answer like a misconfigured endpoint: a 302 elsewhere, a 200 HTML page, "
+                   "200 with cut-off JSON, or never.")
 @click.option("--odd-reply-on", "odd_reply_on", multiple=True, metavar="OP",
               help="Only for this operation (repeatable; default: every /v1 call).")
 def serve(host: str, port: int, data_path: Path | None, tokens: tuple[str, ...], **knobs: object) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-ODD_REPLIES = (None, "redirect", "html", "hang")
+ODD_REPLIES = (None, "redirect", "html", "truncated", "hang")
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,8 @@ class EmulatorConfig:
     soft_delete_models: bool = False      # DELETE model sets status "Deleted" and keeps it listed
     insufficient_data_on: tuple[str, ...] = ()   # operations ("POST /tailored-gen/models") answered 506
     # Answers a misconfigured endpoint or proxy gives, for every /v1 call (or only `odd_reply_on`):
-    # "redirect" (302 to another host), "html" (200 with an HTML page), "hang" (never answers).
+    # "redirect" (302 to another host), "html" (200 with an HTML page), "truncated" (200 with
+    # cut-off JSON), "hang" (never answers).
     odd_reply: str | None = None
     odd_reply_on: tuple[str, ...] = ()
 

@@ -187,8 +187,11 @@ def garbled_response(kind: str, status: int, body: bytes) -> Response:
 
 
 def odd_response(kind: str) -> Response:
-    """What a misconfigured endpoint answers: a redirect elsewhere or a login page."""
+    """What a misconfigured endpoint or a broken proxy answers: a redirect elsewhere, a login
+    page, or a cut-off JSON body."""
     if kind == "redirect":
         return Response(status_code=302, headers={"Location": "https://login.example.net/sso?next=/v1"})
+    if kind == "truncated":
+        return Response(b'[{"id": 1, "project_name": "Lu', status_code=200, media_type="application/json")
     return Response(b"<!DOCTYPE html><html><head><title>Sign in</title></head><body>\x1b]0;owned\x07"
                     b"Please sign in</body></html>", status_code=200, media_type="text/html")
