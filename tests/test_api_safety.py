@@ -180,3 +180,13 @@ async def test_calls_have_timeouts_that_fit_them():
     assert client._http.timeout.connect == 10 and client._http.timeout.read == 30
     assert client._slow_timeout.read >= 120 and client._http.follow_redirects is False
     await client.aclose()
+
+
+async def test_408_and_5xx_to_a_read_are_retried_a_bounded_number_of_times():
+    for status in (408, 504):
+        app = ScriptedApp(status, "")
+        client = scripted_client(app, max_retries=2)
+        with pytest.raises(errors.ApiError) as caught:
+            await client.list_models()
+        assert caught.value.status == status and not caught.value.outcome_unknown and app.requests == 3
+        await client.aclose()

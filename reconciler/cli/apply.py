@@ -35,6 +35,7 @@ from reconciler.executor.summary import output_lines, outputs, summary_lines
 from reconciler.model import Manifest, Plan
 from reconciler.state.model import State
 from reconciler.state.store import StateError
+from reconciler.textsafe import clean_text
 
 # Test hook for the crash tests (see reconciler/executor/calls.py): SIGKILL after N API calls.
 KILL_AFTER_CALLS_ENV = "BRIA_TEST_KILL_AFTER_CALLS"
@@ -191,7 +192,7 @@ async def _check_saved(saved: Plan, manifest: Manifest, state: State, client: An
     if reason is None and state.journal:
         state, notes = await resolve_leftovers(state, client=client, store=store, manifest=manifest)
         for note in notes:
-            click.echo(note)
+            click.echo(clean_text(note))
         reason = "an interrupted apply left pending operations, now reconciled into state"
     if reason is not None:
         _err(f"the saved plan is stale: {reason}. Run `bria plan` again.")
@@ -214,7 +215,7 @@ async def _make_plan(manifest: Manifest, state: State, client: Any, store: Any, 
 
     state, notes = await resolve_leftovers(state, client=client, store=store, manifest=manifest)
     for note in notes:
-        console.print(note, markup=False)
+        console.print(clean_text(note), markup=False)
     live = await within_deadline(refresh(client, state), client.stats, options.refresh_timeout)
     try:
         the_plan = make_plan(manifest, state, live, targets=options.targets, excludes=options.excludes,

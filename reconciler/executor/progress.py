@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from reconciler.textsafe import clean_text
+
 PLAIN_TRAINING_EVERY = 30.0   # seconds between plain training status lines (also on any change)
 
 
@@ -100,7 +102,7 @@ class ConsoleReporter(Reporter):
             self._last_training = (elapsed, dict(statuses))
 
     def note(self, text: str) -> None:
-        self._print(text)
+        self._print(clean_text(text))     # notes may quote API text (an error, a name)
 
     def close(self) -> None:
         if self._progress is not None:
