@@ -190,3 +190,12 @@ async def test_408_and_5xx_to_a_read_are_retried_a_bounded_number_of_times():
             await client.list_models()
         assert caught.value.status == status and not caught.value.outcome_unknown and app.requests == 3
         await client.aclose()
+
+
+async def test_bad_gzip_on_a_read_is_retried_then_a_clear_error():
+    app = ScriptedApp(200, b"not gzip at all", headers={"Content-Encoding": "gzip"})
+    client = scripted_client(app, max_retries=6)
+    with pytest.raises(errors.UnexpectedResponse) as caught:
+        await client.list_projects()
+    assert "DecodingError" in str(caught.value) and app.requests == 3     # 2 retries for an unreadable 2xx
+    await client.aclose()
