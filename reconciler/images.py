@@ -19,9 +19,16 @@ Contracts:
       corrupt data, so a decode caught ~2% of random byte corruptions and little else.
     * WEBP: libwebp's demuxer validates the container when Pillow opens the file (a truncated
       file fails to open), and the RIFF length in the header must fit in the file.
-- `HashCache` remembers (sha256, width, height, format) per absolute path + size + mtime_ns,
-  so a second run over unchanged files opens no image at all (`stats.bytes_hashed == 0`).
-  Only images that passed every check are cached.
+- `HashCache` remembers (sha256, width, height, format) per absolute path, valid while the
+  file's identity is unchanged: size, mtime_ns, inode, device and ctime_ns. Size + mtime alone
+  is not enough: a file replaced by another of the same size with its mtime preserved (`cp
+  -p`, `rsync -t`, `git checkout` of a same-size blob within the timestamp's granularity)
+  would keep the old hash. A replacement by rename gets a new inode; an in-place rewrite
+  moves ctime, which no user-space call can set back. So a second run over unchanged files
+  opens no image at all (`stats.bytes_hashed == 0`). Only images that passed every check
+  are cached.
+- A Git LFS pointer (a small text file standing in for an image not fetched yet) saved under
+  an image name is recognised and reported with the fix: `git lfs pull`.
 """
 
 from __future__ import annotations
@@ -38,6 +45,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from reconciler.diagnostics import SourceRange
+from reconciler.limits import (MAX_IMAGE_FILE_BYTES, MAX_IMAGE_PAYLOAD_BYTES, MAX_IMAGES_PER_DATASET,
+                               MIN_IMAGE_SIDE, MIN_SIDE_WITHOUT_UPSCALE, base64_size)
 from reconciler.model import ImageSpec
 
 if TYPE_CHECKING:
@@ -45,12 +54,12 @@ if TYPE_CHECKING:
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP")
-MIN_SIDE = 256                      # the API refuses anything smaller (412)
-MIN_SIDE_WITHOUT_UPSCALE = 1024     # ... or smaller than this with increase_resolution: false
-MAX_IMAGES_PER_DATASET = 200        # the API's limit for basic (per-image) uploads
+MIN_SIDE = MIN_IMAGE_SIDE           # the API's limits live in reconciler.limits
 HASH_CHUNK = 1 << 20
 JPEG_TAIL = 64 * 1024           # where a whole JPEG's end-of-image marker is looked for first
-CACHE_FORMAT_VERSION = 1
+CACHE_FORMAT_VERSION = 2          # 2: entries keyed by inode, device and ctime too
+LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/"
+LFS_POINTER_MAX_BYTES = 1024      # git-lfs pointers are ~130 bytes; the spec caps them at 1024
 
 
 class ImageProblem(Exception):
@@ -100,6 +109,25 @@ def list_folder(folder: Path, recursive: bool = False) -> list[Path]:
     return [path for _, path in sorted(found)]
 
 
+def orphaned_sidecars(folder: Path, recursive: bool, images: Sequence[Path]) -> list[Path]:
+    """`.txt` files in `folder` (and its sub-folders when `recursive`, skipping hidden ones as
+    `list_folder` does) whose stem no image in `images` shares, sorted."""
+    used = {sidecar_path(image) for image in images}
+    found: list[Path] = []
+    if recursive:
+        for dirpath, dirnames, filenames in os.walk(folder):
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            found.extend(Path(dirpath) / name for name in filenames if _is_caption_name(name))
+    else:
+        with os.scandir(folder) as entries:
+            found.extend(Path(e.path) for e in entries if _is_caption_name(e.name) and e.is_file())
+    return sorted(path for path in found if path not in used)
+
+
+def _is_caption_name(name: str) -> bool:
+    return not name.startswith(".") and name.endswith(".txt")
+
+
 def sidecar_path(image: Path) -> Path:
     return image.with_suffix(".txt")
 
@@ -127,8 +155,15 @@ class CacheStats:
     bytes_hashed: int = 0
 
 
+def file_identity(st: os.stat_result) -> dict[str, int]:
+    """What must be unchanged for a cached hash to still describe the file (see module doc)."""
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns,
+            "ino": st.st_ino, "dev": st.st_dev}
+
+
 class HashCache:
-    """Image facts keyed by absolute path + size + mtime_ns, optionally persisted as JSON.
+    """Image facts keyed by absolute path, valid while `file_identity` is unchanged;
+    optionally persisted as JSON.
 
     `path=None` keeps the cache in memory only. A missing or unreadable cache file is an
     empty cache: the cache is an optimisation and never a source of truth.
@@ -156,7 +191,8 @@ class HashCache:
         key = str(path)
         self._used.add(key)
         entry = self._entries.get(key)
-        if entry and entry.get("size") == st.st_size and entry.get("mtime_ns") == st.st_mtime_ns:
+        identity = file_identity(st)
+        if entry and all(entry.get(field) == value for field, value in identity.items()):
             try:
                 info = ImageInfo(entry["sha256"], int(entry["width"]), int(entry["height"]),
                                  entry["format"], st.st_size)
@@ -171,7 +207,7 @@ class HashCache:
     def store(self, path: Path, st: os.stat_result, info: ImageInfo) -> None:
         key = str(path)
         self._used.add(key)
-        self._entries[key] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": info.sha256,
+        self._entries[key] = {**file_identity(st), "sha256": info.sha256,
                               "width": info.width, "height": info.height, "format": info.format}
         self._dirty = True
 
@@ -305,10 +341,24 @@ def _check_image(path: Path, file_size: int) -> tuple[int, int, str]:
     except Image.DecompressionBombError:
         raise ImageProblem("has too many pixels to be a training image (decompression bomb?)")
     except Image.UnidentifiedImageError:
+        if _is_lfs_pointer(path, file_size):
+            raise ImageProblem("is a Git LFS pointer, not the image itself: the image was never fetched "
+                               "(run `git lfs pull`, or check out with LFS enabled)")
         raise ImageProblem("is not a JPEG, PNG or WEBP image (its content is not a recognised image)")
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageProblem(f"is a corrupt or truncated image ({exc})")
     return width, height, fmt
+
+
+def _is_lfs_pointer(path: Path, file_size: int) -> bool:
+    """A Git LFS pointer file: small text starting with the LFS spec line."""
+    if file_size > LFS_POINTER_MAX_BYTES:
+        return False
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(LFS_POINTER_PREFIX)) == LFS_POINTER_PREFIX
+    except OSError:
+        return False
 
 
 def _verify_integrity(im: Image.Image, f: BinaryIO, fmt: str, file_size: int) -> None:
@@ -373,7 +423,14 @@ def _jpeg_first_scan_offset(f: BinaryIO) -> int | None:
 
 
 def size_problem(info: ImageInfo, increase_resolution: bool) -> str | None:
-    """Why the API would refuse an image of this size (412), or None."""
+    """Why the API would refuse an image of this size (412 for too few pixels, 413 for too
+    many bytes: see `limits.MAX_IMAGE_FILE_BYTES`), or None."""
+    if info.size > MAX_IMAGE_FILE_BYTES:
+        mb = 1_000_000
+        return (f"is {info.size / mb:.1f} MB ({info.size:,} bytes); uploaded as base64 it would be "
+                f"{base64_size(info.size) / mb:.1f} MB, above the API's {MAX_IMAGE_PAYLOAD_BYTES // mb} MB "
+                f"limit for an image (it answers 413). Make the file at most {MAX_IMAGE_FILE_BYTES:,} bytes "
+                "(e.g. re-encode it as JPEG or WEBP, or scale it down: the API trains on 1024×1024)")
     if info.width < MIN_SIDE or info.height < MIN_SIDE:
         return (f"is {info.width}×{info.height}; the API needs at least "
                 f"{MIN_SIDE}×{MIN_SIDE}")
@@ -404,6 +461,6 @@ def image_spec(path: Path, root: Path, info: ImageInfo, caption: str | None,
 
 
 __all__ = ["IMAGE_SUFFIXES", "SUPPORTED_FORMATS", "MIN_SIDE", "MIN_SIDE_WITHOUT_UPSCALE",
-           "MAX_IMAGES_PER_DATASET", "ImageProblem", "ImageInfo", "CacheStats", "HashCache",
-           "default_cache_path", "inspect_image", "inspect_images", "is_image_name", "list_folder", "sidecar_caption",
+           "MAX_IMAGES_PER_DATASET", "ImageProblem", "file_identity", "ImageInfo", "CacheStats", "HashCache",
+           "default_cache_path", "inspect_image", "inspect_images", "is_image_name", "list_folder", "orphaned_sidecars", "sidecar_caption",
            "sidecar_path", "size_problem", "image_spec", "relative_posix"]

@@ -20,12 +20,14 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 from reconciler.dataset_images import collect_dataset_images
 from reconciler.diagnostics import Diagnostic, SourceRange, error, has_errors, warning
 from reconciler.images import HashCache
+from reconciler.limits import MAX_MANIFEST_BYTES
 from reconciler.model import (AUTO_PREFIX, DatasetSpec, EmulatorOptions, ImageSpec, Manifest,
                               ModelSpec, ProjectSpec, StateConfig)
 from reconciler.schema_errors import schema_diagnostics
@@ -75,8 +77,16 @@ def load_manifest(path: Path, *, hash_cache: HashCache | None = None
 
 
 def _read_text(path: Path, label: str) -> tuple[str, Diagnostic | None]:
+    """The manifest's text, or why it cannot be had. Its size is checked before it is read
+    whole (and so before it is parsed): see `limits.MAX_MANIFEST_BYTES`."""
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as f:
+            raw = f.read(MAX_MANIFEST_BYTES + 1)
+            if len(raw) > MAX_MANIFEST_BYTES:
+                size = os.fstat(f.fileno()).st_size
+                return "", error(f"the manifest is {_megabytes(max(size, len(raw)))}; bria reads manifests of "
+                                 f"at most {_megabytes(MAX_MANIFEST_BYTES)} (keep long captions in sidecar "
+                                 ".txt files, or split the manifest)", SourceRange(label, 1, 1))
     except FileNotFoundError:
         return "", error(f"cannot read manifest {label}: no such file")
     except IsADirectoryError:
@@ -90,6 +100,10 @@ def _read_text(path: Path, label: str) -> tuple[str, Diagnostic | None]:
         line = before.count(b"\n") + 1
         col = exc.start - (before.rfind(b"\n") + 1) + 1
         return "", error("the manifest is not UTF-8 text", SourceRange(label, line, col))
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MiB ({size:,} bytes)"
 
 
 class _Checker:

@@ -25,10 +25,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
+from reconciler.limits import MAX_PREFIX_IMAGES
 from reconciler.model import AUTO_PREFIX, DatasetSpec, ImageChanges, ImageSpec, Op, Step, sha_from_image_name
 from reconciler.state.model import DatasetVersion
 
-MAX_PREFIX_IMAGES = 6
 UNKNOWN = object()   # "we don't know the current prefix" (a version that does not exist yet)
 
 
