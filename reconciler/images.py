@@ -426,10 +426,9 @@ def size_problem(info: ImageInfo, increase_resolution: bool) -> str | None:
     """Why the API would refuse an image of this size (412 for too few pixels, 413 for too
     many bytes: see `limits.MAX_IMAGE_FILE_BYTES`), or None."""
     if info.size > MAX_IMAGE_FILE_BYTES:
-        mb = 1_000_000
-        return (f"is {info.size / mb:.1f} MB ({info.size:,} bytes); uploaded as base64 it would be "
-                f"{base64_size(info.size) / mb:.1f} MB, above the API's {MAX_IMAGE_PAYLOAD_BYTES // mb} MB "
-                f"limit for an image (it answers 413). Make the file at most {MAX_IMAGE_FILE_BYTES:,} bytes "
+        return (f"is {info.size / 1_000_000:.1f} MB ({info.size:,} bytes); uploaded as base64 it would be "
+                f"{base64_size(info.size):,} bytes, above the API's limit of {MAX_IMAGE_PAYLOAD_BYTES:,} bytes "
+                f"({MAX_IMAGE_PAYLOAD_BYTES // 1_000_000} MB) for an image (it answers 413). Make the file at most {MAX_IMAGE_FILE_BYTES:,} bytes "
                 "(e.g. re-encode it as JPEG or WEBP, or scale it down: the API trains on 1024×1024)")
     if info.width < MIN_SIDE or info.height < MIN_SIDE:
         return (f"is {info.width}×{info.height}; the API needs at least "
