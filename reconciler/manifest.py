@@ -31,6 +31,7 @@ from reconciler.limits import MAX_MANIFEST_BYTES
 from reconciler.model import (AUTO_PREFIX, DatasetSpec, EmulatorOptions, ImageSpec, Manifest,
                               ModelSpec, ProjectSpec, StateConfig)
 from reconciler.schema_errors import schema_diagnostics
+from reconciler.state.local import state_path_problem
 from reconciler.yamlsource import FieldPath, SourceMap, json_path, load_yaml
 
 ILLUSTRATION_ONLY_IP_TYPES = ("object_variants", "multi_object_set", "icons", "character_variants")
@@ -65,6 +66,7 @@ def load_manifest(path: Path, *, hash_cache: HashCache | None = None
     blocking = [problem.path for problem in schema_found if not problem.harmless]
     checker = _Checker(data, document.source_map, root, blocking, hash_cache)
     diagnostics += checker.run()
+    diagnostics += _state_path_diagnostics(data, document.source_map, root / path.name, root, blocking)
     if hash_cache is not None:
         try:
             hash_cache.save()
@@ -266,18 +268,36 @@ def _build(data: dict[str, Any], smap: SourceMap, path: Path, root: Path,
               for key, m in (data.get("models") or {}).items()}
     api = data.get("api") or {}
     return Manifest(path=path, root=root, api_endpoint=api.get("endpoint"),
-                    state=_state_config(data.get("state") or {}, path, root),
+                    state=_state_config(data.get("state") or {}, path, root, smap),
                     projects=projects, datasets=datasets, models=models,
                     digest=manifest_digest(projects, datasets, models),
                     emulator=EmulatorOptions(**(api.get("emulator") or {})),
                     version=data["version"])
 
 
-def _state_config(state: dict[str, Any], path: Path, root: Path) -> StateConfig:
+def _state_path_diagnostics(data: dict[str, Any], smap: SourceMap, path: Path, root: Path,
+                            schema_error_paths: list[FieldPath]) -> list[Diagnostic]:
+    """A local state path that cannot be a file (a folder, or under a file) is bad input:
+    reported here, at `state.path`, before any command takes a lock or calls the API."""
+    if any(p[:1] == ("state",) for p in schema_error_paths):
+        return []
+    config = _state_config(data.get("state") or {}, path, root, smap)
+    if config.backend != "local" or config.path is None:
+        return []
+    problem = state_path_problem(config.path)
+    if problem is None:
+        return []
+    where = config.path_source or smap.key_or_value(("state",))
+    what = "state.path" if config.path_source else f"the default state path (state/{path.stem}.json)"
+    return [error(f"{what} cannot be used: {problem}", where, json_path(("state", "path")))]
+
+
+def _state_config(state: dict[str, Any], path: Path, root: Path, smap: SourceMap | None = None) -> StateConfig:
     raw = state.get("path")
     state_path = (root / Path(raw).expanduser()) if raw else root / "state" / f"{path.stem}.json"
     defaults = StateConfig()
     return StateConfig(backend=state.get("backend", defaults.backend), path=state_path,
+                       path_source=smap.key_or_value(("state", "path")) if raw and smap else None,
                        dsn_env=state.get("dsn_env", defaults.dsn_env),
                        workspace=state.get("workspace", defaults.workspace))
 

@@ -137,6 +137,7 @@ class ModelSpec:
 class StateConfig:
     backend: str = "local"          # "local" | "postgres"
     path: Path | None = None        # local: the state file (absolute)
+    path_source: SourceRange | None = None   # where `state.path` is written (None: the default path)
     dsn_env: str = "BRIA_PG_DSN"    # postgres: name of the env var holding the DSN
     workspace: str = "default"      # postgres: workspace name
 

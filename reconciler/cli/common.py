@@ -193,12 +193,25 @@ def open_state(manifest: Manifest, backend_override: str | None, lock_timeout: f
     except StateLocked as exc:
         fail(f"{exc}\nWait for it to finish, or if it is gone for good: bria force-unlock LOCK_ID", LOCKED)
     except StateError as exc:
-        fail(str(exc), ERROR)
+        fail(str(exc) + _state_path_origin(manifest, backend_override), ERROR)
     try:
         return store, store.read()
     except StateError as exc:
         close_state(store)
-        fail(str(exc), ERROR)
+        fail(str(exc) + _state_path_origin(manifest, backend_override), ERROR)
+
+
+def _state_path_origin(manifest: Manifest, backend_override: str | None) -> str:
+    """For a local state problem: where the manifest sets the path (a line for the message)."""
+    from reconciler.state import effective_backend
+
+    config = manifest.state
+    if config.path is None or effective_backend(config, backend_override) != "local":
+        return ""
+    if config.path_source is None:
+        return f"\n(the default state path for {manifest.path.name}; set state.path in the manifest to change it)"
+    where = config.path_source
+    return f"\n(state.path is set at {where.file}:{where.line}:{where.col})"
 
 
 def close_state(store: "StateStore") -> None:

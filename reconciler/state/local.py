@@ -40,6 +40,21 @@ class _Seen:
     fingerprint: _Fingerprint | None
 
 
+def state_path_problem(path: Path) -> str | None:
+    """Why `path` cannot be a local state file, judged without writing anything; None if it can.
+    (Whether its folder is writable shows only when the lock file is created.)"""
+    if path.is_dir():
+        return f"{path} is a folder; the state must be a file (e.g. {path / 'state.json'})"
+    if path.exists() and not path.is_file():
+        return f"{path} is not a regular file"
+    for ancestor in path.parents:
+        if ancestor.exists():
+            if not ancestor.is_dir():
+                return f"{ancestor} is a file, so the folder for the state file {path.name} cannot be made there"
+            break
+    return None
+
+
 def _fingerprint(st: os.stat_result) -> _Fingerprint:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
@@ -62,6 +77,9 @@ class LocalStateStore:
     def lock(self, command: str, timeout: float = 0.0) -> LockInfo:
         """Hold the lock until unlock() or process exit; waits up to the larger of
         `timeout` and the store's `lock_timeout`."""
+        problem = state_path_problem(self.path)
+        if problem:
+            raise StateError(f"cannot use {problem}")
         return self._lock.acquire(LockInfo.current(command), max(timeout, self._lock_timeout))
 
     def unlock(self) -> None:
@@ -106,9 +124,12 @@ class LocalStateStore:
             return None
         except OSError as exc:
             raise StateError(f"cannot read {self.path}: {exc.strerror}") from exc
-        with os.fdopen(fd, "rb") as f:
-            fingerprint = _fingerprint(os.fstat(f.fileno()))
-            data = f.read()
+        try:
+            with os.fdopen(fd, "rb") as f:
+                fingerprint = _fingerprint(os.fstat(f.fileno()))
+                data = f.read()
+        except OSError as exc:             # e.g. a folder where the file should be
+            raise StateError(f"cannot read {self.path}: {exc.strerror}") from exc
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
