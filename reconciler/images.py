@@ -256,10 +256,14 @@ def inspect_images(paths: Sequence[Path], cache: HashCache | None = None
         else:
             misses.append(index)
     if misses:
-        with ThreadPoolExecutor(max_workers=min(_worker_count(), len(misses))) as pool:
+        pool = ThreadPoolExecutor(max_workers=min(_worker_count(), len(misses)))
+        try:
             hashes = [pool.submit(_hash_file, paths[index]) for index in misses]
             for index, hashed in zip(misses, hashes):
                 results[index] = _checked_info(paths[index], stats[index], hashed, cache)
+        finally:
+            # On Ctrl-C/SIGTERM, files not started are not read: only those in flight finish.
+            pool.shutdown(wait=True, cancel_futures=True)
     return results  # type: ignore[return-value]  # every slot is filled above
 
 

@@ -26,6 +26,7 @@ from rich.console import Console
 
 from reconciler.api import errors as api_errors
 from reconciler.cli import exitcodes
+from reconciler.cli.interrupts import signal_name
 from reconciler.cli.common import (build_client, check_address_flags, close_state, command_line,
                                    load_manifest_or_exit, open_state, run_async)
 from reconciler.cli.waiting import DEFAULT_REFRESH_TIMEOUT, refresh_timeout_option, within_deadline
@@ -154,10 +155,11 @@ def _locked_run(manifest: Manifest, backend: str | None, lock_timeout: float, co
     except StateError as exc:
         _err(str(exc))
         return exitcodes.ERROR
-    except (KeyboardInterrupt, click.Abort):
-        # Ctrl-C before execution started (while refreshing, planning or at the prompt):
-        # nothing was changed in the API.
-        _err("cancelled before anything was applied")
+    except (KeyboardInterrupt, click.Abort) as exc:
+        # Ctrl-C / SIGTERM before execution started (while refreshing, planning or at the
+        # prompt): nothing was changed in the API.
+        cause = exc if isinstance(exc, KeyboardInterrupt) else exc.__cause__
+        _err(f"cancelled by {signal_name(cause)} before anything was applied")
         return exitcodes.CANCELLED
     finally:
         close_state(store)
