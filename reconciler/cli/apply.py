@@ -35,7 +35,7 @@ from reconciler.executor.importing import ImportRefused, import_resource
 from reconciler.executor.summary import output_lines, outputs, summary_lines
 from reconciler.model import Manifest, Plan
 from reconciler.state.model import State
-from reconciler.state.store import StateError
+from reconciler.state.store import LockLost, StateError
 from reconciler.textsafe import clean_text
 
 # Test hook for the crash tests (see reconciler/executor/calls.py): SIGKILL after N API calls.
@@ -264,10 +264,25 @@ async def _execute(the_plan: Plan, manifest: Manifest, state: State, client: Any
     for line in summary_lines(result):
         console.print(line, markup=False, highlight=False)
     if result.fatal:
+        lost = _lost_lock(store)
+        if lost is not None:        # force-unlocked: another run may hold the lock now
+            _err(lost)
+            return exitcodes.LOCKED
         return exitcodes.ERROR
     if result.cancelled:
         return exitcodes.CANCELLED
     return exitcodes.OK if result.ok else exitcodes.PARTIAL
+
+
+def _lost_lock(store: Any) -> str | None:
+    """Why this run no longer holds its state lock, or None while it does."""
+    try:
+        store.check_lock()
+    except LockLost as exc:
+        return str(exc)
+    except StateError:
+        return None
+    return None
 
 
 def _install_cancel_handlers(cancel: asyncio.Event) -> None:

@@ -2,7 +2,10 @@
 
 Every API call the executor makes goes through `ApiCalls`, which
 - bounds how many calls are in flight at once (`--parallelism`),
-- refuses to *start* a call once the run is cancelled (in-flight calls finish), and
+- refuses to *start* a call once the run is cancelled (in-flight calls finish),
+- before every mutating call, checks that the run still holds its state lock
+  (`lock_check`, the store's `check_lock`: raises LockLost — a StateError, which stops the
+  run — after e.g. a PostgreSQL force-unlock), and
 - counts calls, for the summary and for the crash-test hook below.
 
 Test hook (crash tests only): with `kill_after_calls=N` the process kills itself with
@@ -17,7 +20,14 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from typing import Any
+from typing import Any, Callable
+
+# Client methods that change something in the API: each waits for the lock check first.
+MUTATING_METHODS = frozenset({
+    "create_project", "update_project", "delete_project", "create_dataset", "update_dataset",
+    "delete_dataset", "clone_dataset", "upload_image", "set_image_caption", "regenerate_image_caption",
+    "regenerate_all_captions", "delete_image", "create_model", "update_model", "delete_model",
+    "start_training", "stop_training"})
 
 
 class Cancelled(Exception):
@@ -26,8 +36,9 @@ class Cancelled(Exception):
 
 class ApiCalls:
     def __init__(self, client: Any, *, parallelism: int, cancel_event: asyncio.Event,
-                 kill_after_calls: int | None = None):
+                 kill_after_calls: int | None = None, lock_check: Callable[[], None] | None = None):
         self._client = client
+        self._lock_check = lock_check
         self._slots = asyncio.Semaphore(max(1, parallelism))
         self._cancel = cancel_event
         self._kill_after = kill_after_calls
@@ -59,6 +70,8 @@ class ApiCalls:
         self.check_cancelled()
         async with self._slots:
             self.check_cancelled()
+            if self._lock_check is not None and getattr(method, "__name__", method) in MUTATING_METHODS:
+                await asyncio.to_thread(self._lock_check)
             try:
                 return await getattr(self._client, method)(*args, **kwargs)
             finally:

@@ -124,7 +124,8 @@ async def apply_plan(plan: Plan, manifest: Manifest | None, state: State, *, cli
 def _context(client: Any, store: Any, state: State, manifest: Manifest | None, clock: Clock, reporter: Reporter,
              parallelism: int, cancel_event: asyncio.Event, kill_after_calls: int | None,
              poll_interval: float) -> RunContext:
-    calls = ApiCalls(client, parallelism=parallelism, cancel_event=cancel_event, kill_after_calls=kill_after_calls)
+    calls = ApiCalls(client, parallelism=parallelism, cancel_event=cancel_event, kill_after_calls=kill_after_calls,
+                     lock_check=store.check_lock)
     return RunContext(calls, StateHolder(store, state), manifest, clock, reporter, poll_interval)
 
 

@@ -91,6 +91,10 @@ class LocalStateStore:
     def close(self) -> None:
         self.unlock()
 
+    def check_lock(self) -> None:
+        """Nothing to check: an flock is held until this process lets go or exits, and
+        force-unlock refuses while the holder lives (see StateStore.check_lock)."""
+
     def force_unlock(self, lock_id: str) -> None:
         """Clear holder info left by a dead process; refuse anything else.
 
