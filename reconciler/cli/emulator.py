@@ -100,6 +100,10 @@ def serve(host: str, port: int, data_path: Path | None, tokens: tuple[str, ...],
     """Serve the emulated API at http://HOST:PORT/v1 until interrupted."""
     import uvicorn
 
+    from reconciler.cli import interrupts
+
+    interrupts.uninstall()      # a server stops on SIGTERM/Ctrl-C as uvicorn decides, not as "cancelled"
+
     try:
         config = EmulatorConfig(data_path=data_path, tokens=tokens or None, **knobs)
     except ValueError as error:
