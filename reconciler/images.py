@@ -19,14 +19,8 @@ Contracts:
       corrupt data, so a decode caught ~2% of random byte corruptions and little else.
     * WEBP: libwebp's demuxer validates the container when Pillow opens the file (a truncated
       file fails to open), and the RIFF length in the header must fit in the file.
-- `HashCache` remembers (sha256, width, height, format) per absolute path, valid while the
-  file's identity is unchanged: size, mtime_ns, inode, device and ctime_ns. Size + mtime alone
-  is not enough: a file replaced by another of the same size with its mtime preserved (`cp
-  -p`, `rsync -t`, `git checkout` of a same-size blob within the timestamp's granularity)
-  would keep the old hash. A replacement by rename gets a new inode; an in-place rewrite
-  moves ctime, which no user-space call can set back. So a second run over unchanged files
-  opens no image at all (`stats.bytes_hashed == 0`). Only images that passed every check
-  are cached.
+- `HashCache` (`image_cache.py`) remembers the facts of images that passed every check, so
+  a second run over unchanged files opens no image at all (`stats.bytes_hashed == 0`).
 - A Git LFS pointer (a small text file standing in for an image not fetched yet) saved under
   an image name is recognised and reported with the fix: `git lfs pull`.
 """
@@ -34,17 +28,15 @@ Contracts:
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import tempfile
 import warnings
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from reconciler.diagnostics import SourceRange
+from reconciler.image_cache import CacheStats, HashCache, ImageInfo, default_cache_path, file_identity
 from reconciler.limits import (MAX_IMAGE_FILE_BYTES, MAX_IMAGE_PAYLOAD_BYTES, MAX_IMAGES_PER_DATASET,
                                MIN_IMAGE_SIDE, MIN_SIDE_WITHOUT_UPSCALE, base64_size)
 from reconciler.model import ImageSpec
@@ -57,7 +49,6 @@ SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP")
 MIN_SIDE = MIN_IMAGE_SIDE           # the API's limits live in reconciler.limits
 HASH_CHUNK = 1 << 20
 JPEG_TAIL = 64 * 1024           # where a whole JPEG's end-of-image marker is looked for first
-CACHE_FORMAT_VERSION = 2          # 2: entries keyed by inode, device and ctime too
 LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/"
 LFS_POINTER_MAX_BYTES = 1024      # git-lfs pointers are ~130 bytes; the spec caps them at 1024
 
@@ -65,15 +56,6 @@ LFS_POINTER_MAX_BYTES = 1024      # git-lfs pointers are ~130 bytes; the spec ca
 class ImageProblem(Exception):
     """A file that cannot be used as a training image. The message is a predicate meant to
     follow the file's name: "is a truncated WEBP image", "was not found"."""
-
-
-@dataclass(frozen=True)
-class ImageInfo:
-    sha256: str
-    width: int
-    height: int
-    format: str                     # "JPEG" | "PNG" | "WEBP"
-    size: int                       # bytes
 
 
 # --- folders and captions -------------------------------------------------------------------
@@ -147,90 +129,6 @@ def sidecar_caption(image: Path) -> str | None:
 
 # --- hashing and checks ---------------------------------------------------------------------
 
-
-@dataclass
-class CacheStats:
-    hits: int = 0
-    misses: int = 0
-    bytes_hashed: int = 0
-
-
-def file_identity(st: os.stat_result) -> dict[str, int]:
-    """What must be unchanged for a cached hash to still describe the file (see module doc)."""
-    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns,
-            "ino": st.st_ino, "dev": st.st_dev}
-
-
-class HashCache:
-    """Image facts keyed by absolute path, valid while `file_identity` is unchanged;
-    optionally persisted as JSON.
-
-    `path=None` keeps the cache in memory only. A missing or unreadable cache file is an
-    empty cache: the cache is an optimisation and never a source of truth.
-    """
-
-    def __init__(self, path: Path | None = None):
-        self.path = path
-        self.stats = CacheStats()
-        self._entries: dict[str, dict] = self._read(path) if path else {}
-        self._used: set[str] = set()
-        self._dirty = False
-
-    @staticmethod
-    def _read(path: Path) -> dict[str, dict]:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        if not isinstance(data, dict) or data.get("version") != CACHE_FORMAT_VERSION:
-            return {}
-        entries = data.get("entries")
-        return entries if isinstance(entries, dict) else {}
-
-    def lookup(self, path: Path, st: os.stat_result) -> ImageInfo | None:
-        key = str(path)
-        self._used.add(key)
-        entry = self._entries.get(key)
-        identity = file_identity(st)
-        if entry and all(entry.get(field) == value for field, value in identity.items()):
-            try:
-                info = ImageInfo(entry["sha256"], int(entry["width"]), int(entry["height"]),
-                                 entry["format"], st.st_size)
-            except (KeyError, TypeError, ValueError):
-                info = None
-            if info is not None:
-                self.stats.hits += 1
-                return info
-        self.stats.misses += 1
-        return None
-
-    def store(self, path: Path, st: os.stat_result, info: ImageInfo) -> None:
-        key = str(path)
-        self._used.add(key)
-        self._entries[key] = {**file_identity(st), "sha256": info.sha256,
-                              "width": info.width, "height": info.height, "format": info.format}
-        self._dirty = True
-
-    def save(self) -> None:
-        """Write the cache atomically if it changed. Entries of files that are gone are dropped.
-        Raises OSError when the folder is not writable (callers may ignore it)."""
-        if self.path is None or not self._dirty:
-            return
-        kept = {k: v for k, v in self._entries.items() if k in self._used or os.path.exists(k)}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".image-cache.", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump({"version": CACHE_FORMAT_VERSION, "entries": kept}, out, sort_keys=True)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        self._dirty = False
-
-
-def default_cache_path(manifest_root: Path) -> Path:
-    return manifest_root / ".bria" / "image-cache.json"
 
 
 def inspect_image(path: Path, cache: HashCache | None = None) -> ImageInfo:

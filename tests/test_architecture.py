@@ -20,7 +20,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("model",),
     ("state.model", "state.store", "state.codec"),
     ("state.local", "state.locking", "state.postgres", "state"),
-    ("yamlsource", "images", "dataset_images", "schema_errors"),
+    ("yamlsource", "image_cache", "images", "dataset_images", "schema_errors"),
     ("manifest",),
     ("api",),
     ("refresh", "graph"),
