@@ -32,10 +32,10 @@ def base64_size(file_bytes: int) -> int:
 
 # --- bria's own input limits -----------------------------------------------------------------
 
-# A manifest larger than this is refused before it is parsed. Parsing YAML in pure Python
-# costs ~1.3 s per MB (and memory), and a real manifest is far smaller: 60 datasets × 200
-# images, each with a 100-character inline caption, is about 1.4 MB. Longer captions belong
-# in sidecar `.txt` files.
+# A manifest larger than this is refused before it is parsed. Parsing costs ~0.75 s per MB
+# (libyaml's parser, PyYAML's Python tag resolver; ~2.5 s per MB without libyaml) and ~40 MB
+# of memory per MB, and a real manifest is far smaller: 60 datasets × 200 images, each with
+# a 100-character inline caption, is about 1.4 MB. Longer captions belong in sidecar files.
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 
 # How many values YAML aliases may add to a document beyond the ones written in it (an
