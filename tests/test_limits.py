@@ -17,6 +17,7 @@ from reconciler import limits
 from reconciler.emulator import datasets as emulator_datasets
 from reconciler.emulator import images as emulator_images
 from reconciler.emulator import prefixes as emulator_prefixes
+from reconciler.emulator.config import EmulatorConfig
 
 PACKAGE = Path(limits.__file__).parent
 
@@ -32,7 +33,10 @@ def test_the_emulator_enforces_the_limits_bria_checks(ours: int, theirs: int) ->
 
 
 def test_the_image_payload_limit_fits_the_documented_12_mb() -> None:
-    assert limits.MAX_IMAGE_PAYLOAD_BYTES == 12_000_000
+    assert limits.MAX_IMAGE_PAYLOAD_BYTES == 12_000_000 == EmulatorConfig().max_image_bytes
+    # The emulator applies 12 MB to the decoded file; bria, not knowing which the real API
+    # means, applies it to the base64 text: what bria lets through, the emulator accepts.
+    assert limits.MAX_IMAGE_FILE_BYTES < EmulatorConfig().max_image_bytes
     assert limits.base64_size(limits.MAX_IMAGE_FILE_BYTES) <= limits.MAX_IMAGE_PAYLOAD_BYTES
     assert limits.base64_size(limits.MAX_IMAGE_FILE_BYTES + 1) > limits.MAX_IMAGE_PAYLOAD_BYTES
 
