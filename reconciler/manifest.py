@@ -30,6 +30,7 @@ from reconciler.images import HashCache
 from reconciler.limits import MAX_MANIFEST_BYTES
 from reconciler.model import (AUTO_PREFIX, DatasetSpec, EmulatorOptions, ImageSpec, Manifest,
                               ModelSpec, ProjectSpec, StateConfig)
+from reconciler.samples_spec import check_samples, samples_spec
 from reconciler.schema_errors import schema_diagnostics
 from reconciler.state.local import state_path_problem
 from reconciler.yamlsource import FieldPath, SourceMap, json_path, load_yaml
@@ -209,6 +210,9 @@ class _Checker:
         if "lr_warmup_steps" in params and params.get("lr_scheduler", "constant_with_warmup") != "constant_with_warmup":
             self.warn(base + ("training_parameters", "lr_warmup_steps"), "lr_warmup_steps is only "
                       "used with lr_scheduler: constant_with_warmup", addr)
+        if isinstance(model.get("samples"), dict):
+            check_samples(model["samples"], model.get("training_version", "max"),
+                          lambda field, message: self.fail(base + ("samples", *field), message, addr))
         if not self.reference(base + ("dataset",), "datasets", model["dataset"], addr):
             return
         dataset = self.lookup("datasets", model["dataset"])
@@ -264,7 +268,8 @@ def _build(data: dict[str, Any], smap: SourceMap, path: Path, root: Path,
                              training_mode=m.get("training_mode", "fully_automated"),
                              description=m.get("description"),
                              training_parameters=dict(m.get("training_parameters") or {}),
-                             train=m.get("train", True), source=at("models", key))
+                             train=m.get("train", True), source=at("models", key),
+                             samples=samples_spec(m.get("samples")))
               for key, m in (data.get("models") or {}).items()}
     api = data.get("api") or {}
     return Manifest(path=path, root=root, api_endpoint=api.get("endpoint"),

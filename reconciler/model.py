@@ -115,6 +115,18 @@ class DatasetSpec:
 
 
 @dataclass(frozen=True)
+class SamplesSpec:
+    """A model's `samples:` block (see reconciler.samples_spec): what `bria sample` generates.
+    `options`: the other generation fields, by their manifest names."""
+
+    prompts: tuple[str, ...]
+    seeds: tuple[int, ...] = (1,)
+    count: int = 1
+    aspect_ratio: str = "1:1"
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     key: str
     dataset: str               # dataset key
@@ -127,6 +139,7 @@ class ModelSpec:
     training_parameters: Mapping[str, Any] = field(default_factory=dict)
     train: bool = True
     source: SourceRange | None = None
+    samples: SamplesSpec | None = None     # not planned: generation is not a managed resource
 
     @property
     def address(self) -> str:

@@ -89,7 +89,8 @@ def main() -> None:
 # missing here still works: an unknown name registers every module before giving up.
 _COMMAND_MODULES = {"validate": "validate", "plan": "plan", "show": "plan", "apply": "apply",
                     "destroy": "apply", "import": "apply", "output": "apply", "state": "state",
-                    "force-unlock": "state", "emulator": "emulator"}
+                    "force-unlock": "state", "emulator": "emulator", "sample": "sample",
+                    "captions": "captions"}
 
 
 def _register(module_name: str | None) -> None:

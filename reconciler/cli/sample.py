@@ -1,0 +1,73 @@
+"""`bria sample [ADDR]…`: generate each model's `samples:` and draw its contact sheet.
+
+Generation is not a managed resource: the state is only read (its lock is held just for
+that read), nothing is planned or recorded, and images already downloaded are reused.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from reconciler.cli import exitcodes
+from reconciler.cli.common import (build_client, close_state, command_line, fail, load_manifest_or_exit,
+                                   open_state, run_async)
+from reconciler.model import Manifest
+from reconciler.state.model import State
+
+
+@click.command("sample")
+@click.argument("addresses", nargs=-1, metavar="[ADDR]...")
+@click.option("-f", "--file", "manifest_file", default="bria.yaml", show_default=True, help="The manifest.")
+@click.option("--out-dir", type=click.Path(file_okay=False), default=None,
+              help="Where samples go (default: .bria/samples beside the manifest); one folder per model id.")
+@click.option("--state-backend", type=click.Choice(["local", "postgres"]), default=None)
+@click.option("--lock-timeout", type=click.FloatRange(min=0), default=0.0, show_default=True, metavar="SECONDS")
+def sample_command(addresses: tuple[str, ...], manifest_file: str, out_dir: str | None,
+                   state_backend: str | None, lock_timeout: float) -> None:
+    """Generate sample images with trained models (all models with a samples: block, or ADDR…).
+
+    Writes <out-dir>/<model id>/ with the images, contact-sheet.png and index.html; a model
+    that replaced an older one is shown beside it. Exit codes: 0 done, 1 error (e.g. a model
+    that is not Completed), 3 state locked.
+    """
+    manifest = load_manifest_or_exit(manifest_file)
+    store, stored = open_state(manifest, state_backend, lock_timeout, command_line())
+    close_state(store)
+    state = stored or State.empty()
+    sample_models(manifest, state, addresses, Path(out_dir) if out_dir else None)
+
+
+def sample_models(manifest: Manifest, state: State, addresses: tuple[str, ...] | list[str],
+                  out_dir: Path | None) -> None:
+    """Run sampling and print what was written; exits 1 on any problem (after the rest)."""
+    from reconciler.api import ApiError, TransportError
+    from reconciler.sampling import ModelNotReady, default_samples_dir, run_samples, targets_from
+
+    targets, problems = targets_from(manifest, state, list(addresses))
+    if problems:
+        fail("\n".join(problems), exitcodes.ERROR)
+    if not targets:
+        click.echo("No model has a samples: block; nothing to generate.")
+        return
+    folder = out_dir or default_samples_dir(manifest)
+
+    async def _run():
+        async with build_client(manifest) as client:
+            return await run_samples(client, targets, folder, echo=click.echo)
+
+    try:
+        report = run_async(_run())
+    except ModelNotReady as exc:
+        fail(f"{exc}\nWait for training to finish (bria apply --wait), then run bria sample again.",
+             exitcodes.ERROR)
+    except (ApiError, TransportError) as exc:
+        fail(f"generation failed: {exc}", exitcodes.ERROR)
+    for note in report.notes:
+        click.echo(f"Note: {note}", err=True)
+    click.echo(f"Samples: {report.generated} generation request(s), {report.downloaded} image(s) downloaded, "
+               f"{report.reused} reused. Folder: {folder}")
+
+
+COMMANDS = [sample_command]
