@@ -21,7 +21,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("state.model", "state.store", "state.codec"),
     ("state.local", "state.locking", "state.postgres", "state"),
     ("yamlsource", "image_cache", "images", "dataset_images", "schema_errors", "samples_spec"),
-    ("manifest",),
+    ("manifest", "caption_sync"),
     ("api",),
     ("refresh", "graph"),
     ("planner",),

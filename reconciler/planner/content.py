@@ -169,8 +169,22 @@ def desired_images(spec: DatasetSpec) -> dict[str, ImageSpec]:
     return images
 
 
+def wanted_caption(image: ImageSpec, actual: ActualImage) -> str | None:
+    """The manual caption the manifest asks for, or None for "the API's automatic caption".
+
+    A caption equal to the automatic caption the image holds (as recorded or read live) IS
+    that automatic caption, unchanged: `bria captions pull` writes the API's captions,
+    automatic ones included, as sidecars for review, and pulling must never turn every
+    caption manual (and retrain every model). Editing such a sidecar makes it manual."""
+    if (image.caption is not None and actual.caption_source == "automatic"
+            and image.caption == (actual.caption or "").strip()):
+        return None
+    return image.caption
+
+
 def _caption_needs_set(image: ImageSpec, actual: ActualImage) -> bool:
-    return image.caption is not None and (actual.caption != image.caption or actual.caption_source == "automatic")
+    caption = wanted_caption(image, actual)
+    return caption is not None and (actual.caption != caption or actual.caption_source == "automatic")
 
 
 @dataclass(frozen=True)
@@ -217,7 +231,8 @@ def content_plan(spec: DatasetSpec, actual: ActualVersion, pinned: str | None) -
         # Regenerating makes every caption automatic: manual ones are set again afterwards.
         steps.append(Step(Op.REGENERATE_ALL_CAPTIONS, {}))
     steps.extend(upload_step(i, spec.increase_resolution) for i in uploads)
-    recaption = [i for i in kept if i.caption is not None] if regenerate_all else set_caption
+    recaption = ([i for i in kept if wanted_caption(i, actual.images[i.sha256]) is not None]
+                 if regenerate_all else set_caption)
     steps.extend(Step(Op.SET_CAPTION, {"sha256": i.sha256, "caption": i.caption}) for i in recaption)
     if not regenerate_all:
         steps.extend(Step(Op.REGENERATE_CAPTION, {"sha256": i.sha256}) for i in regenerate)
