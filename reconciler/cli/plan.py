@@ -24,12 +24,13 @@ from reconciler.cli.waiting import DEFAULT_REFRESH_TIMEOUT, refresh_timeout_opti
 from reconciler.model import LiveView, Manifest, Plan
 from reconciler.state.model import State
 
-FORMATS = ("human", "json", "markdown")
+FORMATS = ("human", "json", "markdown", "html")
 
 
 @click.command("plan")
 @click.option("-f", "--file", "manifest_file", default="bria.yaml", show_default=True, help="The manifest.")
-@click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Save the plan (JSON) for `bria apply PLAN`.")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False),
+              help="Save the plan (JSON) for `bria apply PLAN`; with --format html, the page.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="human", show_default=True)
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when there are none.")
 @click.option("--target", "targets", multiple=True, metavar="ADDR", help="Only this resource and what it needs.")
@@ -51,18 +52,21 @@ def plan_command(manifest_file: str, out_file: str | None, fmt: str, detailed_ex
     """
     manifest = load_manifest_or_exit(manifest_file)
     if out_file:
-        check_out_path(Path(out_file), manifest)
+        check_out_path(Path(out_file), manifest, html=fmt == "html")
     allowed = "all" if "all" in allow_destroy else frozenset(allow_destroy)
     result = compute_plan(manifest, targets=targets, excludes=excludes, refresh_live=not no_refresh,
                           allow_destroy=allowed, state_backend=state_backend, lock_timeout=lock_timeout,
                           refresh_timeout=refresh_timeout)
     plan_dict = result.to_dict()
-    if out_file:
+    if fmt == "html":
+        emit_html(manifest, plan_dict, out_file, state_backend, lock_timeout)
+    elif out_file:
         try:
             save_plan(plan_dict, Path(out_file))
         except OSError as exc:
             fail(f"--out {out_file}: cannot write the plan: {exc.strerror or exc}", exitcodes.ERROR)
-    click.echo(render(plan_dict, fmt), nl=False)
+    if fmt != "html":
+        click.echo(render(plan_dict, fmt), nl=False)
     if out_file and fmt == "human":
         click.echo(f"\nSaved the plan to {out_file}. Apply exactly this plan with: bria apply {out_file}")
     if result.refused:
@@ -92,17 +96,44 @@ def compute_plan(manifest: Manifest, *, targets=(), excludes=(), refresh_live: b
     return result if stored else dataclasses.replace(result, state_lineage=None)
 
 
-def check_out_path(out: Path, manifest: Manifest) -> None:
+def emit_html(manifest: Manifest, plan_dict: dict, out_file: str | None, state_backend: str | None,
+              lock_timeout: float) -> None:
+    """The HTML page to `out_file` (then one line saying where and its size) or stdout."""
+    from reconciler.cli.plan_html import render_html, write_page
+
+    store, stored = open_state(manifest, state_backend, lock_timeout, command_line())
+    close_state(store)
+    page = render_html(manifest, stored or State.empty(), plan_dict)
+    if not out_file:
+        click.echo(page, nl=False)
+        return
+    try:
+        write_page(page, Path(out_file))
+    except OSError as exc:
+        fail(f"--out {out_file}: cannot write the page: {exc.strerror or exc}", exitcodes.ERROR)
+    from reconciler.render.symbols import has_changes, no_changes_line, summary_line
+
+    click.echo(summary_line(plan_dict) if has_changes(plan_dict) else no_changes_line(plan_dict))
+    click.echo(f"Wrote {out_file} ({len(page.encode('utf-8')):,} bytes).")
+
+
+def check_out_path(out: Path, manifest: Manifest, html: bool = False) -> None:
     """Refuse a --out that would overwrite something that is not a saved plan: the manifest,
-    the state (or its backup/lock), or any existing non-empty file that is not a bria plan.
-    An empty file (e.g. from mktemp) is fine."""
+    the state (or its backup/lock), or any existing non-empty file that is not a bria plan
+    (with `html`: not a page bria wrote). An empty file (e.g. from mktemp) is fine."""
     target = out.resolve()
     protected = {manifest.path.resolve()}
     if manifest.state.path is not None:
         state_path = manifest.state.path.resolve()
         protected |= {state_path, state_path.with_name(state_path.name + ".backup"),
                       state_path.with_name(state_path.name + ".lock")}
-    if target in protected or (target.is_file() and not _is_saved_plan(target)):
+    if html:
+        from reconciler.cli.plan_html import is_html_page
+
+        is_ours = is_html_page
+    else:
+        is_ours = _is_saved_plan
+    if target in protected or (target.is_file() and not is_ours(target)):
         fail(f"--out {out}: refusing to overwrite a file that is not a saved bria plan "
              f"(choose another path)", exitcodes.ERROR)
 
