@@ -66,7 +66,7 @@ def plan_command(manifest_file: str, out_file: str | None, fmt: str, detailed_ex
         except OSError as exc:
             fail(f"--out {out_file}: cannot write the plan: {exc.strerror or exc}", exitcodes.ERROR)
     if fmt != "html":
-        click.echo(render(plan_dict, fmt), nl=False)
+        click.echo(render(plan_dict, fmt, manifest), nl=False)
     if out_file and fmt == "human":
         click.echo(f"\nSaved the plan to {out_file}. Apply exactly this plan with: bria apply {out_file}")
     if result.refused:
@@ -164,12 +164,16 @@ def fetch_live(manifest: Manifest, state: State, deadline: float = DEFAULT_REFRE
         fail(f"could not read the live API: {exc}", exitcodes.ERROR)
 
 
-def render(plan_dict: dict, fmt: str) -> str:
+def render(plan_dict: dict, fmt: str, manifest: Manifest | None = None) -> str:
     from reconciler import render as views
 
     if fmt == "human":
         return views.human.render_plan(plan_dict, color=views.should_color(sys.stdout),
                                        width=shutil.get_terminal_size((100, 24)).columns)
+    if fmt == "markdown" and manifest is not None:
+        from reconciler.cli.github_links import pr_image_links
+
+        return views.render_plan(plan_dict, fmt, image_links=pr_image_links(manifest, plan_dict))
     return views.render_plan(plan_dict, fmt)
 
 
