@@ -55,18 +55,21 @@ def bria(root: Path, base_url: str, *args: str):
 def test_sample_after_a_retrain_shows_old_and_new_and_reuses_downloads(tmp_path, emulator_server):
     base_url = emulator_server("--training-seconds", "0", "--rate-limit", "600")
     write_case(tmp_path, SAMPLES_YAML, luna_images(2))
-    assert bria(tmp_path, base_url, "apply", "--auto-approve", "--wait").returncode == 0
-    first = bria(tmp_path, base_url, "sample")
-    assert first.returncode == 0, first.stderr
+    first = bria(tmp_path, base_url, "apply", "--auto-approve", "--wait")    # samples once trained
+    assert first.returncode == 0 and "Samples: 8 image(s) downloaded, 0 reused." in first.stdout, first.stderr
     (tmp_path / "images/luna/extra.png").write_bytes(make_png(256, 256, 77))    # a retrain
     applied = bria(tmp_path, base_url, "apply", "--auto-approve", "--wait")
     assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert "Samples: 8 image(s) downloaded, 8 reused." in applied.stdout      # the old model's are reused
     state = json.loads((tmp_path / "state/bria.json").read_text())["resources"]["model.luna_max"]
     new_id, old_id = state["remote_id"], state["superseded"][0]["remote_id"]
+    (tmp_path / ".bria/samples" / str(new_id) / "contact-sheet.png").unlink()
+    for sample in list((tmp_path / ".bria/samples" / str(new_id)).glob("*-s2-*.png")):
+        sample.unlink()                                                     # lost: generated again
 
     second = bria(tmp_path, base_url, "sample")
     assert second.returncode == 0, second.stderr
-    assert "4 generation request(s), 8 image(s) downloaded, 8 reused" in second.stdout   # old ones reused
+    assert "2 generation request(s), 4 image(s) downloaded, 12 reused" in second.stdout
     folder = tmp_path / ".bria/samples" / str(new_id)
     assert len(list(folder.glob("*.png"))) == 9                  # 8 samples + the sheet
     sheet = Image.open(folder / "contact-sheet.png")
@@ -85,7 +88,7 @@ def test_sample_after_a_retrain_shows_old_and_new_and_reuses_downloads(tmp_path,
     after = stats(base_url)
     for endpoint in (GENERATE, DOWNLOAD):
         assert _requests(after, endpoint) == _requests(before, endpoint), endpoint
-    assert _requests(after, GENERATE) == 8 and _requests(after, DOWNLOAD) >= 16      # positive control
+    assert _requests(after, GENERATE) == 10 and _requests(after, DOWNLOAD) == 20      # positive control
 
 
 def _requests(data: dict, endpoint: str, key: str = "requests") -> int:

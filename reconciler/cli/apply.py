@@ -263,6 +263,10 @@ async def _execute(the_plan: Plan, manifest: Manifest, state: State, client: Any
                               kill_after_calls=int(kill_after) if kill_after else None)
     for line in summary_lines(result):
         console.print(line, markup=False, highlight=False)
+    if options.wait and result.waited and not result.fatal:
+        from reconciler.cli.sample import sample_after_training
+
+        await sample_after_training(manifest, result.state, client, result.training)
     if result.fatal:
         lost = _lost_lock(store)
         if lost is not None:        # force-unlocked: another run may hold the lock now

@@ -70,4 +70,26 @@ def sample_models(manifest: Manifest, state: State, addresses: tuple[str, ...] |
                f"{report.reused} reused. Folder: {folder}")
 
 
+async def sample_after_training(manifest: Manifest, state: State, client, training: dict[str, str]) -> None:
+    """`apply --wait`: sample the models whose training just ended Completed and that have a
+    `samples:` block. A sampling problem is reported but does not fail the apply (the
+    trainings succeeded; `bria sample` retries)."""
+    from reconciler.api import ApiError
+    from reconciler.sampling import ModelNotReady, default_samples_dir, run_samples, targets_from
+
+    done = [a for a, status in training.items() if status == "Completed"
+            and (spec := manifest.models.get(a.removeprefix("model."))) is not None and spec.samples]
+    if not done:
+        return
+    targets, problems = targets_from(manifest, state, done)
+    try:
+        report = await run_samples(client, targets, default_samples_dir(manifest), echo=click.echo)
+    except (ModelNotReady, ApiError) as exc:
+        click.echo(f"Warning: sampling after training failed: {exc} (run bria sample to retry)", err=True)
+        return
+    for note in [*problems, *report.notes]:
+        click.echo(f"Note: {note}", err=True)
+    click.echo(f"Samples: {report.downloaded} image(s) downloaded, {report.reused} reused.")
+
+
 COMMANDS = [sample_command]
