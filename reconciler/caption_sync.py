@@ -12,7 +12,9 @@ Rules:
   inline `caption:` in the manifest are skipped: the manifest is their caption's home;
 - a sidecar that already holds the API's caption is left alone (nothing is rewritten);
 - a sidecar that differs from the API *and* from what bria last applied (the state's
-  record) is an edit waiting for `bria apply`: it is kept, with a warning, unless `force`;
+  record) *and* from every automatic caption recorded for the image (a stale pull, e.g.
+  from before a caption prefix change) is an edit waiting for `bria apply`: it is kept,
+  with a warning, unless `force`;
 - the sidecar format follows the dataset's caption dialect: `.txt` for legacy (plain
   text) datasets. FIBO datasets caption in JSON and will use `.json` sidecars: see
   `SIDECAR_SUFFIX` (the one place to add it).
@@ -30,6 +32,7 @@ from typing import Any, Iterable, Mapping
 
 from reconciler.images import sidecar_caption
 from reconciler.model import DatasetSpec, Manifest, sha_from_image_name
+from reconciler.planner.content import automatic_history
 from reconciler.state.model import DatasetRecord
 
 LEGACY = "legacy"
@@ -67,6 +70,7 @@ def compare(spec: DatasetSpec, record: DatasetRecord, live_images: Iterable[Mapp
             root: Path) -> PullResult:
     """What pulling would change for one dataset (no I/O but reading the sidecars)."""
     result = PullResult()
+    history = automatic_history(record)
     current = record.current
     recorded = dict(current.images) if current else {}
     by_remote = {r.remote_id: sha for sha, r in recorded.items()}
@@ -94,7 +98,9 @@ def compare(spec: DatasetSpec, record: DatasetRecord, live_images: Iterable[Mapp
             result.unchanged += 1
             continue
         applied = recorded.get(image.sha256)
-        edit_pending = local is not None and (applied is None or local != (applied.caption or "").strip())
+        stale_pull = local in history.get(image.sha256, ())     # an automatic caption pulled earlier
+        edit_pending = local is not None and not stale_pull and (
+            applied is None or local != (applied.caption or "").strip())
         result.updates.append(CaptionUpdate(path.relative_to(root).as_posix() if path.is_relative_to(root)
                                             else str(path), path, local, caption.strip(), edit_pending))
     return result

@@ -51,6 +51,29 @@ def test_pull_then_plan_is_unchanged_then_one_edit_is_one_manual_caption(tmp_pat
     assert run_bria("plan", "--detailed-exitcode", cwd=root).returncode == 0
 
 
+def test_after_a_prefix_change_stale_pulled_captions_stay_automatic(tmp_path):
+    root = case(tmp_path)
+    assert run_bria("captions", "pull", cwd=root).returncode == 0
+    before = {s.name: s.read_text() for s in (root / "images/luna").glob("*.txt")}
+    manifest = root / "bria.yaml"
+    manifest.write_text(manifest.read_text().replace("    name: Luna training set\n",
+                                                     "    name: Luna training set\n    caption_prefix: A drawing of Luna, \n"))
+    plan = run_bria("plan", "--format", "json", cwd=root)
+    ops = [s["op"] for c in json.loads(plan.stdout)["changes"] for s in c["steps"]]
+    assert "regenerate_all_captions" in ops and "set_caption" not in ops        # pulled ≠ manual
+    assert run_bria("apply", "--auto-approve", "--wait", cwd=root).returncode == 0
+    # The sidecars now hold the old automatic captions: still not a change …
+    assert run_bria("plan", "--detailed-exitcode", cwd=root).returncode == 0
+    assert run_bria("captions", "pull", "--check", cwd=root).returncode == 2
+    # … and pulling again replaces them (they are a stale pull, not an edit waiting to be applied).
+    pulled = run_bria("captions", "pull", cwd=root)
+    assert "3 caption sidecar(s) written" in pulled.stdout and "not applied yet" not in pulled.stderr
+    after = {s.name: s.read_text() for s in (root / "images/luna").glob("*.txt")}
+    assert after.keys() == before.keys() and all(after[n] != before[n] for n in after)
+    assert run_bria("captions", "pull", "--check", cwd=root).returncode == 0
+    assert run_bria("plan", "--detailed-exitcode", cwd=root).returncode == 0
+
+
 def test_pull_of_an_unknown_dataset_is_bad_input(tmp_path):
     write_case(tmp_path, luna_yaml().replace("version: 1\n", EMBEDDED, 1), luna_images(1))
     result = run_bria("captions", "pull", "nope", cwd=tmp_path)

@@ -15,8 +15,8 @@ from dataclasses import replace
 from typing import Any
 
 from reconciler.model import AUTO_PREFIX, Action, Change, DatasetSpec, Drift, ImageChanges, Op, Step, address
-from reconciler.planner.content import (UNKNOWN, ActualVersion, content_plan, desired_images, prefix_steps,
-                                        upload_step, version_from_live, version_from_state)
+from reconciler.planner.content import (UNKNOWN, ActualVersion, automatic_history, content_plan, desired_images,
+                                        prefix_steps, upload_step, version_from_live, version_from_state)
 from reconciler.planner.context import Findings, PlanInputs
 from reconciler.state.model import DatasetRecord
 
@@ -63,6 +63,7 @@ def _plan_dataset(inputs: PlanInputs, out: Findings, spec: DatasetSpec) -> None:
         _create(out, spec, "recreate_because_deleted_outside_bria", record, before)
         return
     actual = version_from_live(live, current, [*(i.sha256 for i in spec.images), *_journaled_uploads(inputs, spec)])
+    actual = replace(actual, automatic_history=automatic_history(record))
     drifted = _report_drift(out, spec, record, actual)
     if actual.status == COMPLETED:
         _plan_completed(inputs, out, spec, record, actual, drifted)
@@ -80,7 +81,7 @@ def _create(out: Findings, spec: DatasetSpec, reason: str, record: DatasetRecord
     steps = [Step(Op.CREATE_DATASET, {"name": spec.name, "project": spec.project})]
     steps.extend(prefix_steps(spec, UNKNOWN, pinned, regenerate=regenerate_prefix))
     uploads = list(desired_images(spec).values())
-    steps.extend(upload_step(i, spec.increase_resolution) for i in uploads)
+    steps.extend(upload_step(i, spec.increase_resolution, automatic_history(record)) for i in uploads)
     if spec.complete:
         steps.append(Step(Op.COMPLETE_DATASET, {}))
     out.renewed_datasets.add(spec.key)
