@@ -10,7 +10,8 @@ the v2 status service, and downloading the generated files.
   `result.image_url` or a top-level `image_url` (the docs show both shapes).
 
 Generation costs credits and has no idempotency key, so a generation POST is not retried
-after it may have reached the server (the transport's non-idempotent rules). Polls and
+after it may have reached the server (the transport's non-idempotent rules); a synchronous
+generation takes a while, so it gets the client's slow-call timeout. Polls and
 downloads are reads. Downloads go to storage URLs, not the API: they never carry the
 `api_token` header, and are not paced by the API's per-endpoint limits.
 """
@@ -69,7 +70,8 @@ class GenerationCalls:
         """v1 tailored text-to-image; `fields` as the API names them (prompt, seed,
         num_results, aspect_ratio, …). One GeneratedImage per result."""
         body = {**fields, "sync": True}
-        answer = await self._call("POST", f"/text-to-image/tailored/{int(model_id)}", json=body, idempotent=False)
+        answer = await self._call("POST", f"/text-to-image/tailored/{int(model_id)}", json=body, idempotent=False,
+                                  slow=True)
         images = []
         for entry in (answer or {}).get("result") or ():
             urls = entry.get("urls") or ([entry["image_url"]] if entry.get("image_url") else [])
@@ -81,7 +83,7 @@ class GenerationCalls:
         """v2 tailored generation; polls the status URL unless `sync`."""
         body = {**fields, "tailored_model_id": str(int(model_id)), "sync": sync}
         answer = await self._call("POST", f"{v2_base_url(self.base_url)}/image/generate/tailored",
-                                  json=body, idempotent=False) or {}
+                                  json=body, idempotent=False, slow=True) or {}
         if "status_url" in answer and "result" not in answer and "image_url" not in answer:
             answer = await self._poll(str(answer["status_url"]), poll_interval, timeout)
         return _image_of(answer)
