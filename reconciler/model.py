@@ -89,6 +89,7 @@ class ProjectSpec:
     description: str | None = None
     ip_name: str | None = None
     ip_description: str | None = None
+    allow_duplicate_name: bool = False   # create even when an untracked same-name object exists
     source: SourceRange | None = None
 
     @property
@@ -107,6 +108,7 @@ class DatasetSpec:
     caption_prefix: str | None = None
     increase_resolution: bool = True
     complete: bool = True
+    allow_duplicate_name: bool = False   # create even when an untracked same-name object exists
     source: SourceRange | None = None
 
     @property
@@ -138,6 +140,7 @@ class ModelSpec:
     # rank, lr_scheduler, checkpoint_interval, lr_warmup_steps). Empty for fully_automated.
     training_parameters: Mapping[str, Any] = field(default_factory=dict)
     train: bool = True
+    allow_duplicate_name: bool = False   # create even when an untracked same-name object exists
     source: SourceRange | None = None
     samples: SamplesSpec | None = None     # not planned: generation is not a managed resource
 
@@ -367,7 +370,15 @@ class Plan:
     manifest_path: str = ""
     targets: tuple[str, ...] = ()
     excludes: tuple[str, ...] = ()
+    # Untracked look-alikes (planner/lookalikes.py): objects in the account with the name and
+    # parent of something this plan creates; each {"address", "kind", "name", "remote_id",
+    # "import_command", "allowed"}. apply refuses while any is not allowed.
+    duplicates: tuple[Mapping[str, Any], ...] = ()
     format_version: int = PLAN_FORMAT_VERSION
+
+    @property
+    def blocking_duplicates(self) -> tuple[Mapping[str, Any], ...]:
+        return tuple(d for d in self.duplicates if not d.get("allowed"))
 
     @property
     def has_changes(self) -> bool:
@@ -408,6 +419,7 @@ class Plan:
             "changes": [c.to_dict() for c in self.changes],
             "drift": [d.to_dict() for d in self.drift],
             "notes": list(self.notes),
+            "duplicates": [dict(d) for d in self.duplicates],
         }
 
     @staticmethod
@@ -428,6 +440,7 @@ class Plan:
             manifest_path=d.get("manifest_path") or "",
             targets=tuple(d.get("targets") or ()),
             excludes=tuple(d.get("excludes") or ()),
+            duplicates=tuple(dict(x) for x in d.get("duplicates") or ()),
             format_version=int(d.get("format_version") or PLAN_FORMAT_VERSION),
         )
 

@@ -133,6 +133,7 @@ class BriaEnv:
     store: Any
     state: Any = None
     clients: list[Any] = field(default_factory=list)
+    live: Any = None
 
     def client(self, **kw: Any) -> Any:
         from reconciler.api import BriaClient
@@ -152,6 +153,8 @@ class BriaEnv:
 
         kw.setdefault("clock", InstantClock())
         kw.setdefault("poll_interval", 0.05)
+        kw.setdefault("live", self.live)        # the refresh of the last env.plan (journal watermarks)
+        kw.setdefault("settle_window", 0.5)
         return await apply_plan(plan, manifest, self.current_state(), client=kw.pop("client", None) or self.client(),
                                 store=self.store, **kw)
 
@@ -161,8 +164,9 @@ class BriaEnv:
         from reconciler.planner import plan as make_plan
         from reconciler.refresh import refresh
         client = self.client()
-        state, _ = await resolve_leftovers(self.current_state(), client=client, store=self.store, manifest=manifest)
-        live = await refresh(client, state)
+        state = (await resolve_leftovers(self.current_state(), client=client, store=self.store, manifest=manifest,
+                                         clock=InstantClock(), settle_window=kw.pop("settle_window", 0.5))).state
+        live = self.live = await refresh(client, state)
         return make_plan(manifest, state, live, **kw)
 
     async def converge(self, manifest: Any, **kw: Any) -> Any:

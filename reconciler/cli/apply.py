@@ -28,7 +28,8 @@ from reconciler.api import errors as api_errors
 from reconciler.cli import exitcodes
 from reconciler.cli.interrupts import signal_name
 from reconciler.cli.common import (build_client, check_address_flags, close_state, command_line,
-                                   load_manifest_or_exit, open_state, run_async)
+                                   load_manifest_or_exit, open_state, resolve_endpoint, run_async)
+from reconciler.cli.safety import account_options, duplicates_message, mismatch_message, settle_option
 from reconciler.cli.waiting import DEFAULT_REFRESH_TIMEOUT, refresh_timeout_option, within_deadline
 from reconciler.executor import ConsoleReporter, apply_plan, resolve_leftovers, stale_reason
 from reconciler.executor.importing import ImportRefused, import_resource
@@ -53,6 +54,9 @@ class ApplyOptions:
     poll_interval: float = 5.0
     destroying: bool = False        # `bria destroy`: the plan's deletions come from the command
     refresh_timeout: float = DEFAULT_REFRESH_TIMEOUT
+    settle_window: float = 5.0
+    accept_missing: bool = False
+    allow_duplicates: bool = False
 
 
 def _console() -> Console:
@@ -78,6 +82,7 @@ def _state_options(f: Any) -> Any:
 
 def _apply_options(f: Any) -> Any:
     f = refresh_timeout_option(f)
+    f = settle_option(account_options(f))
     f = click.option("--poll-interval", type=float, default=5.0, hidden=True)(f)
     f = click.option("--allow-destroy", multiple=True, metavar="ADDR|all",
                      help="Allow destroying this protected resource (repeatable), or all.")(f)
@@ -99,13 +104,14 @@ NO_TTY_MESSAGE = ("stdin is not a terminal, so bria cannot ask for confirmation;
 @click.option("--exclude", multiple=True, metavar="ADDR", help="Leave out this resource and its dependents.")
 def apply_command(plan_file: Path | None, manifest_path: str, state_backend: str | None, lock_timeout: float,
                   auto_approve: bool, parallelism: int, wait: bool, allow_destroy: tuple[str, ...],
-                  poll_interval: float, refresh_timeout: float, target: tuple[str, ...],
-                  exclude: tuple[str, ...]) -> None:
+                  poll_interval: float, refresh_timeout: float, settle_window: float, accept_missing: bool,
+                  allow_duplicates: bool, target: tuple[str, ...], exclude: tuple[str, ...]) -> None:
     """Make the API match the manifest (or carry out a saved PLAN_FILE)."""
     saved = _read_saved_plan(plan_file) if plan_file is not None else None
     manifest = load_manifest_or_exit(manifest_path)
     options = ApplyOptions(auto_approve or saved is not None, parallelism, wait, allow_destroy, target, exclude,
-                           poll_interval, refresh_timeout=refresh_timeout)
+                           poll_interval, refresh_timeout=refresh_timeout, settle_window=settle_window,
+                           accept_missing=accept_missing, allow_duplicates=allow_duplicates)
     check_flags = partial(check_address_flags, manifest, targets=target, excludes=exclude,
                           allow_destroy=_allow_destroy(allow_destroy))
     sys.exit(_locked_run(manifest, state_backend, lock_timeout, command_line(),
@@ -118,14 +124,16 @@ def apply_command(plan_file: Path | None, manifest_path: str, state_backend: str
 @_apply_options
 def destroy_command(manifest_path: str, state_backend: str | None, lock_timeout: float, auto_approve: bool,
                     parallelism: int, wait: bool, allow_destroy: tuple[str, ...], poll_interval: float,
-                    refresh_timeout: float) -> None:
+                    refresh_timeout: float, settle_window: float, accept_missing: bool,
+                    allow_duplicates: bool) -> None:
     """Delete everything recorded in state (protected resources need --allow-destroy)."""
     manifest = load_manifest_or_exit(manifest_path)
     # The planner with nothing desired plans the deletion of everything, so the protection
     # rules stay in one place.
     nothing = replace(manifest, projects={}, datasets={}, models={})
     options = ApplyOptions(auto_approve, parallelism, False, allow_destroy, poll_interval=poll_interval,
-                           destroying=True, refresh_timeout=refresh_timeout)
+                           destroying=True, refresh_timeout=refresh_timeout, settle_window=settle_window,
+                           accept_missing=accept_missing)
     check_flags = partial(check_address_flags, manifest, allow_destroy=_allow_destroy(allow_destroy))
     sys.exit(_locked_run(manifest, state_backend, lock_timeout, command_line(),
                          lambda store, state: _apply(nothing, manifest, store, state, options, None),
@@ -170,30 +178,43 @@ async def _apply(plan_manifest: Manifest, manifest: Manifest, store: Any, state:
     console = _console()
     try:
         async with build_client(manifest, max_concurrency=options.parallelism) as client:
+            endpoint = resolve_endpoint(manifest)
+            live = None
             if saved is not None:
-                the_plan = await _check_saved(saved, manifest, state, client, store)
+                the_plan = await _check_saved(saved, manifest, state, client, store, options)
                 if isinstance(the_plan, int):
                     return the_plan
             else:
-                state, the_plan = await _make_plan(plan_manifest, state, client, store, options, console)
+                state, the_plan, live = await _make_plan(plan_manifest, state, client, store, options, console)
                 if isinstance(the_plan, int):
                     return the_plan
+            if the_plan.blocking_duplicates and not options.allow_duplicates:
+                _err(duplicates_message(the_plan.blocking_duplicates))
+                return exitcodes.REFUSED
             if the_plan.refused:
                 _err("the plan destroys protected resources: " + ", ".join(c.address for c in the_plan.refused)
                      + " — to allow it, re-run with "
                      + " ".join(f"--allow-destroy {c.address}" for c in the_plan.refused))
                 return exitcodes.REFUSED
-            return await _execute(the_plan, manifest, state, client, store, options, console)
+            if state.endpoint != endpoint:
+                state = replace(state, endpoint=endpoint)   # recorded by the run's first state write
+            return await _execute(the_plan, manifest, state, client, store, options, console, live)
     except api_errors.ApiError as exc:
         _err(str(exc))
         return exitcodes.ERROR
 
 
-async def _check_saved(saved: Plan, manifest: Manifest, state: State, client: Any, store: Any) -> Plan | int:
+async def _check_saved(saved: Plan, manifest: Manifest, state: State, client: Any, store: Any,
+                       options: ApplyOptions) -> Plan | int:
+    refusal = mismatch_message(state, None, resolve_endpoint(manifest), options.accept_missing)
+    if refusal:
+        _err(refusal)
+        return exitcodes.ERROR
     reason = stale_reason(saved, state, manifest)
     if reason is None and state.journal:
-        state, notes = await resolve_leftovers(state, client=client, store=store, manifest=manifest)
-        for note in notes:
+        left = await resolve_leftovers(state, client=client, store=store, manifest=manifest,
+                                       settle_window=options.settle_window)
+        for note in left.notes:
             click.echo(clean_text(note))
         reason = "an interrupted apply left pending operations, now reconciled into state"
     if reason is not None:
@@ -210,39 +231,50 @@ def _as_destroy(the_plan: Plan) -> Plan:
 
 
 async def _make_plan(manifest: Manifest, state: State, client: Any, store: Any, options: ApplyOptions,
-                     console: Console) -> tuple[State, Plan | int]:
+                     console: Console) -> tuple[State, Plan | int, Any]:
     from reconciler.planner import PlanError, plan as make_plan
     from reconciler.refresh import refresh
     from reconciler.render.human import render_plan
 
-    state, notes = await resolve_leftovers(state, client=client, store=store, manifest=manifest)
-    for note in notes:
+    left = await resolve_leftovers(state, client=client, store=store, manifest=manifest,
+                                   settle_window=options.settle_window)
+    state = left.state
+    for note in left.notes:
         console.print(clean_text(note), markup=False)
+    if left.undecided:
+        _err(f"{len(left.undecided)} earlier call(s) could not be decided (above); nothing was planned, so nothing "
+             f"is duplicated. Re-run to resolve them")
+        return state, exitcodes.PARTIAL, None
     live = await within_deadline(refresh(client, state), client.stats, options.refresh_timeout)
+    refusal = mismatch_message(state, live, resolve_endpoint(manifest), options.accept_missing)
+    if refusal:
+        _err(refusal)
+        return state, exitcodes.ERROR, live
     try:
         the_plan = make_plan(manifest, state, live, targets=options.targets, excludes=options.excludes,
-                             allow_destroy=_allow_destroy(options.allow_destroy))
+                             allow_destroy=_allow_destroy(options.allow_destroy),
+                             allow_duplicates=options.allow_duplicates)
     except (PlanError, ValueError) as exc:   # unknown --target/--exclude address, cycle
         _err(str(exc))
-        return state, exitcodes.ERROR
+        return state, exitcodes.ERROR, live
     if options.destroying:
         the_plan = _as_destroy(the_plan)
     color = console.is_terminal and not console.no_color
     console.print(render_plan(the_plan.to_dict(), color=color, width=console.width), markup=False,
                   highlight=False)
     if not the_plan.has_changes:
-        return state, exitcodes.OK
-    if the_plan.refused:
-        return state, the_plan
+        return state, exitcodes.OK, live
+    if the_plan.refused or (the_plan.blocking_duplicates and not options.allow_duplicates):
+        return state, the_plan, live
     # Like terraform: a plan with no changes needs no approval, so a non-interactive apply of
     # an up-to-date manifest succeeds; only when there is something to do must we ask.
     if not options.auto_approve and not sys.stdin.isatty():
         _err(NO_TTY_MESSAGE)
-        return state, exitcodes.ERROR
+        return state, exitcodes.ERROR, live
     if not options.auto_approve and not _confirmed():
         _err("apply cancelled; nothing was changed")
-        return state, exitcodes.ERROR
-    return state, the_plan
+        return state, exitcodes.ERROR, live
+    return state, the_plan, live
 
 
 def _confirmed() -> bool:
@@ -252,7 +284,7 @@ def _confirmed() -> bool:
 
 
 async def _execute(the_plan: Plan, manifest: Manifest, state: State, client: Any, store: Any,
-                   options: ApplyOptions, console: Console) -> int:
+                   options: ApplyOptions, console: Console, live: Any = None) -> int:
     cancel = asyncio.Event()
     _install_cancel_handlers(cancel)
     kill_after = os.environ.get(KILL_AFTER_CALLS_ENV)
@@ -260,7 +292,8 @@ async def _execute(the_plan: Plan, manifest: Manifest, state: State, client: Any
                               parallelism=options.parallelism, wait=options.wait,
                               reporter=ConsoleReporter(console), cancel_event=cancel,
                               poll_interval=options.poll_interval,
-                              kill_after_calls=int(kill_after) if kill_after else None)
+                              kill_after_calls=int(kill_after) if kill_after else None,
+                              live=live, settle_window=options.settle_window)
     for line in summary_lines(result):
         console.print(line, markup=False, highlight=False)
     if options.wait and result.waited and not result.fatal:
@@ -306,15 +339,28 @@ def _install_cancel_handlers(cancel: asyncio.Event) -> None:
 
 
 @click.command("import")
-@click.argument("address")
-@click.argument("remote_id", type=click.IntRange(min=1))
+@click.argument("address", required=False)
+@click.argument("remote_id", required=False, type=click.IntRange(min=1))
+@click.option("--discover", is_flag=True,
+              help="Find every manifest resource in the account by name and parent, show the imports, then "
+                   "record them (after confirmation) — the way to restore a lost state.")
+@click.option("--auto-approve", is_flag=True, help="With --discover: do not ask for confirmation.")
 @_state_options
-def import_command(address: str, remote_id: int, manifest_path: str, state_backend: str | None,
-                   lock_timeout: float) -> None:
-    """Record an existing remote object (project, dataset or model) in state as ADDRESS."""
+def import_command(address: str | None, remote_id: int | None, discover: bool, auto_approve: bool,
+                   manifest_path: str, state_backend: str | None, lock_timeout: float) -> None:
+    """Record an existing remote object (project, dataset or model) in state as ADDRESS;
+    or, with --discover, every object of the manifest found by name and parent."""
+    from reconciler.cli.discover import discover_and_import
+
+    given = address is not None or remote_id is not None
+    if (discover and given) or (not discover and (address is None or remote_id is None)):
+        _err("give ADDRESS and REMOTE_ID, or --discover (alone)")
+        sys.exit(exitcodes.ERROR)
     manifest = load_manifest_or_exit(manifest_path)
 
     async def body(store: Any, state: State) -> int:
+        if discover:
+            return await discover_and_import(manifest, store, state, auto_approve)
         try:
             async with build_client(manifest) as client:
                 new_state = await import_resource(manifest, state, client, address, remote_id)

@@ -18,7 +18,8 @@ import click
 
 from reconciler.cli import exitcodes
 from reconciler.cli.common import (build_client, check_address_flags, close_state, command_line, fail,
-                                   load_manifest_or_exit, open_state, run_async)
+                                   load_manifest_or_exit, open_state, resolve_endpoint, run_async)
+from reconciler.cli.safety import account_options, mismatch_message
 from reconciler.cli.show import show_command
 from reconciler.cli.waiting import DEFAULT_REFRESH_TIMEOUT, refresh_timeout_option, within_deadline
 from reconciler.model import LiveView, Manifest, Plan
@@ -41,14 +42,17 @@ FORMATS = ("human", "json", "markdown", "html")
 @click.option("--state-backend", type=click.Choice(["local", "postgres"]), default=None)
 @click.option("--lock-timeout", type=click.FloatRange(min=0), default=0.0, show_default=True, metavar="SECONDS")
 @refresh_timeout_option
+@account_options
 def plan_command(manifest_file: str, out_file: str | None, fmt: str, detailed_exitcode: bool,
                  targets: tuple[str, ...], excludes: tuple[str, ...], no_refresh: bool,
                  allow_destroy: tuple[str, ...], state_backend: str | None, lock_timeout: float,
-                 refresh_timeout: float) -> None:
+                 refresh_timeout: float, accept_missing: bool, allow_duplicates: bool) -> None:
     """Show what `bria apply` would do, in order, with reasons.
 
-    Exit codes: 0 success (with --detailed-exitcode: no changes), 1 error, 2 changes present
-    (--detailed-exitcode), 3 state locked, 6 the plan holds refused (protected) changes.
+    Exit codes: 0 success (with --detailed-exitcode: no changes), 1 error (including a state
+    that does not match the account), 2 changes present (--detailed-exitcode), 3 state
+    locked, 6 the plan holds refused changes (protected resources, or duplicates of
+    untracked objects).
     """
     manifest = load_manifest_or_exit(manifest_file)
     if out_file:
@@ -56,7 +60,8 @@ def plan_command(manifest_file: str, out_file: str | None, fmt: str, detailed_ex
     allowed = "all" if "all" in allow_destroy else frozenset(allow_destroy)
     result = compute_plan(manifest, targets=targets, excludes=excludes, refresh_live=not no_refresh,
                           allow_destroy=allowed, state_backend=state_backend, lock_timeout=lock_timeout,
-                          refresh_timeout=refresh_timeout)
+                          refresh_timeout=refresh_timeout, accept_missing=accept_missing,
+                          allow_duplicates=allow_duplicates)
     plan_dict = result.to_dict()
     if fmt == "html":
         emit_html(manifest, plan_dict, out_file, state_backend, lock_timeout)
@@ -69,7 +74,7 @@ def plan_command(manifest_file: str, out_file: str | None, fmt: str, detailed_ex
         click.echo(render(plan_dict, fmt, manifest), nl=False)
     if out_file and fmt == "human":
         click.echo(f"\nSaved the plan to {out_file}. Apply exactly this plan with: bria apply {out_file}")
-    if result.refused:
+    if result.refused or result.blocking_duplicates:
         raise SystemExit(exitcodes.REFUSED)
     if detailed_exitcode and result.has_changes:
         raise SystemExit(exitcodes.CHANGES_PRESENT)
@@ -77,7 +82,8 @@ def plan_command(manifest_file: str, out_file: str | None, fmt: str, detailed_ex
 
 def compute_plan(manifest: Manifest, *, targets=(), excludes=(), refresh_live: bool = True,
                  allow_destroy=frozenset(), state_backend: str | None = None, lock_timeout: float = 0.0,
-                 refresh_timeout: float = DEFAULT_REFRESH_TIMEOUT) -> Plan:
+                 refresh_timeout: float = DEFAULT_REFRESH_TIMEOUT, accept_missing: bool = False,
+                 allow_duplicates: bool = False) -> Plan:
     """Lock the state, read it, refresh (unless told not to) and plan; exits on errors."""
     from reconciler.planner import PlanError, plan
 
@@ -86,8 +92,12 @@ def compute_plan(manifest: Manifest, *, targets=(), excludes=(), refresh_live: b
         state = stored or State.empty()
         check_address_flags(manifest, state, targets=targets, excludes=excludes, allow_destroy=allow_destroy)
         live = fetch_live(manifest, state, refresh_timeout) if refresh_live else None
+        refusal = mismatch_message(state, live, resolve_endpoint(manifest), accept_missing)
+        if refusal:
+            fail(refusal, exitcodes.ERROR)
         try:
-            result = plan(manifest, state, live, targets=targets, excludes=excludes, allow_destroy=allow_destroy)
+            result = plan(manifest, state, live, targets=targets, excludes=excludes, allow_destroy=allow_destroy,
+                          allow_duplicates=allow_duplicates)
         except PlanError as exc:
             fail(str(exc), exitcodes.ERROR)
     finally:

@@ -20,7 +20,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from typing import Any, Callable
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Callable
 
 # Client methods that change something in the API: each waits for the lock check first.
 MUTATING_METHODS = frozenset({
@@ -70,11 +71,49 @@ class ApiCalls:
         self.check_cancelled()
         async with self._slots:
             self.check_cancelled()
-            if self._lock_check is not None and getattr(method, "__name__", method) in MUTATING_METHODS:
-                await asyncio.to_thread(self._lock_check)
-            try:
-                return await getattr(self._client, method)(*args, **kwargs)
-            finally:
-                self.count += 1
-                if self._kill_after is not None and self.count >= self._kill_after:
-                    os.kill(os.getpid(), signal.SIGKILL)
+            return await self._invoke(method, *args, **kwargs)
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator["HeldSlot"]:
+        """Hold one concurrency slot for a journaled operation: its journal entry is written
+        only once the slot is held (so a kill leaves at most `parallelism` entries), and all
+        of its calls — the call, a re-read, the lookups — run in that one slot."""
+        self.check_cancelled()
+        async with self._slots:
+            self.check_cancelled()
+            yield HeldSlot(self)
+
+    async def unslotted(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """A read made by a task that already holds a slot (taking another could deadlock)."""
+        self.check_cancelled()
+        return await self._invoke(method, *args, **kwargs)
+
+    async def _invoke(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        # Every path (a slot per call, a held slot, a read inside a held slot) comes here.
+        if self._lock_check is not None and getattr(method, "__name__", method) in MUTATING_METHODS:
+            await asyncio.to_thread(self._lock_check)
+        try:
+            return await getattr(self._client, method)(*args, **kwargs)
+        finally:
+            self.count += 1
+            if self._kill_after is not None and self.count >= self._kill_after:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+
+class HeldSlot:
+    """Calls made inside a held slot. Only the first call checks for cancellation: once a
+    journaled operation has started, its follow-up calls (a re-read, a lookup) finish it."""
+
+    def __init__(self, calls: ApiCalls):
+        self._calls = calls
+        self.started = 0
+
+    @property
+    def cancelled(self) -> bool:
+        return self._calls.cancelled
+
+    async def __call__(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        if self.started == 0:
+            self._calls.check_cancelled()
+        self.started += 1
+        return await self._calls._invoke(method, *args, **kwargs)

@@ -16,7 +16,7 @@ from typing import Any, Awaitable, Callable, Mapping
 from reconciler.api import errors
 from reconciler.executor import records
 from reconciler.executor.context import RunContext
-from reconciler.executor.journal import journaled, new_entry
+from reconciler.executor.journal import finish_model_delete, journaled, model_delete_entry, new_entry
 from reconciler.executor.records import StepFailed
 from reconciler.model import Change, Op, split_address
 from reconciler.state.model import DatasetRecord
@@ -59,7 +59,7 @@ async def _ignore_not_found(call: Awaitable[Any]) -> None:
 async def create_project(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
     fields = dict(args.get("fields") or {})
     entry = new_entry(ctx, Op.CREATE_PROJECT, run.address, fields.get("project_name", ""), None, fields=fields)
-    await journaled(ctx, entry, lambda: ctx.calls("create_project", **fields))
+    await journaled(ctx, entry, lambda call: call("create_project", **fields))
 
 
 async def update_project(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
@@ -104,7 +104,7 @@ async def create_dataset(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any
     project_key = _project_key_of_dataset(ctx, run.key, args)
     project_id = records.require_project(ctx.holder.state, project_key).remote_id
     entry = new_entry(ctx, Op.CREATE_DATASET, run.address, args["name"], project_id, project=project_key)
-    await journaled(ctx, entry, lambda: ctx.calls("create_dataset", project_id, args["name"]))
+    await journaled(ctx, entry, lambda call: call("create_dataset", project_id, args["name"]))
 
 
 async def clone_dataset(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
@@ -115,7 +115,7 @@ async def clone_dataset(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]
     name = args.get("name") or f"Copy of {source.name if source else ''}"
     entry = new_entry(ctx, Op.CLONE_DATASET, run.address, name, project_id, project=project_key,
                       source_remote_id=source_id)
-    await journaled(ctx, entry, lambda: ctx.calls("clone_dataset", source_id, name=name))
+    await journaled(ctx, entry, lambda call: call("clone_dataset", source_id, name=name))
 
 
 async def update_dataset(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
@@ -203,7 +203,7 @@ async def upload_image(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any])
     version = records.require_dataset_version(ctx.holder.state, run.key)
     entry = new_entry(ctx, Op.UPLOAD_IMAGE, run.address, args["image_name"], version.remote_id,
                       sha256=args["sha256"])
-    await journaled(ctx, entry, lambda: ctx.calls(
+    await journaled(ctx, entry, lambda call: call(
         "upload_image", version.remote_id, path, image_name=args["image_name"],
         increase_resolution=bool(args.get("increase_resolution", True))))
     if args.get("caption") is not None:
@@ -234,14 +234,14 @@ async def regenerate_caption(ctx: RunContext, run: ChangeRun, args: Mapping[str,
 async def complete_dataset(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
     version = records.require_dataset_version(ctx.holder.state, run.key)
 
-    async def complete() -> Any:
+    async def complete(call: Any) -> Any:
         try:
-            await ctx.calls("update_dataset", version.remote_id, status="completed")
+            await call("update_dataset", version.remote_id, status="completed")
         except errors.Conflict:
             pass   # already completed by an earlier run? the re-read below tells
         # A completed version is frozen and later plans trust its record instead of re-reading
         # it, so it is recorded from the API's own view of it (journal.adoption).
-        frozen = await ctx.calls("get_dataset", version.remote_id)
+        frozen = await call("get_dataset", version.remote_id)
         if frozen.get("status") != "completed":
             raise StepFailed(f"{run.address}: dataset {version.remote_id} is still {frozen.get('status')}")
         return frozen
@@ -280,8 +280,9 @@ async def create_model(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any])
     parameters = dict(spec.training_parameters) if spec is not None else {}
     entry = new_entry(ctx, Op.CREATE_MODEL, run.address, args["name"], dataset_id, dataset=dataset_key,
                       training_parameters=parameters,
-                      supersede_reason=run.supersede_reason or run.change.reason, forgotten=run.forgotten_model)
-    await journaled(ctx, entry, lambda: ctx.calls(
+                      supersede_reason=run.supersede_reason or run.change.reason, forgotten=run.forgotten_model,
+                      delete_superseded=_replaced_untrained(ctx, run))
+    await journaled(ctx, entry, lambda call: call(
         "create_model", name=args["name"], dataset_id=dataset_id,
         training_version=args.get("training_version") or "max",
         training_mode=args.get("training_mode") or "fully_automated", description=args.get("description")))
@@ -298,20 +299,20 @@ async def start_training(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any
     parameters = dict(args.get("parameters") or {})
     model = records.require_model(ctx.holder.state, run.key)
     entry = new_entry(ctx, Op.START_TRAINING, run.address, model.name, model.remote_id, parameters=parameters)
-    await journaled(ctx, entry, lambda: _settle(ctx, model.remote_id, "start_training", ("InProgress", "Completed"),
-                                                model.remote_id, parameters or None))
+    await journaled(ctx, entry, lambda call: _settle(call, model.remote_id, "start_training",
+                                                     ("InProgress", "Completed"), model.remote_id, parameters or None))
     run.trained = True
 
 
 async def stop_training(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
     model = records.require_model(ctx.holder.state, run.key)
     remote_id = int(args.get("remote_id") or model.remote_id)
-    remote = await _settle(ctx, remote_id, "stop_training", ("Stopping", "Stopped"), remote_id)
+    remote = await _settle(ctx.calls, remote_id, "stop_training", ("Stopping", "Stopped"), remote_id)
     if remote_id == model.remote_id:
         await ctx.holder.update(lambda s: records.change_model(s, run.key, status=remote.get("status") or "Stopping"))
 
 
-async def _settle(ctx: RunContext, model_id: int, method: str, reached: tuple[str, ...], *call_args: Any) -> Any:
+async def _settle(call: Any, model_id: int, method: str, reached: tuple[str, ...], *call_args: Any) -> Any:
     """Start/stop training, tolerating an earlier call whose response was lost.
 
     start/stop are POSTs, so the client does not retry them. If the call conflicts (an
@@ -319,18 +320,29 @@ async def _settle(ctx: RunContext, model_id: int, method: str, reached: tuple[st
     it took effect; when it plainly did not, the call is made once more.
     """
     try:
-        return await ctx.calls(method, *call_args)
+        return await call(method, *call_args)
     except (errors.Conflict, errors.TransportError, errors.ServerError) as exc:
-        remote = await ctx.calls("get_model", model_id)
+        remote = await call("get_model", model_id)
         if remote.get("status") in reached:
             return remote
         if isinstance(exc, errors.Conflict):
             raise
-        return await ctx.calls(method, *call_args)
+        return await call(method, *call_args)
 
 
 async def delete_model(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
     remote_id = int(args["remote_id"])
+    current = ctx.holder.state.models.get(run.key)
+    if current is not None and current.remote_id != remote_id:
+        # A replaced model that never trained: journaled (the successor's record queued the
+        # intent), so a kill after the delete cannot leave a record of a model that is gone.
+        entry = next((e for e in ctx.holder.state.journal if e.op == Op.DELETE_MODEL.value
+                      and e.address == run.address and e.parent_id == remote_id), None)
+        if entry is None:
+            entry = model_delete_entry(ctx, run.address, remote_id)
+            await ctx.holder.update(lambda s: s.with_journal_entry(entry))
+        await finish_model_delete(ctx, entry, ctx.calls)
+        return
     try:
         await _ignore_not_found(ctx.calls("delete_model", remote_id))
     except errors.Conflict:
@@ -338,6 +350,15 @@ async def delete_model(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any])
         await _wait_until_stopped(ctx, remote_id)
         await _ignore_not_found(ctx.calls("delete_model", remote_id))
     await ctx.holder.update(lambda s: records.without_model(s, run.key, remote_id))
+
+
+def _replaced_untrained(ctx: RunContext, run: ChangeRun) -> int | None:
+    """The never-trained model this change replaces and deletes once its successor exists."""
+    current = ctx.holder.state.models.get(run.key)
+    for step in run.change.steps:
+        if step.op is Op.DELETE_MODEL and current is not None and step.args.get("remote_id") == current.remote_id:
+            return int(step.args["remote_id"])
+    return None
 
 
 async def _wait_until_stopped(ctx: RunContext, model_id: int) -> None:

@@ -15,6 +15,8 @@ from reconciler.graph import DependencyCycle, order_changes
 from reconciler.model import LiveView, Manifest, Op, Plan, split_address
 from reconciler.planner.context import ALL, Findings, PlanError, PlanInputs, live_from_state
 from reconciler.planner.datasets import plan_datasets
+from reconciler.planner.journal_match import leftover_notes
+from reconciler.planner.lookalikes import duplicate_notes, find_duplicates
 from reconciler.planner.models import plan_models
 from reconciler.planner.projects import plan_projects
 from reconciler.planner.selection import resource_edges, selected, wire_dependencies
@@ -24,12 +26,15 @@ __all__ = ["plan", "PlanError", "ALL"]
 
 
 def plan(manifest: Manifest, state: State, live: LiveView | None, *, targets: Iterable[str] = (),
-         excludes: Iterable[str] = (), allow_destroy: Iterable[str] | str = frozenset()) -> Plan:
+         excludes: Iterable[str] = (), allow_destroy: Iterable[str] | str = frozenset(),
+         allow_duplicates: bool = False) -> Plan:
     """What to do so that the API matches the manifest.
 
     `live=None` (--no-refresh) trusts the state as the live view. `allow_destroy` is a set
     of addresses (or "all") whose protected changes may go ahead; the others stay in the
-    plan with `refused=True`. Raises PlanError for unknown addresses or a dependency cycle.
+    plan with `refused=True`. `allow_duplicates` allows every untracked look-alike
+    (planner/lookalikes.py) for this plan. Raises PlanError for unknown addresses or a
+    dependency cycle.
     """
     allowed = ALL if allow_destroy == ALL else frozenset(allow_destroy)
     inputs = PlanInputs(manifest, state, live if live is not None else live_from_state(state),
@@ -52,7 +57,13 @@ def plan(manifest: Manifest, state: State, live: LiveView | None, *, targets: It
     except DependencyCycle as exc:
         raise PlanError(str(exc)) from None
     notes = [text for addr, text in out.notes if addr is None or addr in chosen]
+    duplicates: tuple = ()
+    if live is not None:
+        duplicates = find_duplicates(manifest, state, live, ordered, allow_all=allow_duplicates)
+        notes += duplicate_notes(duplicates)
     if state.journal:
+        if live is not None:
+            notes[0:0] = leftover_notes(state, live.projects, live.datasets, live.models)
         notes.insert(0, _journal_note(state))
     return Plan(
         changes=ordered,
@@ -60,7 +71,7 @@ def plan(manifest: Manifest, state: State, live: LiveView | None, *, targets: It
         notes=tuple(notes),
         state_lineage=state.lineage, state_serial=state.serial,
         manifest_digest=manifest.digest, manifest_path=manifest.path.as_posix(),
-        targets=targets, excludes=excludes)
+        targets=targets, excludes=excludes, duplicates=duplicates)
 
 
 def _plan_resources(inputs: PlanInputs) -> Findings:

@@ -1,0 +1,115 @@
+"""Looking up what a journaled call did: one lookup, or lookups over a settle window.
+
+A create whose outcome is unknown (a lost response, a 5xx, an undecodable 2xx, a timeout)
+may still commit after bria hears back — a gateway answers 504 while the backend commits a
+moment later. So a lookup that finds nothing is repeated for `settle_window` seconds (on
+the run's clock) before bria concludes the call did nothing. Lists are memoised per
+resolution pass (`Listings`): recovering 80 upload entries lists each dataset's images once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Any, Awaitable, Callable, Mapping
+
+import httpx
+
+from reconciler.api import errors
+from reconciler.executor.context import RunContext
+from reconciler.model import Op
+from reconciler.planner.journal_match import SOFT_DELETED, Match, match
+from reconciler.state.model import JournalEntry, State
+
+Caller = Callable[..., Awaitable[Any]]
+STARTED = frozenset({"InProgress", "Completed", "Failed", "Stopping", "Stopped"})
+
+
+def outcome_unknown(exc: BaseException) -> bool:
+    """Whether a failed non-idempotent call may have committed. Any 5xx counts (a gateway's
+    504 says nothing about the backend), as do a lost response and a 2xx bria could not read."""
+    if isinstance(exc, errors.ApiError):
+        # A plain TransportError is a connection that failed before the request was sent.
+        return isinstance(exc, (errors.OutcomeUnknown, errors.ServerError)) or exc.outcome_unknown
+    return isinstance(exc, (ValueError, httpx.DecodingError, httpx.TimeoutException))
+
+
+class Listings:
+    """Memoised list calls for one resolution pass; concurrent callers share one request."""
+
+    def __init__(self, call: Caller):
+        self._call = call
+        self._pending: dict[tuple[Any, ...], asyncio.Future[Any]] = {}
+
+    async def get(self, method: str, *args: Any) -> Any:
+        key = (method, *args)
+        if key not in self._pending:
+            self._pending[key] = asyncio.ensure_future(self._call(method, *args))
+        return await self._pending[key]
+
+    def forget(self) -> None:
+        self._pending.clear()
+
+
+async def find_remote(entry: JournalEntry, state: State, listings: Listings) -> Match:
+    """What the entry's call left in the API (see planner/journal_match.py for the rules)."""
+    try:
+        if entry.op == Op.CREATE_PROJECT.value:
+            return match(entry, await listings.get("list_projects"), state)
+        if entry.op in (Op.CREATE_DATASET.value, Op.CLONE_DATASET.value):
+            return match(entry, await listings.get("list_project_datasets", entry.parent_id), state)
+        if entry.op == Op.CREATE_MODEL.value:
+            return match(entry, await listings.get("list_models"), state)
+        if entry.op == Op.UPLOAD_IMAGE.value:
+            return match(entry, await listings.get("list_images", entry.parent_id), state)
+        if entry.op == Op.COMPLETE_DATASET.value:
+            dataset = await listings.get("get_dataset", entry.parent_id)
+            return Match(found=dataset) if dataset.get("status") == "completed" else Match()
+        if entry.op == Op.START_TRAINING.value:
+            model = await listings.get("get_model", entry.parent_id)
+            return Match(found=model) if model.get("status") in STARTED else Match()
+        if entry.op == Op.DELETE_MODEL.value:
+            model = await listings.get("get_model", entry.parent_id)
+            return Match() if model.get("status") in SOFT_DELETED else Match(found=model)
+    except errors.NotFound:
+        return Match()   # the parent (or the object) is gone, so the object cannot exist
+    return Match()
+
+
+async def settled_lookup(ctx: RunContext, entry: JournalEntry, call: Caller, *, waited: float = 0.0) -> Match:
+    """Look the entry's object up; while nothing is found, look again until `settle_window`
+    seconds (less `waited`, the time already elapsed since the call) have passed. A
+    cancellation while waiting raises `Cancelled` (the entry stays: the outcome is unknown)."""
+    window = max(0.0, ctx.settle_window - waited)
+    started = ctx.clock.monotonic()
+    interval = max(0.05, min(1.0, ctx.settle_window / 5 or 0.05))
+    while True:
+        found = await find_remote(entry, ctx.holder.state, Listings(call))
+        if not found.none or ctx.clock.monotonic() - started >= window:
+            return found
+        await ctx.calls.pause(ctx.clock, interval)
+
+
+def age_seconds(ctx: RunContext, entry: JournalEntry) -> float:
+    """Seconds since the entry was written, on the run's clock (infinite when unknown: an
+    entry without a time comes from an older bria, long ago)."""
+    try:
+        return max(0.0, (datetime.fromisoformat(ctx.clock.now_iso())
+                         - datetime.fromisoformat(entry.started_at)).total_seconds())
+    except (TypeError, ValueError):
+        return float("inf")
+
+
+def image_listing_calls(entries: list[JournalEntry]) -> list[Mapping[str, Any]]:
+    """The distinct list calls a set of entries needs (for prefetching them concurrently)."""
+    wanted = {}
+    for entry in entries:
+        if entry.op == Op.UPLOAD_IMAGE.value:
+            wanted[("list_images", entry.parent_id)] = True
+        elif entry.op in (Op.CREATE_DATASET.value, Op.CLONE_DATASET.value):
+            wanted[("list_project_datasets", entry.parent_id)] = True
+        elif entry.op == Op.CREATE_PROJECT.value:
+            wanted[("list_projects",)] = True
+        elif entry.op == Op.CREATE_MODEL.value:
+            wanted[("list_models",)] = True
+    return [{"method": k[0], "args": k[1:]} for k in wanted]
