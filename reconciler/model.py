@@ -419,7 +419,8 @@ class Plan:
             "changes": [c.to_dict() for c in self.changes],
             "drift": [d.to_dict() for d in self.drift],
             "notes": list(self.notes),
-            "duplicates": [dict(d) for d in self.duplicates],
+            # Only when there are some: plans without look-alikes keep their exact old form.
+            **({"duplicates": [dict(d) for d in self.duplicates]} if self.duplicates else {}),
         }
 
     @staticmethod
