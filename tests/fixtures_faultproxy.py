@@ -15,6 +15,9 @@ proxy is an ASGI app served by uvicorn on a loopback port in a thread of the tes
 `proxy.counts` tells how many of each fault really happened.
 
 `fault_proxy(upstream_base_url, late_commit_rate=…, …)` → the proxy's base URL (…/v1).
+Helpers: `bria(root, url, *args, token=SHARED_TOKEN, **env)` runs the CLI against `url`;
+`account(url, token)` reads every object of the token's organisation with raw GETs;
+`trainings_started(url)` counts start_training requests the emulator received.
 """
 
 from __future__ import annotations
@@ -25,11 +28,15 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from fixtures_apply import run_bria
+
+SHARED_TOKEN = "shared-account-token"
 HOP_HEADERS = {"host", "content-length", "connection", "transfer-encoding", "accept-encoding"}
 
 
@@ -140,3 +147,22 @@ def fault_proxy():
     for server, thread in running:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def account(url: str, token: str) -> dict[str, Any]:
+    with httpx.Client(base_url=url, headers={"api_token": token}) as raw:
+        projects = raw.get("/tailored-gen/projects").json()
+        datasets = raw.get("/tailored-gen/datasets").json()
+        models = raw.get("/tailored-gen/models").json()
+        images = {d["id"]: raw.get(f"/tailored-gen/datasets/{d['id']}/images").json() for d in datasets}
+    return {"projects": {p["id"]: p for p in projects}, "datasets": {d["id"]: d for d in datasets},
+            "models": {m["id"]: m for m in models}, "images": images}
+
+
+def trainings_started(url: str) -> int:
+    stats = httpx.get(url.removesuffix("/v1") + "/_emulator/stats").json()
+    return sum(c["requests"] for name, c in stats["by_endpoint"].items() if "start_training" in name)
+
+
+def bria(root: Path, url: str, *args: str, token: str = SHARED_TOKEN, **env: str) -> Any:
+    return run_bria(*args, cwd=root, env={"BRIA_API_URL": url, "BRIA_API_TOKEN": token, **env})

@@ -14,31 +14,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from fixtures_apply import luna_images, luna_yaml, run_bria, write_case
+from fixtures_apply import luna_images, luna_yaml, write_case
+from fixtures_faultproxy import SHARED_TOKEN, account, bria, trainings_started
 from reconciler.state.model import State
 
-SHARED_TOKEN = "shared-account-token"
 # Both environments use the same names: staging's project is a deliberate look-alike of prod's.
 TWO_STATE_YAML = luna_yaml().replace("    ip_description: girl with blue hair\n",
                                      "    ip_description: girl with blue hair\n    allow_duplicate_name: true\n")
-
-
-def account(url: str, token: str) -> dict[str, Any]:
-    with httpx.Client(base_url=url, headers={"api_token": token}) as raw:
-        projects = raw.get("/tailored-gen/projects").json()
-        datasets = raw.get("/tailored-gen/datasets").json()
-        models = raw.get("/tailored-gen/models").json()
-        images = {d["id"]: raw.get(f"/tailored-gen/datasets/{d['id']}/images").json() for d in datasets}
-    return {"projects": {p["id"]: p for p in projects}, "datasets": {d["id"]: d for d in datasets},
-            "models": {m["id"]: m for m in models}, "images": images}
-
-
-def trainings_started(url: str) -> int:
-    stats = httpx.get(url.removesuffix("/v1") + "/_emulator/stats").json()
-    return sum(c["requests"] for name, c in stats["by_endpoint"].items() if "start_training" in name)
 
 
 def state_ids(root: Path) -> dict[str, set[int]]:
@@ -48,10 +32,6 @@ def state_ids(root: Path) -> dict[str, set[int]]:
             "datasets": {v.remote_id for d in state.datasets.values() for v in d.versions},
             "models": {m.remote_id for m in state.models.values()} | {
                 s.remote_id for m in state.models.values() for s in m.superseded}}
-
-
-def bria(root: Path, url: str, *args: str, token: str = SHARED_TOKEN, **env: str) -> Any:
-    return run_bria(*args, cwd=root, env={"BRIA_API_URL": url, "BRIA_API_TOKEN": token, **env})
 
 
 def assert_each_state_holds_only_its_own(url: str, staging: Path, prod: Path) -> None:
