@@ -79,7 +79,10 @@ class FaultProxy:
             task.add_done_callback(self._background.discard)
             await _answer(send, 504, b'{"message": "gateway timeout"}')
             return
-        response = await self._client.send(request)
+        try:
+            response = await self._client.send(request)
+        except httpx.TransportError as exc:   # the emulator dropped it (--drop-rate): drop ours too
+            raise _Dropped("upstream dropped the connection") from exc
         if fault == "garbled" and 200 <= response.status_code < 300:
             await _answer(send, response.status_code, response.content[: max(1, len(response.content) // 2)])
             return
@@ -104,7 +107,10 @@ class FaultProxy:
     async def _later(self, request: httpx.Request) -> None:
         await asyncio.sleep(self.late_commit_delay)
         assert self._client is not None
-        await self._client.send(request)
+        try:
+            await self._client.send(request)
+        except httpx.TransportError:
+            pass   # committed, then the emulator dropped the answer nobody waits for
 
 
 async def _answer(send: Any, status: int, body: bytes, content_type: str = "application/json",
@@ -149,12 +155,22 @@ def fault_proxy():
         thread.join(timeout=10)
 
 
+def _get(raw: httpx.Client, path: str) -> Any:
+    """GET that outlasts injected faults and rate limits (the raw client has no retries)."""
+    for _ in range(100):
+        response = raw.get(path)
+        if response.status_code == 200:
+            return response.json()
+        time.sleep(0.05)
+    raise AssertionError(f"GET {path} kept failing: {response.status_code} {response.text}")
+
+
 def account(url: str, token: str) -> dict[str, Any]:
     with httpx.Client(base_url=url, headers={"api_token": token}) as raw:
-        projects = raw.get("/tailored-gen/projects").json()
-        datasets = raw.get("/tailored-gen/datasets").json()
-        models = raw.get("/tailored-gen/models").json()
-        images = {d["id"]: raw.get(f"/tailored-gen/datasets/{d['id']}/images").json() for d in datasets}
+        projects = _get(raw, "/tailored-gen/projects")
+        datasets = _get(raw, "/tailored-gen/datasets")
+        models = _get(raw, "/tailored-gen/models")
+        images = {d["id"]: _get(raw, f"/tailored-gen/datasets/{d['id']}/images") for d in datasets}
     return {"projects": {p["id"]: p for p in projects}, "datasets": {d["id"]: d for d in datasets},
             "models": {m["id"]: m for m in models}, "images": images}
 
