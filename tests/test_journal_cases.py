@@ -91,6 +91,9 @@ def test_two_lookalikes_after_the_entry_adopt_none_and_import_settles_it(tmp_pat
     assert _read_state(root).journal == () and _read_state(root).projects["luna"].remote_id == twins[1]
     assert bria(root, url, "apply", "--auto-approve").returncode == 0
     assert len(account(url, SHARED_TOKEN)["projects"]) == 3     # nothing more was created
+    # The other look-alikes are not hidden: every plan names them.
+    plan = bria(root, url, "plan")
+    assert f"untracked project(s) {older}, {twins[0]} with the same name" in plan.stdout, plan.stdout
 
 
 def _project_body() -> dict[str, Any]:

@@ -16,7 +16,7 @@ from reconciler.model import LiveView, Manifest, Op, Plan, split_address
 from reconciler.planner.context import ALL, Findings, PlanError, PlanInputs, live_from_state
 from reconciler.planner.datasets import plan_datasets
 from reconciler.planner.journal_match import leftover_notes
-from reconciler.planner.lookalikes import duplicate_notes, find_duplicates
+from reconciler.planner.lookalikes import duplicate_notes, find_duplicates, twin_notes
 from reconciler.planner.models import plan_models
 from reconciler.planner.projects import plan_projects
 from reconciler.planner.selection import resource_edges, selected, wire_dependencies
@@ -60,7 +60,7 @@ def plan(manifest: Manifest, state: State, live: LiveView | None, *, targets: It
     duplicates: tuple = ()
     if live is not None:
         duplicates = find_duplicates(manifest, state, live, ordered, allow_all=allow_duplicates)
-        notes += duplicate_notes(duplicates)
+        notes += duplicate_notes(duplicates) + twin_notes(manifest, state, live)
     if state.journal:
         if live is not None:
             notes[0:0] = leftover_notes(state, live.projects, live.datasets, live.models)

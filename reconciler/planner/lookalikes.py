@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping
 
 from reconciler.model import Change, LiveView, Manifest, Op, split_address
-from reconciler.planner.journal_match import CREATE_KIND, look_alikes, match, recorded_ids
+from reconciler.planner.journal_match import CREATE_KIND, look_alikes, match, name_of, parent_of, recorded_ids
 from reconciler.state.model import State
 
 CREATES = {Op.CREATE_PROJECT: "project", Op.CREATE_DATASET: "dataset", Op.CREATE_MODEL: "model"}
@@ -57,6 +57,33 @@ def duplicate_notes(duplicates: Iterable[Mapping[str, Any]]) -> list[str]:
                    "--allow-duplicate-names)")
         notes.append(f"{d['address']}: the account already has an untracked {d['kind']} {d['remote_id']} named "
                      f"{d['name']!r} in the same place; to adopt it instead run `{d['import_command']}`; {verdict}")
+    return notes
+
+
+def twin_notes(manifest: Manifest, state: State, live: LiveView) -> list[str]:
+    """Untracked objects with the name and parent of a *tracked* one: duplicates made outside
+    this state — or by a create whose late commit landed after the settle window. Shown so
+    that no duplicate stays hidden; not blocking."""
+    tracked = recorded_ids(state)
+    current = {"project": {f"project.{k}": r.remote_id for k, r in state.projects.items()},
+               "dataset": {f"dataset.{k}": r.current.remote_id for k, r in state.datasets.items() if r.current},
+               "model": {f"model.{k}": r.remote_id for k, r in state.models.items()}}
+    notes = []
+    for kind, addresses in current.items():
+        listed = list(_listed(live, kind))
+        by_id = {int(o["id"]): o for o in listed}
+        for address, remote_id in sorted(addresses.items()):
+            mine = by_id.get(remote_id)
+            if mine is None or _allowed(manifest, address):
+                continue
+            pending = _journal_candidates(state, live, address)
+            twins = [int(o["id"]) for o in look_alikes(kind, name_of(kind, mine), parent_of(kind, mine), listed)
+                     if int(o["id"]) not in tracked[kind] and int(o["id"]) not in pending]
+            if twins:
+                notes.append(f"{address}: the account also holds untracked {kind}(s) "
+                             f"{', '.join(map(str, sorted(twins)))} with the same name and parent as {kind} "
+                             f"{remote_id} — a duplicate made outside this state (or a create that committed after "
+                             f"bria stopped looking); delete it in the console if it is not wanted")
     return notes
 
 
