@@ -23,7 +23,7 @@ import subprocess
 import sys
 import traceback
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -156,6 +156,9 @@ def applied_workspace(applied_template: Workspace, tmp_path: Path) -> Workspace:
 
 @pytest.fixture
 def fresh_workspace(bad_input_server: str, tmp_path: Path) -> Workspace:
-    workspace = make_workspace(tmp_path / "fresh", bad_input_server)
+    # An account of its own: in the applied workspace's account its project would be an
+    # untracked look-alike, and apply would refuse to duplicate it.
+    workspace = replace(make_workspace(tmp_path / "fresh", bad_input_server),
+                                    token=f"{AUDIT_TOKEN}-fresh")
     workspace.reset_stats()
     return workspace

@@ -236,6 +236,11 @@ async def _make_plan(manifest: Manifest, state: State, client: Any, store: Any, 
     from reconciler.refresh import refresh
     from reconciler.render.human import render_plan
 
+    # The endpoint first: journal lookups against another endpoint could only mislead.
+    refusal = mismatch_message(state, None, resolve_endpoint(manifest), options.accept_missing)
+    if refusal:
+        _err(refusal)
+        return state, exitcodes.ERROR, None
     left = await resolve_leftovers(state, client=client, store=store, manifest=manifest,
                                    settle_window=options.settle_window)
     state = left.state
