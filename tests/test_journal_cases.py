@@ -10,7 +10,7 @@
 - case 12: a replacement's leftovers (kill right after CREATE_MODEL / DELETE_MODEL of a
   never-trained predecessor) are resolved: one model left, no record of a gone one;
 - soft-deleted (`Deleted`) models are never adoptable.
-The CLI cases run through `bria emulator serve` (and tests/fixtures_faultproxy.py).
+The CLI cases run through `bria emulator serve` and its fault knobs.
 """
 
 from __future__ import annotations
@@ -47,26 +47,28 @@ def _assert_one_of_each(url: str, root: Path, models: int = 1) -> None:
         assert len(names) == len(set(names)) == 2, names
 
 
-def test_case2_undecodable_2xx_to_every_create_is_adopted_not_duplicated(tmp_path, emulator_server, fault_proxy):
-    url = emulator_server("--training-seconds", "600")
-    proxy, gateway = fault_proxy(url, garbled_rate=1.0)
-    root = write_case(tmp_path / "m", luna_yaml(), luna_images(2)).parent
-    applied = bria(root, gateway, "apply", "--auto-approve", "--settle-window", "1")
-    assert applied.returncode == 0, applied.stdout + applied.stderr
-    assert proxy.counts["garbled"] >= 6            # project, dataset, 2 uploads, model, training start
-    _assert_one_of_each(url, root)
-    assert bria(root, gateway, "plan", "--detailed-exitcode").returncode == 0
+def _stats(url: str) -> dict[str, Any]:
+    return httpx.get(url.removesuffix("/v1") + "/_emulator/stats").json()
 
 
-def test_case3_a_504_that_commits_later_is_found_within_the_settle_window(tmp_path, emulator_server, fault_proxy):
-    url = emulator_server("--training-seconds", "600")
-    proxy, gateway = fault_proxy(url, late_commit_rate=1.0, late_commit_delay=0.4)
+def test_case2_undecodable_2xx_to_every_mutation_is_adopted_not_duplicated(tmp_path, emulator_server):
+    url = emulator_server("--training-seconds", "600", "--garbled-rate", "1")
     root = write_case(tmp_path / "m", luna_yaml(), luna_images(2)).parent
-    applied = bria(root, gateway, "apply", "--auto-approve", "--settle-window", "3")
+    applied = bria(root, url, "apply", "--auto-approve", "--settle-window", "1")
     assert applied.returncode == 0, applied.stdout + applied.stderr
-    assert proxy.counts["late"] >= 6
+    assert _stats(url)["garbled"] >= 6             # project, dataset, 2 uploads, complete, model, start
     _assert_one_of_each(url, root)
-    assert bria(root, gateway, "plan", "--detailed-exitcode").returncode == 0
+    assert bria(root, url, "plan", "--detailed-exitcode").returncode == 0
+
+
+def test_case3_a_5xx_that_commits_later_is_found_within_the_settle_window(tmp_path, emulator_server):
+    url = emulator_server("--training-seconds", "600", "--late-commit-rate", "1", "--late-commit-delay", "0.4")
+    root = write_case(tmp_path / "m", luna_yaml(), luna_images(2)).parent
+    applied = bria(root, url, "apply", "--auto-approve", "--settle-window", "3")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert _stats(url)["late_committed"] >= 6
+    _assert_one_of_each(url, root)
+    assert bria(root, url, "plan", "--detailed-exitcode").returncode == 0
 
 
 def test_two_lookalikes_after_the_entry_adopt_none_and_import_settles_it(tmp_path, emulator_server):

@@ -26,11 +26,14 @@ STARTED = frozenset({"InProgress", "Completed", "Failed", "Stopping", "Stopped"}
 
 
 def outcome_unknown(exc: BaseException) -> bool:
-    """Whether a failed non-idempotent call may have committed. Any 5xx counts (a gateway's
-    504 says nothing about the backend), as do a lost response and a 2xx bria could not read."""
+    """Whether a failed journaled call may have taken effect. Any 5xx counts (a gateway's 504
+    says nothing about the backend), as do a lost response and a 2xx bria could not read
+    (`UnexpectedResponse` on the idempotent PUT of COMPLETE_DATASET: the PUT was accepted).
+    A plain TransportError is a connection that failed before the request was sent — looked
+    up anyway: a lookup is cheap, a wrong "nothing happened" is not."""
     if isinstance(exc, errors.ApiError):
-        # A plain TransportError is a connection that failed before the request was sent.
-        return isinstance(exc, (errors.OutcomeUnknown, errors.ServerError)) or exc.outcome_unknown
+        return exc.outcome_unknown or isinstance(
+            exc, (errors.ServerError, errors.TransportError, errors.UnexpectedResponse))
     return isinstance(exc, (ValueError, httpx.DecodingError, httpx.TimeoutException))
 
 
