@@ -228,3 +228,27 @@ def test_case12_replacement_leftovers_are_resolved_by_the_journal(tmp_path, emul
         assert list(models) == [state.models["luna_max"].remote_id] and old not in models, (kill, models)
         assert state.models["luna_max"].superseded == () and state.journal == ()
         assert bria(root, url, "plan", "--detailed-exitcode", token=token).returncode == 0
+
+
+def test_soft_deleted_models_are_never_adopted_nor_imported(tmp_path, emulator_server):
+    """`--soft-delete-models`: a deleted model stays listed with status Deleted. A replaced,
+    never-trained model killed right after its DELETE is resolved as deleted, and a lost
+    state's discovery imports the live model, not the Deleted one of the same name."""
+    url = emulator_server("--training-seconds", "600", "--soft-delete-models")
+    root = write_case(tmp_path / "m", NO_TRAIN_YAML, luna_images(1)).parent
+    assert bria(root, url, "apply", "--auto-approve").returncode == 0
+    old = _read_state(root).models["luna_max"].remote_id
+    manifest = root / "bria.yaml"
+    manifest.write_text(manifest.read_text().replace("training_version: max", "training_version: light"))
+    killed = bria(root, url, "apply", "--auto-approve", BRIA_TEST_KILL_AFTER_CALLS="2")
+    assert killed.returncode == -9, killed.stdout + killed.stderr
+    assert bria(root, url, "apply", "--auto-approve").returncode == 0
+    models = account(url, SHARED_TOKEN)["models"]
+    new = _read_state(root).models["luna_max"].remote_id
+    assert models[old]["status"] == "Deleted" and set(models) == {old, new}
+    assert _read_state(root).models["luna_max"].superseded == ()
+
+    (root / "state" / "bria.json").unlink()
+    restored = bria(root, url, "import", "--discover", "--auto-approve")
+    assert restored.returncode == 0 and f"import model.luna_max {new}" in restored.stdout, restored.stdout
+    assert bria(root, url, "plan", "--detailed-exitcode").returncode == 0
