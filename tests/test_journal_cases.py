@@ -22,13 +22,13 @@ from typing import Any
 
 import httpx
 
-from fixtures_apply import assert_no_duplicates, load, luna_images, luna_yaml, run_bria, write_case
+from fixtures_apply import assert_no_duplicates, load, luna_images, luna_yaml, write_case
 from fixtures_emulator import EMULATOR_BASE_URL
+from fixtures_faultproxy import SHARED_TOKEN, account, bria
 from reconciler.executor import resolve_leftovers
 from reconciler.model import Op
 from reconciler.planner.journal_match import match
 from reconciler.state.model import JournalEntry, State
-from fixtures_faultproxy import SHARED_TOKEN, account, bria
 
 NO_TRAIN_YAML = luna_yaml(train=False)
 

@@ -18,10 +18,10 @@ from reconciler.executor import records
 from reconciler.executor.context import RunContext
 from reconciler.executor.journal import finish_model_delete, journaled, model_delete_entry, new_entry
 from reconciler.executor.records import StepFailed
+from reconciler.executor.training import settle_transition, wait_until_stopped
 from reconciler.model import Change, Op, split_address
 from reconciler.state.model import DatasetRecord
 
-RUNNING = ("InProgress", "Stopping")
 
 
 @dataclass
@@ -299,7 +299,7 @@ async def start_training(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any
     parameters = dict(args.get("parameters") or {})
     model = records.require_model(ctx.holder.state, run.key)
     entry = new_entry(ctx, Op.START_TRAINING, run.address, model.name, model.remote_id, parameters=parameters)
-    await journaled(ctx, entry, lambda call: _settle(call, model.remote_id, "start_training",
+    await journaled(ctx, entry, lambda call: settle_transition(call, model.remote_id, "start_training",
                                                      ("InProgress", "Completed"), model.remote_id, parameters or None))
     run.trained = True
 
@@ -307,27 +307,9 @@ async def start_training(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any
 async def stop_training(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
     model = records.require_model(ctx.holder.state, run.key)
     remote_id = int(args.get("remote_id") or model.remote_id)
-    remote = await _settle(ctx.calls, remote_id, "stop_training", ("Stopping", "Stopped"), remote_id)
+    remote = await settle_transition(ctx.calls, remote_id, "stop_training", ("Stopping", "Stopped"), remote_id)
     if remote_id == model.remote_id:
         await ctx.holder.update(lambda s: records.change_model(s, run.key, status=remote.get("status") or "Stopping"))
-
-
-async def _settle(call: Any, model_id: int, method: str, reached: tuple[str, ...], *call_args: Any) -> Any:
-    """Start/stop training, tolerating an earlier call whose response was lost.
-
-    start/stop are POSTs, so the client does not retry them. If the call conflicts (an
-    earlier run already did it) or its outcome is unknown, the model's status tells whether
-    it took effect; when it plainly did not, the call is made once more.
-    """
-    try:
-        return await call(method, *call_args)
-    except (errors.Conflict, errors.TransportError, errors.ServerError) as exc:
-        remote = await call("get_model", model_id)
-        if remote.get("status") in reached:
-            return remote
-        if isinstance(exc, errors.Conflict):
-            raise
-        return await call(method, *call_args)
 
 
 async def delete_model(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
@@ -347,7 +329,7 @@ async def delete_model(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any])
         await _ignore_not_found(ctx.calls("delete_model", remote_id))
     except errors.Conflict:
         # Just stopped (STOP_TRAINING earlier in this change): deletable once Stopped.
-        await _wait_until_stopped(ctx, remote_id)
+        await wait_until_stopped(ctx, remote_id)
         await _ignore_not_found(ctx.calls("delete_model", remote_id))
     await ctx.holder.update(lambda s: records.without_model(s, run.key, remote_id))
 
@@ -359,17 +341,6 @@ def _replaced_untrained(ctx: RunContext, run: ChangeRun) -> int | None:
         if step.op is Op.DELETE_MODEL and current is not None and step.args.get("remote_id") == current.remote_id:
             return int(step.args["remote_id"])
     return None
-
-
-async def _wait_until_stopped(ctx: RunContext, model_id: int) -> None:
-    started, delay = ctx.clock.monotonic(), min(0.5, ctx.poll_interval)
-    while (status := (await ctx.calls("get_model", model_id)).get("status")) == "Stopping":
-        if ctx.clock.monotonic() - started > ctx.captions_timeout:
-            raise StepFailed(f"model {model_id} still Stopping after {ctx.captions_timeout:.0f}s")
-        await ctx.calls.pause(ctx.clock, delay)
-        delay = min(delay * 2, ctx.poll_interval)
-    if status in RUNNING:
-        raise StepFailed(f"model {model_id} is {status}; stop its training before deleting it")
 
 
 async def forget(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
