@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import traceback
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
