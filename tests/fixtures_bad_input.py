@@ -157,9 +157,9 @@ def applied_workspace(applied_template: Workspace, tmp_path: Path) -> Workspace:
 
 @pytest.fixture
 def fresh_workspace(bad_input_server: str, tmp_path: Path) -> Workspace:
-    # An account of its own: in the applied workspace's account its project would be an
-    # untracked look-alike, and apply would refuse to duplicate it.
+    # An account of its own (one per test): in an account where another workspace applied,
+    # its project would be an untracked look-alike, and plan/apply would refuse a duplicate.
     workspace = replace(make_workspace(tmp_path / "fresh", bad_input_server),
-                                    token=f"{AUDIT_TOKEN}-fresh")
+                        token=f"{AUDIT_TOKEN}-fresh-{uuid.uuid4().hex[:8]}")
     workspace.reset_stats()
     return workspace
