@@ -26,8 +26,12 @@ import socket
 import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
-from reconciler.state.codec import NewerStateFormat, StateEncoder, parse_state_text
+from reconciler.state.changefile import ChangeAppender, ChangeFileContents, ChangeFileError, frame, read_changes
+from reconciler.state.changes import ChangeError, encode_change, replay, should_append
+from reconciler.state.codec import (NewerStateFormat, StateEncoder, check_format_version, decode_state,
+                                   parse_state_text)
 from reconciler.state.locking import FileLock, pid_alive, read_holder
 from reconciler.state.model import State
 from reconciler.state.store import LockInfo, SerialConflict, StateError
@@ -37,10 +41,12 @@ _Fingerprint = tuple[int, int, int, int]   # (st_dev, st_ino, st_size, st_mtime_
 
 @dataclass(frozen=True)
 class _Seen:
-    """The serial this store last read or wrote, and the file it was in (None: no file)."""
+    """The serial this store last read or wrote, the state file it was in (None: no file)
+    and the change file after it ((inode, size); None: no change file)."""
 
     serial: int
     fingerprint: _Fingerprint | None
+    changes: tuple[int, int] | None = None
 
 
 def state_path_problem(path: Path) -> str | None:
@@ -69,8 +75,15 @@ class LocalStateStore:
         self.lock_path = self.path.with_name(self.path.name + ".lock")
         self._lock = FileLock(self.lock_path, where=str(self.path))
         self._lock_timeout = lock_timeout
+        self.changes_path = self.path.with_name(self.path.name + ".changes")
         self._encoder = StateEncoder()
         self._seen: _Seen | None = None
+        # The state last read or written (what the files hold), the state file's size, and
+        # whether the change file may be appended to (False after a torn last line).
+        self._head: State | None = None
+        self._snapshot_bytes = 0
+        self._changes_clean = True
+        self._appender = ChangeAppender(self.changes_path)
 
     def describe(self) -> str:
         return f"local state file {self.path}"
@@ -86,6 +99,14 @@ class LocalStateStore:
         return self._lock.acquire(LockInfo.current(command), max(timeout, self._lock_timeout))
 
     def unlock(self) -> None:
+        """Fold pending changes into the state file (a run ends with one complete file),
+        then release the lock."""
+        if self._lock.held and self._seen is not None and self._seen.changes is not None:
+            try:
+                self._fold()
+            except (StateError, OSError):
+                pass                     # the changes stay; the next run reads them
+        self._appender.close()
         self._lock.release()
 
     def close(self) -> None:
@@ -141,12 +162,46 @@ class LocalStateStore:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise StateError(f"{self.path} is corrupt (not UTF-8 text)\n{self._backup_hint()}") from exc
+        changes = self._read_changes()
         try:
-            state = parse_state_text(text, str(self.path), self._backup_hint())
+            if changes.changes:
+                state = self._replayed(text, changes.changes)
+            else:
+                state = parse_state_text(text, str(self.path), self._backup_hint())
         except NewerStateFormat as exc:
             raise NewerStateFormat(str(self.path), exc.format_version, self._newer_format_note()) from None
-        self._seen = _Seen(state.serial, fingerprint)
+        self._seen = _Seen(state.serial, fingerprint, self._changes_stat() if changes.size else None)
+        self._head, self._snapshot_bytes, self._changes_clean = state, len(data), changes.clean
         return state
+
+    def _read_changes(self) -> ChangeFileContents:
+        try:
+            return read_changes(self.changes_path)
+        except ChangeFileError as exc:
+            raise StateError(f"{exc}\n{self._backup_hint()}") from exc
+        except OSError as exc:
+            raise StateError(f"cannot read {self.changes_path}: {exc.strerror}") from exc
+
+    def _replayed(self, text: str, changes: list[dict[str, Any]]) -> State:
+        """The state file with the change file's changes applied, schema-checked."""
+        try:
+            document = json.loads(text)
+        except ValueError:
+            return parse_state_text(text, str(self.path), self._backup_hint())   # raises, worded
+        check_format_version(document, str(self.path))
+        try:
+            document = replay(document, changes)
+        except (ChangeError, AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise StateError(f"{self.changes_path} does not apply to {self.path}: {exc}\n"
+                             f"{self._backup_hint()}") from exc
+        return decode_state(document, f"{self.path} with {self.changes_path.name}", self._backup_hint())
+
+    def _changes_stat(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.changes_path)
+        except FileNotFoundError:
+            return None
+        return st.st_ino, st.st_size
 
     def write(self, state: State) -> State:
         """Persist `state` atomically with serial = max(state.serial, serial read) + 1.
@@ -161,24 +216,57 @@ class LocalStateStore:
                                  f"this run last saw {base}; nothing was overwritten")
         new = replace(state, lineage=state.lineage or str(uuid.uuid4()), serial=max(state.serial, base) + 1)
         try:
-            fingerprint = self._replace_atomically(self._encoder.encode(new).encode("utf-8"))
+            if self._can_append(new):
+                assert self._seen is not None and self._head is not None
+                changes = self._appender.append(frame(encode_change(self._head, new)))
+                self._seen = replace(self._seen, serial=new.serial, changes=changes)
+            else:
+                self._write_snapshot(new)
         except OSError as exc:
             raise StateError(f"cannot write {self.path}: {exc.strerror or exc}; the previous version is "
                              f"intact") from exc
-        self._seen = _Seen(new.serial, fingerprint)
+        self._head = new
         return new
 
+    def _can_append(self, new: State) -> bool:
+        """Append a change (O(change)) rather than rewrite the file (O(state)): only while
+        this store holds the lock (its unlock folds the changes, so a run never leaves them
+        behind; a writer without the lock always rewrites), and see state/changes.py."""
+        head, seen = self._head, self._seen
+        if not self._lock.held or head is None or seen is None or seen.fingerprint is None or not self._changes_clean:
+            return False
+        if new.serial != head.serial + 1 or new.lineage != head.lineage or seen.serial != head.serial:
+            return False
+        return should_append(self._snapshot_bytes, seen.changes[1] if seen.changes else 0)
+
+    def _write_snapshot(self, state: State) -> None:
+        """Rewrite the state file with `state`, then drop the change file it includes."""
+        data = self._encoder.encode(state).encode("utf-8")
+        fingerprint = self._replace_atomically(data)
+        self._appender.remove()
+        self._seen = _Seen(state.serial, fingerprint)
+        self._snapshot_bytes, self._changes_clean = len(data), True
+
+    def _fold(self) -> None:
+        """Rewrite the state file with the state the change file leads to (same serial)."""
+        if self._head is not None and self._serial_on_disk() == self._head.serial:
+            self._write_snapshot(self._head)
+
     def _serial_on_disk(self) -> int:
+        """The serial the files hold now: the state file's, or its change file's last."""
         try:
             st = os.stat(self.path)
         except FileNotFoundError:
             return 0
-        if self._seen is not None and self._seen.fingerprint == _fingerprint(st):
+        changes = self._changes_stat()
+        if self._seen is not None and self._seen.fingerprint == _fingerprint(st) and self._seen.changes == changes:
             return self._seen.serial
         try:
-            return int(json.loads(self.path.read_bytes())["serial"])
+            serial = int(json.loads(self.path.read_bytes())["serial"])
+            later = [c["serial"] for c in read_changes(self.changes_path).changes if c["serial"] > serial]
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise StateError(f"{self.path} is corrupt; refusing to overwrite it\n{self._backup_hint()}") from exc
+        return max(later, default=serial)
 
     def _replace_atomically(self, data: bytes) -> _Fingerprint:
         """Write `data` as the new state file; the old one becomes `<file>.backup` only once

@@ -11,7 +11,12 @@ including when the process dies, so it is never stuck after a crash. The holder 
 LockInfo (with its server backend pid) in `lock_info` so a blocked run can name it.
 
 Writes: compare-and-swap on the serial this store last read (`UPDATE … WHERE serial = %s`);
-0 rows → SerialConflict, nothing overwritten.
+0 rows → SerialConflict, nothing overwritten. While it holds the lock and the state is big,
+a write instead inserts one row into `bria_state_changes(workspace, serial, change jsonb)`
+(see state/changes.py), in a transaction that first checks, under a row lock, that the
+snapshot's serial is still the one this store knows; the primary key (workspace, serial)
+refuses a second writer of the same serial. `unlock` folds the changes into `bria_state`
+and deletes them in one transaction.
 
 force_unlock: when the recorded holder's id matches and that holder's session still holds
 the advisory lock, its backend is terminated (`pg_terminate_backend`), which releases the
@@ -32,6 +37,7 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
+from reconciler.state.changes import ChangeError, encode_change, replay, should_append
 from reconciler.state.codec import StateEncoder, decode_state
 from reconciler.state.model import State
 from reconciler.state.store import LockInfo, LockLost, SerialConflict, StateError, StateLocked
@@ -44,6 +50,13 @@ CREATE TABLE IF NOT EXISTS bria_state (
     state      jsonb,
     updated_at timestamptz NOT NULL DEFAULT now(),
     lock_info  jsonb
+)"""
+CHANGES_DDL = """
+CREATE TABLE IF NOT EXISTS bria_state_changes (
+    workspace  text NOT NULL,
+    serial     bigint NOT NULL,
+    change     jsonb NOT NULL,
+    PRIMARY KEY (workspace, serial)
 )"""
 _DDL_LOCK_KEY = 0x6272696173746174          # serialises concurrent CREATE TABLE IF NOT EXISTS
 POLL_SECONDS = 0.1
@@ -67,6 +80,12 @@ class PostgresStateStore:
         self._held: LockInfo | None = None
         self._seen_serial: int | None = None
         self._encoder = StateEncoder()
+        # The state last read or written, the serial and size of the snapshot row, and the
+        # bytes of changes stored after it (see state/changes.py).
+        self._head: State | None = None
+        self._snapshot_serial = 0
+        self._snapshot_bytes = 0
+        self._changes_bytes = 0
 
     def describe(self) -> str:
         try:
@@ -88,10 +107,11 @@ class PostgresStateStore:
             conn = psycopg.connect(self._dsn, autocommit=True, connect_timeout=int(self._connect_timeout),
                                    application_name="bria")
             # Checked first so that a role without CREATE rights can use an existing table.
-            if conn.execute("SELECT to_regclass('bria_state')").fetchone()[0] is None:
-                with conn.transaction():
-                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK_KEY,))
-                    conn.execute(TABLE_DDL)
+            for table, ddl in (("bria_state", TABLE_DDL), ("bria_state_changes", CHANGES_DDL)):
+                if conn.execute("SELECT to_regclass(%s)", (table,)).fetchone()[0] is None:
+                    with conn.transaction():
+                        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK_KEY,))
+                        conn.execute(ddl)
         except psycopg.Error as exc:
             raise StateError(f"cannot use {self.describe()}: {self._scrub(exc)}") from exc
         self._conn = conn
@@ -111,11 +131,14 @@ class PostgresStateStore:
         conn = self._connection()
         try:
             return conn.execute(sql, params)
-        except psycopg.OperationalError as exc:
-            lost = " (the connection dropped: the lock is lost)" if self._held else ""
-            raise StateError(f"{self.describe()}: {self._scrub(exc)}{lost}") from exc
         except psycopg.Error as exc:
-            raise StateError(f"{self.describe()}: {self._scrub(exc)}") from exc
+            raise self._error(exc) from exc
+
+    def _error(self, exc: psycopg.Error) -> StateError:
+        if isinstance(exc, psycopg.OperationalError):
+            lost = " (the connection dropped: the lock is lost)" if self._held else ""
+            return StateError(f"{self.describe()}: {self._scrub(exc)}{lost}")
+        return StateError(f"{self.describe()}: {self._scrub(exc)}")
 
     def close(self) -> None:
         """Release the lock if held (as `unlock`) and end the session. Callers close a store
@@ -148,6 +171,11 @@ class PostgresStateStore:
     def unlock(self) -> None:
         held = self._held
         if held is not None and self._conn is not None and not self._conn.closed:
+            if self._changes_bytes and self._head is not None:
+                try:
+                    self._write_snapshot(self._head, self._head.serial)   # fold: one row again
+                except StateError:
+                    pass                 # the changes stay; the next run reads them
             try:
                 self._conn.execute("UPDATE bria_state SET lock_info = NULL "
                                    "WHERE workspace = %s AND lock_info->>'id' = %s", (self.workspace, held.id))
@@ -229,12 +257,25 @@ class PostgresStateStore:
     # --- reading and writing ------------------------------------------------------------
 
     def read(self) -> State | None:
-        row = self._run("SELECT serial, state FROM bria_state WHERE workspace = %s", (self.workspace,)).fetchone()
+        row = self._run("SELECT serial, state, octet_length(state::text) FROM bria_state WHERE workspace = %s",
+                        (self.workspace,)).fetchone()
         if row is None or row[1] is None:
-            self._seen_serial = 0
+            self._seen_serial, self._head = 0, None
+            self._snapshot_serial = self._snapshot_bytes = self._changes_bytes = 0
             return None
-        state = decode_state(row[1], self.describe())
-        self._seen_serial = state.serial
+        document, snapshot_serial = row[1], row[1].get("serial", 0)
+        changes = self._run("SELECT change, octet_length(change::text) FROM bria_state_changes "
+                            "WHERE workspace = %s AND serial > %s ORDER BY serial",
+                            (self.workspace, snapshot_serial)).fetchall()
+        if changes:
+            try:
+                document = replay(document, [change for change, _ in changes])
+            except (ChangeError, AttributeError, KeyError, TypeError, ValueError) as exc:
+                raise StateError(f"{self.describe()}: the stored changes do not apply to the state: {exc}") from exc
+        state = decode_state(document, self.describe())
+        self._seen_serial, self._head, self._snapshot_serial = state.serial, state, snapshot_serial
+        self._snapshot_bytes = 0 if changes else row[2]   # 0: the first write folds the changes
+        self._changes_bytes = sum(size for _, size in changes)
         return state
 
     def write(self, state: State) -> State:
@@ -242,17 +283,69 @@ class PostgresStateStore:
         the serial read (or `state.serial` if this store read nothing)."""
         base = self._seen_serial if self._seen_serial is not None else state.serial
         new = replace(state, lineage=state.lineage or str(uuid.uuid4()), serial=max(state.serial, base) + 1)
+        if self._can_append(new, base):
+            assert self._head is not None
+            self._append_change(encode_change(self._head, new), new.serial)
+        else:
+            self._write_snapshot(new, base)
+        self._seen_serial, self._head = new.serial, new
+        return new
+
+    def _can_append(self, new: State, base: int) -> bool:
+        """Append a change row rather than rewrite the document: only while holding the lock
+        (unlock folds them) and per `should_append`."""
+        head = self._head
+        return (self._held is not None and head is not None and head.serial == base
+                and new.serial == base + 1 and new.lineage == head.lineage
+                and should_append(self._snapshot_bytes, self._changes_bytes))
+
+    def _append_change(self, change: str, serial: int) -> None:
+        conn = self._connection()
+        try:
+            with conn.transaction():
+                row = conn.execute("SELECT serial FROM bria_state WHERE workspace = %s FOR UPDATE",
+                                   (self.workspace,)).fetchone()
+                if row is None or row[0] != self._snapshot_serial:
+                    raise SerialConflict(f"{self.describe()} changed behind this run: serial is "
+                                         f"{row[0] if row else 'gone'}; nothing was overwritten")
+                conn.execute("INSERT INTO bria_state_changes (workspace, serial, change) VALUES (%s, %s, %s::jsonb)",
+                             (self.workspace, serial, change))
+        except psycopg.errors.UniqueViolation as exc:
+            raise SerialConflict(f"{self.describe()} changed behind this run: change {serial} was already "
+                                 f"written; nothing was overwritten") from exc
+        except psycopg.Error as exc:
+            raise self._error(exc) from exc
+        self._changes_bytes += len(change)
+
+    def _write_snapshot(self, new: State, base: int) -> None:
+        """Replace the document (CAS on the snapshot serial, no change row after `base`)
+        and delete the changes it includes, in one transaction."""
         text = self._encoder.encode(new)
-        done = self._run("UPDATE bria_state SET lineage = %s, serial = %s, state = %s::jsonb, updated_at = now() "
-                         "WHERE workspace = %s AND serial = %s",
-                         (new.lineage, new.serial, text, self.workspace, base)).rowcount == 1
-        if not done and base == 0:
-            done = self._run("INSERT INTO bria_state (workspace, lineage, serial, state) "
-                             "VALUES (%s, %s, %s, %s::jsonb) ON CONFLICT (workspace) DO NOTHING",
-                             (self.workspace, new.lineage, new.serial, text)).rowcount == 1
+        conn = self._connection()
+        try:
+            with conn.transaction():
+                done = self._swap_snapshot(conn, new, text, base)
+                if done:
+                    conn.execute("DELETE FROM bria_state_changes WHERE workspace = %s", (self.workspace,))
+        except psycopg.Error as exc:
+            raise self._error(exc) from exc
         if not done:
             row = self._run("SELECT serial FROM bria_state WHERE workspace = %s", (self.workspace,)).fetchone()
             raise SerialConflict(f"{self.describe()} changed behind this run: serial is "
                                  f"{row[0] if row else 'gone'}, this run last saw {base}; nothing was overwritten")
-        self._seen_serial = new.serial
-        return new
+        self._snapshot_serial, self._snapshot_bytes, self._changes_bytes = new.serial, len(text), 0
+
+    def _swap_snapshot(self, conn: psycopg.Connection, new: State, text: str, base: int) -> bool:
+        later = conn.execute("SELECT max(serial) FROM bria_state_changes WHERE workspace = %s",
+                             (self.workspace,)).fetchone()[0]
+        if later is not None and later > base:
+            return False
+        snapshot = self._snapshot_serial if later is not None and self._head is not None else base
+        done = conn.execute("UPDATE bria_state SET lineage = %s, serial = %s, state = %s::jsonb, updated_at = now() "
+                            "WHERE workspace = %s AND serial = %s",
+                            (new.lineage, new.serial, text, self.workspace, snapshot)).rowcount == 1
+        if not done and base == 0:
+            done = conn.execute("INSERT INTO bria_state (workspace, lineage, serial, state) "
+                                "VALUES (%s, %s, %s, %s::jsonb) ON CONFLICT (workspace) DO NOTHING",
+                                (self.workspace, new.lineage, new.serial, text)).rowcount == 1
+        return done
