@@ -170,6 +170,13 @@ def scenario_e(workdir: Path, quick: bool) -> list[Row]:
                        noisy=True, repeats=1, target="peak RSS < 200 MB")
 
 
+def scenario_s(workdir: Path, quick: bool) -> list[Row]:
+    """scaling: fresh apply of 1, 5, 25 datasets × 200 images (local and PostgreSQL), time per image"""
+    from benchmarks.scaling import scenario_s as run
+
+    return run(workdir, quick)
+
+
 SCENARIOS: dict[str, Callable[[Path, bool], list[Row]]] = {
-    "a": scenario_a, "b": scenario_b, "c": scenario_c, "d": scenario_d, "e": scenario_e,
+    "a": scenario_a, "b": scenario_b, "c": scenario_c, "d": scenario_d, "e": scenario_e, "s": scenario_s,
 }

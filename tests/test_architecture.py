@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "reconciler"
 LAYERS: list[tuple[str, ...]] = [
     ("diagnostics", "textsafe", "limits"),
     ("model",),
-    ("state.model", "state.store", "state.codec"),
+    ("state.model", "state.store", "state.codec", "state.changes", "state.changefile"),
     ("state.local", "state.locking", "state.postgres", "state"),
     ("yamlsource", "image_cache", "images", "dataset_images", "schema_errors", "samples_spec",
      "thumbnails"),

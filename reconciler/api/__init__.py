@@ -1,6 +1,16 @@
 """Async client for Bria's Tailored Generation API: typed calls, the error tree, retries and
 adaptive pacing. See docs/architecture.md ("API client") for the contract."""
 
+import sys
+
+# httpx's package import also imports its command-line client (httpx._main: rich, pygments,
+# click; ~50 ms of CPU on every `bria plan`/`apply`) unless that import fails, in which case
+# httpx installs its own "dependencies not installed" stub. bria never runs httpx's CLI, so
+# it takes that documented path: a None entry in sys.modules makes the import fail.
+if "httpx" not in sys.modules:
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+
 from reconciler.api import errors
 from reconciler.api.bodies import ImageFileError
 from reconciler.api.client import PRODUCTION_BASE_URL, USER_AGENT, BriaClient

@@ -59,14 +59,22 @@ class _BriaGroup(click.Group):
         sys.exit(result if isinstance(result, int) else 0)
 
     # Command modules are imported when their command is used, so that `bria plan` does not
-    # pay for the executor, rich and the emulator's ASGI stack (~0.1 s of every run).
+    # pay for the executor, rich and the emulator's ASGI stack (~0.1 s of every run), and
+    # `bria --help` imports none of them: it lists the names and summaries in _COMMANDS.
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        _register(_COMMAND_MODULES.get(cmd_name))
+        _register(_COMMANDS[cmd_name][0] if cmd_name in _COMMANDS else None)
         return super().get_command(ctx, cmd_name)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        _register(None)
-        return super().list_commands(ctx)
+        return sorted(set(_COMMANDS) | set(self.commands))
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = [n for n in self.list_commands(ctx) if n in _COMMANDS or not self.commands[n].hidden]
+        limit = formatter.width - 6 - max(len(n) for n in names)
+        rows = [(n, self.commands[n].get_short_help_str(limit) if n in self.commands
+                 else click.Command(n, help=_COMMANDS[n][1]).get_short_help_str(limit)) for n in names]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
 
 @click.group(cls=_BriaGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -85,18 +93,30 @@ def main() -> None:
         click.echo(f"warning: {problem}", err=True)
 
 
-# Command name → the module (reconciler.cli.NAME) whose COMMANDS list defines it. A command
-# missing here still works: an unknown name registers every module before giving up.
-_COMMAND_MODULES = {"validate": "validate", "plan": "plan", "show": "plan", "apply": "apply",
-                    "destroy": "apply", "import": "apply", "output": "apply", "state": "state",
-                    "force-unlock": "state", "emulator": "emulator", "sample": "sample",
-                    "captions": "captions"}
+# Command name → (the module reconciler.cli.MODULE whose COMMANDS list defines it, the first
+# paragraph of its help, as `bria --help` shows it). tests/test_cli_lazy.py checks both
+# against the commands. A command missing here still works: an unknown name registers every
+# module before giving up.
+_COMMANDS = {
+    "apply": ("apply", "Make the API match the manifest (or carry out a saved PLAN_FILE)."),
+    "captions": ("captions", "Captions in the repository: pull the API's captions (automatic ones too) as sidecars."),
+    "destroy": ("apply", "Delete everything recorded in state (protected resources need --allow-destroy)."),
+    "emulator": ("emulator", "A local emulator of Bria's Tailored Generation API (for tests, demos and CI)."),
+    "force-unlock": ("state", "Release the state lock LOCK_ID (the id a blocked run printed)."),
+    "import": ("apply", "Record an existing remote object (project, dataset or model) in state as ADDRESS."),
+    "output": ("apply", "Model ids, statuses and generation prefixes from state, for later pipeline steps."),
+    "plan": ("plan", "Show what `bria apply` would do, in order, with reasons."),
+    "sample": ("sample", "Generate sample images with trained models (all models with a samples: block, or ADDR…)."),
+    "show": ("plan", "Show the state: every resource, or the one at ADDR (e.g. model.luna_max)."),
+    "state": ("state", "Inspect and repair the state (no API calls are made)."),
+    "validate": ("validate", "Check the manifest and its images; report every problem at once."),
+}
 
 
 def _register(module_name: str | None) -> None:
     """Add the commands of one command module (None: of all of them) to `main`."""
     import importlib
 
-    for name in [module_name] if module_name else sorted(set(_COMMAND_MODULES.values())):
+    for name in [module_name] if module_name else sorted({module for module, _ in _COMMANDS.values()}):
         for command in importlib.import_module(f"reconciler.cli.{name}").COMMANDS:
             main.add_command(command)

@@ -1,0 +1,65 @@
+"""The CLI imports only what a command uses (no timing here: what is imported is checked,
+which is what makes `bria --help` and `bria validate` fast; benchmarks/ measures time)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import click
+
+HEAVY = ("httpx", "starlette", "rich", "jsonschema", "reconciler.executor", "reconciler.emulator", "psycopg")
+
+
+def _modules_after(code: str) -> set[str]:
+    out = subprocess.run([sys.executable, "-c", f"{code}\nimport sys, json\nprint(json.dumps(sorted(sys.modules)))"],
+                         capture_output=True, text=True, check=True).stdout
+    return set(json.loads(out.splitlines()[-1]))
+
+
+def _loaded(modules: set[str], names: tuple[str, ...]) -> list[str]:
+    return sorted(n for n in names if n in modules)
+
+
+def test_importing_the_cli_and_printing_help_imports_no_command_module() -> None:
+    modules = _modules_after("import reconciler.cli\n"
+                             "try:\n    reconciler.cli.main(['--help'])\nexcept SystemExit:\n    pass")
+    assert _loaded(modules, HEAVY) == []
+    assert not [m for m in modules if m.startswith("reconciler.cli.") and m not in
+                ("reconciler.cli.exitcodes", "reconciler.cli.logs")]
+
+
+def test_help_lists_every_command_with_its_own_summary() -> None:
+    """The summaries `--help` prints without importing the commands are the commands' own."""
+    from reconciler import cli
+
+    cli._register(None)
+    assert set(cli._COMMANDS) == set(cli.main.commands)
+    for name, command in cli.main.commands.items():
+        module, summary = cli._COMMANDS[name]
+        assert command in importlib_commands(module), name
+        for limit in (30, 60, 94, 200):
+            assert click.Command(name, help=summary).get_short_help_str(limit) == command.get_short_help_str(limit), (name, limit)
+
+
+def importlib_commands(module: str) -> list[click.Command]:
+    import importlib
+
+    return importlib.import_module(f"reconciler.cli.{module}").COMMANDS
+
+
+def test_validate_imports_no_http_client_nor_emulator(tmp_path) -> None:
+    (tmp_path / "bria.yaml").write_text("version: 1\nprojects:\n  p:\n    name: P\n    ip_type: other\n"
+                                        "    ip_medium: photography\n")
+    modules = _modules_after("import os, sys\n"
+                             f"os.chdir({str(tmp_path)!r})\nsys.argv = ['bria', 'validate']\n"
+                             "import reconciler.cli\n"
+                             "try:\n    reconciler.cli.main()\nexcept SystemExit as exc:\n    assert exc.code == 0, exc.code")
+    assert _loaded(modules, ("httpx", "starlette", "rich", "reconciler.emulator", "reconciler.executor",
+                             "psycopg")) == []
+
+
+def test_the_api_client_does_not_import_httpx_command_line_dependencies() -> None:
+    modules = _modules_after("import reconciler.api")
+    assert "httpx" in modules and _loaded(modules, ("rich", "pygments")) == []
