@@ -158,11 +158,31 @@ def inspect_images(paths: Sequence[Path], cache: HashCache | None = None
         try:
             hashes = [pool.submit(_hash_file, paths[index]) for index in misses]
             for index, hashed in zip(misses, hashes):
-                results[index] = _checked_info(paths[index], stats[index], hashed, cache)
+                result = results[index] = _checked_info(paths[index], stats[index], hashed, cache)
+                st = stats[index]
+                if isinstance(result, ImageInfo) and isinstance(st, os.stat_result):
+                    _HASHED[str(paths[index].absolute())] = (file_identity(st), result.sha256)
         finally:
             # On Ctrl-C/SIGTERM, files not started are not read: only those in flight finish.
             pool.shutdown(wait=True, cancel_futures=True)
     return results  # type: ignore[return-value]  # every slot is filled above
+
+
+# The files this process hashed (not cache hits: the cache is another run's word): their
+# `file_identity`, stat'ed before hashing, and sha256. An upload checks the file is still
+# that file without reading it again (`unchanged_since_hashed`); hashing every file a second
+# time just before its upload cost apply a third of its CPU.
+_HASHED: dict[str, tuple[dict[str, int], str]] = {}
+
+
+def unchanged_since_hashed(path: Path, sha256: str) -> bool | None:
+    """Whether `path` is still the file this process hashed to `sha256`: None if it did not
+    (the caller must hash it), else whether its device, inode, size, mtime and ctime are
+    unchanged. Raises OSError if it cannot be stat'ed."""
+    seen = _HASHED.get(str(path.absolute()))
+    if seen is None or seen[1] != sha256:
+        return None
+    return file_identity(path.stat()) == seen[0]
 
 
 def _worker_count() -> int:

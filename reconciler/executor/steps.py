@@ -19,6 +19,7 @@ from reconciler.executor.context import RunContext
 from reconciler.executor.journal import finish_model_delete, journaled, model_delete_entry, new_entry
 from reconciler.executor.records import StepFailed
 from reconciler.executor.training import settle_transition, wait_until_stopped
+from reconciler.images import unchanged_since_hashed
 from reconciler.model import Change, Op, split_address
 from reconciler.state.model import DatasetRecord
 
@@ -195,10 +196,13 @@ async def upload_image(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any])
         raise StepFailed(f"{run.address}: uploads need the manifest's folder")
     path = ctx.manifest.root / args["rel_path"]
     try:
-        actual = await asyncio.to_thread(_sha256_of, path)
+        # Hashed once per run: the plan's hash stands if the file is the one it hashed.
+        unchanged = unchanged_since_hashed(path, args["sha256"])
+        if unchanged is None:
+            unchanged = await asyncio.to_thread(_sha256_of, path) == args["sha256"]
     except OSError as exc:
         raise StepFailed(f"{args['rel_path']}: cannot read ({exc.strerror or exc})") from exc
-    if actual != args["sha256"]:
+    if not unchanged:
         raise StepFailed(f"{args['rel_path']}: file changed since plan (re-plan)")
     version = records.require_dataset_version(ctx.holder.state, run.key)
     entry = new_entry(ctx, Op.UPLOAD_IMAGE, run.address, args["image_name"], version.remote_id,
