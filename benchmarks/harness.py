@@ -26,6 +26,7 @@ class RunResult:
     exit_code: int
     stdout: str
     stderr: str
+    cpu_s: float = 0.0          # user + system CPU of the child (and its children)
 
 
 def run_timed(argv: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path | None = None) -> RunResult:
@@ -40,7 +41,8 @@ def run_timed(argv: Sequence[str], *, env: dict[str, str] | None = None, cwd: Pa
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        result = RunResult(wall, usage.ru_maxrss / 1024.0, proc.returncode, out.read(), err.read())
+        result = RunResult(wall, usage.ru_maxrss / 1024.0, proc.returncode, out.read(), err.read(),
+                           usage.ru_utime + usage.ru_stime)
     for suffix in (".out", ".err"):
         Path(f"{out_path}{suffix}").unlink(missing_ok=True)
     return result

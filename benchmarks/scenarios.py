@@ -27,6 +27,7 @@ class Row:
     peak_rss_mb: float | None
     target: str
     note: str = ""
+    cpu_s: float | None = None
 
     @property
     def ratio(self) -> float | None:
@@ -63,30 +64,55 @@ def _checked(result: RunResult, what: str, ok_codes: tuple[int, ...] = (0,)) -> 
 
 
 def _apply_rows(workdir: Path, quick: bool, *, label: str, latency_ms: float, rate_limit: int | None,
-                image_size: int, noisy: bool, repeats: int, target: str) -> list[Row]:
+                image_size: int, noisy: bool, repeats: int, target: str,
+                baselines: tuple[int, ...] = (), parallelisms: tuple[int, ...] = (PARALLELISM,)) -> list[Row]:
+    """bria apply (one row per --parallelism) and, when `baselines` names in-flight counts,
+    the hand-written asyncio script (benchmarks/asyncio_baseline.py) on the same images and
+    emulator; repeats are interleaved so that load changes hit every variant alike."""
     count = 40 if quick else 200
     images = make_images(workdir / "images", count, size=image_size, noisy=noisy, seed=ord(label))
+    mb = sum(p.stat().st_size for p in images) / len(images) / 1e6
     _forget_earlier_runs(workdir)
-    walls, bounds, requests, limited, rss = [], [], [], [], []
+    variants = [("bria", n) for n in parallelisms] + [("asyncio", n) for n in baselines]
+    runs: dict[tuple[str, int], list[tuple[RunResult, dict]]] = {v: [] for v in variants}
     with EmulatorServer(workdir / "emulator.sqlite", latency_ms=latency_ms, rate_limit=rate_limit) as emu:
         for rep in range(1 if quick else repeats):
-            manifest = write_manifest(workdir / f"bria-run{rep}.yaml", datasets={"set": images[0].parent},
-                                      endpoint=emu.base_url)
-            emu.reset_stats()
-            result = _checked(run_timed([*BRIA, "apply", "-f", str(manifest), "--auto-approve", "--no-wait",
-                                         "--parallelism", str(PARALLELISM)],
-                                        env={"BRIA_API_TOKEN": f"bench-{label}-{rep}", "NO_COLOR": "1"}),
-                              f"scenario {label} apply")
-            stats = emu.stats()
-            walls.append(result.wall_s)
-            rss.append(result.peak_rss_mb)
-            bounds.append(lower_bound(stats, latency_ms=latency_ms, rate_limit=rate_limit, parallelism=PARALLELISM))
-            requests.append(stats["requests"])
-            limited.append(stats.get("rate_limited", 0))
-    desc = f"{label}: apply {count} images" + (f", {latency_ms:g} ms latency" if latency_ms else "") + (
-        f", {rate_limit}/min/endpoint" if rate_limit else "")
-    return [Row(desc, median(walls), median(bounds), int(median(requests)), int(median(limited)),
-                max(rss), target)]
+            for kind, n in variants:
+                token = f"bench-{label}-{kind}{n}-{rep}"
+                if kind == "bria":
+                    manifest = write_manifest(workdir / f"bria-{n}-run{rep}.yaml", datasets={"set": images[0].parent},
+                                              endpoint=emu.base_url)
+                    argv = [*BRIA, "apply", "-f", str(manifest), "--auto-approve", "--no-wait", "--parallelism", str(n)]
+                else:
+                    argv = [sys.executable, "-m", "benchmarks.asyncio_baseline", emu.base_url, str(images[0].parent),
+                            str(n)]
+                emu.reset_stats()
+                result = _checked(run_timed(argv, env={"BRIA_API_TOKEN": token, "NO_COLOR": "1"}),
+                                  f"scenario {label} {kind} {n}")
+                runs[(kind, n)].append((result, emu.stats()))
+    rows = []
+    reference = {n: runs[("asyncio", n)] for n in baselines}
+    for kind, n in variants:
+        done = runs[(kind, n)]
+        walls = [r.wall_s for r, _ in done]
+        cpus = [r.cpu_s for r, _ in done]
+        bounds = [lower_bound(st, latency_ms=latency_ms, rate_limit=rate_limit, parallelism=n) for _, st in done]
+        who = f"bria --parallelism {n}" if kind == "bria" else f"asyncio script, {n} in flight"
+        desc = f"{label}: {who}, {count} images of {mb:.2g} MB" + (f", {latency_ms:g} ms latency" if latency_ms else "") + (
+            f", {rate_limit}/min/endpoint" if rate_limit else "")
+        note = f"CPU {median(cpus) / count * 1000:.2f} ms/upload"
+        if kind == "bria" and n in reference:
+            base_wall = median([r.wall_s for r, _ in reference[n]])
+            base_cpu = median([r.cpu_s for r, _ in reference[n]])
+            note += f"; vs the script at {n}: wall {median(walls) / base_wall:.2f}×, CPU {median(cpus) / base_cpu:.2f}×"
+        if rate_limit:
+            note += f"; 429s {median([st.get('rate_limited', 0) for _, st in done]) / max(1, median([st['requests'] for _, st in done])) * 100:.1f}%"
+        bound = median(bounds) or None   # no latency and no limit: no meaningful lower bound
+        rows.append(Row(desc, median(walls), bound, int(median([st["requests"] for _, st in done])),
+                        int(median([st.get("rate_limited", 0) for _, st in done])),
+                        max(r.peak_rss_mb for r, _ in done), target if kind == "bria" else "comparison",
+                        note, median(cpus)))
+    return rows
 
 
 def _forget_earlier_runs(workdir: Path) -> None:
@@ -98,9 +124,10 @@ def _forget_earlier_runs(workdir: Path) -> None:
 
 
 def scenario_a(workdir: Path, quick: bool) -> list[Row]:
-    """apply one 200-image dataset (1024 px), 100 ms latency, no rate limit"""
+    """apply one 200-image dataset (1024 px), 100 ms latency, no rate limit; vs a hand-written asyncio script"""
     return _apply_rows(workdir, quick, label="a", latency_ms=100, rate_limit=None, image_size=1024,
-                       noisy=False, repeats=3, target="ratio ≤ 1.3")
+                       noisy=False, repeats=3, target="wall ≤ 1.1× the script, CPU ≤ 1.3×",
+                       baselines=(8, 16), parallelisms=(8, 16))
 
 
 def scenario_b(workdir: Path, quick: bool) -> list[Row]:
@@ -126,7 +153,7 @@ def scenario_c(workdir: Path, quick: bool) -> list[Row]:
 
 
 def scenario_d(workdir: Path, quick: bool) -> list[Row]:
-    """no-change plan on 25 datasets × 200 images, cold (no hash cache) and warm; vs sha256sum"""
+    """no-change plan on 25 datasets × 200 images, cold (no hash cache) and warm; vs single-threaded hashlib"""
     n_sets, per_set = (5, 40) if quick else (25, 200)
     folders = {}
     files: list[Path] = []
@@ -144,23 +171,29 @@ def scenario_d(workdir: Path, quick: bool) -> list[Row]:
         _checked(run_timed([*BRIA, "apply", "-f", str(manifest), "--auto-approve", "--no-wait"], env=env),
                  "scenario d setup apply")
         plan = [*BRIA, "plan", "-f", str(manifest), "--detailed-exitcode"]
-        cold, warm, requests, rss = [], [], [], []
-        for _ in range(1 if quick else 3):
+        listing = workdir / "files.txt"
+        listing.write_text("".join(f"{p}\n" for p in files))
+        hashing = [sys.executable, "-m", "benchmarks.hashlib_baseline", f"@{listing}"]
+        cold, warm, requests, hashed, summed = [], [], [], [], []
+        for _ in range(1 if quick else 3):     # interleaved: the same load and page cache for each
             shutil.rmtree(cache, ignore_errors=True)
             emu.reset_stats()
             cold.append(_checked(run_timed(plan, env=env), "scenario d cold plan"))
             requests.append(emu.stats()["requests"])
+            hashed.append(_checked(run_timed(hashing), "scenario d hashlib baseline").wall_s)
+            summed.append(run_timed(["sha256sum", *map(str, files)]).wall_s)
         for _ in range(1 if quick else 5):
             emu.reset_stats()
             warm.append(_checked(run_timed(plan, env=env), "scenario d warm plan"))
-    sums = [run_timed(["sha256sum", *map(str, files)]).wall_s for _ in range(1 if quick else 3)]
     label = f"{n_sets}×{per_set} images"
     return [
-        Row(f"d: no-change plan, {label}, cold", median([r.wall_s for r in cold]), median(sums),
-            int(median(requests)), 0, max(r.peak_rss_mb for r in cold), "≤ 1.5× sha256sum",
-            "bound = sha256sum over the same files"),
+        Row(f"d: no-change plan, {label}, cold", median([r.wall_s for r in cold]), median(hashed),
+            int(median(requests)), 0, max(r.peak_rss_mb for r in cold), "≤ 1.0× hashlib",
+            f"bound = single-threaded hashlib over the same files; sha256sum {median(summed):.2f} s",
+            median([r.cpu_s for r in cold])),
         Row(f"d: no-change plan, {label}, warm", median([r.wall_s for r in warm]), None,
-            int(median(requests)), 0, max(r.peak_rss_mb for r in warm), "< 2 s wall"),
+            int(median(requests)), 0, max(r.peak_rss_mb for r in warm), "< 1 s wall", "",
+            median([r.cpu_s for r in warm])),
     ]
 
 
@@ -168,6 +201,12 @@ def scenario_e(workdir: Path, quick: bool) -> list[Row]:
     """peak memory applying 200 images of ~2 MB each"""
     return _apply_rows(workdir, quick, label="e", latency_ms=0, rate_limit=None, image_size=1500,
                        noisy=True, repeats=1, target="peak RSS < 200 MB")
+
+
+def scenario_p(workdir: Path, quick: bool) -> list[Row]:
+    """--parallelism 4, 8, 16, 32: apply one 200-image dataset (1024 px), 100 ms latency"""
+    return _apply_rows(workdir, quick, label="p", latency_ms=100, rate_limit=None, image_size=1024,
+                       noisy=False, repeats=3, target="fastest is the default", parallelisms=(4, 8, 16, 32))
 
 
 def scenario_s(workdir: Path, quick: bool) -> list[Row]:
@@ -178,5 +217,5 @@ def scenario_s(workdir: Path, quick: bool) -> list[Row]:
 
 
 SCENARIOS: dict[str, Callable[[Path, bool], list[Row]]] = {
-    "a": scenario_a, "b": scenario_b, "c": scenario_c, "d": scenario_d, "e": scenario_e, "s": scenario_s,
+    "a": scenario_a, "b": scenario_b, "c": scenario_c, "d": scenario_d, "e": scenario_e, "p": scenario_p, "s": scenario_s,
 }
