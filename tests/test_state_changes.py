@@ -195,3 +195,36 @@ def test_a_small_state_is_always_one_document(tmp_path: Path) -> None:
         state = store.write(state.with_journal_entry(_entry(i)))
         assert json.loads(path.read_text()) == state.to_dict()
     assert not path.with_name("luna.json.changes").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill_at", [2, 12, 21])
+def test_sigkill_during_an_apply_that_appends_converges_without_duplicates(
+        kill_at, tmp_path, emulator_server, cli_backend, monkeypatch) -> None:
+    """test_crash.py's scenario (kill at a call, kill again, run to the end: exactly the
+    manifest's objects, a no-change plan) with every write of the run appending a change."""
+    from fixtures_apply import run_bria
+    from test_crash import CRASH_YAML, IMAGES, _scenario
+
+    monkeypatch.setenv("BRIA_TEST_STATE_APPEND_ALWAYS", "1")
+    url = emulator_server("--training-seconds", "600")
+    # Positive control: a killed run of this kind does leave appended changes behind.
+    probe = tmp_path / "probe"
+    cli_backend.write_case(probe, CRASH_YAML, IMAGES)
+    killed = run_bria("apply", "--auto-approve", cwd=probe, env={
+        "BRIA_API_URL": url, "BRIA_API_TOKEN": f"probe-{kill_at}", "BRIA_TEST_KILL_AFTER_CALLS": "12",
+        **cli_backend.env})
+    assert killed.returncode == -9, killed.stdout + killed.stderr
+    assert _pending_changes(cli_backend, probe) > 0, (cli_backend.row(probe), killed.stdout, killed.stderr)
+    _scenario(kill_at, kill_at, tmp_path, url, cli_backend)
+
+
+def _pending_changes(backend: Any, root: Path) -> int:
+    if backend.name == "local":
+        changes = root / "state" / "bria.json.changes"
+        return len(changes.read_bytes().splitlines()) if changes.exists() else 0
+    import psycopg
+
+    with psycopg.connect(backend.dsn, autocommit=True) as conn:
+        return conn.execute("SELECT count(*) FROM bria_state_changes WHERE workspace = %s",
+                            (backend.workspace(root),)).fetchone()[0]
