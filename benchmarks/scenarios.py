@@ -216,6 +216,14 @@ def scenario_s(workdir: Path, quick: bool) -> list[Row]:
     return run(workdir, quick)
 
 
+def scenario_h(workdir: Path, quick: bool) -> list[Row]:
+    """CLI start-up: --help, validate and a no-change plan of the small example (medians of 10)"""
+    from benchmarks.startup import scenario_h as run
+
+    return run(workdir, quick)
+
+
 SCENARIOS: dict[str, Callable[[Path, bool], list[Row]]] = {
     "a": scenario_a, "b": scenario_b, "c": scenario_c, "d": scenario_d, "e": scenario_e, "p": scenario_p, "s": scenario_s,
+    "h": scenario_h,
 }
