@@ -133,7 +133,7 @@ def scenario_a(workdir: Path, quick: bool) -> list[Row]:
 def scenario_b(workdir: Path, quick: bool) -> list[Row]:
     """apply one 200-image dataset (1024 px), 100 ms latency, 600 requests/minute per endpoint"""
     return _apply_rows(workdir, quick, label="b", latency_ms=100, rate_limit=600, image_size=1024,
-                       noisy=False, repeats=3, target="ratio ≤ 1.3, 429s < 5%")
+                       noisy=False, repeats=3, target="ratio ≤ 1.05, 429s < 3%")
 
 
 def scenario_c(workdir: Path, quick: bool) -> list[Row]:

@@ -40,7 +40,8 @@ class ApiCalls:
                  kill_after_calls: int | None = None, lock_check: Callable[[], None] | None = None):
         self._client = client
         self._lock_check = lock_check
-        self._slots = asyncio.Semaphore(max(1, parallelism))
+        self.parallelism = max(1, parallelism)
+        self._slots = asyncio.Semaphore(self.parallelism)
         self._cancel = cancel_event
         self._kill_after = kill_after_calls
         self.count = 0

@@ -209,7 +209,19 @@ async def _execute(ctx: RunContext, run: ChangeRun) -> tuple[str, str]:
 
 
 async def _run_concurrently(ctx: RunContext, run: ChangeRun, group: list[Step]) -> None:
-    results = await asyncio.gather(*(HANDLERS[s.op](ctx, run, s.args) for s in group), return_exceptions=True)
+    # As many workers as calls may be in flight, not a coroutine per image: 25 datasets of
+    # 200 uploads would otherwise hold 5,000 suspended steps (and their memory) at once.
+    pending = iter(group)
+    results: list[Any] = []
+
+    async def worker() -> None:
+        for step in pending:
+            try:
+                results.append(await HANDLERS[step.op](ctx, run, step.args))
+            except Exception as exc:     # as gather(return_exceptions=True): every failure is kept
+                results.append(exc)
+
+    await asyncio.gather(*(worker() for _ in range(min(len(group), ctx.calls.parallelism))))
     failures = [r for r in results if isinstance(r, BaseException) and not isinstance(r, Cancelled)]
     for failure in failures:
         if isinstance(failure, StateError):
