@@ -228,3 +228,30 @@ def _pending_changes(backend: Any, root: Path) -> int:
     with psycopg.connect(backend.dsn, autocommit=True) as conn:
         return conn.execute("SELECT count(*) FROM bria_state_changes WHERE workspace = %s",
                             (backend.workspace(root),)).fetchone()[0]
+
+
+def test_a_failed_append_makes_the_next_write_rewrite_the_state(tmp_path: Path) -> None:
+    """A write cut short (here: it fails, then the torn bytes it could have left are added)
+    must not be appended after: the next change would be glued to the torn line and read as
+    damage. The next write rewrites the file instead, dropping the torn line."""
+    path = tmp_path / "state" / "luna.json"
+    store = LocalStateStore(path)
+    store.lock("apply")
+    store.read()
+    state = store.write(make_sample_state(datasets=4, images=100))
+    state = store.write(state.with_journal_entry(_entry(1)))
+    changes = path.with_name("luna.json.changes")
+    aside = changes.with_name("aside")
+    store._appender.close()                  # the next append reopens the path: make it unwritable
+    changes.rename(aside)
+    changes.mkdir()
+    try:
+        with pytest.raises(StateError):
+            store.write(state.with_journal_entry(_entry(2)))
+    finally:
+        changes.rmdir()
+        aside.rename(changes)
+    with changes.open("ab") as f:
+        f.write(b"0badc0de {\"serial\"")  # what a write cut short would have left
+    written = store.write(state.with_journal_entry(_entry(3)))
+    assert not changes.exists() and LocalStateStore(path).read() == written

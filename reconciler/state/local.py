@@ -218,8 +218,9 @@ class LocalStateStore:
         try:
             if self._can_append(new):
                 assert self._seen is not None and self._head is not None
-                changes = self._appender.append(frame(encode_change(self._head, new)))
-                self._seen = replace(self._seen, serial=new.serial, changes=changes)
+                self._changes_clean = False      # until the append is whole: a failed one may leave
+                changes = self._appender.append(frame(encode_change(self._head, new)))   # a torn line
+                self._seen, self._changes_clean = replace(self._seen, serial=new.serial, changes=changes), True
             else:
                 self._write_snapshot(new)
         except OSError as exc:
@@ -263,10 +264,12 @@ class LocalStateStore:
             return self._seen.serial
         try:
             serial = int(json.loads(self.path.read_bytes())["serial"])
-            later = [c["serial"] for c in read_changes(self.changes_path).changes if c["serial"] > serial]
+            contents = read_changes(self.changes_path)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise StateError(f"{self.path} is corrupt; refusing to overwrite it\n{self._backup_hint()}") from exc
-        return max(later, default=serial)
+        if not contents.clean:
+            self._changes_clean = False          # a torn last line: never append after it
+        return max((c["serial"] for c in contents.changes if c["serial"] > serial), default=serial)
 
     def _replace_atomically(self, data: bytes) -> _Fingerprint:
         """Write `data` as the new state file; the old one becomes `<file>.backup` only once
