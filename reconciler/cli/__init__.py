@@ -103,7 +103,8 @@ _COMMANDS = {
     "destroy": ("apply", "Delete everything recorded in state (protected resources need --allow-destroy)."),
     "emulator": ("emulator", "A local emulator of Bria's Tailored Generation API (for tests, demos and CI)."),
     "force-unlock": ("state", "Release the state lock LOCK_ID (the id a blocked run printed)."),
-    "import": ("apply", "Record an existing remote object (project, dataset or model) in state as ADDRESS."),
+    "import": ("apply", "Record an existing remote object (project, dataset or model) in state as ADDRESS; "
+                        "or, with --discover, every object of the manifest found by name and parent."),
     "output": ("apply", "Model ids, statuses and generation prefixes from state, for later pipeline steps."),
     "plan": ("plan", "Show what `bria apply` would do, in order, with reasons."),
     "sample": ("sample", "Generate sample images with trained models (all models with a samples: block, or ADDR…)."),
