@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS projects (
     ip_description TEXT,
     ip_medium TEXT NOT NULL,
     ip_type TEXT NOT NULL,
+    training_version TEXT,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL
 );
@@ -40,7 +41,9 @@ CREATE TABLE IF NOT EXISTS datasets (
     project_id INTEGER NOT NULL,
     name TEXT NOT NULL,
     status TEXT NOT NULL,
-    caption_prefix TEXT NOT NULL,
+    caption_prefix TEXT,
+    visual_schema TEXT,
+    training_version TEXT,
     captions_status TEXT NOT NULL,
     captions_due_at REAL,
     created_at REAL NOT NULL,
@@ -73,7 +76,8 @@ CREATE TABLE IF NOT EXISTS models (
     training_version TEXT NOT NULL,
     training_mode TEXT NOT NULL,
     training_parameters TEXT NOT NULL,
-    generation_prefix TEXT NOT NULL,
+    generation_prefix TEXT,
+    deleted_checkpoints TEXT NOT NULL DEFAULT '[]',
     training_started_at REAL,
     training_ends_at REAL,
     will_fail INTEGER NOT NULL DEFAULT 0,
