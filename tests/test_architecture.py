@@ -114,7 +114,7 @@ def test_only_the_executor_and_cli_mutate_through_the_client() -> None:
     mutating = {"create_project", "update_project", "delete_project", "create_dataset", "update_dataset",
                 "delete_dataset", "clone_dataset", "upload_image", "set_image_caption",
                 "regenerate_image_caption", "regenerate_all_captions", "delete_image", "create_model",
-                "update_model", "delete_model", "start_training", "stop_training"}
+                "update_model", "delete_model", "start_training", "stop_training", "delete_checkpoint"}
     offenders = []
     for module, path in _modules():
         if module.startswith(("executor", "api", "emulator", "cli")):
