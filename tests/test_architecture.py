@@ -20,7 +20,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("model",),
     ("state.model", "state.store", "state.codec"),
     ("state.local", "state.locking", "state.postgres", "state"),
-    ("yamlsource", "image_cache", "images", "dataset_images", "schema_errors", "samples_spec",
+    ("yamlsource", "image_cache", "images", "json_captions", "dataset_images", "schema_errors", "samples_spec",
      "thumbnails"),
     ("manifest",),
     ("api",),
