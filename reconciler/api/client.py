@@ -141,6 +141,18 @@ class BriaClient(GenerationCalls):
                            timeout=self._slow_timeout if slow else None)
         return await self._executor.execute(spec)
 
+    async def endpoint_exists(self, method: str, path: str) -> bool:
+        """Whether the API has this endpoint, asked with an empty JSON body that no
+        endpoint accepts (so nothing is created): 404 → absent; a refusal of the body
+        (400/415/422) or a conflict → present. Other errors are raised. Retried like a read."""
+        try:
+            await self._call(method, path, json={}, idempotent=True)
+        except errors.NotFound:
+            return False
+        except (errors.ValidationError, errors.Conflict, errors.PreconditionFailed):
+            return True
+        return True
+
     # Projects ---------------------------------------------------------------------------
 
     async def list_projects(self) -> list[dict[str, Any]]:

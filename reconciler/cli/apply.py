@@ -30,6 +30,7 @@ from reconciler.cli.interrupts import signal_name
 from reconciler.cli.common import (build_client, check_address_flags, close_state, command_line,
                                    load_manifest_or_exit, open_state, resolve_endpoint, run_async)
 from reconciler.cli.safety import account_options, duplicates_message, mismatch_message, settle_option
+from reconciler.cli.dialect import settle_dialect
 from reconciler.cli.waiting import DEFAULT_REFRESH_TIMEOUT, refresh_timeout_option, within_deadline
 from reconciler.executor import ConsoleReporter, apply_plan, resolve_leftovers, stale_reason
 from reconciler.executor.importing import ImportRefused, import_resource
@@ -180,6 +181,10 @@ async def _apply(plan_manifest: Manifest, manifest: Manifest, store: Any, state:
         async with build_client(manifest, max_concurrency=options.parallelism) as client:
             endpoint = resolve_endpoint(manifest)
             live = None
+            refused = await settle_dialect(client, plan_manifest)
+            if refused is not None:
+                _err(refused)
+                return exitcodes.ERROR
             if saved is not None:
                 the_plan = await _check_saved(saved, manifest, state, client, store, options)
                 if isinstance(the_plan, int):
