@@ -12,8 +12,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from reconciler.images import ImageProblem
-
 
 def compact_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
@@ -32,6 +30,27 @@ def parse_json_object(text: str) -> tuple[dict[str, Any] | None, str | None]:
     return value, None
 
 
+def parse_json(text: Any) -> Any:
+    """The value a JSON string holds, or None when it is not a string of valid JSON."""
+    if not isinstance(text, str):
+        return None
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+
+
+def same_json(left: Any, right: Any) -> bool:
+    """Whether two captions or visual schemas say the same: compared as parsed JSON when
+    both parse (the API re-serialises what it stores), else as text (legacy captions)."""
+    if left is None or right is None:
+        return left is right
+    parsed_left, parsed_right = parse_json(left), parse_json(right)
+    if parsed_left is None or parsed_right is None:
+        return left == right
+    return parsed_left == parsed_right
+
+
 def json_sidecar_path(image: Path) -> Path:
     return image.with_suffix(".json")
 
@@ -39,6 +58,8 @@ def json_sidecar_path(image: Path) -> Path:
 def json_sidecar_caption(image: Path) -> str | None:
     """The JSON caption in the same-stem `.json` beside `image` as compact JSON text; None
     if there is none. Raises ImageProblem (naming the file, line and column) otherwise."""
+    from reconciler.images import ImageProblem   # here: the planner and client use this module without Pillow
+
     sidecar = json_sidecar_path(image)
     try:
         text = sidecar.read_text(encoding="utf-8-sig")

@@ -242,11 +242,13 @@ class Op(str, enum.Enum):
     UPDATE_PROJECT = "update_project"          # args: fields (only changed, updatable ones)
     DELETE_PROJECT = "delete_project"          # args: remote_id
     # datasets
-    CREATE_DATASET = "create_dataset"          # args: name, project (project key)
+    CREATE_DATASET = "create_dataset"          # args: name, project (project key), family ("fibo"; absent = legacy)
     CLONE_DATASET = "clone_dataset"            # args: source_remote_id, name
     UPDATE_DATASET = "update_dataset"          # args: name
     GENERATE_PREFIX = "generate_prefix"        # args: shas (≤6, chosen deterministically), rel_paths (same order)
     SET_CAPTION_PREFIX = "set_caption_prefix"  # args: prefix (None = use the pinned generated one)
+    GENERATE_VISUAL_SCHEMA = "generate_visual_schema"  # args: shas (5–10, chosen deterministically), rel_paths
+    SET_VISUAL_SCHEMA = "set_visual_schema"    # args: schema (JSON text; None = use the pinned generated one)
     REGENERATE_ALL_CAPTIONS = "regenerate_all_captions"  # args: {} (waits for completion)
     DELETE_IMAGE = "delete_image"              # args: sha256, image_name
     #   …or, for a stray image (not bria's content, e.g. uploaded in the console; planner/content.py):

@@ -8,10 +8,10 @@ These helpers answer the questions the reconciler asks without assuming one shap
 
 from __future__ import annotations
 
-import json
 from typing import Any, Mapping
 
 from reconciler.api.dialects import FIBO_FAMILY, LEGACY_FAMILY
+from reconciler.json_captions import parse_json, same_json   # noqa: F401  (re-exported for callers)
 
 PENDING = "pending"
 
@@ -31,27 +31,6 @@ def dataset_family(dataset: Mapping[str, Any]) -> str:
 def model_family(model: Mapping[str, Any]) -> str:
     version = model.get("training_version")
     return FIBO_FAMILY if version in (None, "fibo") else LEGACY_FAMILY
-
-
-def parse_json(text: Any) -> Any:
-    """The value a JSON string holds, or None when it is not a string of valid JSON."""
-    if not isinstance(text, str):
-        return None
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError):
-        return None
-
-
-def same_json(left: Any, right: Any) -> bool:
-    """Whether two JSON strings (a caption, a visual schema) hold the same value; the API
-    re-serialises what it stores, so text comparison would see changes that are not."""
-    if left is None or right is None:
-        return left is right
-    parsed_left, parsed_right = parse_json(left), parse_json(right)
-    if parsed_left is None or parsed_right is None:
-        return left == right
-    return parsed_left == parsed_right
 
 
 def caption_pending(image: Mapping[str, Any]) -> bool:

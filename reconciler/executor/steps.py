@@ -104,7 +104,8 @@ async def create_dataset(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any
     project_key = _project_key_of_dataset(ctx, run.key, args)
     project_id = records.require_project(ctx.holder.state, project_key).remote_id
     entry = new_entry(ctx, Op.CREATE_DATASET, run.address, args["name"], project_id, project=project_key)
-    await journaled(ctx, entry, lambda call: call("create_dataset", project_id, args["name"]))
+    family = {"family": args["family"]} if args.get("family") else {}
+    await journaled(ctx, entry, lambda call: call("create_dataset", project_id, args["name"], **family))
 
 
 async def clone_dataset(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
@@ -124,23 +125,51 @@ async def update_dataset(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any
     await ctx.holder.update(lambda s: records.change_version(s, run.key, version.remote_id, name=args["name"]))
 
 
-async def generate_prefix(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
+def _sample_paths(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any], what: str) -> tuple[Any, list[Any]]:
+    """The dataset's spec and the files of the images a generate step names."""
     if ctx.manifest is None or run.key not in ctx.manifest.datasets:
-        raise StepFailed(f"{run.address}: generate_prefix needs the dataset in the manifest")
+        raise StepFailed(f"{run.address}: {what} needs the dataset in the manifest")
     spec = ctx.manifest.datasets[run.key]
     by_sha = {img.sha256: img.path for img in spec.images}
     missing = [sha[:12] for sha in args["shas"] if sha not in by_sha]
     if missing:
         raise StepFailed(f"{run.address}: images {missing} are no longer in the manifest (re-plan)")
-    project = ctx.manifest.projects[spec.project]
-    prefix = await ctx.calls("generate_prefix", [by_sha[sha] for sha in args["shas"]],
-                             ip_type=project.ip_type, ip_medium=project.ip_medium, ip_name=project.ip_name)
+    return spec, [by_sha[sha] for sha in args["shas"]]
 
+
+async def _pin(ctx: RunContext, run: ChangeRun, project_key: str, **pinned: Any) -> None:
     def pin(state: Any) -> Any:
-        record = state.datasets.get(run.key) or DatasetRecord(project=spec.project)
-        return state.with_resource(run.address, replace(record, pinned_prefix=prefix))
+        record = state.datasets.get(run.key) or DatasetRecord(project=project_key)
+        return state.with_resource(run.address, replace(record, **pinned))
 
     await ctx.holder.update(pin)
+
+
+async def generate_prefix(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
+    spec, paths = _sample_paths(ctx, run, args, "generate_prefix")
+    project = ctx.manifest.projects[spec.project]
+    prefix = await ctx.calls("generate_prefix", paths,
+                             ip_type=project.ip_type, ip_medium=project.ip_medium, ip_name=project.ip_name)
+    await _pin(ctx, run, spec.project, pinned_prefix=prefix)
+
+
+async def generate_visual_schema(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
+    """Generate once and pin: a later run re-applies the pinned schema, never a new one."""
+    spec, paths = _sample_paths(ctx, run, args, "generate_visual_schema")
+    schema = await ctx.calls("generate_visual_schema", paths)
+    await _pin(ctx, run, spec.project, pinned_schema=schema)
+
+
+async def set_visual_schema(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
+    """PUT the schema on the (draft) current version and record it as the API returns it."""
+    record = ctx.holder.state.datasets.get(run.key)
+    schema = args.get("schema") or (record.pinned_schema if record else None)
+    if not schema:
+        raise StepFailed(f"{run.address}: no visual schema to set (none given, none pinned)")
+    version = records.require_dataset_version(ctx.holder.state, run.key)
+    remote = await ctx.calls("update_dataset", version.remote_id, visual_schema=schema)
+    stored = (remote or {}).get("visual_schema") or schema
+    await ctx.holder.update(lambda s: records.change_version(s, run.key, version.remote_id, visual_schema=stored))
 
 
 async def set_caption_prefix(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
@@ -368,6 +397,7 @@ HANDLERS: dict[Op, Handler] = {
     Op.CREATE_PROJECT: create_project, Op.UPDATE_PROJECT: update_project, Op.DELETE_PROJECT: delete_project,
     Op.CREATE_DATASET: create_dataset, Op.CLONE_DATASET: clone_dataset, Op.UPDATE_DATASET: update_dataset,
     Op.GENERATE_PREFIX: generate_prefix, Op.SET_CAPTION_PREFIX: set_caption_prefix,
+    Op.GENERATE_VISUAL_SCHEMA: generate_visual_schema, Op.SET_VISUAL_SCHEMA: set_visual_schema,
     Op.REGENERATE_ALL_CAPTIONS: regenerate_all_captions, Op.DELETE_IMAGE: delete_image,
     Op.UPLOAD_IMAGE: upload_image, Op.SET_CAPTION: set_caption, Op.REGENERATE_CAPTION: regenerate_caption,
     Op.COMPLETE_DATASET: complete_dataset, Op.DELETE_DATASET: delete_dataset,
