@@ -7,10 +7,11 @@ Detection, cheapest evidence first:
 2. the shapes of existing datasets (`GET /tailored-gen/datasets`): a `training_version` on a
    dataset is generation B (mixed); `caption_prefix` without `visual_schema` is legacy;
    `visual_schema` without `caption_prefix` is fibo;
-3. which caption helper exists: an empty `POST` to `generate_prefix` and to
-   `generate_visual_schema` creates nothing — the API answers 400 (bad body) where the
-   endpoint exists and 404 where it does not. Only the prefix helper → legacy; only the
-   schema helper → fibo;
+3. which caption helper exists (`generate_prefix`, `generate_visual_schema`): a GET on
+   them answers 405 (wrong method) where the endpoint exists and 404 where it does not;
+   when GETs tell nothing (404 for both, as a server that hides wrong methods would answer)
+   an empty POST, which creates nothing, is answered 400 (bad body) or 404. Only the
+   prefix helper → legacy; only the schema helper → fibo;
 4. both exist (a mixed account, or a newer API that kept the old endpoint): one throwaway
    project named `bria-probe-<random>` gets a dataset with `training_version: fibo`; the
    answer shows whether datasets carry a training_version (mixed) or not (fibo). The
@@ -100,6 +101,9 @@ def _from_datasets(datasets: list[Mapping[str, Any]], result: ProbeResult) -> st
 async def _from_helpers(client: Any, result: ProbeResult) -> str | None:
     has_prefix = await client.endpoint_exists("POST", _PREFIX_HELPER)
     has_schema = await client.endpoint_exists("POST", _SCHEMA_HELPER)
+    if not (has_prefix or has_schema):   # GETs told nothing: ask with empty POSTs
+        has_prefix = await client.endpoint_exists("POST", _PREFIX_HELPER, read_only=False)
+        has_schema = await client.endpoint_exists("POST", _SCHEMA_HELPER, read_only=False)
     result.evidence.append(f"POST {_PREFIX_HELPER} {'exists' if has_prefix else 'is absent (404)'}")
     result.evidence.append(f"POST {_SCHEMA_HELPER} {'exists' if has_schema else 'is absent (404)'}")
     if has_prefix and not has_schema:

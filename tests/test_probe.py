@@ -35,6 +35,9 @@ def test_probe_identifies_each_dialect_and_leaves_nothing_behind(dialect, emulat
     assert report["rate_limit"]["rate_limited"] == 0 and report["rate_limit"]["requests"] >= 4
     created = _posts(url, "POST /tailored-gen/projects")
     assert created == (1 if dialect == "mixed" else 0)   # a throwaway only where reads cannot tell
+    writes = {ep: e["requests"] for ep, e in _stats(url)["by_endpoint"].items() if not ep.startswith("GET ")}
+    assert writes == ({} if dialect != "mixed" else {"POST /tailored-gen/projects": 1, "POST /tailored-gen/datasets": 1,
+                                                     "DELETE /tailored-gen/projects/{id}": 1})
     assert _posts(url, "DELETE /tailored-gen/projects/{id}") == created
     assert _projects(url) == []
     if dialect == "mixed":

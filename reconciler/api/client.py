@@ -141,16 +141,27 @@ class BriaClient(GenerationCalls):
                            timeout=self._slow_timeout if slow else None)
         return await self._executor.execute(spec)
 
-    async def endpoint_exists(self, method: str, path: str) -> bool:
-        """Whether the API has this endpoint, asked with an empty JSON body that no
-        endpoint accepts (so nothing is created): 404 → absent; a refusal of the body
-        (400/415/422) or a conflict → present. Other errors are raised. Retried like a read."""
+    async def endpoint_exists(self, method: str, path: str, *, read_only: bool = True) -> bool | None:
+        """Whether the API has the endpoint `method path`, without creating anything.
+
+        `read_only`: ask with a GET — 405 (wrong method) means the path exists, 404 that it
+        does not; None when the answer says neither (a server that answers 404 for every
+        wrong method looks like that). Otherwise ask with `method` and an empty JSON body
+        that no endpoint accepts: 404 → absent; a refusal of the body (400/409/412/415/422)
+        → present. Other errors are raised."""
         try:
-            await self._call(method, path, json={}, idempotent=True)
+            if read_only:
+                await self._call("GET", path)
+            else:
+                await self._call(method, path, json={}, idempotent=True)
         except errors.NotFound:
-            return False
+            return None if read_only else False
         except (errors.ValidationError, errors.Conflict, errors.PreconditionFailed):
             return True
+        except errors.ApiError as exc:
+            if exc.status == 405:
+                return True
+            raise
         return True
 
     # Projects ---------------------------------------------------------------------------

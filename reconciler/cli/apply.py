@@ -181,15 +181,17 @@ async def _apply(plan_manifest: Manifest, manifest: Manifest, store: Any, state:
         async with build_client(manifest, max_concurrency=options.parallelism) as client:
             endpoint = resolve_endpoint(manifest)
             live = None
-            refused = await settle_dialect(client, plan_manifest)
-            if refused is not None:
-                _err(refused)
-                return exitcodes.ERROR
             if saved is not None:
                 the_plan = await _check_saved(saved, manifest, state, client, store, options)
                 if isinstance(the_plan, int):
                     return the_plan
-            else:
+            # Before anything changes: the API dialect, configured or detected (a stale saved
+            # plan is refused above without a single call).
+            refused = await settle_dialect(client, plan_manifest)
+            if refused is not None:
+                _err(refused)
+                return exitcodes.ERROR
+            if saved is None:
                 state, the_plan, live = await _make_plan(plan_manifest, state, client, store, options, console)
                 if isinstance(the_plan, int):
                     return the_plan
