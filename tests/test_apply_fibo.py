@@ -158,3 +158,20 @@ async def test_json_caption_edits_compare_as_json(bria_env, tmp_path):
     await _converge_and_settle(env, load(tmp_path / "bria.yaml"))
     version = env.current_state().datasets["luna_v1"].current
     assert any(i.caption and json.loads(i.caption) == {"subject": "Luna jumping"} for i in version.images.values())
+
+
+async def test_a_family_change_plans_a_new_dataset_and_the_mixed_lock_refuses_it(bria_env, tmp_path):
+    env = bria_env(dialect="mixed")
+    legacy = fibo_yaml().replace("    visual_schema: auto\n", "    caption_prefix: A drawing of Luna,\n")
+    manifest = load(write_case(tmp_path, legacy, images(5)))
+    await _converge_and_settle(env, manifest)
+    manifest = load(write_case(tmp_path, fibo_yaml(), images(5)))
+    plan = await env.plan(manifest)
+    change = next(c for c in plan.changes if c.address == "dataset.luna_v1")
+    assert change.reason == "recreate_because_family_changed"
+    assert [s.op.value for s in change.steps][:3] == ["create_dataset", "generate_visual_schema", "set_visual_schema"]
+    assert any("changes family (legacy → fibo)" in text for text in plan.notes)
+    result = await env.apply(plan, manifest)
+    failed = [o for o in result.outcomes if o.status == "failed"]
+    assert [o.address for o in failed] == ["dataset.luna_v1"] and "not compatible" in failed[0].message
+    assert_no_duplicates(await env.remote(), env.current_state())

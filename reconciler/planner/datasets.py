@@ -66,6 +66,14 @@ def _plan_dataset(inputs: PlanInputs, out: Findings, spec: DatasetSpec) -> None:
     if record.project != spec.project:
         _create(out, spec, "recreate_because_project_changed", record, before)
         return
+    recorded_family = _positive_family(current)
+    if recorded_family is not None and recorded_family != spec.family:
+        out.note(spec.address, f"{spec.address}: the dataset changes family ({recorded_family} → {spec.family}); "
+                 f"the API cannot convert a dataset, so a new {spec.family} dataset is created (version "
+                 f"{current.remote_id} is kept). Where a project is locked to the family of its first dataset "
+                 "(the mixed dialect) the API refuses it: then put the dataset in a new project")
+        _create(out, spec, "recreate_because_family_changed", record, before)
+        return
     live = inputs.live_dataset(spec.key)
     if live is None:
         out.drift.append(Drift(spec.address, "deleted", current.remote_id))
@@ -105,6 +113,15 @@ def _create(out: Findings, spec: DatasetSpec, reason: str, record: DatasetRecord
                    before=before, after=desired_summary(spec, None, None if regenerate_prefix else pinned,
                                                         pinned_schema),
                    images=ImageChanges(upload=tuple(i.rel_path for i in uploads))))
+
+
+def _positive_family(version: Any) -> str | None:
+    """The family a recorded version shows beyond doubt: a visual schema is FIBO; a caption
+    prefix without one is legacy (the API gives every legacy dataset a prefix); else unknown
+    (a FIBO draft whose schema is not set yet looks like that) — never guessed."""
+    if version.visual_schema is not None:
+        return FIBO_FAMILY
+    return "legacy" if version.caption_prefix is not None else None
 
 
 def _journaled_uploads(inputs: PlanInputs, spec: DatasetSpec) -> list[str]:
