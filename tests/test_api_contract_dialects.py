@@ -198,6 +198,7 @@ async def test_manual_captions_must_be_json(api_harness, tmp_path):
 async def test_fibo_refuses_caption_prefix_generate_prefix_and_training_version(api_harness):
     client = api_harness.client()
     project = await client.create_project(**LUNA)
+    assert project["training_version"] is None   # generation C's leftover field: unlocked
     dataset = await client.create_dataset(project["id"], "set")
     assert "caption_prefix" not in dataset and "training_version" not in dataset
     async with _raw(api_harness) as raw:
@@ -251,6 +252,7 @@ async def test_mixed_training_versions_and_project_family_lock(api_harness, tmp_
     fibo_model = await client.create_model(name="m", dataset_id=fibo["id"], training_version="fibo",
                                            training_mode="fully_automated")
     assert (fibo_model["training_version"], fibo_model["generation_prefix"]) == ("fibo", None)
+    assert (await client.clone_dataset(fibo["id"]))["training_version"] == "fibo"   # inherited
     # A legacy dataset still completes with one image.
     await client.upload_image(legacy_id, _files(tmp_path, 1)[0])
     assert (await client.update_dataset(legacy_id, status="completed"))["status"] == "completed"
