@@ -151,9 +151,9 @@ class BriaClient(GenerationCalls):
         → present. Other errors are raised."""
         try:
             if read_only:
-                await self._call("GET", path)
+                await self._call("GET", path, expect=None)
             else:
-                await self._call(method, path, json={}, idempotent=True)
+                await self._call(method, path, json={}, idempotent=True, expect=None)
         except errors.NotFound:
             return None if read_only else False
         except (errors.ValidationError, errors.Conflict, errors.PreconditionFailed):
@@ -325,9 +325,15 @@ class BriaClient(GenerationCalls):
                              f"{dialects.MAX_SCHEMA_IMAGES} images, got {count}")
         payload = {"images": bodies.encode_images([Path(p) for p in paths], limit=dialects.MAX_SCHEMA_IMAGES)}
         result = await self._call(
-            "POST", "/tailored-gen/generate_visual_schema", json=payload, idempotent=True
+            "POST", "/tailored-gen/generate_visual_schema", json=payload, idempotent=True, slow=True
         )
-        return result["visual_schema"]
+        schema = result.get("visual_schema")
+        if not isinstance(schema, str):
+            raise errors.UnexpectedResponse(
+                "generate_visual_schema answered without a text `visual_schema` field (fields: "
+                f"{', '.join(sorted(map(str, result))) or 'none'})", method="POST",
+                path="/tailored-gen/generate_visual_schema")
+        return schema
 
     # Models -----------------------------------------------------------------------------
 
@@ -398,4 +404,4 @@ class BriaClient(GenerationCalls):
 
     async def delete_checkpoint(self, model_id: int, step: int) -> None:
         """The active checkpoint cannot be deleted (400)."""
-        await self._call("DELETE", self._checkpoints_path(model_id, step))
+        await self._call("DELETE", self._checkpoints_path(model_id, step), expect=None)
