@@ -14,13 +14,12 @@ from dataclasses import dataclass, replace
 from typing import Any, Awaitable, Callable, Mapping
 
 from reconciler.api import errors
-from reconciler.executor import records
+from reconciler.executor import captioning, records
 from reconciler.executor.context import RunContext
 from reconciler.executor.journal import finish_model_delete, journaled, model_delete_entry, new_entry
 from reconciler.executor.records import StepFailed
 from reconciler.executor.training import settle_transition, wait_until_stopped
 from reconciler.model import Change, Op, split_address
-from reconciler.state.model import DatasetRecord
 
 
 
@@ -123,79 +122,6 @@ async def update_dataset(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any
     version = records.require_dataset_version(ctx.holder.state, run.key)
     await ctx.calls("update_dataset", version.remote_id, name=args["name"])
     await ctx.holder.update(lambda s: records.change_version(s, run.key, version.remote_id, name=args["name"]))
-
-
-def _sample_paths(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any], what: str) -> tuple[Any, list[Any]]:
-    """The dataset's spec and the files of the images a generate step names."""
-    if ctx.manifest is None or run.key not in ctx.manifest.datasets:
-        raise StepFailed(f"{run.address}: {what} needs the dataset in the manifest")
-    spec = ctx.manifest.datasets[run.key]
-    by_sha = {img.sha256: img.path for img in spec.images}
-    missing = [sha[:12] for sha in args["shas"] if sha not in by_sha]
-    if missing:
-        raise StepFailed(f"{run.address}: images {missing} are no longer in the manifest (re-plan)")
-    return spec, [by_sha[sha] for sha in args["shas"]]
-
-
-async def _pin(ctx: RunContext, run: ChangeRun, project_key: str, **pinned: Any) -> None:
-    def pin(state: Any) -> Any:
-        record = state.datasets.get(run.key) or DatasetRecord(project=project_key)
-        return state.with_resource(run.address, replace(record, **pinned))
-
-    await ctx.holder.update(pin)
-
-
-async def generate_prefix(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
-    spec, paths = _sample_paths(ctx, run, args, "generate_prefix")
-    project = ctx.manifest.projects[spec.project]
-    prefix = await ctx.calls("generate_prefix", paths,
-                             ip_type=project.ip_type, ip_medium=project.ip_medium, ip_name=project.ip_name)
-    await _pin(ctx, run, spec.project, pinned_prefix=prefix)
-
-
-async def generate_visual_schema(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
-    """Generate once and pin: a later run re-applies the pinned schema, never a new one."""
-    spec, paths = _sample_paths(ctx, run, args, "generate_visual_schema")
-    schema = await ctx.calls("generate_visual_schema", paths)
-    await _pin(ctx, run, spec.project, pinned_schema=schema)
-
-
-async def set_visual_schema(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
-    """PUT the schema on the (draft) current version and record it as the API returns it."""
-    record = ctx.holder.state.datasets.get(run.key)
-    schema = args.get("schema") or (record.pinned_schema if record else None)
-    if not schema:
-        raise StepFailed(f"{run.address}: no visual schema to set (none given, none pinned)")
-    version = records.require_dataset_version(ctx.holder.state, run.key)
-    remote = await ctx.calls("update_dataset", version.remote_id, visual_schema=schema)
-    stored = (remote or {}).get("visual_schema") or schema
-    await ctx.holder.update(lambda s: records.change_version(s, run.key, version.remote_id, visual_schema=stored))
-
-
-async def set_caption_prefix(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
-    record = ctx.holder.state.datasets.get(run.key)
-    prefix = args.get("prefix") or (record.pinned_prefix if record else None)
-    if not prefix:
-        raise StepFailed(f"{run.address}: no caption prefix to set (none given, none pinned)")
-    version = records.require_dataset_version(ctx.holder.state, run.key)
-    await ctx.calls("update_dataset", version.remote_id, caption_prefix=prefix)
-    await ctx.holder.update(lambda s: records.change_version(s, run.key, version.remote_id, caption_prefix=prefix))
-
-
-async def regenerate_all_captions(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
-    version = records.require_dataset_version(ctx.holder.state, run.key)
-    await ctx.calls("regenerate_all_captions", version.remote_id)
-    started, delay = ctx.clock.monotonic(), min(0.5, ctx.poll_interval)
-    while True:
-        dataset = await ctx.calls("get_dataset", version.remote_id)
-        if dataset.get("captions_update_status") == "completed":
-            break
-        if ctx.clock.monotonic() - started > ctx.captions_timeout:
-            raise StepFailed(f"{run.address}: captions still regenerating after {ctx.captions_timeout:.0f}s")
-        await ctx.calls.pause(ctx.clock, delay)
-        delay = min(delay * 2, ctx.poll_interval)
-    images = dataset.get("images") or await ctx.calls("list_images", version.remote_id)
-    await ctx.holder.update(lambda s: records.refresh_captions(s, run.key, version.remote_id, images))
 
 
 async def delete_image(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
@@ -396,9 +322,9 @@ async def forget(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> No
 HANDLERS: dict[Op, Handler] = {
     Op.CREATE_PROJECT: create_project, Op.UPDATE_PROJECT: update_project, Op.DELETE_PROJECT: delete_project,
     Op.CREATE_DATASET: create_dataset, Op.CLONE_DATASET: clone_dataset, Op.UPDATE_DATASET: update_dataset,
-    Op.GENERATE_PREFIX: generate_prefix, Op.SET_CAPTION_PREFIX: set_caption_prefix,
-    Op.GENERATE_VISUAL_SCHEMA: generate_visual_schema, Op.SET_VISUAL_SCHEMA: set_visual_schema,
-    Op.REGENERATE_ALL_CAPTIONS: regenerate_all_captions, Op.DELETE_IMAGE: delete_image,
+    Op.GENERATE_PREFIX: captioning.generate_prefix, Op.SET_CAPTION_PREFIX: captioning.set_caption_prefix,
+    Op.GENERATE_VISUAL_SCHEMA: captioning.generate_visual_schema, Op.SET_VISUAL_SCHEMA: captioning.set_visual_schema,
+    Op.REGENERATE_ALL_CAPTIONS: captioning.regenerate_all_captions, Op.DELETE_IMAGE: delete_image,
     Op.UPLOAD_IMAGE: upload_image, Op.SET_CAPTION: set_caption, Op.REGENERATE_CAPTION: regenerate_caption,
     Op.COMPLETE_DATASET: complete_dataset, Op.DELETE_DATASET: delete_dataset,
     Op.CREATE_MODEL: create_model, Op.UPDATE_MODEL: update_model, Op.START_TRAINING: start_training,
