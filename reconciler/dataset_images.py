@@ -26,7 +26,7 @@ from typing import Any
 from reconciler.diagnostics import Diagnostic, SourceRange, error, warning
 from reconciler.images import (IMAGE_SUFFIXES, HashCache, ImageInfo, ImageProblem, image_spec,
                                inspect_images, list_folder, orphaned_sidecars, relative_posix,
-                               sidecar_caption, size_problem)
+                               sidecar_caption, sidecar_path, size_problem)
 from reconciler.json_captions import compact_json, json_sidecar_caption, parse_json_object
 from reconciler.limits import MAX_IMAGES_PER_DATASET
 from reconciler.model import ImageSpec
@@ -173,6 +173,11 @@ class _Collector:
             return None
         caption, origin = ((candidate.inline_caption, "inline") if candidate.inline_caption is not None
                            else (sidecar, "sidecar"))
+        if self.fibo and caption is None and sidecar_path(candidate.path).exists():
+            self.diagnostics.append(warning(
+                f"{rel}: its caption file {sidecar_path(candidate.path).name} is ignored: a FIBO dataset's "
+                f"captions are JSON ({candidate.path.with_suffix('.json').name}), so the API captions it",
+                candidate.source, json_path(candidate.field), self.address))
         return image_spec(candidate.path, self.root, info, caption, origin, candidate.source)
 
 

@@ -65,3 +65,13 @@ def test_a_dataset_without_visual_schema_is_legacy(tmp_path):
     manifest, diagnostics = load_manifest(_fibo_manifest(tmp_path, "    caption_prefix: A scene,"))
     assert manifest is not None, diagnostics
     assert (manifest.datasets["d"].family, manifest.models["m"].training_version) == ("legacy", "max")
+
+
+def test_a_txt_caption_in_a_fibo_dataset_is_reported_as_ignored(tmp_path):
+    manifest_path = _fibo_manifest(tmp_path, "    visual_schema: auto")
+    (tmp_path / "images" / "i1.txt").write_text("a legacy caption")
+    manifest, diagnostics = load_manifest(manifest_path)
+    assert manifest is not None   # a warning, not an error
+    assert [d.severity.value for d in diagnostics] == ["warning"]
+    assert "i1.txt is ignored" in diagnostics[0].message and diagnostics[0].source.line == 11   # the folder entry
+    assert all(image.caption is None for image in manifest.datasets["d"].images)
