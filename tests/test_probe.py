@@ -93,3 +93,20 @@ def test_bad_dialect_in_the_environment_exits_1(tmp_path):
     write_case(tmp_path, luna_yaml(), {f"images/luna/{n}.png": n for n in range(1)})
     done = run_bria("plan", cwd=tmp_path, env={"BRIA_API_DIALECT": "gen-z", "BRIA_API_URL": "http://127.0.0.1:9/v1"})
     assert done.returncode == 1 and "BRIA_API_DIALECT='gen-z' is not a dialect" in done.stderr
+
+
+FIBO_MANIFEST = luna_yaml().replace("    complete: true", "    visual_schema: auto\n    complete: true").replace(
+    "    training_version: max\n", "")
+
+
+@pytest.mark.parametrize("configured", [None, "fibo"])
+def test_apply_on_a_fibo_account_with_the_dialect_detected_or_configured(configured, emulator_server, tmp_path):
+    url = emulator_server("--dialect", "fibo", "--token", TOKEN)
+    write_case(tmp_path, FIBO_MANIFEST, {f"images/luna/{n}.png": n for n in range(5)})
+    env = {"BRIA_API_URL": url, **({"BRIA_API_DIALECT": configured} if configured else {})}
+    done = run_bria("apply", "--auto-approve", cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    detected = "API dialect: fibo (detected: " in done.stdout
+    assert detected == (configured is None)   # detection only when the dialect is not configured
+    plan = run_bria("plan", "--detailed-exitcode", cwd=tmp_path, env=env)
+    assert plan.returncode == 0, plan.stdout

@@ -187,7 +187,9 @@ async def _apply(plan_manifest: Manifest, manifest: Manifest, store: Any, state:
                     return the_plan
             # Before anything changes: the API dialect, configured or detected (a stale saved
             # plan is refused above without a single call).
-            refused = await settle_dialect(client, plan_manifest)
+            refused, note = await settle_dialect(client, plan_manifest)
+            if note is not None:
+                console.print(clean_text(note), markup=False, highlight=False)
             if refused is not None:
                 _err(refused)
                 return exitcodes.ERROR
