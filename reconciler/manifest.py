@@ -28,7 +28,7 @@ from reconciler.dataset_images import collect_dataset_images
 from reconciler.diagnostics import Diagnostic, SourceRange, error, has_errors, warning
 from reconciler.images import HashCache
 from reconciler.json_captions import compact_json, read_schema_file
-from reconciler.limits import MAX_MANIFEST_BYTES
+from reconciler.limits import MAX_MANIFEST_BYTES, MIN_FIBO_IMAGES_TO_COMPLETE, MIN_SCHEMA_IMAGES
 from reconciler.model import (AUTO_PREFIX, AUTO_SCHEMA, FIBO_FAMILY, FIBO_TRAINING_VERSION, LEGACY_FAMILY,
                               DatasetSpec, EmulatorOptions, ImageSpec, Manifest, ModelSpec, ProjectSpec,
                               StateConfig)
@@ -42,7 +42,6 @@ IP_NAME_REQUIRED = ("defined_character",)
 IP_DESCRIPTION_REQUIRED = ("defined_character", "object_variants")
 GENERATE_PREFIX_IP_TYPES = ("stylized_scene", "defined_character", "object_variants")
 SECTIONS = ("projects", "datasets", "models")
-MIN_FIBO_IMAGES = 5          # to complete a FIBO dataset, and to generate its visual schema
 FAMILIES_BY_DIALECT = {"legacy": (LEGACY_FAMILY,), "mixed": (LEGACY_FAMILY, FIBO_FAMILY), "fibo": (FIBO_FAMILY,)}
 
 
@@ -237,9 +236,9 @@ class _Checker:
             self.schemas[key] = compact_json(schema)
         elif schema == AUTO_SCHEMA:
             self.schemas[key] = AUTO_SCHEMA
-            if image_count < MIN_FIBO_IMAGES:
-                self.fail(base + ("visual_schema",), f"visual_schema: auto is generated from 5 to 10 "
-                          f"of the dataset's images, and it has {image_count}", addr)
+            if image_count < MIN_SCHEMA_IMAGES:
+                self.fail(base + ("visual_schema",), f"visual_schema: auto is generated from {MIN_SCHEMA_IMAGES} "
+                          f"or more of the dataset's images, and it has {image_count}", addr)
         else:
             path = (self.root / schema).resolve()
             text, problem = (None, "outside the manifest's folder") if not path.is_relative_to(self.root) \
@@ -248,9 +247,9 @@ class _Checker:
                 self.fail(base + ("visual_schema",), f"visual_schema file {schema!r}: {problem}", addr)
             else:
                 self.schemas[key] = text
-        if dataset.get("complete", True) and image_count < MIN_FIBO_IMAGES:
+        if dataset.get("complete", True) and image_count < MIN_FIBO_IMAGES_TO_COMPLETE:
             self.fail(base + ("complete",) if "complete" in dataset else base + ("images",),
-                      f"a completed FIBO dataset needs at least {MIN_FIBO_IMAGES} images (it has "
+                      f"a completed FIBO dataset needs at least {MIN_FIBO_IMAGES_TO_COMPLETE} images (it has "
                       f"{image_count}); add images or set complete: false", addr)
 
     def check_model(self, key: str, model: dict[str, Any]) -> None:

@@ -15,6 +15,9 @@ Responses are read through `reconciler.api.shapes`, which understands every dial
 
 from __future__ import annotations
 
+# MIN/MAX_SCHEMA_IMAGES are read by the client through this module.
+from reconciler.limits import MAX_SCHEMA_IMAGES, MIN_FIBO_IMAGES_TO_COMPLETE, MIN_SCHEMA_IMAGES  # noqa: F401
+
 LEGACY, MIXED, FIBO = "legacy", "mixed", "fibo"
 DIALECTS = (LEGACY, MIXED, FIBO)
 LEGACY_FAMILY, FIBO_FAMILY = "legacy", "fibo"
@@ -24,8 +27,7 @@ FAMILIES = (LEGACY_FAMILY, FIBO_FAMILY)
 # the docs announce the default "will change to fibo".
 LEGACY_DATASET_VERSION = "max"
 LEGACY_MODEL_VERSIONS = ("light", "max", "bria-2.3", "bria-3.2")
-MIN_IMAGES_TO_COMPLETE = {LEGACY_FAMILY: 1, FIBO_FAMILY: 5}
-MIN_SCHEMA_IMAGES, MAX_SCHEMA_IMAGES = 5, 10
+MIN_IMAGES_TO_COMPLETE = {LEGACY_FAMILY: 1, FIBO_FAMILY: MIN_FIBO_IMAGES_TO_COMPLETE}
 
 # Expert training defaults by family (what the API fills in for parameters not sent).
 EXPERT_DEFAULTS = {

@@ -32,12 +32,11 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from reconciler.json_captions import same_json
-from reconciler.limits import MAX_PREFIX_IMAGES
+from reconciler.limits import MAX_PREFIX_IMAGES, MAX_SCHEMA_IMAGES
 from reconciler.model import (AUTO_PREFIX, AUTO_SCHEMA, DatasetSpec, ImageChanges, ImageSpec, Op, Step,
                               sha_from_image_name)
 from reconciler.state.model import DatasetRecord, DatasetVersion
 
-MAX_SCHEMA_IMAGES = 10
 PENDING = "pending"
 UNKNOWN = object()   # "we don't know the current prefix" (a version that does not exist yet)
 
