@@ -20,6 +20,7 @@ import httpx
 
 from reconciler import __version__
 from reconciler.api import bodies, dialects, errors, redaction
+from reconciler.api.checkpoints import CheckpointCalls
 from reconciler.api.generation import GenerationCalls
 from reconciler.api.pacing import AdaptivePacer, PacingConfig
 from reconciler.api.transport import ClientStats, RequestExecutor, RequestSpec, RetryPolicy
@@ -58,7 +59,7 @@ def _present(**fields: Any) -> dict[str, Any]:
     return {name: value for name, value in fields.items() if value is not None}
 
 
-class BriaClient(GenerationCalls):
+class BriaClient(GenerationCalls, CheckpointCalls):
     """Async client; use as `async with BriaClient(...) as client:` or call `aclose()`.
 
     An empty `token` sends no `api_token` header at all (the API answers 401). A token that
@@ -388,20 +389,3 @@ class BriaClient(GenerationCalls):
     async def download_model(self, model_id: int) -> dict[str, Any]:
         return await self._call("GET", f"/tailored-gen/models/{int(model_id)}/download")
 
-    # Checkpoints (expert models; mixed and fibo dialects) -----------------------------------
-
-    def _checkpoints_path(self, model_id: int, step: int | None = None) -> str:
-        dialects.require_family(self.dialect, dialects.FIBO_FAMILY, "checkpoints")
-        path = f"/tailored-gen/models/{int(model_id)}/checkpoints"
-        return path if step is None else f"{path}/{int(step)}"
-
-    async def list_checkpoints(self, model_id: int) -> dict[str, Any]:
-        """`{"checkpoints": [{checkpoint_step, training_job_id, created_at}], "active_model_version"}`."""
-        return await self._call("GET", self._checkpoints_path(model_id))
-
-    async def get_checkpoint(self, model_id: int, step: int) -> dict[str, Any]:
-        return await self._call("GET", self._checkpoints_path(model_id, step))
-
-    async def delete_checkpoint(self, model_id: int, step: int) -> None:
-        """The active checkpoint cannot be deleted (400)."""
-        await self._call("DELETE", self._checkpoints_path(model_id, step), expect=None)
