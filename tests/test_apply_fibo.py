@@ -175,3 +175,21 @@ async def test_a_family_change_plans_a_new_dataset_and_the_mixed_lock_refuses_it
     failed = [o for o in result.outcomes if o.status == "failed"]
     assert [o.address for o in failed] == ["dataset.luna_v1"] and "not compatible" in failed[0].message
     assert_no_duplicates(await env.remote(), env.current_state())
+
+
+def test_captions_pull_writes_json_sidecars_for_a_fibo_dataset_and_plans_no_change(tmp_path):
+    from fixtures_apply import run_bria
+
+    manifest_yaml = fibo_yaml(complete=False).replace("version: 1\n", "version: 1\napi:\n  endpoint: emulator\n"
+                                                        "  dialect: fibo\n  emulator: {training_seconds: 0}\n")
+    write_case(tmp_path, manifest_yaml, images(5))
+    assert run_bria("apply", "--auto-approve", cwd=tmp_path).returncode == 0
+    pulled = run_bria("captions", "pull", cwd=tmp_path)
+    assert pulled.returncode == 0, pulled.stdout + pulled.stderr
+    sidecars = sorted((tmp_path / "images" / "luna").glob("*.json"))
+    assert len(sidecars) == 5 and not list((tmp_path / "images" / "luna").glob("*.txt"))
+    assert all(isinstance(json.loads(p.read_text()), dict) for p in sidecars)
+    plan = run_bria("plan", "--detailed-exitcode", cwd=tmp_path)
+    assert plan.returncode == 0, plan.stdout   # pulled automatic captions are not edits
+    again = run_bria("captions", "pull", cwd=tmp_path)
+    assert again.returncode == 0 and sorted((tmp_path / "images" / "luna").glob("*.json")) == sidecars
