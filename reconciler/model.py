@@ -47,6 +47,9 @@ def split_address(addr: str) -> tuple[str, str]:
 # --- manifest specs (what the user wants) ----------------------------------------------
 
 AUTO_PREFIX = "auto"
+AUTO_SCHEMA = "auto"            # visual_schema: auto — generated once from the dataset's images
+LEGACY_FAMILY, FIBO_FAMILY = "legacy", "fibo"
+FIBO_TRAINING_VERSION = "fibo"  # what a model on a FIBO dataset trains (the API may not name it)
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,8 @@ class ImageSpec:
     sha256: str
     path: Path                 # absolute path on disk
     rel_path: str              # path relative to the manifest's folder, posix style
-    caption: str | None        # manual caption (inline or sidecar .txt); None = API's automatic caption
+    caption: str | None        # manual caption (inline or sidecar .txt/.json; FIBO: compact JSON text);
+                               # None = API's automatic caption
     caption_origin: str | None  # "inline" | "sidecar" | None
     width: int
     height: int
@@ -110,10 +114,17 @@ class DatasetSpec:
     complete: bool = True
     allow_duplicate_name: bool = False   # create even when an untracked same-name object exists
     source: SourceRange | None = None
+    # FIBO datasets only: "auto" (generate once, pinned in state) or the schema as compact
+    # JSON text (from a .json file or an inline mapping). None = a legacy dataset.
+    visual_schema: str | None = None
 
     @property
     def address(self) -> str:
         return address("dataset", self.key)
+
+    @property
+    def family(self) -> str:
+        return FIBO_FAMILY if self.visual_schema is not None else LEGACY_FAMILY
 
 
 @dataclass(frozen=True)
@@ -163,6 +174,7 @@ class EmulatorOptions:
     """Options for `api.endpoint: emulator` (the embedded in-process emulator)."""
 
     training_seconds: float = 120.0
+    dialect: str | None = None      # None = api.dialect, else legacy
 
 
 @dataclass(frozen=True)
@@ -177,6 +189,7 @@ class Manifest:
     digest: str                     # sha256 over the canonical desired state (incl. image hashes)
     emulator: EmulatorOptions = field(default_factory=EmulatorOptions)
     version: int = 1
+    api_dialect: str | None = None  # legacy | mixed | fibo; None = detect (env BRIA_API_DIALECT overrides)
 
     def addresses(self) -> list[str]:
         return ([p.address for p in self.projects.values()]
@@ -229,11 +242,13 @@ class Op(str, enum.Enum):
     UPDATE_PROJECT = "update_project"          # args: fields (only changed, updatable ones)
     DELETE_PROJECT = "delete_project"          # args: remote_id
     # datasets
-    CREATE_DATASET = "create_dataset"          # args: name, project (project key)
+    CREATE_DATASET = "create_dataset"          # args: name, project (project key), family ("fibo"; absent = legacy)
     CLONE_DATASET = "clone_dataset"            # args: source_remote_id, name
     UPDATE_DATASET = "update_dataset"          # args: name
     GENERATE_PREFIX = "generate_prefix"        # args: shas (≤6, chosen deterministically), rel_paths (same order)
     SET_CAPTION_PREFIX = "set_caption_prefix"  # args: prefix (None = use the pinned generated one)
+    GENERATE_VISUAL_SCHEMA = "generate_visual_schema"  # args: shas (5–10, chosen deterministically), rel_paths
+    SET_VISUAL_SCHEMA = "set_visual_schema"    # args: schema (JSON text; None = use the pinned generated one)
     REGENERATE_ALL_CAPTIONS = "regenerate_all_captions"  # args: {} (waits for completion)
     DELETE_IMAGE = "delete_image"              # args: sha256, image_name
     #   …or, for a stray image (not bria's content, e.g. uploaded in the console; planner/content.py):

@@ -37,11 +37,25 @@ def test_help_lists_every_command_with_its_own_summary() -> None:
 
     cli._register(None)
     assert set(cli._COMMANDS) == set(cli.main.commands)
+    every_defined = {command.name for module in _command_modules() for command in importlib_commands(module)}
+    assert every_defined == set(cli._COMMANDS), "a command module's commands missing from cli._COMMANDS"
     for name, command in cli.main.commands.items():
         module, summary = cli._COMMANDS[name]
         assert command in importlib_commands(module), name
         for limit in (30, 60, 94, 200):
             assert click.Command(name, help=summary).get_short_help_str(limit) == command.get_short_help_str(limit), (name, limit)
+
+
+def _command_modules() -> list[str]:
+    """Every reconciler.cli module that defines commands, found by listing the package (not
+    by the table under test, which would hide a module missing from it)."""
+    import importlib
+    import pkgutil
+
+    from reconciler import cli
+
+    names = [info.name for info in pkgutil.iter_modules(cli.__path__)]
+    return [name for name in names if hasattr(importlib.import_module(f"reconciler.cli.{name}"), "COMMANDS")]
 
 
 def importlib_commands(module: str) -> list[click.Command]:

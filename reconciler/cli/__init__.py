@@ -107,6 +107,8 @@ _COMMANDS = {
                         "or, with --discover, every object of the manifest found by name and parent."),
     "output": ("apply", "Model ids, statuses and generation prefixes from state, for later pipeline steps."),
     "plan": ("plan", "Show what `bria apply` would do, in order, with reasons."),
+    "probe": ("probe", "Which API dialect the account speaks (legacy, mixed or fibo), whether the token works, "
+                       "and what rate limiting the calls met."),
     "sample": ("sample", "Generate sample images with trained models (all models with a samples: block, or ADDR…)."),
     "show": ("plan", "Show the state: every resource, or the one at ADDR (e.g. model.luna_max)."),
     "state": ("state", "Inspect and repair the state (no API calls are made)."),

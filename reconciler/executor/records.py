@@ -77,7 +77,7 @@ def record_dataset_version(state: State, key: str, project_key: str, remote: Map
                            images: Mapping[str, ImageRecord] | None = None) -> State:
     """Append (or replace, for the same remote id) the current version of dataset `key`."""
     version = DatasetVersion(int(remote["id"]), remote.get("name") or "", remote.get("status") or "draft",
-                             remote.get("caption_prefix"), dict(images or {}))
+                             remote.get("caption_prefix"), dict(images or {}), remote.get("visual_schema"))
     existing = state.datasets.get(key)
     record = existing if existing is not None else DatasetRecord(project=project_key)
     record = replace(record.with_current(version), project=project_key)
@@ -222,11 +222,18 @@ def record_model(state: State, key: str, remote: Mapping[str, Any], *, dataset_k
     record = ModelRecord(
         remote_id=int(remote["id"]), dataset=dataset_key, dataset_remote_id=int(remote["dataset_id"]),
         name=remote.get("name") or "", description=remote.get("description"),
-        training_version=remote.get("training_version") or "max",
+        training_version=model_training_version(remote),
         training_mode=remote.get("training_mode") or "fully_automated",
         training_parameters=dict(training_parameters), status=remote.get("status") or "Created",
         generation_prefix=remote.get("generation_prefix") or None, superseded=superseded)
     return state.with_resource(f"model.{key}", record)
+
+
+def model_training_version(remote: Mapping[str, Any]) -> str:
+    """The model's training_version; generation C's models have none: they train FIBO."""
+    if "training_version" not in remote:
+        return "fibo"
+    return remote.get("training_version") or "max"
 
 
 def change_model(state: State, key: str, **fields: Any) -> State:

@@ -23,13 +23,18 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from typing import Any, Iterable
 
-from reconciler.state.model import DatasetRecord, DatasetVersion, State
+from reconciler.state.model import DatasetRecord, DatasetVersion, State, migrate_v1
 
 Op = list[Any]
 _KINDS = (("project", "projects"), ("dataset", "datasets"), ("model", "models"))
-_VERSION_FIELDS = ("remote_id", "name", "status", "caption_prefix")
+# The scalar fields of the state, a dataset and a dataset version are compared as their
+# documents with the large parts emptied (`_shell`), so every field `to_dict` writes is
+# carried, including ones added later: no list of field names here to fall out of date.
+# tests/test_state_changes_fields.py fills every dataclass field and checks the round trip.
+_STATE_BODY = ("resources", "journal", "serial")
 
 # Below this size a snapshot is simply rewritten on every write (cheap, and the file then
 # always holds the latest state); above it, writes append changes while the changes total
@@ -57,9 +62,7 @@ def encode_change(old: State, new: State) -> str:
 
 def diff(old: State, new: State) -> list[Op]:
     """Operations that turn `old.to_dict()` into `new.to_dict()` (serial aside)."""
-    ops: list[Op] = []
-    if old.lineage != new.lineage:
-        ops.append(["set", ["lineage"], new.lineage])
+    ops = _shell_ops([], _state_shell(old), _state_shell(new))
     for kind, attr in _KINDS:
         before, after = getattr(old, attr), getattr(new, attr)
         if before is after:
@@ -80,11 +83,23 @@ def diff(old: State, new: State) -> list[Op]:
     return ops
 
 
+def _state_shell(state: State) -> dict[str, Any]:
+    """The state's document without resources, journal and serial (serial is the change's)."""
+    document = replace(state, projects={}, datasets={}, models={}, journal=()).to_dict()
+    return {key: value for key, value in document.items() if key not in _STATE_BODY}
+
+
+def _shell_ops(path: list[Any], before: dict[str, Any], after: dict[str, Any]) -> list[Op]:
+    """Sets for the keys whose value differs or is new, dels for the keys dropped."""
+    ops: list[Op] = [["set", [*path, key], value] for key, value in after.items()
+                     if key not in before or before[key] != value]
+    ops.extend(["del", [*path, key]] for key in before.keys() - after.keys())
+    return ops
+
+
 def _dataset_ops(path: list[Any], before: DatasetRecord, after: DatasetRecord) -> list[Op]:
-    ops: list[Op] = []
-    for name in ("project", "pinned_prefix"):
-        if getattr(before, name) != getattr(after, name):
-            ops.append(["set", [*path, name], getattr(after, name)])
+    ops = _shell_ops(path, _without(replace(before, versions=()).to_dict(), "versions"),
+                     _without(replace(after, versions=()).to_dict(), "versions"))
     if len(after.versions) < len(before.versions):
         return ops + [["set", [*path, "versions"], [v.to_dict() for v in after.versions]]]
     for index, version in enumerate(after.versions):
@@ -96,8 +111,8 @@ def _dataset_ops(path: list[Any], before: DatasetRecord, after: DatasetRecord) -
 
 
 def _version_ops(path: list[Any], before: DatasetVersion, after: DatasetVersion) -> list[Op]:
-    ops: list[Op] = [["set", [*path, name], getattr(after, name)]
-                     for name in _VERSION_FIELDS if getattr(before, name) != getattr(after, name)]
+    ops = _shell_ops(path, _without(replace(before, images={}).to_dict(), "images"),
+                     _without(replace(after, images={}).to_dict(), "images"))
     old_images, new_images = before.images, after.images
     if old_images is new_images:
         return ops
@@ -108,6 +123,11 @@ def _version_ops(path: list[Any], before: DatasetVersion, after: DatasetVersion)
         if previous is not record and previous != record:
             ops.append(["set", [*path, "images", sha], record.to_dict()])
     return ops
+
+
+def _without(document: dict[str, Any], key: str) -> dict[str, Any]:
+    document.pop(key, None)
+    return document
 
 
 def _journal_ops(old: State, new: State) -> list[Op]:
@@ -129,6 +149,10 @@ def replay(document: dict[str, Any], changes: Iterable[dict[str, Any]]) -> dict[
     stopped before it removed them); the others must follow one another (serial + 1) in
     the snapshot's lineage. Raises ChangeError otherwise, or when an op does not apply.
     """
+    if document.get("format_version") == 1:
+        # Changes are diffs of the current format: a format-1 snapshot is migrated first, or
+        # migrating it after would reset the fields the changes set (visual_schema, …).
+        document = migrate_v1(document)
     serial = int(document.get("serial", 0))
     journal = {_entry_id(e): e for e in document.get("journal") or ()}
     for change in changes:
