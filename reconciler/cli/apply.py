@@ -25,16 +25,18 @@ import click
 from rich.console import Console
 
 from reconciler.api import errors as api_errors
+from reconciler.api.protocol import BriaApi
 from reconciler.cli import exitcodes
 from reconciler.cli.common import (build_client, check_address_flags, close_state, command_line,
                                    load_manifest_or_exit, open_state, run_async)
 from reconciler.cli.waiting import DEFAULT_REFRESH_TIMEOUT, refresh_timeout_option, within_deadline
 from reconciler.executor import ConsoleReporter, apply_plan, resolve_leftovers, stale_reason
+from reconciler.executor.context import DEFAULT_PARALLELISM, RunConfig
 from reconciler.executor.importing import ImportRefused, import_resource
 from reconciler.executor.summary import output_lines, outputs, summary_lines
 from reconciler.model import Manifest, Plan
 from reconciler.state.model import State
-from reconciler.state.store import StateError
+from reconciler.state.store import StateError, StateStore
 from reconciler.textsafe import clean_text
 
 # Test hook for the crash tests (see reconciler/executor/calls.py): SIGKILL after N API calls.
@@ -44,12 +46,11 @@ KILL_AFTER_CALLS_ENV = "BRIA_TEST_KILL_AFTER_CALLS"
 @dataclass(frozen=True)
 class ApplyOptions:
     auto_approve: bool
-    parallelism: int
+    run: RunConfig                  # --parallelism, --poll-interval: the executor's settings
     wait: bool
     allow_destroy: tuple[str, ...]
     targets: tuple[str, ...] = ()
     excludes: tuple[str, ...] = ()
-    poll_interval: float = 5.0
     destroying: bool = False        # `bria destroy`: the plan's deletions come from the command
     refresh_timeout: float = DEFAULT_REFRESH_TIMEOUT
 
@@ -64,6 +65,10 @@ def _err(message: str) -> None:
 
 def _allow_destroy(values: tuple[str, ...]) -> Any:
     return "all" if "all" in values else frozenset(values)
+
+
+def _run_config(parallelism: int, poll_interval: float) -> RunConfig:
+    return RunConfig(parallelism=parallelism, poll_interval=poll_interval)
 
 
 def _state_options(f: Any) -> Any:
@@ -81,7 +86,7 @@ def _apply_options(f: Any) -> Any:
     f = click.option("--allow-destroy", multiple=True, metavar="ADDR|all",
                      help="Allow destroying this protected resource (repeatable), or all.")(f)
     f = click.option("--wait/--no-wait", default=False, help="Follow training to the end.")(f)
-    f = click.option("--parallelism", type=click.IntRange(1, 64), default=8, show_default=True,
+    f = click.option("--parallelism", type=click.IntRange(1, 64), default=DEFAULT_PARALLELISM, show_default=True,
                      help="Concurrent API calls.")(f)
     return click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")(f)
 
@@ -103,8 +108,8 @@ def apply_command(plan_file: Path | None, manifest_path: str, state_backend: str
     """Make the API match the manifest (or carry out a saved PLAN_FILE)."""
     saved = _read_saved_plan(plan_file) if plan_file is not None else None
     manifest = load_manifest_or_exit(manifest_path)
-    options = ApplyOptions(auto_approve or saved is not None, parallelism, wait, allow_destroy, target, exclude,
-                           poll_interval, refresh_timeout=refresh_timeout)
+    options = ApplyOptions(auto_approve or saved is not None, _run_config(parallelism, poll_interval), wait,
+                           allow_destroy, target, exclude, refresh_timeout=refresh_timeout)
     check_flags = partial(check_address_flags, manifest, targets=target, excludes=exclude,
                           allow_destroy=_allow_destroy(allow_destroy))
     sys.exit(_locked_run(manifest, state_backend, lock_timeout, command_line(),
@@ -123,7 +128,7 @@ def destroy_command(manifest_path: str, state_backend: str | None, lock_timeout:
     # The planner with nothing desired plans the deletion of everything, so the protection
     # rules stay in one place.
     nothing = replace(manifest, projects={}, datasets={}, models={})
-    options = ApplyOptions(auto_approve, parallelism, False, allow_destroy, poll_interval=poll_interval,
+    options = ApplyOptions(auto_approve, _run_config(parallelism, poll_interval), False, allow_destroy,
                            destroying=True, refresh_timeout=refresh_timeout)
     check_flags = partial(check_address_flags, manifest, allow_destroy=_allow_destroy(allow_destroy))
     sys.exit(_locked_run(manifest, state_backend, lock_timeout, command_line(),
@@ -167,9 +172,10 @@ async def _apply(plan_manifest: Manifest, manifest: Manifest, store: Any, state:
                  saved: Plan | None) -> int:
     console = _console()
     try:
-        async with build_client(manifest, max_concurrency=options.parallelism) as client:
+        # The client's own bound on requests in flight follows the run's (RunConfig.parallelism).
+        async with build_client(manifest, max_concurrency=options.run.parallelism) as client:
             if saved is not None:
-                the_plan = await _check_saved(saved, manifest, state, client, store)
+                the_plan = await _check_saved(saved, manifest, state, client, store, options.run)
                 if isinstance(the_plan, int):
                     return the_plan
             else:
@@ -187,10 +193,11 @@ async def _apply(plan_manifest: Manifest, manifest: Manifest, store: Any, state:
         return exitcodes.ERROR
 
 
-async def _check_saved(saved: Plan, manifest: Manifest, state: State, client: Any, store: Any) -> Plan | int:
+async def _check_saved(saved: Plan, manifest: Manifest, state: State, client: BriaApi, store: StateStore,
+                       run: RunConfig) -> Plan | int:
     reason = stale_reason(saved, state, manifest)
     if reason is None and state.journal:
-        state, notes = await resolve_leftovers(state, client=client, store=store, manifest=manifest)
+        state, notes = await resolve_leftovers(state, client=client, store=store, manifest=manifest, config=run)
         for note in notes:
             click.echo(clean_text(note))
         reason = "an interrupted apply left pending operations, now reconciled into state"
@@ -213,7 +220,7 @@ async def _make_plan(manifest: Manifest, state: State, client: Any, store: Any, 
     from reconciler.refresh import refresh
     from reconciler.render.human import render_plan
 
-    state, notes = await resolve_leftovers(state, client=client, store=store, manifest=manifest)
+    state, notes = await resolve_leftovers(state, client=client, store=store, manifest=manifest, config=options.run)
     for note in notes:
         console.print(clean_text(note), markup=False)
     live = await within_deadline(refresh(client, state), client.stats, options.refresh_timeout)
@@ -254,11 +261,9 @@ async def _execute(the_plan: Plan, manifest: Manifest, state: State, client: Any
     cancel = asyncio.Event()
     _install_cancel_handlers(cancel)
     kill_after = os.environ.get(KILL_AFTER_CALLS_ENV)
-    result = await apply_plan(the_plan, manifest, state, client=client, store=store,
-                              parallelism=options.parallelism, wait=options.wait,
-                              reporter=ConsoleReporter(console), cancel_event=cancel,
-                              poll_interval=options.poll_interval,
-                              kill_after_calls=int(kill_after) if kill_after else None)
+    run = replace(options.run, kill_after_calls=int(kill_after) if kill_after else None)
+    result = await apply_plan(the_plan, manifest, state, client=client, store=store, config=run, wait=options.wait,
+                              reporter=ConsoleReporter(console), cancel_event=cancel)
     for line in summary_lines(result):
         console.print(line, markup=False, highlight=False)
     if result.fatal:

@@ -17,7 +17,12 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from typing import Any
+from typing import Awaitable, Callable, ParamSpec, TypeVar
+
+from reconciler.executor.clock import Clock
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class Cancelled(Exception):
@@ -25,9 +30,7 @@ class Cancelled(Exception):
 
 
 class ApiCalls:
-    def __init__(self, client: Any, *, parallelism: int, cancel_event: asyncio.Event,
-                 kill_after_calls: int | None = None):
-        self._client = client
+    def __init__(self, *, parallelism: int, cancel_event: asyncio.Event, kill_after_calls: int | None = None):
         self._slots = asyncio.Semaphore(max(1, parallelism))
         self._cancel = cancel_event
         self._kill_after = kill_after_calls
@@ -45,7 +48,7 @@ class ApiCalls:
         if self._cancel.is_set():
             raise Cancelled()
 
-    async def pause(self, clock: Any, seconds: float) -> None:
+    async def pause(self, clock: Clock, seconds: float) -> None:
         """Sleep on `clock` between polls, waking early (and raising) when cancelled."""
         sleeper = asyncio.ensure_future(clock.sleep(seconds))
         cancelled = asyncio.ensure_future(self._cancel.wait())
@@ -54,13 +57,14 @@ class ApiCalls:
             task.cancel()
         self.check_cancelled()
 
-    async def __call__(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        """Call `client.<method>(*args, **kwargs)` under the concurrency bound."""
+    async def __call__(self, method: Callable[P, Awaitable[R]], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Call `method(*args, **kwargs)` — a bound method of the run's `BriaApi`, e.g.
+        `ctx.calls(ctx.api.upload_image, dataset_id, path)` — under the concurrency bound."""
         self.check_cancelled()
         async with self._slots:
             self.check_cancelled()
             try:
-                return await getattr(self._client, method)(*args, **kwargs)
+                return await method(*args, **kwargs)
             finally:
                 self.count += 1
                 if self._kill_after is not None and self.count >= self._kill_after:

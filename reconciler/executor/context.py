@@ -1,23 +1,43 @@
-"""What every step of a run shares: the API door, the state holder, the manifest, time."""
+"""What every step of a run shares: the API, the door to it, the state holder, the
+manifest, time, and the run's settings (`RunConfig`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from reconciler.api.protocol import BriaApi
 from reconciler.executor.calls import ApiCalls
 from reconciler.executor.clock import Clock
 from reconciler.executor.holder import StateHolder
 from reconciler.executor.progress import Reporter
 from reconciler.model import Manifest
 
+DEFAULT_PARALLELISM = 8
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """How a run behaves. The CLI's `--parallelism` and `--poll-interval` land here and
+    nowhere else; apply and the journal recovery before a plan share one RunConfig."""
+
+    parallelism: int = DEFAULT_PARALLELISM   # API calls in flight at once (ApiCalls)
+    poll_interval: float = 5.0               # seconds between status polls (captions, training)
+    captions_timeout: float = 1800.0         # give up waiting for a regenerate-all after this long
+    stop_timeout: float = 1800.0             # give up waiting for a model to leave Stopping after this long
+    kill_after_calls: int | None = None      # crash-test hook only (see calls.py)
+
 
 @dataclass
 class RunContext:
+    api: BriaApi                       # what is called; always through `calls(api.method, …)`
     calls: ApiCalls
     holder: StateHolder
     manifest: Manifest | None
     clock: Clock
     reporter: Reporter
-    poll_interval: float = 5.0          # seconds between status polls (captions, training)
-    captions_timeout: float = 1800.0    # give up waiting for regenerate-all / a stop after this long
-    fatal: str | None = None            # set when state cannot be saved: the run stops at once
+    config: RunConfig = field(default_factory=RunConfig)
+    fatal: str | None = None           # set when state cannot be saved: the run stops at once
+
+    @property
+    def poll_interval(self) -> float:
+        return self.config.poll_interval

@@ -18,8 +18,7 @@ Supported:
 
 from __future__ import annotations
 
-from typing import Any
-
+from reconciler.api.protocol import BriaApi
 from reconciler.executor import records
 from reconciler.model import Manifest, split_address
 from reconciler.state.model import DatasetRecord, DatasetVersion, ModelRecord, ProjectRecord, State
@@ -29,7 +28,7 @@ class ImportRefused(Exception):
     """The import does not fit the manifest or the state; the message says why."""
 
 
-async def import_resource(manifest: Manifest, state: State, client: Any, addr: str, remote_id: int) -> State:
+async def import_resource(manifest: Manifest, state: State, client: BriaApi, addr: str, remote_id: int) -> State:
     kind, key = split_address(addr)
     if state.get(addr) is not None:
         raise ImportRefused(f"{addr} is already in state; `bria state rm {addr}` first to import another object")
@@ -43,7 +42,7 @@ async def import_resource(manifest: Manifest, state: State, client: Any, addr: s
     return await _import_model(manifest, state, client, key, remote_id)
 
 
-async def _import_dataset(manifest: Manifest, state: State, client: Any, key: str, remote_id: int) -> State:
+async def _import_dataset(manifest: Manifest, state: State, client: BriaApi, key: str, remote_id: int) -> State:
     spec = manifest.datasets[key]
     project = state.projects.get(spec.project)
     if project is None:
@@ -63,7 +62,7 @@ async def _import_dataset(manifest: Manifest, state: State, client: Any, key: st
     return state.with_resource(f"dataset.{key}", DatasetRecord(project=spec.project, versions=(version,)))
 
 
-async def _import_model(manifest: Manifest, state: State, client: Any, key: str, remote_id: int) -> State:
+async def _import_model(manifest: Manifest, state: State, client: BriaApi, key: str, remote_id: int) -> State:
     spec = manifest.models[key]
     dataset = state.datasets.get(spec.dataset)
     if dataset is None:

@@ -111,26 +111,26 @@ async def find_remote(ctx: RunContext, entry: JournalEntry, state: State) -> Rem
     taken = records.recorded_ids(state)
     try:
         if entry.op == Op.CREATE_PROJECT.value:
-            candidates = [p for p in await ctx.calls("list_projects")
+            candidates = [p for p in await ctx.calls(ctx.api.list_projects)
                           if p.get("project_name") == entry.name and p["id"] not in taken["project"]]
         elif entry.op in (Op.CREATE_DATASET.value, Op.CLONE_DATASET.value):
-            candidates = [d for d in await ctx.calls("list_project_datasets", entry.parent_id)
+            candidates = [d for d in await ctx.calls(ctx.api.list_project_datasets, entry.parent_id)
                           if d.get("name") == entry.name and d["id"] not in taken["dataset"]
                           and d["id"] != entry.detail.get("source_remote_id")]
         elif entry.op == Op.UPLOAD_IMAGE.value:
             _, key = split_address(entry.address)
             version = records.version_by_id(state, key, int(entry.parent_id or 0))
             recorded = {r.remote_id for r in version.images.values()} if version else set()
-            candidates = [i for i in await ctx.calls("list_images", entry.parent_id)
+            candidates = [i for i in await ctx.calls(ctx.api.list_images, entry.parent_id)
                           if i.get("image_name") == entry.name and i["id"] not in recorded]
         elif entry.op == Op.COMPLETE_DATASET.value:
-            dataset = await ctx.calls("get_dataset", entry.parent_id)
+            dataset = await ctx.calls(ctx.api.get_dataset, entry.parent_id)
             candidates = [dataset] if dataset.get("status") == "completed" else []
         elif entry.op == Op.START_TRAINING.value:
-            model = await ctx.calls("get_model", entry.parent_id)
+            model = await ctx.calls(ctx.api.get_model, entry.parent_id)
             candidates = [model] if model.get("status") not in (None, "Created") else []
         elif entry.op == Op.CREATE_MODEL.value:
-            candidates = [m for m in await ctx.calls("list_models")
+            candidates = [m for m in await ctx.calls(ctx.api.list_models)
                           if m.get("name") == entry.name and m.get("dataset_id") == entry.parent_id
                           and m["id"] not in taken["model"]]
         else:
@@ -152,7 +152,7 @@ async def adoption(ctx: RunContext, entry: JournalEntry, remote: Remote) -> Stat
     if entry.op == Op.CREATE_DATASET.value:
         return lambda s: records.record_dataset_version(s, key, detail["project"], remote)
     if entry.op == Op.CLONE_DATASET.value:
-        full = await ctx.calls("get_dataset", remote["id"])
+        full = await ctx.calls(ctx.api.get_dataset, remote["id"])
         return lambda s: records.record_dataset_version(
             s, key, detail["project"], full,
             _content_keyed(ctx, s, key, detail.get("source_remote_id"), full.get("images") or ()))
@@ -160,7 +160,7 @@ async def adoption(ctx: RunContext, entry: JournalEntry, remote: Remote) -> Stat
         return lambda s: records.with_image(s, key, int(entry.parent_id or 0), detail["sha256"],
                                             records.image_record(remote))
     if entry.op == Op.COMPLETE_DATASET.value:
-        frozen = remote if "images" in remote else await ctx.calls("get_dataset", entry.parent_id)
+        frozen = remote if "images" in remote else await ctx.calls(ctx.api.get_dataset, entry.parent_id)
         return lambda s: records.record_completed_images(
             records.change_version(s, key, int(entry.parent_id or 0), status=frozen.get("status") or "completed"),
             key, int(entry.parent_id or 0), frozen.get("images") or (), _manifest_content(ctx, key).values())

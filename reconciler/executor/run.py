@@ -13,22 +13,23 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 from reconciler.api import ImageFileError, errors
+from reconciler.api.protocol import BriaApi
 from reconciler.executor.calls import ApiCalls, Cancelled
 from reconciler.executor.clock import Clock, RealClock
-from reconciler.executor.context import RunContext
+from reconciler.executor.context import RunConfig, RunContext
 from reconciler.executor.holder import StateHolder
 from reconciler.executor.journal import resolve_journal
 from reconciler.executor.progress import Reporter
 from reconciler.executor.records import StepFailed
 from reconciler.executor.steps import HANDLERS, IMAGE_OPS, ChangeRun
 from reconciler.executor.training import follow_training
-from reconciler.model import MODEL_STATUSES, Action, Change, Manifest, Op, Plan, Step
+from reconciler.model import MODEL_STATUSES, Action, Change, Manifest, Op, Plan, Step, split_address
 from reconciler.state.model import State
-from reconciler.state.store import StateError
+from reconciler.state.store import StateError, StateStore
 
 SUCCEEDED, FAILED, SKIPPED, NOT_STARTED, CANCELLED = "succeeded", "failed", "skipped", "not started", "cancelled"
 
@@ -84,25 +85,31 @@ def stale_reason(plan: Plan, state: State | None, manifest: Manifest) -> str | N
     return None
 
 
-async def resolve_leftovers(state: State, *, client: Any, store: Any, manifest: Manifest | None,
-                            clock: Clock | None = None) -> tuple[State, list[str]]:
+async def resolve_leftovers(state: State, *, client: BriaApi, store: StateStore, manifest: Manifest | None,
+                            clock: Clock | None = None, config: RunConfig | None = None) -> tuple[State, list[str]]:
     """Resolve the journal of an interrupted run (adopt or drop each entry) before planning."""
     if not state.journal:
         return state, []
-    ctx = _context(client, store, state, manifest, clock or RealClock(), Reporter(), 8, asyncio.Event(), None, 5.0)
+    ctx = _context(client, store, state, manifest, config or RunConfig(), clock=clock)
     notes = await resolve_journal(ctx)
     return ctx.holder.state, notes
 
 
-async def apply_plan(plan: Plan, manifest: Manifest | None, state: State, *, client: Any, store: Any,
-                     parallelism: int = 8, wait: bool = False, reporter: Reporter | None = None,
-                     cancel_event: asyncio.Event | None = None, clock: Clock | None = None,
-                     poll_interval: float = 5.0, kill_after_calls: int | None = None) -> ApplyResult:
-    """Execute `plan` against the API, recording everything in `store`. See module doc."""
+async def apply_plan(plan: Plan, manifest: Manifest | None, state: State, *, client: BriaApi, store: StateStore,
+                     config: RunConfig | None = None, parallelism: int | None = None, wait: bool = False,
+                     reporter: Reporter | None = None, cancel_event: asyncio.Event | None = None,
+                     clock: Clock | None = None, poll_interval: float | None = None,
+                     kill_after_calls: int | None = None) -> ApplyResult:
+    """Execute `plan` against the API, recording everything in `store`. See module doc.
+
+    The run's settings come from `config`; `parallelism`, `poll_interval` and
+    `kill_after_calls`, when given, override its fields (a convenience for tests)."""
     if plan.refused:
         raise PlanRefused(", ".join(c.address for c in plan.refused))
-    ctx = _context(client, store, state, manifest, clock or RealClock(), reporter or Reporter(), parallelism,
-                   cancel_event or asyncio.Event(), kill_after_calls, poll_interval)
+    config = _with_overrides(config or RunConfig(), parallelism=parallelism, poll_interval=poll_interval,
+                             kill_after_calls=kill_after_calls)
+    ctx = _context(client, store, state, manifest, config, clock=clock, reporter=reporter,
+                   cancel_event=cancel_event)
     if ctx.holder.state.journal:
         for note in await resolve_journal(ctx):
             ctx.reporter.note(note)
@@ -110,8 +117,9 @@ async def apply_plan(plan: Plan, manifest: Manifest | None, state: State, *, cli
     try:
         outcomes = await _walk(ctx, runs)
         trained = [a for a, r in runs.items() if r.trained]
-        training: Mapping[str, str] = {a: ctx.holder.state.models[a.split(".", 1)[1]].status for a in trained
-                                       if a.split(".", 1)[1] in ctx.holder.state.models}
+        models = ctx.holder.state.models
+        training: Mapping[str, str] = {a: models[split_address(a)[1]].status for a in trained
+                                       if split_address(a)[1] in models}
         if wait and trained and not ctx.calls.cancelled:
             training = await follow_training(ctx, trained)
     finally:
@@ -121,11 +129,18 @@ async def apply_plan(plan: Plan, manifest: Manifest | None, state: State, *, cli
                        fatal=ctx.fatal, api_calls=ctx.calls.count, state_writes=ctx.holder.writes)
 
 
-def _context(client: Any, store: Any, state: State, manifest: Manifest | None, clock: Clock, reporter: Reporter,
-             parallelism: int, cancel_event: asyncio.Event, kill_after_calls: int | None,
-             poll_interval: float) -> RunContext:
-    calls = ApiCalls(client, parallelism=parallelism, cancel_event=cancel_event, kill_after_calls=kill_after_calls)
-    return RunContext(calls, StateHolder(store, state), manifest, clock, reporter, poll_interval)
+def _with_overrides(config: RunConfig, **overrides: object) -> RunConfig:
+    given = {k: v for k, v in overrides.items() if v is not None}
+    return replace(config, **given) if given else config   # type: ignore[arg-type]
+
+
+def _context(client: BriaApi, store: StateStore, state: State, manifest: Manifest | None, config: RunConfig, *,
+             clock: Clock | None = None, reporter: Reporter | None = None,
+             cancel_event: asyncio.Event | None = None) -> RunContext:
+    calls = ApiCalls(parallelism=config.parallelism, cancel_event=cancel_event or asyncio.Event(),
+                     kill_after_calls=config.kill_after_calls)
+    return RunContext(client, calls, StateHolder(store, state), manifest, clock or RealClock(),
+                      reporter or Reporter(), config)
 
 
 async def _walk(ctx: RunContext, runs: dict[str, ChangeRun]) -> list[ChangeOutcome]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Awaitable, Callable, Mapping
 
 from reconciler.api import errors
+from reconciler.api.protocol import ApiObject
 from reconciler.executor import records
 from reconciler.executor.context import RunContext
 from reconciler.executor.journal import journaled, new_entry
@@ -59,19 +60,19 @@ async def _ignore_not_found(call: Awaitable[Any]) -> None:
 async def create_project(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
     fields = dict(args.get("fields") or {})
     entry = new_entry(ctx, Op.CREATE_PROJECT, run.address, fields.get("project_name", ""), None, fields=fields)
-    await journaled(ctx, entry, lambda: ctx.calls("create_project", **fields))
+    await journaled(ctx, entry, lambda: ctx.calls(ctx.api.create_project, **fields))
 
 
 async def update_project(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
     fields = dict(args.get("fields") or {})
     project = records.require_project(ctx.holder.state, run.key)
-    await ctx.calls("update_project", project.remote_id, **fields)
+    await ctx.calls(ctx.api.update_project, project.remote_id, **fields)
     await ctx.holder.update(lambda s: records.update_project_applied(s, run.key, fields))
 
 
 async def delete_project(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
     remote_id = int(args["remote_id"])
-    await _ignore_not_found(ctx.calls("delete_project", remote_id))
+    await _ignore_not_found(ctx.calls(ctx.api.delete_project, remote_id))
 
     def forget_project_and_children(state: Any) -> Any:
         # The API deletes the project's datasets and models with it.
@@ -104,7 +105,7 @@ async def create_dataset(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any
     project_key = _project_key_of_dataset(ctx, run.key, args)
     project_id = records.require_project(ctx.holder.state, project_key).remote_id
     entry = new_entry(ctx, Op.CREATE_DATASET, run.address, args["name"], project_id, project=project_key)
-    await journaled(ctx, entry, lambda: ctx.calls("create_dataset", project_id, args["name"]))
+    await journaled(ctx, entry, lambda: ctx.calls(ctx.api.create_dataset, project_id, args["name"]))
 
 
 async def clone_dataset(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
@@ -115,12 +116,12 @@ async def clone_dataset(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]
     name = args.get("name") or f"Copy of {source.name if source else ''}"
     entry = new_entry(ctx, Op.CLONE_DATASET, run.address, name, project_id, project=project_key,
                       source_remote_id=source_id)
-    await journaled(ctx, entry, lambda: ctx.calls("clone_dataset", source_id, name=name))
+    await journaled(ctx, entry, lambda: ctx.calls(ctx.api.clone_dataset, source_id, name=name))
 
 
 async def update_dataset(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
     version = records.require_dataset_version(ctx.holder.state, run.key)
-    await ctx.calls("update_dataset", version.remote_id, name=args["name"])
+    await ctx.calls(ctx.api.update_dataset, version.remote_id, name=args["name"])
     await ctx.holder.update(lambda s: records.change_version(s, run.key, version.remote_id, name=args["name"]))
 
 
@@ -133,7 +134,7 @@ async def generate_prefix(ctx: RunContext, run: ChangeRun, args: Mapping[str, An
     if missing:
         raise StepFailed(f"{run.address}: images {missing} are no longer in the manifest (re-plan)")
     project = ctx.manifest.projects[spec.project]
-    prefix = await ctx.calls("generate_prefix", [by_sha[sha] for sha in args["shas"]],
+    prefix = await ctx.calls(ctx.api.generate_prefix, [by_sha[sha] for sha in args["shas"]],
                              ip_type=project.ip_type, ip_medium=project.ip_medium, ip_name=project.ip_name)
 
     def pin(state: Any) -> Any:
@@ -149,23 +150,23 @@ async def set_caption_prefix(ctx: RunContext, run: ChangeRun, args: Mapping[str,
     if not prefix:
         raise StepFailed(f"{run.address}: no caption prefix to set (none given, none pinned)")
     version = records.require_dataset_version(ctx.holder.state, run.key)
-    await ctx.calls("update_dataset", version.remote_id, caption_prefix=prefix)
+    await ctx.calls(ctx.api.update_dataset, version.remote_id, caption_prefix=prefix)
     await ctx.holder.update(lambda s: records.change_version(s, run.key, version.remote_id, caption_prefix=prefix))
 
 
 async def regenerate_all_captions(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
     version = records.require_dataset_version(ctx.holder.state, run.key)
-    await ctx.calls("regenerate_all_captions", version.remote_id)
+    await ctx.calls(ctx.api.regenerate_all_captions, version.remote_id)
     started, delay = ctx.clock.monotonic(), min(0.5, ctx.poll_interval)
     while True:
-        dataset = await ctx.calls("get_dataset", version.remote_id)
+        dataset = await ctx.calls(ctx.api.get_dataset, version.remote_id)
         if dataset.get("captions_update_status") == "completed":
             break
-        if ctx.clock.monotonic() - started > ctx.captions_timeout:
-            raise StepFailed(f"{run.address}: captions still regenerating after {ctx.captions_timeout:.0f}s")
+        if ctx.clock.monotonic() - started > ctx.config.captions_timeout:
+            raise StepFailed(f"{run.address}: captions still regenerating after {ctx.config.captions_timeout:.0f}s")
         await ctx.calls.pause(ctx.clock, delay)
         delay = min(delay * 2, ctx.poll_interval)
-    images = dataset.get("images") or await ctx.calls("list_images", version.remote_id)
+    images = dataset.get("images") or await ctx.calls(ctx.api.list_images, version.remote_id)
     await ctx.holder.update(lambda s: records.refresh_captions(s, run.key, version.remote_id, images))
 
 
@@ -181,7 +182,7 @@ async def delete_image(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any])
     else:
         target = records.stray_remote_id(run.address, version, args)
     if target is not None:
-        await _ignore_not_found(ctx.calls("delete_image", version.remote_id, target))
+        await _ignore_not_found(ctx.calls(ctx.api.delete_image, version.remote_id, target))
     await ctx.holder.update(lambda s: records.without_image(s, run.key, version.remote_id, sha, target))
 
 
@@ -204,16 +205,17 @@ async def upload_image(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any])
     entry = new_entry(ctx, Op.UPLOAD_IMAGE, run.address, args["image_name"], version.remote_id,
                       sha256=args["sha256"])
     await journaled(ctx, entry, lambda: ctx.calls(
-        "upload_image", version.remote_id, path, image_name=args["image_name"],
+        ctx.api.upload_image, version.remote_id, path, image_name=args["image_name"],
         increase_resolution=bool(args.get("increase_resolution", True))))
     if args.get("caption") is not None:
         # The planner puts a new image's manual caption here (not in a SET_CAPTION step) so that
         # no two steps of one concurrent batch touch the same image.
-        await _change_caption(ctx, run, args["sha256"], "set_image_caption", args["caption"])
+        await _change_caption(ctx, run, args["sha256"], ctx.api.set_image_caption, args["caption"])
     ctx.reporter.upload_done(run.address)
 
 
-async def _change_caption(ctx: RunContext, run: ChangeRun, sha: str, method: str, *extra: Any) -> None:
+async def _change_caption(ctx: RunContext, run: ChangeRun, sha: str, method: Callable[..., Awaitable[ApiObject]],
+                          *extra: Any) -> None:
     version = records.require_dataset_version(ctx.holder.state, run.key)
     image = version.images.get(sha)
     if image is None:
@@ -224,11 +226,11 @@ async def _change_caption(ctx: RunContext, run: ChangeRun, sha: str, method: str
 
 
 async def set_caption(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
-    await _change_caption(ctx, run, args["sha256"], "set_image_caption", args["caption"])
+    await _change_caption(ctx, run, args["sha256"], ctx.api.set_image_caption, args["caption"])
 
 
 async def regenerate_caption(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
-    await _change_caption(ctx, run, args["sha256"], "regenerate_image_caption")
+    await _change_caption(ctx, run, args["sha256"], ctx.api.regenerate_image_caption)
 
 
 async def complete_dataset(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
@@ -236,12 +238,12 @@ async def complete_dataset(ctx: RunContext, run: ChangeRun, args: Mapping[str, A
 
     async def complete() -> Any:
         try:
-            await ctx.calls("update_dataset", version.remote_id, status="completed")
+            await ctx.calls(ctx.api.update_dataset, version.remote_id, status="completed")
         except errors.Conflict:
             pass   # already completed by an earlier run? the re-read below tells
         # A completed version is frozen and later plans trust its record instead of re-reading
         # it, so it is recorded from the API's own view of it (journal.adoption).
-        frozen = await ctx.calls("get_dataset", version.remote_id)
+        frozen = await ctx.calls(ctx.api.get_dataset, version.remote_id)
         if frozen.get("status") != "completed":
             raise StepFailed(f"{run.address}: dataset {version.remote_id} is still {frozen.get('status')}")
         return frozen
@@ -252,7 +254,7 @@ async def complete_dataset(ctx: RunContext, run: ChangeRun, args: Mapping[str, A
 
 async def delete_dataset(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
     remote_id = int(args["remote_id"])
-    await _ignore_not_found(ctx.calls("delete_dataset", remote_id))
+    await _ignore_not_found(ctx.calls(ctx.api.delete_dataset, remote_id))
     await ctx.holder.update(lambda s: records.without_dataset_version(s, run.key, remote_id))
 
 
@@ -282,7 +284,7 @@ async def create_model(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any])
                       training_parameters=parameters,
                       supersede_reason=run.supersede_reason or run.change.reason, forgotten=run.forgotten_model)
     await journaled(ctx, entry, lambda: ctx.calls(
-        "create_model", name=args["name"], dataset_id=dataset_id,
+        ctx.api.create_model, name=args["name"], dataset_id=dataset_id,
         training_version=args.get("training_version") or "max",
         training_mode=args.get("training_mode") or "fully_automated", description=args.get("description")))
 
@@ -290,7 +292,7 @@ async def create_model(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any])
 async def update_model(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
     fields = {k: v for k, v in dict(args.get("fields") or {}).items() if k in ("name", "description")}
     model = records.require_model(ctx.holder.state, run.key)
-    await ctx.calls("update_model", model.remote_id, **fields)
+    await ctx.calls(ctx.api.update_model, model.remote_id, **fields)
     await ctx.holder.update(lambda s: records.change_model(s, run.key, **fields))
 
 
@@ -298,7 +300,7 @@ async def start_training(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any
     parameters = dict(args.get("parameters") or {})
     model = records.require_model(ctx.holder.state, run.key)
     entry = new_entry(ctx, Op.START_TRAINING, run.address, model.name, model.remote_id, parameters=parameters)
-    await journaled(ctx, entry, lambda: _settle(ctx, model.remote_id, "start_training", ("InProgress", "Completed"),
+    await journaled(ctx, entry, lambda: _settle(ctx, model.remote_id, ctx.api.start_training, ("InProgress", "Completed"),
                                                 model.remote_id, parameters or None))
     run.trained = True
 
@@ -306,12 +308,13 @@ async def start_training(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any
 async def stop_training(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
     model = records.require_model(ctx.holder.state, run.key)
     remote_id = int(args.get("remote_id") or model.remote_id)
-    remote = await _settle(ctx, remote_id, "stop_training", ("Stopping", "Stopped"), remote_id)
+    remote = await _settle(ctx, remote_id, ctx.api.stop_training, ("Stopping", "Stopped"), remote_id)
     if remote_id == model.remote_id:
         await ctx.holder.update(lambda s: records.change_model(s, run.key, status=remote.get("status") or "Stopping"))
 
 
-async def _settle(ctx: RunContext, model_id: int, method: str, reached: tuple[str, ...], *call_args: Any) -> Any:
+async def _settle(ctx: RunContext, model_id: int, method: Callable[..., Awaitable[ApiObject]],
+                  reached: tuple[str, ...], *call_args: Any) -> ApiObject:
     """Start/stop training, tolerating an earlier call whose response was lost.
 
     start/stop are POSTs, so the client does not retry them. If the call conflicts (an
@@ -321,7 +324,7 @@ async def _settle(ctx: RunContext, model_id: int, method: str, reached: tuple[st
     try:
         return await ctx.calls(method, *call_args)
     except (errors.Conflict, errors.TransportError, errors.ServerError) as exc:
-        remote = await ctx.calls("get_model", model_id)
+        remote = await ctx.calls(ctx.api.get_model, model_id)
         if remote.get("status") in reached:
             return remote
         if isinstance(exc, errors.Conflict):
@@ -332,19 +335,19 @@ async def _settle(ctx: RunContext, model_id: int, method: str, reached: tuple[st
 async def delete_model(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
     remote_id = int(args["remote_id"])
     try:
-        await _ignore_not_found(ctx.calls("delete_model", remote_id))
+        await _ignore_not_found(ctx.calls(ctx.api.delete_model, remote_id))
     except errors.Conflict:
         # Just stopped (STOP_TRAINING earlier in this change): deletable once Stopped.
         await _wait_until_stopped(ctx, remote_id)
-        await _ignore_not_found(ctx.calls("delete_model", remote_id))
+        await _ignore_not_found(ctx.calls(ctx.api.delete_model, remote_id))
     await ctx.holder.update(lambda s: records.without_model(s, run.key, remote_id))
 
 
 async def _wait_until_stopped(ctx: RunContext, model_id: int) -> None:
     started, delay = ctx.clock.monotonic(), min(0.5, ctx.poll_interval)
-    while (status := (await ctx.calls("get_model", model_id)).get("status")) == "Stopping":
-        if ctx.clock.monotonic() - started > ctx.captions_timeout:
-            raise StepFailed(f"model {model_id} still Stopping after {ctx.captions_timeout:.0f}s")
+    while (status := (await ctx.calls(ctx.api.get_model, model_id)).get("status")) == "Stopping":
+        if ctx.clock.monotonic() - started > ctx.config.stop_timeout:
+            raise StepFailed(f"model {model_id} still Stopping after {ctx.config.stop_timeout:.0f}s")
         await ctx.calls.pause(ctx.clock, delay)
         delay = min(delay * 2, ctx.poll_interval)
     if status in RUNNING:

@@ -45,7 +45,7 @@ async def follow_training(ctx: RunContext, addresses: list[str]) -> Mapping[str,
 
 async def _observe(ctx: RunContext, key: str) -> str:
     model = ctx.holder.state.models[key]
-    remote = await ctx.calls("get_model", model.remote_id)
+    remote = await ctx.calls(ctx.api.get_model, model.remote_id)
     status = remote.get("status") or model.status
     if status not in MODEL_STATUSES:
         return str(status)   # reported, not recorded: state keeps the last status bria understood
