@@ -17,7 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from reconciler import stepargs
 from reconciler.diagnostics import SourceRange
+from reconciler.reasons import Reason
+from reconciler.stepargs import StepArgs
 
 PLAN_FORMAT_VERSION = 1
 
@@ -204,51 +207,76 @@ class Op(str, enum.Enum):
 
     Steps refer to remote objects by address and content hash, never by ids that only exist
     after earlier steps ran; the executor resolves them from the state at run time. That is
-    what lets a saved plan be applied later and a crashed apply be resumed.
+    what lets a saved plan be applied later and a crashed apply be resumed. Each op's
+    arguments are one class of `reconciler.stepargs` (ARGS_BY_OP below).
     """
 
     # projects
-    CREATE_PROJECT = "create_project"          # args: fields (API body)
-    UPDATE_PROJECT = "update_project"          # args: fields (only changed, updatable ones)
-    DELETE_PROJECT = "delete_project"          # args: remote_id
+    CREATE_PROJECT = "create_project"
+    UPDATE_PROJECT = "update_project"
+    DELETE_PROJECT = "delete_project"
     # datasets
-    CREATE_DATASET = "create_dataset"          # args: name, project (project key)
-    CLONE_DATASET = "clone_dataset"            # args: source_remote_id, name
-    UPDATE_DATASET = "update_dataset"          # args: name
-    GENERATE_PREFIX = "generate_prefix"        # args: shas (≤6, chosen deterministically), rel_paths (same order)
-    SET_CAPTION_PREFIX = "set_caption_prefix"  # args: prefix (None = use the pinned generated one)
-    REGENERATE_ALL_CAPTIONS = "regenerate_all_captions"  # args: {} (waits for completion)
-    DELETE_IMAGE = "delete_image"              # args: sha256, image_name
-    #   …or, for a stray image (not bria's content, e.g. uploaded in the console; planner/content.py):
-    #   remote_id, dataset_remote_id (the version it was seen in), image_name, copy_index (on a
-    #   clone of that version: which of the clone's strays of that name, in id order)
-    UPLOAD_IMAGE = "upload_image"              # args: sha256, rel_path, image_name, increase_resolution, caption (manual caption to set right after, or None)
-    SET_CAPTION = "set_caption"                # args: sha256, caption
-    REGENERATE_CAPTION = "regenerate_caption"  # args: sha256
-    COMPLETE_DATASET = "complete_dataset"      # args: {}
-    DELETE_DATASET = "delete_dataset"          # args: remote_id
+    CREATE_DATASET = "create_dataset"
+    CLONE_DATASET = "clone_dataset"
+    UPDATE_DATASET = "update_dataset"
+    GENERATE_PREFIX = "generate_prefix"
+    SET_CAPTION_PREFIX = "set_caption_prefix"
+    REGENERATE_ALL_CAPTIONS = "regenerate_all_captions"   # waits for completion
+    DELETE_IMAGE = "delete_image"
+    UPLOAD_IMAGE = "upload_image"
+    SET_CAPTION = "set_caption"
+    REGENERATE_CAPTION = "regenerate_caption"
+    COMPLETE_DATASET = "complete_dataset"
+    DELETE_DATASET = "delete_dataset"
     # models
-    CREATE_MODEL = "create_model"              # args: name, description, dataset (dataset key), training_version, training_mode
-    UPDATE_MODEL = "update_model"              # args: fields (name/description)
-    START_TRAINING = "start_training"          # args: parameters (expert only, else {})
-    STOP_TRAINING = "stop_training"            # args: remote_id
-    DELETE_MODEL = "delete_model"              # args: remote_id
-    SUPERSEDE_MODEL = "supersede_model"        # state only: move the current model to history; args: remote_id, reason
+    CREATE_MODEL = "create_model"
+    UPDATE_MODEL = "update_model"
+    START_TRAINING = "start_training"
+    STOP_TRAINING = "stop_training"
+    DELETE_MODEL = "delete_model"
+    SUPERSEDE_MODEL = "supersede_model"        # state only: move the current model to history
     # state only
-    FORGET = "forget"                          # args: remote_id — drop a record whose object is gone
+    FORGET = "forget"                          # drop a record whose object is gone
+
+
+ARGS_BY_OP: dict[Op, type[StepArgs]] = {
+    Op.CREATE_PROJECT: stepargs.CreateProjectArgs, Op.UPDATE_PROJECT: stepargs.UpdateProjectArgs,
+    Op.DELETE_PROJECT: stepargs.DeleteProjectArgs,
+    Op.CREATE_DATASET: stepargs.CreateDatasetArgs, Op.CLONE_DATASET: stepargs.CloneDatasetArgs,
+    Op.UPDATE_DATASET: stepargs.UpdateDatasetArgs, Op.GENERATE_PREFIX: stepargs.GeneratePrefixArgs,
+    Op.SET_CAPTION_PREFIX: stepargs.SetCaptionPrefixArgs, Op.REGENERATE_ALL_CAPTIONS: stepargs.RegenerateAllCaptionsArgs,
+    Op.DELETE_IMAGE: stepargs.DeleteImageArgs, Op.UPLOAD_IMAGE: stepargs.UploadImageArgs,
+    Op.SET_CAPTION: stepargs.SetCaptionArgs, Op.REGENERATE_CAPTION: stepargs.RegenerateCaptionArgs,
+    Op.COMPLETE_DATASET: stepargs.CompleteDatasetArgs, Op.DELETE_DATASET: stepargs.DeleteDatasetArgs,
+    Op.CREATE_MODEL: stepargs.CreateModelArgs, Op.UPDATE_MODEL: stepargs.UpdateModelArgs,
+    Op.START_TRAINING: stepargs.StartTrainingArgs, Op.STOP_TRAINING: stepargs.StopTrainingArgs,
+    Op.DELETE_MODEL: stepargs.DeleteModelArgs, Op.SUPERSEDE_MODEL: stepargs.SupersedeModelArgs,
+    Op.FORGET: stepargs.ForgetArgs,
+}
 
 
 @dataclass(frozen=True)
 class Step:
+    """One op and its typed arguments. Built with a Mapping (the JSON form, e.g. from a
+    saved plan or a test) or nothing, the arguments are read through the op's class."""
+
     op: Op
-    args: Mapping[str, Any] = field(default_factory=dict)
+    args: StepArgs = None  # type: ignore[assignment]   # None → the op's defaults
+
+    def __post_init__(self) -> None:
+        cls = ARGS_BY_OP[self.op]
+        given: object = self.args
+        if given is None or isinstance(given, Mapping):
+            object.__setattr__(self, "args", cls.from_dict(given or {}))
+        elif type(given) is not cls:
+            raise TypeError(f"{self.op.value} takes {cls.__name__}, not {type(given).__name__}")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"op": self.op.value, "args": dict(self.args)}
+        return {"op": self.op.value, "args": self.args.to_dict()}
 
     @staticmethod
     def from_dict(d: Mapping[str, Any]) -> "Step":
-        return Step(Op(d["op"]), dict(d.get("args") or {}))
+        return Step(Op(d["op"]), ARGS_BY_OP[Op(d["op"])].from_dict(d.get("args") or {}))
 
 
 @dataclass(frozen=True)
@@ -278,7 +306,7 @@ class ImageChanges:
 class Change:
     address: str
     actions: tuple[Action, ...]
-    reason: str                                  # for people only; the executor never reads it
+    reason: Reason                               # for people only; the executor never reads it
     steps: tuple[Step, ...]
     before: Mapping[str, Any] | None = None
     after: Mapping[str, Any] | None = None
@@ -289,6 +317,9 @@ class Change:
     # protected and not allowed: the plan cannot be applied (exit 6) until allowed.
     refused: bool = False
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reason", Reason(self.reason))
+
     @property
     def kind(self) -> str:
         return split_address(self.address)[0]
@@ -297,7 +328,7 @@ class Change:
         return {
             "address": self.address,
             "actions": [a.value for a in self.actions],
-            "reason": self.reason,
+            "reason": self.reason.value,
             "before": _jsonable(self.before),
             "after": _jsonable(self.after),
             "depends_on": list(self.depends_on),
@@ -312,7 +343,7 @@ class Change:
         return Change(
             address=d["address"],
             actions=tuple(Action(a) for a in d["actions"]),
-            reason=d["reason"],
+            reason=Reason(d["reason"]),
             steps=tuple(Step.from_dict(s) for s in d.get("steps") or ()),
             before=d.get("before"),
             after=d.get("after"),

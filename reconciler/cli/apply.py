@@ -207,13 +207,6 @@ async def _check_saved(saved: Plan, manifest: Manifest, state: State, client: Br
     return saved
 
 
-def _as_destroy(the_plan: Plan) -> Plan:
-    """`bria destroy` plans an empty manifest; its deletions are not "removed from manifest"."""
-    changes = tuple(replace(c, reason="delete_because_bria_destroy")
-                    if c.reason == "delete_because_removed_from_manifest" else c for c in the_plan.changes)
-    return replace(the_plan, changes=changes)
-
-
 async def _make_plan(manifest: Manifest, state: State, client: Any, store: Any, options: ApplyOptions,
                      console: Console) -> tuple[State, Plan | int]:
     from reconciler.planner import PlanError, plan as make_plan
@@ -226,12 +219,10 @@ async def _make_plan(manifest: Manifest, state: State, client: Any, store: Any, 
     live = await within_deadline(refresh(client, state), client.stats, options.refresh_timeout)
     try:
         the_plan = make_plan(manifest, state, live, targets=options.targets, excludes=options.excludes,
-                             allow_destroy=_allow_destroy(options.allow_destroy))
+                             allow_destroy=_allow_destroy(options.allow_destroy), destroying=options.destroying)
     except (PlanError, ValueError) as exc:   # unknown --target/--exclude address, cycle
         _err(str(exc))
         return state, exitcodes.ERROR
-    if options.destroying:
-        the_plan = _as_destroy(the_plan)
     color = console.is_terminal and not console.no_color
     console.print(render_plan(the_plan.to_dict(), color=color, width=console.width), markup=False,
                   highlight=False)

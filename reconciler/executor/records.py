@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Any, Iterable, Mapping
 
 from reconciler.model import sha_from_image_name
+from reconciler.stepargs import DeleteImageArgs
 from reconciler.state.model import (DatasetRecord, DatasetVersion, ImageRecord, ModelRecord, ProjectRecord,
                                     State, SupersededModel)
 
@@ -114,22 +115,22 @@ def without_image(state: State, key: str, dataset_id: int, sha: str | None, remo
     return change_version(state, key, dataset_id, images=images)
 
 
-def stray_remote_id(address: str, version: DatasetVersion, args: Mapping[str, Any]) -> int:
+def stray_remote_id(address: str, version: DatasetVersion, args: DeleteImageArgs) -> int:
     """The remote id of the stray image a DELETE_IMAGE step (without sha256) deletes from
     `version`. `remote_id` is its id in version `dataset_remote_id`; when `version` is a clone
     of that one (made earlier in the same change), the stray is the clone's copy: among the
     clone's strays (`unknown-<id>` records, see journal._content_keyed) of the same image
     name, in id order, the one at `copy_index`."""
-    planned_on = args.get("dataset_remote_id")
-    if planned_on is None or int(planned_on) == version.remote_id:
-        return int(args["remote_id"])
-    name = args.get("image_name") or ""
+    planned_on = args.dataset_remote_id
+    if planned_on is None or planned_on == version.remote_id:
+        return int(args.remote_id)  # type: ignore[arg-type]   # a stray step always names it
+    name = args.image_name
     copies = sorted(r.remote_id for key, r in version.images.items()
                     if not is_content_key(key) and r.image_name == name)
-    index = int(args.get("copy_index") or 0)
+    index = args.copy_index
     if index >= len(copies):
         raise StepFailed(f"{address}: the new version {version.remote_id} holds no copy of stray image "
-                         f"{name or args.get('remote_id')!r} to leave out (re-plan: it is removed from the draft)")
+                         f"{name or args.remote_id!r} to leave out (re-plan: it is removed from the draft)")
     return copies[index]
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Mapping
 
 from reconciler.api import ImageFileError, errors
 from reconciler.api.protocol import BriaApi
@@ -29,6 +29,7 @@ from reconciler.executor.steps import HANDLERS, IMAGE_OPS, ChangeRun
 from reconciler.executor.training import follow_training
 from reconciler.model import MODEL_STATUSES, Action, Change, Manifest, Op, Plan, Step, split_address
 from reconciler.state.model import State
+from reconciler.stepargs import DeleteImageArgs, RegenerateCaptionArgs, SetCaptionArgs, UploadImageArgs
 from reconciler.state.store import StateError, StateStore
 
 SUCCEEDED, FAILED, SKIPPED, NOT_STARTED, CANCELLED = "succeeded", "failed", "skipped", "not started", "cancelled"
@@ -210,7 +211,7 @@ async def _run_concurrently(ctx: RunContext, run: ChangeRun, group: list[Step]) 
 def _step_groups(change: Change) -> list[list[Step]]:
     """Steps in order, consecutive image steps on distinct images grouped to run together."""
     groups: list[list[Step]] = []
-    images: set[Any] = set()
+    images: set[object] = set()
     for step in change.steps:
         image = _image_of(step)
         if (step.op in IMAGE_OPS and groups and groups[-1][0].op in IMAGE_OPS and image not in images):
@@ -222,8 +223,12 @@ def _step_groups(change: Change) -> list[list[Step]]:
     return groups
 
 
-def _image_of(step: Step) -> Any:
+def _image_of(step: Step) -> object:
     """Which image a step touches: its content, or for a stray (no sha256) its remote id and
     copy index (distinct for distinct strays, on the planned version and on its clone)."""
-    sha = step.args.get("sha256")
-    return sha if sha else ("stray", step.args.get("remote_id"), step.args.get("copy_index"))
+    args = step.args
+    if isinstance(args, DeleteImageArgs) and args.is_stray:
+        return ("stray", args.remote_id, args.copy_index)
+    if isinstance(args, (DeleteImageArgs, UploadImageArgs, SetCaptionArgs, RegenerateCaptionArgs)):
+        return args.sha256
+    return None

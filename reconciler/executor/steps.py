@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from dataclasses import dataclass, replace
-from typing import Any, Awaitable, Callable, Mapping
+from typing import Any, Awaitable, Callable
 
 from reconciler.api import errors
 from reconciler.api.protocol import ApiObject
@@ -20,7 +20,14 @@ from reconciler.executor.context import RunContext
 from reconciler.executor.journal import journaled, new_entry
 from reconciler.executor.records import StepFailed
 from reconciler.model import Change, Op, split_address
-from reconciler.state.model import DatasetRecord
+from reconciler.reasons import Reason
+from reconciler.state.model import DatasetRecord, State
+from reconciler.stepargs import (CloneDatasetArgs, CompleteDatasetArgs, CreateDatasetArgs, CreateModelArgs,
+                                 CreateProjectArgs, DeleteDatasetArgs, DeleteImageArgs, DeleteModelArgs,
+                                 DeleteProjectArgs, ForgetArgs, GeneratePrefixArgs, RegenerateAllCaptionsArgs,
+                                 RegenerateCaptionArgs, SetCaptionArgs, SetCaptionPrefixArgs, StartTrainingArgs,
+                                 StopTrainingArgs, SupersedeModelArgs, UpdateDatasetArgs, UpdateModelArgs,
+                                 UpdateProjectArgs, UploadImageArgs)
 
 RUNNING = ("InProgress", "Stopping")
 
@@ -30,7 +37,7 @@ class ChangeRun:
     """One change being executed: its address and what earlier steps left for later ones."""
 
     change: Change
-    supersede_reason: str | None = None   # set by SUPERSEDE_MODEL, consumed by CREATE_MODEL
+    supersede_reason: Reason | None = None  # set by SUPERSEDE_MODEL, consumed by CREATE_MODEL
     forgotten_model: int | None = None    # set by FORGET before CREATE_MODEL: history kept, not superseded
     trained: bool = False                 # START_TRAINING succeeded
 
@@ -43,7 +50,14 @@ class ChangeRun:
         return split_address(self.change.address)[1]
 
 
-Handler = Callable[[RunContext, ChangeRun, Mapping[str, Any]], Awaitable[None]]
+# Each handler takes its op's argument class (model.ARGS_BY_OP).
+Handler = Callable[[RunContext, ChangeRun, Any], Awaitable[None]]
+
+
+def _required_id(run: ChangeRun, remote_id: int | None) -> int:
+    if remote_id is None:
+        raise StepFailed(f"{run.address}: the step names no remote id (re-plan)")
+    return remote_id
 
 
 async def _ignore_not_found(call: Awaitable[Any]) -> None:
@@ -57,24 +71,24 @@ async def _ignore_not_found(call: Awaitable[Any]) -> None:
 # --- projects ----------------------------------------------------------------------------------
 
 
-async def create_project(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
-    fields = dict(args.get("fields") or {})
+async def create_project(ctx: RunContext, run: ChangeRun, args: CreateProjectArgs) -> None:
+    fields = dict(args.fields)
     entry = new_entry(ctx, Op.CREATE_PROJECT, run.address, fields.get("project_name", ""), None, fields=fields)
     await journaled(ctx, entry, lambda: ctx.calls(ctx.api.create_project, **fields))
 
 
-async def update_project(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
-    fields = dict(args.get("fields") or {})
+async def update_project(ctx: RunContext, run: ChangeRun, args: UpdateProjectArgs) -> None:
+    fields = dict(args.fields)
     project = records.require_project(ctx.holder.state, run.key)
     await ctx.calls(ctx.api.update_project, project.remote_id, **fields)
     await ctx.holder.update(lambda s: records.update_project_applied(s, run.key, fields))
 
 
-async def delete_project(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
-    remote_id = int(args["remote_id"])
+async def delete_project(ctx: RunContext, run: ChangeRun, args: DeleteProjectArgs) -> None:
+    remote_id = _required_id(run, args.remote_id)
     await _ignore_not_found(ctx.calls(ctx.api.delete_project, remote_id))
 
-    def forget_project_and_children(state: Any) -> Any:
+    def forget_project_and_children(state: State) -> State:
         # The API deletes the project's datasets and models with it.
         datasets = [k for k, r in state.datasets.items() if r.project == run.key]
         for key, model in state.models.items():
@@ -90,9 +104,9 @@ async def delete_project(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any
 # --- datasets ----------------------------------------------------------------------------------
 
 
-def _project_key_of_dataset(ctx: RunContext, key: str, args: Mapping[str, Any]) -> str:
-    if args.get("project"):
-        return str(args["project"])
+def _project_key_of_dataset(ctx: RunContext, key: str, project: str | None) -> str:
+    if project:
+        return project
     if ctx.manifest is not None and key in ctx.manifest.datasets:
         return ctx.manifest.datasets[key].project
     record = ctx.holder.state.datasets.get(key)
@@ -101,52 +115,52 @@ def _project_key_of_dataset(ctx: RunContext, key: str, args: Mapping[str, Any]) 
     return record.project
 
 
-async def create_dataset(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
-    project_key = _project_key_of_dataset(ctx, run.key, args)
+async def create_dataset(ctx: RunContext, run: ChangeRun, args: CreateDatasetArgs) -> None:
+    project_key = _project_key_of_dataset(ctx, run.key, args.project)
     project_id = records.require_project(ctx.holder.state, project_key).remote_id
-    entry = new_entry(ctx, Op.CREATE_DATASET, run.address, args["name"], project_id, project=project_key)
-    await journaled(ctx, entry, lambda: ctx.calls(ctx.api.create_dataset, project_id, args["name"]))
+    entry = new_entry(ctx, Op.CREATE_DATASET, run.address, args.name, project_id, project=project_key)
+    await journaled(ctx, entry, lambda: ctx.calls(ctx.api.create_dataset, project_id, args.name))
 
 
-async def clone_dataset(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
-    source_id = int(args["source_remote_id"])
-    project_key = _project_key_of_dataset(ctx, run.key, args)
+async def clone_dataset(ctx: RunContext, run: ChangeRun, args: CloneDatasetArgs) -> None:
+    source_id = args.source_remote_id
+    project_key = _project_key_of_dataset(ctx, run.key, None)
     project_id = records.require_project(ctx.holder.state, project_key).remote_id
     source = records.version_by_id(ctx.holder.state, run.key, source_id)
-    name = args.get("name") or f"Copy of {source.name if source else ''}"
+    name = args.name or f"Copy of {source.name if source else ''}"
     entry = new_entry(ctx, Op.CLONE_DATASET, run.address, name, project_id, project=project_key,
                       source_remote_id=source_id)
     await journaled(ctx, entry, lambda: ctx.calls(ctx.api.clone_dataset, source_id, name=name))
 
 
-async def update_dataset(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
+async def update_dataset(ctx: RunContext, run: ChangeRun, args: UpdateDatasetArgs) -> None:
     version = records.require_dataset_version(ctx.holder.state, run.key)
-    await ctx.calls(ctx.api.update_dataset, version.remote_id, name=args["name"])
-    await ctx.holder.update(lambda s: records.change_version(s, run.key, version.remote_id, name=args["name"]))
+    await ctx.calls(ctx.api.update_dataset, version.remote_id, name=args.name)
+    await ctx.holder.update(lambda s: records.change_version(s, run.key, version.remote_id, name=args.name))
 
 
-async def generate_prefix(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
+async def generate_prefix(ctx: RunContext, run: ChangeRun, args: GeneratePrefixArgs) -> None:
     if ctx.manifest is None or run.key not in ctx.manifest.datasets:
         raise StepFailed(f"{run.address}: generate_prefix needs the dataset in the manifest")
     spec = ctx.manifest.datasets[run.key]
     by_sha = {img.sha256: img.path for img in spec.images}
-    missing = [sha[:12] for sha in args["shas"] if sha not in by_sha]
+    missing = [sha[:12] for sha in args.shas if sha not in by_sha]
     if missing:
         raise StepFailed(f"{run.address}: images {missing} are no longer in the manifest (re-plan)")
     project = ctx.manifest.projects[spec.project]
-    prefix = await ctx.calls(ctx.api.generate_prefix, [by_sha[sha] for sha in args["shas"]],
+    prefix = await ctx.calls(ctx.api.generate_prefix, [by_sha[sha] for sha in args.shas],
                              ip_type=project.ip_type, ip_medium=project.ip_medium, ip_name=project.ip_name)
 
-    def pin(state: Any) -> Any:
+    def pin(state: State) -> State:
         record = state.datasets.get(run.key) or DatasetRecord(project=spec.project)
         return state.with_resource(run.address, replace(record, pinned_prefix=prefix))
 
     await ctx.holder.update(pin)
 
 
-async def set_caption_prefix(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
+async def set_caption_prefix(ctx: RunContext, run: ChangeRun, args: SetCaptionPrefixArgs) -> None:
     record = ctx.holder.state.datasets.get(run.key)
-    prefix = args.get("prefix") or (record.pinned_prefix if record else None)
+    prefix = args.prefix or (record.pinned_prefix if record else None)
     if not prefix:
         raise StepFailed(f"{run.address}: no caption prefix to set (none given, none pinned)")
     version = records.require_dataset_version(ctx.holder.state, run.key)
@@ -154,7 +168,7 @@ async def set_caption_prefix(ctx: RunContext, run: ChangeRun, args: Mapping[str,
     await ctx.holder.update(lambda s: records.change_version(s, run.key, version.remote_id, caption_prefix=prefix))
 
 
-async def regenerate_all_captions(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
+async def regenerate_all_captions(ctx: RunContext, run: ChangeRun, args: RegenerateAllCaptionsArgs) -> None:
     version = records.require_dataset_version(ctx.holder.state, run.key)
     await ctx.calls(ctx.api.regenerate_all_captions, version.remote_id)
     started, delay = ctx.clock.monotonic(), min(0.5, ctx.poll_interval)
@@ -170,12 +184,12 @@ async def regenerate_all_captions(ctx: RunContext, run: ChangeRun, args: Mapping
     await ctx.holder.update(lambda s: records.refresh_captions(s, run.key, version.remote_id, images))
 
 
-async def delete_image(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
+async def delete_image(ctx: RunContext, run: ChangeRun, args: DeleteImageArgs) -> None:
     """Delete one image of the current version: bria's own by `sha256`, or a stray by
     `remote_id` (an image state may not hold: uploaded in the console; on a clone, its copy —
     see records.stray_remote_id)."""
     version = records.require_dataset_version(ctx.holder.state, run.key)
-    sha = args.get("sha256")
+    sha = args.sha256
     if sha:
         image = version.images.get(sha)
         target = image.remote_id if image is not None else None
@@ -191,26 +205,25 @@ def _sha256_of(path: Any) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-async def upload_image(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
+async def upload_image(ctx: RunContext, run: ChangeRun, args: UploadImageArgs) -> None:
     if ctx.manifest is None:
         raise StepFailed(f"{run.address}: uploads need the manifest's folder")
-    path = ctx.manifest.root / args["rel_path"]
+    path = ctx.manifest.root / args.rel_path
     try:
         actual = await asyncio.to_thread(_sha256_of, path)
     except OSError as exc:
-        raise StepFailed(f"{args['rel_path']}: cannot read ({exc.strerror or exc})") from exc
-    if actual != args["sha256"]:
-        raise StepFailed(f"{args['rel_path']}: file changed since plan (re-plan)")
+        raise StepFailed(f"{args.rel_path}: cannot read ({exc.strerror or exc})") from exc
+    if actual != args.sha256:
+        raise StepFailed(f"{args.rel_path}: file changed since plan (re-plan)")
     version = records.require_dataset_version(ctx.holder.state, run.key)
-    entry = new_entry(ctx, Op.UPLOAD_IMAGE, run.address, args["image_name"], version.remote_id,
-                      sha256=args["sha256"])
+    entry = new_entry(ctx, Op.UPLOAD_IMAGE, run.address, args.image_name, version.remote_id, sha256=args.sha256)
     await journaled(ctx, entry, lambda: ctx.calls(
-        ctx.api.upload_image, version.remote_id, path, image_name=args["image_name"],
-        increase_resolution=bool(args.get("increase_resolution", True))))
-    if args.get("caption") is not None:
+        ctx.api.upload_image, version.remote_id, path, image_name=args.image_name,
+        increase_resolution=args.increase_resolution))
+    if args.caption is not None:
         # The planner puts a new image's manual caption here (not in a SET_CAPTION step) so that
         # no two steps of one concurrent batch touch the same image.
-        await _change_caption(ctx, run, args["sha256"], ctx.api.set_image_caption, args["caption"])
+        await _change_caption(ctx, run, args.sha256, ctx.api.set_image_caption, args.caption)
     ctx.reporter.upload_done(run.address)
 
 
@@ -225,18 +238,18 @@ async def _change_caption(ctx: RunContext, run: ChangeRun, sha: str, method: Cal
     await ctx.holder.update(lambda s: records.with_image(s, run.key, version.remote_id, sha, updated))
 
 
-async def set_caption(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
-    await _change_caption(ctx, run, args["sha256"], ctx.api.set_image_caption, args["caption"])
+async def set_caption(ctx: RunContext, run: ChangeRun, args: SetCaptionArgs) -> None:
+    await _change_caption(ctx, run, args.sha256, ctx.api.set_image_caption, args.caption)
 
 
-async def regenerate_caption(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
-    await _change_caption(ctx, run, args["sha256"], ctx.api.regenerate_image_caption)
+async def regenerate_caption(ctx: RunContext, run: ChangeRun, args: RegenerateCaptionArgs) -> None:
+    await _change_caption(ctx, run, args.sha256, ctx.api.regenerate_image_caption)
 
 
-async def complete_dataset(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
+async def complete_dataset(ctx: RunContext, run: ChangeRun, args: CompleteDatasetArgs) -> None:
     version = records.require_dataset_version(ctx.holder.state, run.key)
 
-    async def complete() -> Any:
+    async def complete() -> ApiObject:
         try:
             await ctx.calls(ctx.api.update_dataset, version.remote_id, status="completed")
         except errors.Conflict:
@@ -252,8 +265,8 @@ async def complete_dataset(ctx: RunContext, run: ChangeRun, args: Mapping[str, A
     await journaled(ctx, entry, complete)
 
 
-async def delete_dataset(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
-    remote_id = int(args["remote_id"])
+async def delete_dataset(ctx: RunContext, run: ChangeRun, args: DeleteDatasetArgs) -> None:
+    remote_id = _required_id(run, args.remote_id)
     await _ignore_not_found(ctx.calls(ctx.api.delete_dataset, remote_id))
     await ctx.holder.update(lambda s: records.without_dataset_version(s, run.key, remote_id))
 
@@ -261,43 +274,44 @@ async def delete_dataset(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any
 # --- models ------------------------------------------------------------------------------------
 
 
-async def supersede_model(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
+async def supersede_model(ctx: RunContext, run: ChangeRun, args: SupersedeModelArgs) -> None:
     # State only, and deferred: the current model moves into `superseded` in the same state
     # write that records its replacement, so state never holds a model address with no model.
-    run.supersede_reason = args.get("reason") or run.change.reason
+    run.supersede_reason = args.reason
 
 
-def _dataset_key_of_model(ctx: RunContext, key: str, args: Mapping[str, Any]) -> str:
-    if args.get("dataset"):
-        return str(args["dataset"])
+def _dataset_key_of_model(ctx: RunContext, key: str, dataset: str | None) -> str:
+    if dataset:
+        return dataset
     if ctx.manifest is not None and key in ctx.manifest.models:
         return ctx.manifest.models[key].dataset
     return records.require_model(ctx.holder.state, key).dataset
 
 
-async def create_model(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
-    dataset_key = _dataset_key_of_model(ctx, run.key, args)
+async def create_model(ctx: RunContext, run: ChangeRun, args: CreateModelArgs) -> None:
+    dataset_key = _dataset_key_of_model(ctx, run.key, args.dataset)
     dataset_id = records.require_dataset_version(ctx.holder.state, dataset_key).remote_id
     spec = ctx.manifest.models.get(run.key) if ctx.manifest is not None else None
     parameters = dict(spec.training_parameters) if spec is not None else {}
-    entry = new_entry(ctx, Op.CREATE_MODEL, run.address, args["name"], dataset_id, dataset=dataset_key,
-                      training_parameters=parameters,
-                      supersede_reason=run.supersede_reason or run.change.reason, forgotten=run.forgotten_model)
+    # The reason recorded for a superseded predecessor comes from SUPERSEDE_MODEL's arguments
+    # (records.record_model uses it only when there is a predecessor to supersede).
+    reason = run.supersede_reason.value if run.supersede_reason is not None else None
+    entry = new_entry(ctx, Op.CREATE_MODEL, run.address, args.name, dataset_id, dataset=dataset_key,
+                      training_parameters=parameters, supersede_reason=reason, forgotten=run.forgotten_model)
     await journaled(ctx, entry, lambda: ctx.calls(
-        ctx.api.create_model, name=args["name"], dataset_id=dataset_id,
-        training_version=args.get("training_version") or "max",
-        training_mode=args.get("training_mode") or "fully_automated", description=args.get("description")))
+        ctx.api.create_model, name=args.name, dataset_id=dataset_id, training_version=args.training_version,
+        training_mode=args.training_mode, description=args.description))
 
 
-async def update_model(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
-    fields = {k: v for k, v in dict(args.get("fields") or {}).items() if k in ("name", "description")}
+async def update_model(ctx: RunContext, run: ChangeRun, args: UpdateModelArgs) -> None:
+    fields = {k: v for k, v in args.fields.items() if k in UpdateModelArgs.UPDATABLE}
     model = records.require_model(ctx.holder.state, run.key)
     await ctx.calls(ctx.api.update_model, model.remote_id, **fields)
     await ctx.holder.update(lambda s: records.change_model(s, run.key, **fields))
 
 
-async def start_training(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
-    parameters = dict(args.get("parameters") or {})
+async def start_training(ctx: RunContext, run: ChangeRun, args: StartTrainingArgs) -> None:
+    parameters = dict(args.parameters)
     model = records.require_model(ctx.holder.state, run.key)
     entry = new_entry(ctx, Op.START_TRAINING, run.address, model.name, model.remote_id, parameters=parameters)
     await journaled(ctx, entry, lambda: _settle(ctx, model.remote_id, ctx.api.start_training, ("InProgress", "Completed"),
@@ -305,9 +319,9 @@ async def start_training(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any
     run.trained = True
 
 
-async def stop_training(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
+async def stop_training(ctx: RunContext, run: ChangeRun, args: StopTrainingArgs) -> None:
     model = records.require_model(ctx.holder.state, run.key)
-    remote_id = int(args.get("remote_id") or model.remote_id)
+    remote_id = args.remote_id or model.remote_id
     remote = await _settle(ctx, remote_id, ctx.api.stop_training, ("Stopping", "Stopped"), remote_id)
     if remote_id == model.remote_id:
         await ctx.holder.update(lambda s: records.change_model(s, run.key, status=remote.get("status") or "Stopping"))
@@ -332,8 +346,8 @@ async def _settle(ctx: RunContext, model_id: int, method: Callable[..., Awaitabl
         return await ctx.calls(method, *call_args)
 
 
-async def delete_model(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
-    remote_id = int(args["remote_id"])
+async def delete_model(ctx: RunContext, run: ChangeRun, args: DeleteModelArgs) -> None:
+    remote_id = _required_id(run, args.remote_id)
     try:
         await _ignore_not_found(ctx.calls(ctx.api.delete_model, remote_id))
     except errors.Conflict:
@@ -354,8 +368,8 @@ async def _wait_until_stopped(ctx: RunContext, model_id: int) -> None:
         raise StepFailed(f"model {model_id} is {status}; stop its training before deleting it")
 
 
-async def forget(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
-    remote_id = args.get("remote_id")
+async def forget(ctx: RunContext, run: ChangeRun, args: ForgetArgs) -> None:
+    remote_id = args.remote_id
     model = ctx.holder.state.models.get(run.key) if run.address.startswith("model.") else None
     recreated = any(s.op is Op.CREATE_MODEL for s in run.change.steps)
     if model is not None and recreated and remote_id in (None, model.remote_id):
@@ -364,7 +378,7 @@ async def forget(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> No
         run.forgotten_model = model.remote_id
         return
 
-    def drop(state: Any) -> Any:
+    def drop(state: State) -> State:
         kind = split_address(run.address)[0]
         if remote_id is None or kind == "project":
             return state.with_resource(run.address, None)

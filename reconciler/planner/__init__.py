@@ -13,6 +13,7 @@ from typing import Iterable
 
 from reconciler.graph import DependencyCycle, order_changes
 from reconciler.model import LiveView, Manifest, Op, Plan, split_address
+from reconciler.reasons import Reason
 from reconciler.planner.context import ALL, Findings, PlanError, PlanInputs, live_from_state
 from reconciler.planner.datasets import plan_datasets
 from reconciler.planner.models import plan_models
@@ -24,16 +25,20 @@ __all__ = ["plan", "PlanError", "ALL"]
 
 
 def plan(manifest: Manifest, state: State, live: LiveView | None, *, targets: Iterable[str] = (),
-         excludes: Iterable[str] = (), allow_destroy: Iterable[str] | str = frozenset()) -> Plan:
+         excludes: Iterable[str] = (), allow_destroy: Iterable[str] | str = frozenset(),
+         destroying: bool = False) -> Plan:
     """What to do so that the API matches the manifest.
 
     `live=None` (--no-refresh) trusts the state as the live view. `allow_destroy` is a set
     of addresses (or "all") whose protected changes may go ahead; the others stay in the
-    plan with `refused=True`. Raises PlanError for unknown addresses or a dependency cycle.
+    plan with `refused=True`. `destroying` (`bria destroy`, an empty manifest): deletions
+    give the command as their reason. Raises PlanError for unknown addresses or a dependency cycle.
     """
     allowed = ALL if allow_destroy == ALL else frozenset(allow_destroy)
     inputs = PlanInputs(manifest, state, live if live is not None else live_from_state(state),
-                        refreshed=live is not None, allow_destroy=allowed)
+                        refreshed=live is not None, allow_destroy=allowed,
+                        removal_reason=Reason.DELETE_BECAUSE_BRIA_DESTROY if destroying
+                        else Reason.DELETE_BECAUSE_REMOVED_FROM_MANIFEST)
     out = _plan_resources(inputs)
     renew = _trainings_on_stray_versions(inputs, out)
     if renew:

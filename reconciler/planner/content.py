@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from reconciler.model import AUTO_PREFIX, DatasetSpec, ImageChanges, ImageSpec, Op, Step, sha_from_image_name
+from reconciler.stepargs import (DeleteImageArgs, GeneratePrefixArgs, RegenerateAllCaptionsArgs, RegenerateCaptionArgs,
+                                  SetCaptionArgs, SetCaptionPrefixArgs, UploadImageArgs)
 from reconciler.state.model import DatasetVersion
 
 MAX_PREFIX_IMAGES = 6
@@ -146,19 +148,20 @@ def prefix_steps(spec: DatasetSpec, current: str | None | object, pinned: str | 
     if wanted is None:
         return ()
     if wanted != AUTO_PREFIX:
-        return () if current == wanted else (Step(Op.SET_CAPTION_PREFIX, {"prefix": wanted}),)
+        return () if current == wanted else (Step(Op.SET_CAPTION_PREFIX, SetCaptionPrefixArgs(wanted)),)
     if pinned is not None and not regenerate:
-        return () if current == pinned else (Step(Op.SET_CAPTION_PREFIX, {"prefix": pinned}),)
+        return () if current == pinned else (Step(Op.SET_CAPTION_PREFIX, SetCaptionPrefixArgs(pinned)),)
     chosen = choose_prefix_images(spec.images)
     if not chosen:
         return ()
-    return (Step(Op.GENERATE_PREFIX, {"shas": [i.sha256 for i in chosen], "rel_paths": [i.rel_path for i in chosen]}),
-            Step(Op.SET_CAPTION_PREFIX, {"prefix": None}))
+    return (Step(Op.GENERATE_PREFIX, GeneratePrefixArgs(tuple(i.sha256 for i in chosen),
+                                                        tuple(i.rel_path for i in chosen))),
+            Step(Op.SET_CAPTION_PREFIX, SetCaptionPrefixArgs(None)))
 
 
 def upload_step(image: ImageSpec, increase_resolution: bool) -> Step:
-    return Step(Op.UPLOAD_IMAGE, {"sha256": image.sha256, "rel_path": image.rel_path, "image_name": image.image_name,
-                                  "increase_resolution": increase_resolution, "caption": image.caption})
+    return Step(Op.UPLOAD_IMAGE, UploadImageArgs(image.sha256, image.rel_path, image.image_name, increase_resolution,
+                                                 image.caption))
 
 
 def desired_images(spec: DatasetSpec) -> dict[str, ImageSpec]:
@@ -194,8 +197,8 @@ def stray_delete_steps(actual: ActualVersion) -> list[Step]:
     seen: dict[str, int] = {}
     for stray in actual.strays:
         index = seen[stray.image_name] = seen.get(stray.image_name, -1) + 1
-        steps.append(Step(Op.DELETE_IMAGE, {"remote_id": stray.remote_id, "dataset_remote_id": actual.remote_id,
-                                            "image_name": stray.image_name, "copy_index": index}))
+        steps.append(Step(Op.DELETE_IMAGE, DeleteImageArgs(stray.image_name, remote_id=stray.remote_id,
+                                                           dataset_remote_id=actual.remote_id, copy_index=index)))
     return steps
 
 
@@ -211,16 +214,16 @@ def content_plan(spec: DatasetSpec, actual: ActualVersion, pinned: str | None) -
     set_caption = [i for i in kept if _caption_needs_set(i, actual.images[i.sha256])]
     regenerate = [i for i in kept if i.caption is None and actual.images[i.sha256].caption_source == "manual"]
     steps = stray_delete_steps(actual)
-    steps.extend(Step(Op.DELETE_IMAGE, {"sha256": d.sha256, "image_name": d.image_name}) for d in deletes)
+    steps.extend(Step(Op.DELETE_IMAGE, DeleteImageArgs(d.image_name, d.sha256)) for d in deletes)
     steps.extend(prefix)
     if regenerate_all:
         # Regenerating makes every caption automatic: manual ones are set again afterwards.
-        steps.append(Step(Op.REGENERATE_ALL_CAPTIONS, {}))
+        steps.append(Step(Op.REGENERATE_ALL_CAPTIONS, RegenerateAllCaptionsArgs()))
     steps.extend(upload_step(i, spec.increase_resolution) for i in uploads)
     recaption = [i for i in kept if i.caption is not None] if regenerate_all else set_caption
-    steps.extend(Step(Op.SET_CAPTION, {"sha256": i.sha256, "caption": i.caption}) for i in recaption)
+    steps.extend(Step(Op.SET_CAPTION, SetCaptionArgs(i.sha256, i.caption or "")) for i in recaption)
     if not regenerate_all:
-        steps.extend(Step(Op.REGENERATE_CAPTION, {"sha256": i.sha256}) for i in regenerate)
+        steps.extend(Step(Op.REGENERATE_CAPTION, RegenerateCaptionArgs(i.sha256)) for i in regenerate)
     changes = ImageChanges(upload=tuple(i.rel_path for i in uploads),
                            delete=tuple([s.label for s in actual.strays] + [d.image_name for d in deletes]),
                            caption=tuple(i.rel_path for i in set_caption),

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from reconciler.model import Change, Drift, LiveView, Manifest
+from reconciler.reasons import Reason
 from reconciler.state.model import State
 
 ALL = "all"
@@ -30,6 +31,8 @@ class PlanInputs:
     # dataset keys whose completed version keeps stray images but on which this plan would
     # start a training: they get a new version without the strays (datasets._plan_completed)
     renew_for_training: frozenset[str] = frozenset()
+    # why a resource in state but not in the manifest is deleted (`bria destroy` says so)
+    removal_reason: Reason = Reason.DELETE_BECAUSE_REMOVED_FROM_MANIFEST
 
     def allowed(self, addr: str) -> bool:
         """May a protected change at `addr` go ahead (`--allow-destroy ADDR|all`)?"""

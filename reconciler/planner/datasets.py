@@ -15,6 +15,9 @@ from dataclasses import replace
 from typing import Any
 
 from reconciler.model import AUTO_PREFIX, Action, Change, DatasetSpec, Drift, ImageChanges, Op, Step, address
+from reconciler.reasons import Reason
+from reconciler.stepargs import (CloneDatasetArgs, CompleteDatasetArgs, CreateDatasetArgs, DeleteDatasetArgs, ForgetArgs,
+                                  UpdateDatasetArgs)
 from reconciler.planner.content import (UNKNOWN, ActualVersion, content_plan, desired_images, prefix_steps,
                                         upload_step, version_from_live, version_from_state)
 from reconciler.planner.context import Findings, PlanInputs
@@ -46,21 +49,21 @@ def _plan_dataset(inputs: PlanInputs, out: Findings, spec: DatasetSpec) -> None:
     record = inputs.state.datasets.get(spec.key)
     current = record.current if record else None
     if record is None or current is None:
-        _create(out, spec, "create", record)
+        _create(out, spec, Reason.CREATE, record)
         return
     before = version_from_state(current).summary()
     if spec.project in out.replaced_projects:
         # The project's deletion takes every version with it; the ip fields that shaped an
         # automatic prefix changed, so it is generated again.
-        _create(out, spec, "recreate_because_project_replaced", record, before, regenerate_prefix=True)
+        _create(out, spec, Reason.RECREATE_BECAUSE_PROJECT_REPLACED, record, before, regenerate_prefix=True)
         return
     if record.project != spec.project:
-        _create(out, spec, "recreate_because_project_changed", record, before)
+        _create(out, spec, Reason.RECREATE_BECAUSE_PROJECT_CHANGED, record, before)
         return
     live = inputs.live_dataset(spec.key)
     if live is None:
         out.drift.append(Drift(spec.address, "deleted", current.remote_id))
-        _create(out, spec, "recreate_because_deleted_outside_bria", record, before)
+        _create(out, spec, Reason.RECREATE_BECAUSE_DELETED_OUTSIDE_BRIA, record, before)
         return
     actual = version_from_live(live, current, [*(i.sha256 for i in spec.images), *_journaled_uploads(inputs, spec)])
     drifted = _report_drift(out, spec, record, actual)
@@ -70,19 +73,19 @@ def _plan_dataset(inputs: PlanInputs, out: Findings, spec: DatasetSpec) -> None:
         _plan_draft(out, spec, record, actual, drifted)
 
 
-def _create(out: Findings, spec: DatasetSpec, reason: str, record: DatasetRecord | None,
+def _create(out: Findings, spec: DatasetSpec, reason: Reason, record: DatasetRecord | None,
             before: dict[str, Any] | None = None, *, regenerate_prefix: bool = False) -> None:
     """The full create sequence: create, prefix, uploads (with manual captions), complete.
 
     A recreated dataset keeps its record: the new version is appended to the chain (the old,
     gone ones stay as history) and a pinned automatic prefix is reused."""
     pinned = record.pinned_prefix if record else None
-    steps = [Step(Op.CREATE_DATASET, {"name": spec.name, "project": spec.project})]
+    steps = [Step(Op.CREATE_DATASET, CreateDatasetArgs(spec.name, spec.project))]
     steps.extend(prefix_steps(spec, UNKNOWN, pinned, regenerate=regenerate_prefix))
     uploads = list(desired_images(spec).values())
     steps.extend(upload_step(i, spec.increase_resolution) for i in uploads)
     if spec.complete:
-        steps.append(Step(Op.COMPLETE_DATASET, {}))
+        steps.append(Step(Op.COMPLETE_DATASET, CompleteDatasetArgs()))
     out.renewed_datasets.add(spec.key)
     out.completed_after[spec.key] = spec.complete
     out.add(Change(address=spec.address, actions=(Action.CREATE,), reason=reason, steps=tuple(steps),
@@ -116,18 +119,18 @@ def _plan_completed(inputs: PlanInputs, out: Findings, spec: DatasetSpec, record
     content = content_plan(spec, actual, pinned)
     reason = None
     if not content_plan(spec, replace(actual, strays=()), pinned).empty:
-        reason = "clone_because_dataset_completed"
+        reason = Reason.CLONE_BECAUSE_DATASET_COMPLETED
     if actual.strays:
         trained = _trained_on(inputs, actual.remote_id)
         if reason is None and (not trained or spec.key in inputs.renew_for_training):
-            reason = "clone_because_stray_images"
+            reason = Reason.CLONE_BECAUSE_STRAY_IMAGES
         _note_strays(out, spec, actual, trained, dropped=reason is not None)
         if reason is None:
             out.kept_strays.add(spec.key)
     if reason is not None:
-        steps = [Step(Op.CLONE_DATASET, {"source_remote_id": actual.remote_id, "name": spec.name}), *content.steps]
+        steps = [Step(Op.CLONE_DATASET, CloneDatasetArgs(actual.remote_id, spec.name)), *content.steps]
         if spec.complete:
-            steps.append(Step(Op.COMPLETE_DATASET, {}))
+            steps.append(Step(Op.COMPLETE_DATASET, CompleteDatasetArgs()))
         out.renewed_datasets.add(spec.key)
         out.completed_after[spec.key] = spec.complete
         out.add(Change(address=spec.address, actions=(Action.CLONE,), reason=reason,
@@ -142,7 +145,7 @@ def _plan_completed(inputs: PlanInputs, out: Findings, spec: DatasetSpec, record
     if actual.name != spec.name:
         out.add(Change(address=spec.address, actions=(Action.UPDATE,),
                        reason=_update_reason(drifted, spec.name == record.current.name),
-                       steps=(Step(Op.UPDATE_DATASET, {"name": spec.name}),),
+                       steps=(Step(Op.UPDATE_DATASET, UpdateDatasetArgs(spec.name)),),
                        before={"name": actual.name}, after={"name": spec.name}))
 
 
@@ -152,10 +155,10 @@ def _plan_draft(out: Findings, spec: DatasetSpec, record: DatasetRecord, actual:
     content = content_plan(spec, actual, record.pinned_prefix)
     steps: list[Step] = []
     if actual.name != spec.name:
-        steps.append(Step(Op.UPDATE_DATASET, {"name": spec.name}))
+        steps.append(Step(Op.UPDATE_DATASET, UpdateDatasetArgs(spec.name)))
     steps.extend(content.steps)
     if spec.complete:
-        steps.append(Step(Op.COMPLETE_DATASET, {}))
+        steps.append(Step(Op.COMPLETE_DATASET, CompleteDatasetArgs()))
     if not steps:
         return
     # Had bria's last apply been left alone, would there be anything to do?
@@ -194,8 +197,8 @@ def _note_strays(out: Findings, spec: DatasetSpec, actual: ActualVersion, traine
     out.note(spec.address, text)
 
 
-def _update_reason(drifted: bool, desired_matches_state: bool) -> str:
-    return "revert_drift" if drifted and desired_matches_state else "update_in_place"
+def _update_reason(drifted: bool, desired_matches_state: bool) -> Reason:
+    return Reason.REVERT_DRIFT if drifted and desired_matches_state else Reason.UPDATE_IN_PLACE
 
 
 def _report_drift(out: Findings, spec: DatasetSpec, record: DatasetRecord, actual: ActualVersion) -> bool:
@@ -243,13 +246,13 @@ def _plan_removal(inputs: PlanInputs, out: Findings, key: str) -> None:
     if not present:
         if current is not None:
             out.drift.append(Drift(addr, "deleted", current.remote_id))
-        out.add(Change(address=addr, actions=(Action.DELETE,), reason="forget_because_deleted_outside_bria",
-                       steps=tuple(Step(Op.FORGET, {"remote_id": v.remote_id}) for v in record.versions),
+        out.add(Change(address=addr, actions=(Action.DELETE,), reason=Reason.FORGET_BECAUSE_DELETED_OUTSIDE_BRIA,
+                       steps=tuple(Step(Op.FORGET, ForgetArgs(v.remote_id)) for v in record.versions),
                        before=before))
         return
     _note_training_blocks_delete(inputs, out, addr, {v.remote_id for v in present})
-    out.add(Change(address=addr, actions=(Action.DELETE,), reason="delete_because_removed_from_manifest",
-                   steps=tuple(Step(Op.DELETE_DATASET, {"remote_id": v.remote_id}) for v in reversed(present)),
+    out.add(Change(address=addr, actions=(Action.DELETE,), reason=inputs.removal_reason,
+                   steps=tuple(Step(Op.DELETE_DATASET, DeleteDatasetArgs(v.remote_id)) for v in reversed(present)),
                    before={**(before or {}), "versions": [v.remote_id for v in record.versions]}))
 
 

@@ -22,11 +22,18 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from reconciler.model import MODEL_STATUSES, Action, Change, Drift, ModelSpec, Op, Step, address
+from reconciler.reasons import Reason
+from reconciler.stepargs import (CreateModelArgs, DeleteModelArgs, ForgetArgs, StartTrainingArgs, StopTrainingArgs,
+                                  SupersedeModelArgs, UpdateModelArgs)
 from reconciler.planner.context import Findings, PlanInputs, changed_fields, same_text
 from reconciler.state.model import ModelRecord
 
 TRAINED = ("Completed", "InProgress")
-ENDED_WITHOUT_MODEL = {"Failed": "failed", "Stopped": "stopped", "Stopping": "stopped"}
+# Statuses in which training ended without a model, and the reason a replacement gives.
+ENDED_WITHOUT_MODEL = {"Failed": Reason.REPLACE_BECAUSE_TRAINING_FAILED, "Stopped": Reason.REPLACE_BECAUSE_TRAINING_STOPPED,
+                       "Stopping": Reason.REPLACE_BECAUSE_TRAINING_STOPPED}
+REPLACED_BECAUSE = {"training_version": Reason.REPLACE_BECAUSE_TRAINING_VERSION_CHANGED,
+                    "training_mode": Reason.REPLACE_BECAUSE_TRAINING_MODE_CHANGED}
 
 
 def plan_models(inputs: PlanInputs, out: Findings) -> None:
@@ -58,7 +65,7 @@ def actual_summary(record: ModelRecord, live: Mapping[str, Any] | None) -> dict[
 def _plan_model(inputs: PlanInputs, out: Findings, spec: ModelSpec) -> None:
     record = inputs.state.models.get(spec.key)
     if record is None:
-        _create(inputs, out, spec, "create")
+        _create(inputs, out, spec, Reason.CREATE)
         return
     live = inputs.live_model(spec.key)
     before = actual_summary(record, live)
@@ -70,7 +77,7 @@ def _plan_model(inputs: PlanInputs, out: Findings, spec: ModelSpec) -> None:
         return
     dataset_spec = inputs.manifest.datasets.get(spec.dataset)
     if dataset_spec is not None and dataset_spec.project in out.replaced_projects:
-        _create(inputs, out, spec, "recreate_because_project_replaced", before, forget=record.remote_id)
+        _create(inputs, out, spec, Reason.RECREATE_BECAUSE_PROJECT_REPLACED, before, forget=record.remote_id)
         return
     drifted = changed_fields(before, {"name": record.name, "description": record.description},
                              ("name", "description"))
@@ -106,17 +113,17 @@ def _train_steps(out: Findings, spec: ModelSpec) -> list[Step]:
         out.note(spec.address, f"{spec.address}: train: true, but dataset.{spec.dataset} is not completed "
                                "(complete: false); training starts once it is")
         return []
-    return [Step(Op.START_TRAINING, {"parameters": dict(spec.training_parameters)})]
+    return [Step(Op.START_TRAINING, StartTrainingArgs(dict(spec.training_parameters)))]
 
 
 def _create_step(spec: ModelSpec) -> Step:
-    return Step(Op.CREATE_MODEL, {"name": spec.name, "description": spec.description, "dataset": spec.dataset,
-                                  "training_version": spec.training_version, "training_mode": spec.training_mode})
+    return Step(Op.CREATE_MODEL, CreateModelArgs(spec.name, spec.description, spec.dataset, spec.training_version,
+                                                 spec.training_mode))
 
 
-def _create(inputs: PlanInputs, out: Findings, spec: ModelSpec, reason: str,
+def _create(inputs: PlanInputs, out: Findings, spec: ModelSpec, reason: Reason,
             before: dict[str, Any] | None = None, forget: int | None = None) -> None:
-    steps = [Step(Op.FORGET, {"remote_id": forget})] if forget is not None else []
+    steps = [Step(Op.FORGET, ForgetArgs(forget))] if forget is not None else []
     train = _train_steps(out, spec)
     steps += [_create_step(spec), *train]
     actions = (Action.CREATE, Action.TRAIN) if train else (Action.CREATE,)
@@ -127,8 +134,8 @@ def _create(inputs: PlanInputs, out: Findings, spec: ModelSpec, reason: str,
 def _recreate_deleted(inputs: PlanInputs, out: Findings, spec: ModelSpec, record: ModelRecord,
                       before: dict[str, Any]) -> None:
     retrain = spec.train and record.status in TRAINED
-    reason = ("recreate_and_retrain_because_deleted_outside_bria" if retrain
-              else "recreate_because_deleted_outside_bria")
+    reason = (Reason.RECREATE_AND_RETRAIN_BECAUSE_DELETED_OUTSIDE_BRIA if retrain
+              else Reason.RECREATE_BECAUSE_DELETED_OUTSIDE_BRIA)
     _create(inputs, out, spec, reason, before, forget=record.remote_id)
     if retrain and Action.TRAIN in out.changes[spec.address].actions:
         out.note(spec.address, f"{spec.address}: model {record.remote_id} ({record.status}) was deleted outside "
@@ -137,32 +144,32 @@ def _recreate_deleted(inputs: PlanInputs, out: Findings, spec: ModelSpec, record
 
 
 def _replacement_reason(inputs: PlanInputs, out: Findings, spec: ModelSpec, record: ModelRecord,
-                        actual: dict[str, Any]) -> str | None:
+                        actual: dict[str, Any]) -> Reason | None:
     dataset = inputs.state.datasets.get(spec.dataset)
     current = dataset.current if dataset else None
     if (spec.dataset in out.renewed_datasets or record.dataset != spec.dataset
             or current is None or current.remote_id != record.dataset_remote_id):
-        return "replace_because_dataset_changed"
+        return Reason.REPLACE_BECAUSE_DATASET_CHANGED
     for name in ("training_version", "training_mode"):
         if not same_text(getattr(spec, name), actual[name]):
-            return f"replace_because_{name}_changed"
+            return REPLACED_BECAUSE[name]
     if dict(spec.training_parameters) != dict(record.training_parameters):
-        return "replace_because_training_parameters_changed"
+        return Reason.REPLACE_BECAUSE_TRAINING_PARAMETERS_CHANGED
     if spec.train and actual["status"] in ENDED_WITHOUT_MODEL:
-        return f"replace_because_training_{ENDED_WITHOUT_MODEL[actual['status']]}"
+        return ENDED_WITHOUT_MODEL[actual["status"]]
     return None
 
 
-def _replace(inputs: PlanInputs, out: Findings, spec: ModelSpec, before: dict[str, Any], reason: str) -> None:
+def _replace(inputs: PlanInputs, out: Findings, spec: ModelSpec, before: dict[str, Any], reason: Reason) -> None:
     """Keep the old remote model (recorded as superseded) and create + train a new one; an
     old model that never trained is deleted once its successor exists (see the docstring)."""
     train = _train_steps(out, spec)
     untrained = before["status"] == "Created"
     # `train: false` on a training model means stop it (design.md §3), replaced or not.
     stop_old = not spec.train and before["status"] == "InProgress"
-    delete_old = [Step(Op.DELETE_MODEL, {"remote_id": before["remote_id"]})] if untrained else []
-    steps = ((Step(Op.STOP_TRAINING, {"remote_id": before["remote_id"]}),) if stop_old else ()) + (
-        Step(Op.SUPERSEDE_MODEL, {"remote_id": before["remote_id"], "reason": reason}),
+    delete_old = [Step(Op.DELETE_MODEL, DeleteModelArgs(before["remote_id"]))] if untrained else []
+    steps = ((Step(Op.STOP_TRAINING, StopTrainingArgs(before["remote_id"])),) if stop_old else ()) + (
+        Step(Op.SUPERSEDE_MODEL, SupersedeModelArgs(before["remote_id"], reason)),
         _create_step(spec), *delete_old, *train)
     actions = (((Action.STOP,) if stop_old else ()) + ((Action.DELETE,) if untrained else ()) + (Action.CREATE,)
                + ((Action.TRAIN,) if train else ()))
@@ -189,22 +196,22 @@ def _plan_in_place(inputs: PlanInputs, out: Findings, spec: ModelSpec, record: M
     updated = changed_fields(desired, actual, ("name", "description"))
     steps: list[Step] = []
     actions: list[Action] = []
-    reasons: list[str] = []
+    reasons: list[Reason] = []
     if updated:
-        steps.append(Step(Op.UPDATE_MODEL, {"fields": {n: desired[n] or "" for n in updated}}))
+        steps.append(Step(Op.UPDATE_MODEL, UpdateModelArgs({n: desired[n] or "" for n in updated})))
         actions.append(Action.UPDATE)
         reverting = drifted and all(same_text(desired[n], getattr(record, n)) for n in updated)
-        reasons.append("revert_drift" if reverting else "update_in_place")
+        reasons.append(Reason.REVERT_DRIFT if reverting else Reason.UPDATE_IN_PLACE)
     if spec.train and status == "Created":
         train = _train_steps(out, spec)
         if train:
             steps += train
             actions.append(Action.TRAIN)
-            reasons.append("start_training_because_train_true")
+            reasons.append(Reason.START_TRAINING_BECAUSE_TRAIN_TRUE)
     if not spec.train and status == "InProgress":
-        steps.append(Step(Op.STOP_TRAINING, {"remote_id": record.remote_id}))
+        steps.append(Step(Op.STOP_TRAINING, StopTrainingArgs(record.remote_id)))
         actions.append(Action.STOP)
-        reasons.append("stop_because_train_false")
+        reasons.append(Reason.STOP_BECAUSE_TRAIN_FALSE)
     if not spec.train and status in ENDED_WITHOUT_MODEL:
         out.note(spec.address, f"{spec.address}: training {status}; train: false, so it is left as it is")
     if spec.train and status == "InProgress":
@@ -239,18 +246,18 @@ def _plan_removal(inputs: PlanInputs, out: Findings, key: str) -> None:
         out.note(addr, f"{addr}: its superseded model(s) {kept} stay in the API, no longer tracked by bria")
     if live is None:
         out.drift.append(Drift(addr, "deleted", record.remote_id))
-        out.add(Change(address=addr, actions=(Action.DELETE,), reason="forget_because_deleted_outside_bria",
-                       steps=(Step(Op.FORGET, {"remote_id": record.remote_id}),), before=before))
+        out.add(Change(address=addr, actions=(Action.DELETE,), reason=Reason.FORGET_BECAUSE_DELETED_OUTSIDE_BRIA,
+                       steps=(Step(Op.FORGET, ForgetArgs(record.remote_id)),), before=before))
         return
     if _unknown_status(out, addr, record, before):
         return
     status = before["status"]
-    steps = [Step(Op.DELETE_MODEL, {"remote_id": record.remote_id})]
+    steps = [Step(Op.DELETE_MODEL, DeleteModelArgs(record.remote_id))]
     actions = (Action.DELETE,)
     if status == "InProgress":
-        steps.insert(0, Step(Op.STOP_TRAINING, {"remote_id": record.remote_id}))
+        steps.insert(0, Step(Op.STOP_TRAINING, StopTrainingArgs(record.remote_id)))
         actions = (Action.STOP, Action.DELETE)
     protected = status in TRAINED
-    out.add(Change(address=addr, actions=actions, reason="delete_because_removed_from_manifest",
+    out.add(Change(address=addr, actions=actions, reason=inputs.removal_reason,
                    steps=tuple(steps), before=before, protected=protected,
                    refused=protected and not inputs.allowed(addr)))

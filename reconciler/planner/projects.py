@@ -10,11 +10,14 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from reconciler.model import Action, Change, Drift, Op, ProjectSpec, Step, address
+from reconciler.reasons import Reason
+from reconciler.stepargs import CreateProjectArgs, DeleteProjectArgs, ForgetArgs, UpdateProjectArgs
 from reconciler.planner.context import (PROJECT_API_FIELDS, Findings, PlanInputs, changed_fields,
                                         same_text)
 
 UPDATABLE = ("name", "description", "ip_name", "ip_description")
 FIXED = ("ip_type", "ip_medium")
+REPLACED_BECAUSE = {"ip_type": Reason.REPLACE_BECAUSE_IP_TYPE_CHANGED, "ip_medium": Reason.REPLACE_BECAUSE_IP_MEDIUM_CHANGED}
 
 
 def plan_projects(inputs: PlanInputs, out: Findings) -> None:
@@ -44,12 +47,12 @@ def _plan_project(inputs: PlanInputs, out: Findings, spec: ProjectSpec) -> None:
     record = inputs.state.projects.get(spec.key)
     desired = desired_fields(spec)
     if record is None:
-        out.add(_create(addr, desired, "create"))
+        out.add(_create(addr, desired, Reason.CREATE))
         return
     live = inputs.live_project(spec.key)
     if live is None:
         out.drift.append(Drift(addr, "deleted", record.remote_id))
-        out.add(_create(addr, desired, "recreate_because_deleted_outside_bria"))
+        out.add(_create(addr, desired, Reason.RECREATE_BECAUSE_DELETED_OUTSIDE_BRIA))
         return
     actual = live_fields(live)
     drifted = changed_fields(actual, record.applied, [n for n in PROJECT_API_FIELDS if n in record.applied])
@@ -65,14 +68,14 @@ def _plan_project(inputs: PlanInputs, out: Findings, spec: ProjectSpec) -> None:
         reverting = all(same_text(desired[n], record.applied.get(n)) for n in updated)
         out.add(Change(
             address=addr, actions=(Action.UPDATE,),
-            reason="revert_drift" if reverting and drifted else "update_in_place",
-            steps=(Step(Op.UPDATE_PROJECT, {"fields": api_body(desired, tuple(updated))}),),
+            reason=Reason.REVERT_DRIFT if reverting and drifted else Reason.UPDATE_IN_PLACE,
+            steps=(Step(Op.UPDATE_PROJECT, UpdateProjectArgs(api_body(desired, tuple(updated)))),),
             before={n: actual[n] for n in updated}, after={n: desired[n] for n in updated}))
 
 
-def _create(addr: str, desired: dict[str, Any], reason: str) -> Change:
+def _create(addr: str, desired: dict[str, Any], reason: Reason) -> Change:
     return Change(address=addr, actions=(Action.CREATE,), reason=reason,
-                  steps=(Step(Op.CREATE_PROJECT, {"fields": api_body(desired)}),), after=desired)
+                  steps=(Step(Op.CREATE_PROJECT, CreateProjectArgs(api_body(desired))),), after=desired)
 
 
 def _replace(inputs: PlanInputs, out: Findings, addr: str, remote_id: int, desired: dict[str, Any],
@@ -89,8 +92,9 @@ def _replace(inputs: PlanInputs, out: Findings, addr: str, remote_id: int, desir
                        + (f"; removed from the manifest, deleted first: {', '.join(removed)}" if removed else ""))
     _note_training_blocks_delete(inputs, out, addr, key, remote_id)
     out.add(Change(
-        address=addr, actions=(Action.DELETE, Action.CREATE), reason=f"replace_because_{fixed[0]}_changed",
-        steps=(Step(Op.DELETE_PROJECT, {"remote_id": remote_id}), Step(Op.CREATE_PROJECT, {"fields": api_body(desired)})),
+        address=addr, actions=(Action.DELETE, Action.CREATE), reason=REPLACED_BECAUSE[fixed[0]],
+        steps=(Step(Op.DELETE_PROJECT, DeleteProjectArgs(remote_id)),
+               Step(Op.CREATE_PROJECT, CreateProjectArgs(api_body(desired)))),
         before=actual, after=desired, protected=True, refused=not inputs.allowed(addr)))
 
 
@@ -133,12 +137,12 @@ def _plan_removal(inputs: PlanInputs, out: Findings, key: str) -> None:
     live = inputs.live_project(key)
     if live is None:
         out.drift.append(Drift(addr, "deleted", record.remote_id))
-        out.add(Change(address=addr, actions=(Action.DELETE,), reason="forget_because_deleted_outside_bria",
-                       steps=(Step(Op.FORGET, {"remote_id": record.remote_id}),), before=dict(record.applied)))
+        out.add(Change(address=addr, actions=(Action.DELETE,), reason=Reason.FORGET_BECAUSE_DELETED_OUTSIDE_BRIA,
+                       steps=(Step(Op.FORGET, ForgetArgs(record.remote_id)),), before=dict(record.applied)))
         return
     _note_training_blocks_delete(inputs, out, addr, key, record.remote_id)
     out.add(Change(
-        address=addr, actions=(Action.DELETE,), reason="delete_because_removed_from_manifest",
-        steps=(Step(Op.DELETE_PROJECT, {"remote_id": record.remote_id}),),
+        address=addr, actions=(Action.DELETE,), reason=inputs.removal_reason,
+        steps=(Step(Op.DELETE_PROJECT, DeleteProjectArgs(record.remote_id)),),
         before={"remote_id": record.remote_id, **live_fields(live)},
         protected=True, refused=not inputs.allowed(addr)))

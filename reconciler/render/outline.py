@@ -14,9 +14,10 @@ import json
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from reconciler.model import Op
+from reconciler.model import Step
 from reconciler.render import symbols
 from reconciler.render.symbols import Tone
+from reconciler.stepargs import CloneDatasetArgs, SupersedeModelArgs
 from reconciler.textsafe import clean_text
 
 _ID_KEYS = frozenset({"remote_id", "id"})
@@ -151,12 +152,16 @@ def _kept_text(change: Mapping[str, Any]) -> str:
     return f"the old model{ident} is KEPT (recorded as superseded, not deleted)"
 
 
-def _step_remote_id(step: Mapping[str, Any]) -> Any:
-    args = step.get("args") or {}
-    if step.get("op") == Op.CLONE_DATASET.value:
-        return args.get("source_remote_id")
-    if step.get("op") == Op.SUPERSEDE_MODEL.value:
-        return args.get("remote_id")
+def _step_remote_id(step: Mapping[str, Any]) -> int | None:
+    """The old object a clone / supersede step names (read through its argument class)."""
+    try:
+        args = Step.from_dict(step).args
+    except (KeyError, TypeError, ValueError):
+        return None
+    if isinstance(args, CloneDatasetArgs):
+        return args.source_remote_id
+    if isinstance(args, SupersedeModelArgs):
+        return args.remote_id
     return None
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from reconciler.model import Action, Op, split_address
+from reconciler.reasons import words_of
 
 
 class Tone(str, enum.Enum):
@@ -45,19 +46,6 @@ REPLACE = ChangeStyle("replace", "-/+", Tone.REPLACE, "destroy, then create a re
 NEW_VERSION = ChangeStyle("new_version", "+/~", Tone.NEW_VERSION,
                           "create a new version; the old one is KEPT (not destroyed)")
 NOOP = ChangeStyle("noop", " ", Tone.PLAIN, "no change")
-
-# Reasons that only repeat what the symbol already says; any other reason is shown.
-TRIVIAL_REASONS = frozenset({"", "create", "update", "update_in_place", "delete", "train",
-                             "stop", "no-op", "no_op", "noop"})
-
-# Reason codes whose word-for-word reading is unclear; the rest read well with "_" → " ".
-_REASON_WORDS = {
-    "clone_because_dataset_completed": "the dataset is completed (frozen), so the change needs a new version",
-    "clone_because_stray_images": "images added outside bria are left out of a new version",
-    "start_training_because_train_true": "train: true in the manifest",
-    "stop_because_train_false": "train: false in the manifest",
-    "delete_because_bria_destroy": "bria destroy",
-}
 
 # What a protected change would destroy, per resource kind (for the refusal message).
 _DESTROYS = {
@@ -136,11 +124,8 @@ def verb_of(change: Mapping[str, Any]) -> str:
 
 
 def reason_text(change: Mapping[str, Any]) -> str | None:
-    """The planner's reason in words, or None when it only repeats the verb."""
-    reason = str(change.get("reason") or "")
-    if reason in TRIVIAL_REASONS:
-        return None
-    return _REASON_WORDS.get(reason) or reason.replace("_", " ")
+    """The planner's reason in words (reasons.WORDING), or None when it only repeats the verb."""
+    return words_of(str(change.get("reason") or ""))
 
 
 def destroys_what(address: str) -> str:

@@ -1,0 +1,273 @@
+"""The arguments of each plan step (`model.Op`): one frozen class per op, with its JSON form.
+
+`to_dict()` is what a saved plan carries under `steps[].args`; `from_dict()` reads it back
+(missing optional keys take the defaults below, as earlier bria versions read them). Steps
+name remote objects by address, key and content hash, never by ids that exist only after
+earlier steps ran — the executor resolves those from the state at run time.
+
+`model.ARGS_BY_OP` maps each Op to its class; the executor's handlers read attributes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Mapping
+
+from reconciler.reasons import Reason
+
+
+def _opt_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+@dataclass(frozen=True)
+class NoArgs:
+    """REGENERATE_ALL_CAPTIONS (waits for completion), COMPLETE_DATASET."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "NoArgs":
+        return cls()
+
+
+@dataclass(frozen=True)
+class RemoteIdArgs:
+    """DELETE_PROJECT, DELETE_DATASET, DELETE_MODEL, FORGET: the remote object acted on.
+    STOP_TRAINING: the model to stop (None = the current model)."""
+
+    remote_id: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"remote_id": self.remote_id}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "RemoteIdArgs":
+        return cls(_opt_int(d.get("remote_id")))
+
+
+@dataclass(frozen=True)
+class ProjectFieldsArgs:
+    """CREATE_PROJECT (API body), UPDATE_PROJECT (only the changed, updatable fields)."""
+
+    fields: Mapping[str, Any] = field(default_factory=dict)     # API field names
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"fields": dict(self.fields)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "ProjectFieldsArgs":
+        return cls(dict(d.get("fields") or {}))
+
+
+@dataclass(frozen=True)
+class CreateDatasetArgs:
+    name: str = ""
+    project: str | None = None          # the project's key (None: from the manifest or state)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "project": self.project}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "CreateDatasetArgs":
+        return cls(str(d.get("name") or ""), d.get("project"))
+
+
+@dataclass(frozen=True)
+class CloneDatasetArgs:
+    source_remote_id: int = 0           # the completed version cloned
+    name: str | None = None             # None: "Copy of <source name>"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source_remote_id": self.source_remote_id, "name": self.name}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "CloneDatasetArgs":
+        return cls(int(d.get("source_remote_id") or 0), d.get("name"))
+
+
+@dataclass(frozen=True)
+class UpdateDatasetArgs:
+    name: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "UpdateDatasetArgs":
+        return cls(str(d.get("name") or ""))
+
+
+@dataclass(frozen=True)
+class GeneratePrefixArgs:
+    shas: tuple[str, ...] = ()          # ≤6, chosen deterministically (planner.content)
+    rel_paths: tuple[str, ...] = ()     # the same images, same order (for people)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"shas": list(self.shas), "rel_paths": list(self.rel_paths)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "GeneratePrefixArgs":
+        return cls(tuple(d.get("shas") or ()), tuple(d.get("rel_paths") or ()))
+
+
+@dataclass(frozen=True)
+class SetCaptionPrefixArgs:
+    prefix: str | None = None           # None: the pinned, generated one
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"prefix": self.prefix}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "SetCaptionPrefixArgs":
+        return cls(d.get("prefix"))
+
+
+@dataclass(frozen=True)
+class DeleteImageArgs:
+    """bria's own image by `sha256` (with its `image_name`), or — `sha256` None — a stray
+    (planner.content): `remote_id` in version `dataset_remote_id`; on a clone of that
+    version made earlier in the change, the `copy_index`-th (id order) of the clone's
+    strays named `image_name`."""
+
+    image_name: str = ""
+    sha256: str | None = None
+    remote_id: int | None = None
+    dataset_remote_id: int | None = None
+    copy_index: int = 0
+
+    @property
+    def is_stray(self) -> bool:
+        return not self.sha256
+
+    def to_dict(self) -> dict[str, Any]:
+        if not self.is_stray:
+            return {"sha256": self.sha256, "image_name": self.image_name}
+        return {"remote_id": self.remote_id, "dataset_remote_id": self.dataset_remote_id,
+                "image_name": self.image_name, "copy_index": self.copy_index}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "DeleteImageArgs":
+        return cls(str(d.get("image_name") or ""), d.get("sha256") or None, d.get("remote_id"),
+                   _opt_int(d.get("dataset_remote_id")), int(d.get("copy_index") or 0))
+
+
+@dataclass(frozen=True)
+class UploadImageArgs:
+    sha256: str = ""
+    rel_path: str = ""                  # relative to the manifest's folder
+    image_name: str = ""                # content_identity.image_name
+    increase_resolution: bool = True
+    caption: str | None = None          # manual caption set right after the upload (None: automatic)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"sha256": self.sha256, "rel_path": self.rel_path, "image_name": self.image_name,
+                "increase_resolution": self.increase_resolution, "caption": self.caption}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "UploadImageArgs":
+        return cls(str(d.get("sha256") or ""), str(d.get("rel_path") or ""), str(d.get("image_name") or ""),
+                   bool(d.get("increase_resolution", True)), d.get("caption"))
+
+
+@dataclass(frozen=True)
+class SetCaptionArgs:
+    sha256: str = ""
+    caption: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"sha256": self.sha256, "caption": self.caption}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "SetCaptionArgs":
+        return cls(str(d.get("sha256") or ""), str(d.get("caption") or ""))
+
+
+@dataclass(frozen=True)
+class RegenerateCaptionArgs:
+    sha256: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"sha256": self.sha256}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "RegenerateCaptionArgs":
+        return cls(str(d.get("sha256") or ""))
+
+
+@dataclass(frozen=True)
+class CreateModelArgs:
+    name: str = ""
+    description: str | None = None
+    dataset: str | None = None          # the dataset's key (None: from the manifest or state)
+    training_version: str = "max"
+    training_mode: str = "fully_automated"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "description": self.description, "dataset": self.dataset,
+                "training_version": self.training_version, "training_mode": self.training_mode}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "CreateModelArgs":
+        return cls(str(d.get("name") or ""), d.get("description"), d.get("dataset"),
+                   d.get("training_version") or "max", d.get("training_mode") or "fully_automated")
+
+
+@dataclass(frozen=True)
+class UpdateModelArgs:
+    fields: Mapping[str, Any] = field(default_factory=dict)     # name / description only
+
+    UPDATABLE: ClassVar[tuple[str, ...]] = ("name", "description")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"fields": dict(self.fields)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "UpdateModelArgs":
+        return cls(dict(d.get("fields") or {}))
+
+
+@dataclass(frozen=True)
+class StartTrainingArgs:
+    parameters: Mapping[str, Any] = field(default_factory=dict)  # expert mode only, else {}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"parameters": dict(self.parameters)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "StartTrainingArgs":
+        return cls(dict(d.get("parameters") or {}))
+
+
+@dataclass(frozen=True)
+class SupersedeModelArgs:
+    """State only: the current model moves to history, with why (recorded in state)."""
+
+    remote_id: int | None = None
+    reason: Reason | None = None        # recorded as the superseded model's reason
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"remote_id": self.remote_id, "reason": None if self.reason is None else self.reason.value}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "SupersedeModelArgs":
+        reason = d.get("reason")
+        return cls(_opt_int(d.get("remote_id")), None if reason is None else Reason(reason))
+
+
+# One class per op; ops with the same shape share a base.
+class CreateProjectArgs(ProjectFieldsArgs): pass
+class UpdateProjectArgs(ProjectFieldsArgs): pass
+class DeleteProjectArgs(RemoteIdArgs): pass
+class DeleteDatasetArgs(RemoteIdArgs): pass
+class DeleteModelArgs(RemoteIdArgs): pass
+class StopTrainingArgs(RemoteIdArgs): pass
+class ForgetArgs(RemoteIdArgs): pass          # drop a record whose object is gone
+class RegenerateAllCaptionsArgs(NoArgs): pass
+class CompleteDatasetArgs(NoArgs): pass
+
+
+StepArgs = (NoArgs | RemoteIdArgs | ProjectFieldsArgs | CreateDatasetArgs | CloneDatasetArgs | UpdateDatasetArgs
+            | GeneratePrefixArgs | SetCaptionPrefixArgs | DeleteImageArgs | UploadImageArgs | SetCaptionArgs
+            | RegenerateCaptionArgs | CreateModelArgs | UpdateModelArgs | StartTrainingArgs | SupersedeModelArgs)
