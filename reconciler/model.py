@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from reconciler import stepargs
+from reconciler import identity, stepargs
 from reconciler.diagnostics import SourceRange
 from reconciler.reasons import Reason
 from reconciler.stepargs import StepArgs
@@ -69,18 +69,8 @@ class ImageSpec:
 
     @property
     def image_name(self) -> str:
-        """The name sent to the API. It embeds the content hash so that an upload whose
-        response was lost can be found again and matched to its file (the API has no
-        idempotency key), and so that a clone's copied images map back to content."""
-        return f"{self.sha256[:16]}-{self.path.name}"
-
-
-def sha_from_image_name(image_name: str | None) -> str | None:
-    """The 16-hex-digit content-hash prefix embedded by ImageSpec.image_name, or None."""
-    if not image_name or len(image_name) < 17 or image_name[16] != "-":
-        return None
-    head = image_name[:16]
-    return head if all(c in "0123456789abcdef" for c in head) else None
+        """The name sent to the API (see reconciler.identity)."""
+        return identity.image_name(self.sha256, self.path.name)
 
 
 @dataclass(frozen=True)

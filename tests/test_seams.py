@@ -40,3 +40,17 @@ def test_every_reason_is_worded_in_the_one_table():
     assert words_of("delete_because_bria_destroy") == "bria destroy"
     assert words_of("create") is None
     assert words_of("something_newer") == "something_newer"
+
+
+def test_one_matcher_one_precedence():
+    from reconciler.identity import hash_prefix_of, image_name, match_images, stray_key
+
+    a, b = "a" * 64, "b" * 64
+    images = [{"id": 9, "image_name": image_name(a, "x.png")},     # a second copy of a: stray
+              {"id": 3, "image_name": image_name(a, "x.png")},
+              {"id": 5, "image_name": "console.png"},              # recorded as a stray: stays one
+              {"id": 7, "image_name": "b.png"}]                    # by exact name
+    matched = match_images(images, recorded={5: stray_key(5)}, names={"b.png": b}, known_shas=[a])
+    assert matched == {3: a, 5: None, 7: b, 9: None}
+    assert list(matched) == [3, 5, 7, 9]
+    assert hash_prefix_of(image_name(a, "x.png")) == a[:16] and hash_prefix_of("console.png") is None

@@ -20,6 +20,7 @@ from typing import Any, Awaitable, Callable, Mapping
 
 from reconciler.api import errors
 from reconciler.executor import records
+from reconciler.identity import is_content_key
 from reconciler.executor.calls import Cancelled
 from reconciler.executor.context import RunContext
 from reconciler.executor.holder import StateChange
@@ -179,11 +180,11 @@ async def adoption(ctx: RunContext, entry: JournalEntry, remote: Remote) -> Stat
 def _content_keyed(ctx: RunContext, state: State, key: str, source_id: Any, remote_images: Any) -> dict:
     """A clone's images keyed by sha256, through image_name: the content the source version
     recorded and the manifest's declaration of the dataset. What matches nothing is a stray
-    (`unknown-<id>`), as the planner saw it in the source version, so the plan's
+    (`identity.stray_key`), as the planner saw it in the source version, so the plan's
     DELETE_IMAGE steps for strays find their copies (steps.delete_image)."""
     source = records.version_by_id(state, key, int(source_id)) if source_id is not None else None
     known = {img.image_name: sha for sha, img in (source.images.items() if source else ())
-             if records.is_content_key(sha)}
+             if is_content_key(sha)}
     known.update(_manifest_content(ctx, key))
     return records.map_images_to_content(remote_images, known, sorted(set(known.values())))
 

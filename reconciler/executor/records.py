@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Iterable, Mapping
 
-from reconciler.model import sha_from_image_name
+from reconciler.identity import id_order, is_content_key, match_images, stray_key
 from reconciler.stepargs import DeleteImageArgs
 from reconciler.state.model import (DatasetRecord, DatasetVersion, ImageRecord, ModelRecord, ProjectRecord,
                                     State, SupersededModel)
@@ -18,9 +18,6 @@ from reconciler.state.model import (DatasetRecord, DatasetVersion, ImageRecord, 
 # API project body field → ProjectRecord.applied field
 PROJECT_FIELDS = {"project_name": "name", "project_description": "description", "ip_type": "ip_type",
                   "ip_medium": "ip_medium", "ip_name": "ip_name", "ip_description": "ip_description"}
-# State key of an image that maps to no content bria knows — a stray (planner/content.py):
-# the planner removes it (a draft's) or leaves it out of the next version (a completed one's).
-UNKNOWN_IMAGE_PREFIX = "unknown-"
 
 
 class StepFailed(Exception):
@@ -119,7 +116,7 @@ def stray_remote_id(address: str, version: DatasetVersion, args: DeleteImageArgs
     """The remote id of the stray image a DELETE_IMAGE step (without sha256) deletes from
     `version`. `remote_id` is its id in version `dataset_remote_id`; when `version` is a clone
     of that one (made earlier in the same change), the stray is the clone's copy: among the
-    clone's strays (`unknown-<id>` records, see journal._content_keyed) of the same image
+    clone's strays (stray-keyed records, see journal._content_keyed) of the same image
     name, in id order, the one at `copy_index`."""
     planned_on = args.dataset_remote_id
     if planned_on is None or planned_on == version.remote_id:
@@ -157,35 +154,16 @@ def without_dataset_version(state: State, key: str, remote_id: int) -> State:
     return state.with_resource(f"dataset.{key}", replace(record, versions=versions))
 
 
-def is_content_key(key: str) -> bool:
-    """A sha256 image key, as opposed to a stray's `unknown-<id>` (same rule as the planner's)."""
-    return len(key) == 64 and all(c in "0123456789abcdef" for c in key)
-
-
 def map_images_to_content(remote_images: Iterable[Mapping[str, Any]], known: Mapping[str, str],
                           known_shas: Iterable[str]) -> dict[str, ImageRecord]:
-    """Key a remote dataset's images by full sha256.
-
-    `known` maps image_name → sha256 (from state and manifest); otherwise the 16-hex prefix
-    embedded in image_name is matched against `known_shas`. Exact names are matched first,
-    then prefixes, each in id order, so which copy of a duplicated content is the stray does
-    not depend on the order the API lists them in. An image that matches nothing (or a
-    content already taken) is a stray, recorded under `unknown-<remote id>`: the planner
-    sees it and removes it.
-    """
-    shas = sorted(known_shas)
-    ordered = sorted(remote_images, key=lambda img: int(img["id"]))
-    keyed: dict[int, str] = {}            # remote id → sha256
-    for img in ordered:
-        sha = known.get(img.get("image_name") or "")
-        if sha is not None and sha not in keyed.values():
-            keyed[int(img["id"])] = sha
-    for img in (i for i in ordered if int(i["id"]) not in keyed):
-        prefix = sha_from_image_name(img.get("image_name"))
-        sha = next((s for s in shas if prefix and s.startswith(prefix)), None)
-        if sha is not None and sha not in keyed.values():
-            keyed[int(img["id"])] = sha
-    return {keyed.get(int(img["id"]), f"{UNKNOWN_IMAGE_PREFIX}{img['id']}"): image_record(img) for img in ordered}
+    """Key a remote dataset's images by full sha256 for state (identity.match_images: exact
+    `known` image names first, then the hash prefix in the name against `known_shas`). An
+    image that matches nothing, or a content already taken, is a stray, recorded under
+    `identity.stray_key(<remote id>)`: the planner sees it and removes it."""
+    remote_images = list(remote_images)
+    matched = match_images(remote_images, names=known, known_shas=known_shas)
+    ordered = sorted(remote_images, key=lambda img: id_order(img.get("id")))
+    return {matched[img.get("id")] or stray_key(img["id"]): image_record(img) for img in ordered}
 
 
 def record_completed_images(state: State, key: str, dataset_id: int, remote_images: Iterable[Mapping[str, Any]],

@@ -25,7 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from reconciler.model import AUTO_PREFIX, DatasetSpec, ImageChanges, ImageSpec, Op, Step, sha_from_image_name
+from reconciler.identity import id_order, is_content_key, match_images
+from reconciler.model import AUTO_PREFIX, DatasetSpec, ImageChanges, ImageSpec, Op, Step
 from reconciler.stepargs import (DeleteImageArgs, GeneratePrefixArgs, RegenerateAllCaptionsArgs, RegenerateCaptionArgs,
                                   SetCaptionArgs, SetCaptionPrefixArgs, UploadImageArgs)
 from reconciler.state.model import DatasetVersion
@@ -53,12 +54,6 @@ class StrayImage:
     @property
     def label(self) -> str:
         return self.image_name or f"id {self.remote_id}"
-
-
-def is_content_key(key: str) -> bool:
-    """Is this state image key a sha256 (bria's content), rather than a stray's `unknown-<id>`?
-    (The executor keys images it cannot map to content that way: executor.records.)"""
-    return len(key) == 64 and all(c in "0123456789abcdef" for c in key)
 
 
 @dataclass(frozen=True)
@@ -98,16 +93,13 @@ def version_from_live(live: Mapping[str, Any], recorded: DatasetVersion, known_s
     if "images" not in live:
         return ActualVersion(base.remote_id, name, status, prefix, base.images, base.strays)
     by_remote_id = {r.remote_id: key for key, r in recorded.images.items()}
-    by_prefix = {sha[:16]: sha for sha in [*base.images, *known_shas]}
+    matched = match_images(live["images"], recorded=by_remote_id, known_shas=[*base.images, *known_shas])
     images: dict[str, ActualImage] = {}
     strays: list[StrayImage] = []
-    # Images whose id state recorded are matched first, then the others in id order, so a
-    # second copy of one content (a duplicate upload) is the same one whatever order the
-    # API lists them in; it is a stray, not mistaken for bria's.
-    for img in sorted(live["images"], key=lambda i: (i.get("id") not in by_remote_id, _id_order(i.get("id")))):
-        name_ = img.get("image_name") or ""
-        sha = by_remote_id.get(img.get("id")) or by_prefix.get(sha_from_image_name(name_) or "")
-        if sha is None or not is_content_key(sha) or sha in images:
+    # In the order the matcher gave precedence to: recorded images first, then the others.
+    for img in sorted(live["images"], key=lambda i: (i.get("id") not in by_remote_id, id_order(i.get("id")))):
+        name_, sha = img.get("image_name") or "", matched[img.get("id")]
+        if sha is None:
             strays.append(StrayImage(img.get("id"), name_))
             continue
         images[sha] = ActualImage(sha, img.get("id"), name_, img.get("caption"),
@@ -116,11 +108,7 @@ def version_from_live(live: Mapping[str, Any], recorded: DatasetVersion, known_s
 
 
 def _ordered(strays: Iterable[StrayImage]) -> tuple[StrayImage, ...]:
-    return tuple(sorted(strays, key=lambda s: (s.image_name, _id_order(s.remote_id))))
-
-
-def _id_order(remote_id: Any) -> tuple[int, str]:
-    return (remote_id, "") if isinstance(remote_id, int) else (0, str(remote_id))
+    return tuple(sorted(strays, key=lambda s: (s.image_name, id_order(s.remote_id))))
 
 
 def choose_prefix_images(images: Iterable[ImageSpec]) -> list[ImageSpec]:
