@@ -163,3 +163,16 @@ def test_the_executor_mutates_only_through_api_calls() -> None:
             assert ast.unparse(attr.value) == "ctx.api", f"{module}:{attr.lineno}: {ast.unparse(attr)} is not ctx.api"
             seen += 1
     assert seen >= len(_mutating_methods()) - 1, "the executor's mutating calls were not found"
+
+
+def test_the_cli_opens_the_state_only_through_state_session() -> None:
+    """One way to open, lock and close the state (cli/session.py), used by every command."""
+    openers = []
+    for module, path in _modules():
+        if not module.startswith("cli") or module == "cli.session":
+            continue
+        tree = ast.parse(path.read_text())
+        openers += [f"{module}:{n.lineno}" for n in ast.walk(tree) if isinstance(n, ast.Call)
+                    and ast.unparse(n.func).split(".")[-1] in {"open_store", "LocalStateStore", "PostgresStateStore"}
+                    and not (n.args and ast.unparse(n.args[0]) == "source")]   # `state push FILE` reads a file
+    assert not openers, openers

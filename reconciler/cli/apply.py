@@ -15,7 +15,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -27,8 +27,8 @@ from rich.console import Console
 from reconciler.api import errors as api_errors
 from reconciler.api.protocol import BriaApi
 from reconciler.cli import exitcodes
-from reconciler.cli.common import (build_client, check_address_flags, close_state, command_line,
-                                   load_manifest_or_exit, open_state, run_async)
+from reconciler.cli.common import build_client, check_address_flags, command_line, load_manifest_or_exit, run_async
+from reconciler.cli.session import StateOptions, error, state_options, state_session
 from reconciler.cli.waiting import DEFAULT_REFRESH_TIMEOUT, refresh_timeout_option, within_deadline
 from reconciler.executor import ConsoleReporter, apply_plan, resolve_leftovers, stale_reason
 from reconciler.executor.context import DEFAULT_PARALLELISM, RunConfig
@@ -36,7 +36,7 @@ from reconciler.executor.importing import ImportRefused, import_resource
 from reconciler.executor.summary import output_lines, outputs, summary_lines
 from reconciler.model import Manifest, Plan
 from reconciler.state.model import State
-from reconciler.state.store import StateError, StateStore
+from reconciler.state.store import StateStore
 from reconciler.textsafe import clean_text
 
 # Test hook for the crash tests (see reconciler/executor/calls.py): SIGKILL after N API calls.
@@ -59,8 +59,7 @@ def _console() -> Console:
     return Console(highlight=False, soft_wrap=True)
 
 
-def _err(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
+_err = error
 
 
 def _allow_destroy(values: tuple[str, ...]) -> Any:
@@ -69,15 +68,6 @@ def _allow_destroy(values: tuple[str, ...]) -> Any:
 
 def _run_config(parallelism: int, poll_interval: float) -> RunConfig:
     return RunConfig(parallelism=parallelism, poll_interval=poll_interval)
-
-
-def _state_options(f: Any) -> Any:
-    f = click.option("--lock-timeout", type=click.FloatRange(min=0), default=0.0, show_default=True,
-                     help="Seconds to wait for another run's state lock.")(f)
-    f = click.option("--state-backend", type=click.Choice(["local", "postgres"]), default=None,
-                     help="Override the manifest's state backend.")(f)
-    return click.option("-f", "--file", "manifest_path", default="bria.yaml", show_default=True,
-                        help="The manifest.")(f)
 
 
 def _apply_options(f: Any) -> Any:
@@ -97,42 +87,41 @@ NO_TTY_MESSAGE = ("stdin is not a terminal, so bria cannot ask for confirmation;
 
 @click.command("apply")
 @click.argument("plan_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@_state_options
+@state_options
 @_apply_options
 @click.option("--target", multiple=True, metavar="ADDR", help="Only this resource and its dependencies.")
 @click.option("--exclude", multiple=True, metavar="ADDR", help="Leave out this resource and its dependents.")
-def apply_command(plan_file: Path | None, manifest_path: str, state_backend: str | None, lock_timeout: float,
-                  auto_approve: bool, parallelism: int, wait: bool, allow_destroy: tuple[str, ...],
-                  poll_interval: float, refresh_timeout: float, target: tuple[str, ...],
+def apply_command(plan_file: Path | None, state_opts: StateOptions, auto_approve: bool, parallelism: int, wait: bool,
+                  allow_destroy: tuple[str, ...], poll_interval: float, refresh_timeout: float,
+                  target: tuple[str, ...],
                   exclude: tuple[str, ...]) -> None:
     """Make the API match the manifest (or carry out a saved PLAN_FILE)."""
     saved = _read_saved_plan(plan_file) if plan_file is not None else None
-    manifest = load_manifest_or_exit(manifest_path)
+    manifest = load_manifest_or_exit(state_opts.manifest_file)
     options = ApplyOptions(auto_approve or saved is not None, _run_config(parallelism, poll_interval), wait,
                            allow_destroy, target, exclude, refresh_timeout=refresh_timeout)
     check_flags = partial(check_address_flags, manifest, targets=target, excludes=exclude,
                           allow_destroy=_allow_destroy(allow_destroy))
-    sys.exit(_locked_run(manifest, state_backend, lock_timeout, command_line(),
-                         lambda store, state: _apply(manifest, manifest, store, state, options, saved),
+    sys.exit(_locked_run(manifest, state_opts, lambda store, state: _apply(manifest, manifest, store, state, options,
+                                                                           saved),
                          check_flags=check_flags))
 
 
 @click.command("destroy")
-@_state_options
+@state_options
 @_apply_options
-def destroy_command(manifest_path: str, state_backend: str | None, lock_timeout: float, auto_approve: bool,
-                    parallelism: int, wait: bool, allow_destroy: tuple[str, ...], poll_interval: float,
-                    refresh_timeout: float) -> None:
+def destroy_command(state_opts: StateOptions, auto_approve: bool, parallelism: int, wait: bool,
+                    allow_destroy: tuple[str, ...], poll_interval: float, refresh_timeout: float) -> None:
     """Delete everything recorded in state (protected resources need --allow-destroy)."""
-    manifest = load_manifest_or_exit(manifest_path)
+    manifest = load_manifest_or_exit(state_opts.manifest_file)
     # The planner with nothing desired plans the deletion of everything, so the protection
     # rules stay in one place.
     nothing = replace(manifest, projects={}, datasets={}, models={})
     options = ApplyOptions(auto_approve, _run_config(parallelism, poll_interval), False, allow_destroy,
                            destroying=True, refresh_timeout=refresh_timeout)
     check_flags = partial(check_address_flags, manifest, allow_destroy=_allow_destroy(allow_destroy))
-    sys.exit(_locked_run(manifest, state_backend, lock_timeout, command_line(),
-                         lambda store, state: _apply(nothing, manifest, store, state, options, None),
+    sys.exit(_locked_run(manifest, state_opts, lambda store, state: _apply(nothing, manifest, store, state, options,
+                                                                           None),
                          check_flags=check_flags))
 
 
@@ -144,31 +133,27 @@ def _read_saved_plan(path: Path) -> Plan:
         sys.exit(exitcodes.ERROR)
 
 
-def _locked_run(manifest: Manifest, backend: str | None, lock_timeout: float, command: str, body: Any,
+def _locked_run(manifest: Manifest, state_opts: StateOptions,
+                body: Callable[[StateStore, State], Coroutine[Any, Any, int]],
                 check_flags: Callable[[State], None] | None = None) -> int:
     """Take the state lock, run `body(store, state)` (a coroutine), always unlock.
 
     `check_flags(state)` runs first, before any client exists: it exits 1 on a flag that
     names no resource, so a bad flag costs no API call and changes nothing."""
-    store, stored = open_state(manifest, backend, lock_timeout, command)
-    try:
-        state = stored or State.empty()
-        if check_flags is not None:
-            check_flags(state)
-        return run_async(body(store, state))
-    except StateError as exc:
-        _err(str(exc))
-        return exitcodes.ERROR
-    except (KeyboardInterrupt, click.Abort):
-        # Ctrl-C before execution started (while refreshing, planning or at the prompt):
-        # nothing was changed in the API.
-        _err("cancelled before anything was applied")
-        return exitcodes.CANCELLED
-    finally:
-        close_state(store)
+    with state_session(state_opts, manifest, lock=command_line()) as session:
+        try:
+            state = session.store.read() or State.empty()
+            if check_flags is not None:
+                check_flags(state)
+            return run_async(body(session.store, state))
+        except (KeyboardInterrupt, click.Abort):
+            # Ctrl-C before execution started (while refreshing, planning or at the prompt):
+            # nothing was changed in the API.
+            _err("cancelled before anything was applied")
+            return exitcodes.CANCELLED
 
 
-async def _apply(plan_manifest: Manifest, manifest: Manifest, store: Any, state: State, options: ApplyOptions,
+async def _apply(plan_manifest: Manifest, manifest: Manifest, store: StateStore, state: State, options: ApplyOptions,
                  saved: Plan | None) -> int:
     console = _console()
     try:
@@ -207,7 +192,7 @@ async def _check_saved(saved: Plan, manifest: Manifest, state: State, client: Br
     return saved
 
 
-async def _make_plan(manifest: Manifest, state: State, client: Any, store: Any, options: ApplyOptions,
+async def _make_plan(manifest: Manifest, state: State, client: BriaApi, store: StateStore, options: ApplyOptions,
                      console: Console) -> tuple[State, Plan | int]:
     from reconciler.planner import PlanError, plan as make_plan
     from reconciler.refresh import refresh
@@ -247,7 +232,7 @@ def _confirmed() -> bool:
     return answer.strip() == "yes"
 
 
-async def _execute(the_plan: Plan, manifest: Manifest, state: State, client: Any, store: Any,
+async def _execute(the_plan: Plan, manifest: Manifest, state: State, client: BriaApi, store: StateStore,
                    options: ApplyOptions, console: Console) -> int:
     cancel = asyncio.Event()
     _install_cancel_handlers(cancel)
@@ -283,13 +268,12 @@ def _install_cancel_handlers(cancel: asyncio.Event) -> None:
 @click.command("import")
 @click.argument("address")
 @click.argument("remote_id", type=click.IntRange(min=1))
-@_state_options
-def import_command(address: str, remote_id: int, manifest_path: str, state_backend: str | None,
-                   lock_timeout: float) -> None:
+@state_options
+def import_command(address: str, remote_id: int, state_opts: StateOptions) -> None:
     """Record an existing remote object (project, dataset or model) in state as ADDRESS."""
-    manifest = load_manifest_or_exit(manifest_path)
+    manifest = load_manifest_or_exit(state_opts.manifest_file)
 
-    async def body(store: Any, state: State) -> int:
+    async def body(store: StateStore, state: State) -> int:
         try:
             async with build_client(manifest) as client:
                 new_state = await import_resource(manifest, state, client, address, remote_id)
@@ -300,27 +284,17 @@ def import_command(address: str, remote_id: int, manifest_path: str, state_backe
         click.echo(f"Imported {address} (remote id {remote_id}). Run `bria plan` to see what differs.")
         return exitcodes.OK
 
-    sys.exit(_locked_run(manifest, state_backend, lock_timeout, command_line(), body))
+    sys.exit(_locked_run(manifest, state_opts, body))
 
 
 @click.command("output")
 @click.option("--format", "fmt", type=click.Choice(["human", "json"]), default="human", show_default=True)
-@click.option("-f", "--file", "manifest_path", default="bria.yaml", show_default=True, help="The manifest.")
-@click.option("--state-backend", type=click.Choice(["local", "postgres"]), default=None)
-def output_command(fmt: str, manifest_path: str, state_backend: str | None) -> None:
+@state_options(lock=False)
+def output_command(fmt: str, state_opts: StateOptions) -> None:
     """Model ids, statuses and generation prefixes from state, for later pipeline steps."""
-    from reconciler.state import open_store
-
-    manifest = load_manifest_or_exit(manifest_path)
-    try:
-        store = open_store(manifest.state, override_backend=state_backend)
-        try:   # read without the lock: output must work while an apply follows training
-            state = store.read() or State.empty()
-        finally:
-            close_state(store)
-    except StateError as exc:
-        _err(str(exc))
-        sys.exit(exitcodes.ERROR)
+    # Read without the lock: output must work while an apply follows training.
+    with state_session(state_opts) as session:
+        state = session.store.read() or State.empty()
     if fmt == "json":
         click.echo(json.dumps(outputs(state), indent=2, sort_keys=True))
     else:

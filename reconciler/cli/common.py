@@ -10,7 +10,6 @@ from reconciler.model import Manifest
 if TYPE_CHECKING:
     from reconciler.api import BriaClient
     from reconciler.state.model import State
-    from reconciler.state.store import StateStore
 
 T = TypeVar("T")
 
@@ -56,10 +55,10 @@ EMBEDDED_CAPTIONS_SECONDS = 0.2           # regenerate-all-captions in the embed
 
 
 def fail(message: str, code: int) -> NoReturn:
-    """Print `message` to stderr and exit with `code` (see exitcodes.py)."""
-    import click
+    """Print `error: message` to stderr and exit with `code` (see exitcodes.py)."""
+    from reconciler.cli.session import error
 
-    click.echo(f"Error: {message}", err=True)
+    error(message)
     raise SystemExit(code)
 
 
@@ -176,38 +175,6 @@ def _embedded_transport_class() -> type:
             self.app.state.emulator.store.close()
 
     return EmbeddedEmulatorTransport
-
-
-def open_state(manifest: Manifest, backend_override: str | None, lock_timeout: float,
-               command: str) -> tuple["StateStore", "State | None"]:
-    """Open the manifest's state store, take its lock and read the state (None when there
-    is none yet). The caller releases the lock with `close_state(store)`.
-    Exits 3 naming the holder when another run holds the lock, 1 on other state errors."""
-    from reconciler.cli.exitcodes import ERROR, LOCKED
-    from reconciler.state import open_store
-    from reconciler.state.store import StateError, StateLocked
-
-    try:
-        store = open_store(manifest.state, override_backend=backend_override, lock_timeout=lock_timeout)
-        store.lock(command, timeout=lock_timeout)
-    except StateLocked as exc:
-        fail(f"{exc}\nWait for it to finish, or if it is gone for good: bria force-unlock LOCK_ID", LOCKED)
-    except StateError as exc:
-        fail(str(exc), ERROR)
-    try:
-        return store, store.read()
-    except StateError as exc:
-        close_state(store)
-        fail(str(exc), ERROR)
-
-
-def close_state(store: "StateStore") -> None:
-    """Release the lock (and the connection, for backends that hold one)."""
-    close = getattr(store, "close", None)
-    if callable(close):
-        close()
-    else:
-        store.unlock()
 
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:

@@ -17,8 +17,9 @@ from pathlib import Path
 import click
 
 from reconciler.cli import exitcodes
-from reconciler.cli.common import (build_client, check_address_flags, close_state, command_line, fail,
-                                   load_manifest_or_exit, open_state, run_async)
+from reconciler.cli.common import (build_client, check_address_flags, command_line, fail, load_manifest_or_exit,
+                                   run_async)
+from reconciler.cli.session import StateOptions, state_options, state_session
 from reconciler.cli.show import show_command
 from reconciler.cli.waiting import DEFAULT_REFRESH_TIMEOUT, refresh_timeout_option, within_deadline
 from reconciler.model import LiveView, Manifest, Plan
@@ -28,7 +29,6 @@ FORMATS = ("human", "json", "markdown")
 
 
 @click.command("plan")
-@click.option("-f", "--file", "manifest_file", default="bria.yaml", show_default=True, help="The manifest.")
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Save the plan (JSON) for `bria apply PLAN`.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="human", show_default=True)
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when there are none.")
@@ -37,25 +37,22 @@ FORMATS = ("human", "json", "markdown")
 @click.option("--no-refresh", is_flag=True, help="Trust the state; do not read the live API.")
 @click.option("--allow-destroy", "allow_destroy", multiple=True, metavar="ADDR|all",
               help="Allow destroying this protected resource (or all).")
-@click.option("--state-backend", type=click.Choice(["local", "postgres"]), default=None)
-@click.option("--lock-timeout", type=click.FloatRange(min=0), default=0.0, show_default=True, metavar="SECONDS")
+@state_options
 @refresh_timeout_option
-def plan_command(manifest_file: str, out_file: str | None, fmt: str, detailed_exitcode: bool,
+def plan_command(state_opts: StateOptions, out_file: str | None, fmt: str, detailed_exitcode: bool,
                  targets: tuple[str, ...], excludes: tuple[str, ...], no_refresh: bool,
-                 allow_destroy: tuple[str, ...], state_backend: str | None, lock_timeout: float,
-                 refresh_timeout: float) -> None:
+                 allow_destroy: tuple[str, ...], refresh_timeout: float) -> None:
     """Show what `bria apply` would do, in order, with reasons.
 
     Exit codes: 0 success (with --detailed-exitcode: no changes), 1 error, 2 changes present
     (--detailed-exitcode), 3 state locked, 6 the plan holds refused (protected) changes.
     """
-    manifest = load_manifest_or_exit(manifest_file)
+    manifest = load_manifest_or_exit(state_opts.manifest_file)
     if out_file:
         check_out_path(Path(out_file), manifest)
     allowed = "all" if "all" in allow_destroy else frozenset(allow_destroy)
     result = compute_plan(manifest, targets=targets, excludes=excludes, refresh_live=not no_refresh,
-                          allow_destroy=allowed, state_backend=state_backend, lock_timeout=lock_timeout,
-                          refresh_timeout=refresh_timeout)
+                          allow_destroy=allowed, state_opts=state_opts, refresh_timeout=refresh_timeout)
     plan_dict = result.to_dict()
     if out_file:
         try:
@@ -72,13 +69,13 @@ def plan_command(manifest_file: str, out_file: str | None, fmt: str, detailed_ex
 
 
 def compute_plan(manifest: Manifest, *, targets=(), excludes=(), refresh_live: bool = True,
-                 allow_destroy=frozenset(), state_backend: str | None = None, lock_timeout: float = 0.0,
+                 allow_destroy=frozenset(), state_opts: StateOptions = StateOptions(),
                  refresh_timeout: float = DEFAULT_REFRESH_TIMEOUT) -> Plan:
     """Lock the state, read it, refresh (unless told not to) and plan; exits on errors."""
     from reconciler.planner import PlanError, plan
 
-    store, stored = open_state(manifest, state_backend, lock_timeout, command_line())
-    try:
+    with state_session(state_opts, manifest, lock=command_line()) as session:
+        stored = session.store.read()
         state = stored or State.empty()
         check_address_flags(manifest, state, targets=targets, excludes=excludes, allow_destroy=allow_destroy)
         live = fetch_live(manifest, state, refresh_timeout) if refresh_live else None
@@ -86,8 +83,6 @@ def compute_plan(manifest: Manifest, *, targets=(), excludes=(), refresh_live: b
             result = plan(manifest, state, live, targets=targets, excludes=excludes, allow_destroy=allow_destroy)
         except PlanError as exc:
             fail(str(exc), exitcodes.ERROR)
-    finally:
-        close_state(store)
     # No state yet: the plan's lineage is unknown until the first apply writes one.
     return result if stored else dataclasses.replace(result, state_lineage=None)
 

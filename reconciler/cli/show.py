@@ -9,27 +9,21 @@ from typing import Any
 import click
 
 from reconciler.cli import exitcodes
-from reconciler.cli.common import fail, load_manifest_or_exit
+from reconciler.cli.common import fail
+from reconciler.cli.session import StateOptions, state_options, state_session
 from reconciler.model import split_address
 from reconciler.state.model import DatasetRecord, ModelRecord, ProjectRecord, State
 
 
 @click.command("show")
 @click.argument("addr", required=False, metavar="[ADDR]")
-@click.option("-f", "--file", "manifest_file", default="bria.yaml", show_default=True, help="The manifest.")
 @click.option("--format", "fmt", type=click.Choice(["human", "json"]), default="human", show_default=True)
-@click.option("--state-backend", type=click.Choice(["local", "postgres"]), default=None)
-def show_command(addr: str | None, manifest_file: str, fmt: str, state_backend: str | None) -> None:
+@state_options(lock=False)
+def show_command(addr: str | None, state_opts: StateOptions, fmt: str) -> None:
     """Show the state: every resource, or the one at ADDR (e.g. model.luna_max)."""
-    from reconciler.state import open_store
-    from reconciler.state.store import StateError
-
-    manifest = load_manifest_or_exit(manifest_file)
-    try:
-        store = open_store(manifest.state, override_backend=state_backend)
+    with state_session(state_opts) as session:   # read without the lock, then closed
+        store = session.store
         state = store.read() or State.empty()
-    except StateError as exc:
-        fail(str(exc), exitcodes.ERROR)
     addresses = state.addresses()
     if addr is not None:
         try:
