@@ -1,24 +1,23 @@
 """The planner: a pure function (Manifest, State, LiveView) → Plan.
 
 No I/O, no clock, deterministic: the same inputs give the same plan, byte for byte. The
-lifecycle rules of design.md §3 live in one module per resource kind (projects, datasets,
+lifecycle rules (docs/design.md) live in one module per resource kind (projects, datasets,
 models); this module runs them in dependency order of kinds, applies `--target` /
 `--exclude`, wires `depends_on` and orders the changes (reconciler.graph).
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Iterable
 
 from reconciler.graph import DependencyCycle, order_changes
-from reconciler.model import LiveView, Manifest, Op, Plan, split_address
-from reconciler.reasons import Reason
-from reconciler.planner.context import ALL, Findings, PlanError, PlanInputs, live_from_state
+from reconciler.model import LiveView, Manifest, Plan
+from reconciler.planner.context import ALL, Findings, PlanError, PlanInputs, ProjectOutcome, live_from_state
 from reconciler.planner.datasets import plan_datasets
-from reconciler.planner.models import plan_models
+from reconciler.planner.models import Upstream, plan_models, training_targets
 from reconciler.planner.projects import plan_projects
 from reconciler.planner.selection import resource_edges, selected, wire_dependencies
+from reconciler.reasons import Reason
 from reconciler.state.model import State
 
 __all__ = ["plan", "PlanError", "ALL"]
@@ -39,17 +38,10 @@ def plan(manifest: Manifest, state: State, live: LiveView | None, *, targets: It
                         refreshed=live is not None, allow_destroy=allowed,
                         removal_reason=Reason.DELETE_BECAUSE_BRIA_DESTROY if destroying
                         else Reason.DELETE_BECAUSE_REMOVED_FROM_MANIFEST)
-    out = _plan_resources(inputs)
-    renew = _trainings_on_stray_versions(inputs, out)
-    if renew:
-        # No training bria starts may use images that are not in the manifest: those
-        # datasets get a new version without their strays, and the plan is made again (once
-        # is enough: whether a model trains depends on its own dataset only).
-        inputs = replace(inputs, renew_for_training=renew)
-        out = _plan_resources(inputs)
+    out, projects = _plan_resources(inputs)
 
     targets, excludes = tuple(targets), tuple(excludes)
-    edges = resource_edges(inputs, out.replaced_projects)
+    edges = resource_edges(inputs, projects.replaced)
     chosen = selected(edges, targets, excludes)
     changes = wire_dependencies({a: c for a, c in out.changes.items() if a in chosen}, edges)
     try:
@@ -68,25 +60,16 @@ def plan(manifest: Manifest, state: State, live: LiveView | None, *, targets: It
         targets=targets, excludes=excludes)
 
 
-def _plan_resources(inputs: PlanInputs) -> Findings:
+def _plan_resources(inputs: PlanInputs) -> tuple[Findings, ProjectOutcome]:
+    """One pass, each kind handed what the earlier ones decided. Which dataset versions a
+    training would start on comes first: no training bria starts may use images that are not
+    in the manifest, so such a version's strays go before it (datasets._plan_completed)."""
     out = Findings()
-    plan_projects(inputs, out)
-    plan_datasets(inputs, out)
-    plan_models(inputs, out)
-    return out
-
-
-def _trainings_on_stray_versions(inputs: PlanInputs, out: Findings) -> frozenset[str]:
-    """Datasets that keep stray images (datasets._plan_completed) and on which a model
-    change of this plan starts a training."""
-    keys = set()
-    for change in out.changes.values():
-        kind, key = split_address(change.address)
-        spec = inputs.manifest.models.get(key) if kind == "model" else None
-        if (spec is not None and spec.dataset in out.kept_strays
-                and any(s.op is Op.START_TRAINING for s in change.steps)):
-            keys.add(spec.dataset)
-    return frozenset(keys)
+    trained_next = training_targets(inputs)
+    projects = plan_projects(inputs, out)
+    datasets = plan_datasets(inputs, out, projects, trained_next)
+    plan_models(inputs, out, Upstream(projects, datasets))
+    return out, projects
 
 
 def _journal_note(state: State) -> str:

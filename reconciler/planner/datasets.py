@@ -20,17 +20,21 @@ from reconciler.stepargs import (CloneDatasetArgs, CompleteDatasetArgs, CreateDa
                                   UpdateDatasetArgs)
 from reconciler.planner.content import (UNKNOWN, ActualVersion, content_plan, desired_images, prefix_steps,
                                         upload_step, version_from_live, version_from_state)
-from reconciler.planner.context import Findings, PlanInputs
+from reconciler.planner.context import DatasetFate, DatasetOutcome, Findings, PlanInputs, ProjectOutcome
 from reconciler.state.model import DatasetRecord
 
 COMPLETED = "completed"
 
 
-def plan_datasets(inputs: PlanInputs, out: Findings) -> None:
-    for spec in inputs.manifest.datasets.values():
-        _plan_dataset(inputs, out, spec)
+def plan_datasets(inputs: PlanInputs, out: Findings, projects: ProjectOutcome,
+                  trained_next: frozenset[str]) -> DatasetOutcome:
+    """`trained_next`: datasets whose current version a training of this plan would start on
+    if it stayed as it is (planner.training_targets) — their strays must go first."""
+    fates = {spec.key: _plan_dataset(inputs, out, spec, projects, trained_next)
+             for spec in inputs.manifest.datasets.values()}
     for key in sorted(set(inputs.state.datasets) - set(inputs.manifest.datasets)):
         _plan_removal(inputs, out, key)
+    return DatasetOutcome(fates)
 
 
 def desired_summary(spec: DatasetSpec, actual: ActualVersion | None, pinned: str | None) -> dict[str, Any]:
@@ -45,36 +49,32 @@ def desired_summary(spec: DatasetSpec, actual: ActualVersion | None, pinned: str
     return summary if actual else {"project": spec.project, **summary}
 
 
-def _plan_dataset(inputs: PlanInputs, out: Findings, spec: DatasetSpec) -> None:
+def _plan_dataset(inputs: PlanInputs, out: Findings, spec: DatasetSpec, projects: ProjectOutcome,
+                  trained_next: frozenset[str]) -> DatasetFate:
     record = inputs.state.datasets.get(spec.key)
     current = record.current if record else None
     if record is None or current is None:
-        _create(out, spec, Reason.CREATE, record)
-        return
+        return _create(out, spec, Reason.CREATE, record)
     before = version_from_state(current).summary()
-    if spec.project in out.replaced_projects:
+    if spec.project in projects.replaced:
         # The project's deletion takes every version with it; the ip fields that shaped an
         # automatic prefix changed, so it is generated again.
-        _create(out, spec, Reason.RECREATE_BECAUSE_PROJECT_REPLACED, record, before, regenerate_prefix=True)
-        return
+        return _create(out, spec, Reason.RECREATE_BECAUSE_PROJECT_REPLACED, record, before, regenerate_prefix=True)
     if record.project != spec.project:
-        _create(out, spec, Reason.RECREATE_BECAUSE_PROJECT_CHANGED, record, before)
-        return
+        return _create(out, spec, Reason.RECREATE_BECAUSE_PROJECT_CHANGED, record, before)
     live = inputs.live_dataset(spec.key)
     if live is None:
         out.drift.append(Drift(spec.address, "deleted", current.remote_id))
-        _create(out, spec, Reason.RECREATE_BECAUSE_DELETED_OUTSIDE_BRIA, record, before)
-        return
+        return _create(out, spec, Reason.RECREATE_BECAUSE_DELETED_OUTSIDE_BRIA, record, before)
     actual = version_from_live(live, current, [*(i.sha256 for i in spec.images), *_journaled_uploads(inputs, spec)])
     drifted = _report_drift(out, spec, record, actual)
     if actual.status == COMPLETED:
-        _plan_completed(inputs, out, spec, record, actual, drifted)
-    else:
-        _plan_draft(out, spec, record, actual, drifted)
+        return _plan_completed(inputs, out, spec, record, actual, drifted, spec.key in trained_next)
+    return _plan_draft(out, spec, record, actual, drifted)
 
 
 def _create(out: Findings, spec: DatasetSpec, reason: Reason, record: DatasetRecord | None,
-            before: dict[str, Any] | None = None, *, regenerate_prefix: bool = False) -> None:
+            before: dict[str, Any] | None = None, *, regenerate_prefix: bool = False) -> DatasetFate:
     """The full create sequence: create, prefix, uploads (with manual captions), complete.
 
     A recreated dataset keeps its record: the new version is appended to the chain (the old,
@@ -86,11 +86,10 @@ def _create(out: Findings, spec: DatasetSpec, reason: Reason, record: DatasetRec
     steps.extend(upload_step(i, spec.increase_resolution) for i in uploads)
     if spec.complete:
         steps.append(Step(Op.COMPLETE_DATASET, CompleteDatasetArgs()))
-    out.renewed_datasets.add(spec.key)
-    out.completed_after[spec.key] = spec.complete
     out.add(Change(address=spec.address, actions=(Action.CREATE,), reason=reason, steps=tuple(steps),
                    before=before, after=desired_summary(spec, None, None if regenerate_prefix else pinned),
                    images=ImageChanges(upload=tuple(i.rel_path for i in uploads))))
+    return DatasetFate(renewed=True, completed_after=spec.complete)
 
 
 def _journaled_uploads(inputs: PlanInputs, spec: DatasetSpec) -> list[str]:
@@ -101,7 +100,7 @@ def _journaled_uploads(inputs: PlanInputs, spec: DatasetSpec) -> list[str]:
 
 
 def _plan_completed(inputs: PlanInputs, out: Findings, spec: DatasetSpec, record: DatasetRecord,
-                    actual: ActualVersion, drifted: bool) -> None:
+                    actual: ActualVersion, drifted: bool, trained_next: bool) -> DatasetFate:
     """A completed version is frozen: content changes make a new version (a clone), and the
     clone leaves out the version's stray images.
 
@@ -113,8 +112,8 @@ def _plan_completed(inputs: PlanInputs, out: Findings, spec: DatasetSpec, record
     would only retrain them (hours of training, every time someone adds an image in the
     console) without changing what they learned from. So the plan says so in a note and the
     strays are dropped with the next content change — or as soon as this plan would start
-    another training on the version (planner.plan re-plans those datasets with
-    `inputs.renew_for_training`), because that training must not see them either."""
+    another training on the version (`trained_next`, computed before any dataset is
+    planned: planner.training_targets), because that training must not see them either."""
     pinned = record.pinned_prefix
     content = content_plan(spec, actual, pinned)
     reason = None
@@ -122,23 +121,18 @@ def _plan_completed(inputs: PlanInputs, out: Findings, spec: DatasetSpec, record
         reason = Reason.CLONE_BECAUSE_DATASET_COMPLETED
     if actual.strays:
         trained = _trained_on(inputs, actual.remote_id)
-        if reason is None and (not trained or spec.key in inputs.renew_for_training):
+        if reason is None and (not trained or trained_next):
             reason = Reason.CLONE_BECAUSE_STRAY_IMAGES
         _note_strays(out, spec, actual, trained, dropped=reason is not None)
-        if reason is None:
-            out.kept_strays.add(spec.key)
     if reason is not None:
         steps = [Step(Op.CLONE_DATASET, CloneDatasetArgs(actual.remote_id, spec.name)), *content.steps]
         if spec.complete:
             steps.append(Step(Op.COMPLETE_DATASET, CompleteDatasetArgs()))
-        out.renewed_datasets.add(spec.key)
-        out.completed_after[spec.key] = spec.complete
         out.add(Change(address=spec.address, actions=(Action.CLONE,), reason=reason,
                        steps=tuple(steps), before=actual.summary(),
                        after=desired_summary(spec, actual, pinned),
                        images=None if content.images.is_empty() else content.images))
-        return
-    out.completed_after[spec.key] = True
+        return DatasetFate(renewed=True, completed_after=spec.complete)
     if not spec.complete:
         out.note(spec.address, f"{spec.address}: already completed; `complete: false` does not reopen it "
                                "(completed datasets are frozen; a content change makes a new draft version)")
@@ -147,11 +141,12 @@ def _plan_completed(inputs: PlanInputs, out: Findings, spec: DatasetSpec, record
                        reason=_update_reason(drifted, spec.name == record.current.name),
                        steps=(Step(Op.UPDATE_DATASET, UpdateDatasetArgs(spec.name)),),
                        before={"name": actual.name}, after={"name": spec.name}))
+    return DatasetFate(renewed=False, completed_after=True)
 
 
 def _plan_draft(out: Findings, spec: DatasetSpec, record: DatasetRecord, actual: ActualVersion,
-                drifted: bool) -> None:
-    out.completed_after[spec.key] = spec.complete
+                drifted: bool) -> DatasetFate:
+    fate = DatasetFate(renewed=False, completed_after=spec.complete)
     content = content_plan(spec, actual, record.pinned_prefix)
     steps: list[Step] = []
     if actual.name != spec.name:
@@ -160,7 +155,7 @@ def _plan_draft(out: Findings, spec: DatasetSpec, record: DatasetRecord, actual:
     if spec.complete:
         steps.append(Step(Op.COMPLETE_DATASET, CompleteDatasetArgs()))
     if not steps:
-        return
+        return fate
     # Had bria's last apply been left alone, would there be anything to do?
     recorded = content_plan(spec, version_from_state(record.current), record.pinned_prefix)
     as_recorded = recorded.empty and spec.name == record.current.name and not spec.complete
@@ -168,6 +163,7 @@ def _plan_draft(out: Findings, spec: DatasetSpec, record: DatasetRecord, actual:
     out.add(Change(address=spec.address, actions=(Action.UPDATE,), reason=_update_reason(drifted, as_recorded),
                    steps=tuple(steps), before=actual.summary(), after=after,
                    images=None if content.images.is_empty() else content.images))
+    return fate
 
 
 def _trained_on(inputs: PlanInputs, version_id: int) -> list[str]:

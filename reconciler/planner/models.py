@@ -19,13 +19,15 @@ Decisions beyond the table of design.md §3:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Mapping
 
-from reconciler.model import MODEL_STATUSES, Action, Change, Drift, ModelSpec, Op, Step, address
+from reconciler.model import MODEL_STATUSES, Action, Change, Drift, ModelSpec, Op, Step, address, split_address
 from reconciler.reasons import Reason
 from reconciler.stepargs import (CreateModelArgs, DeleteModelArgs, ForgetArgs, StartTrainingArgs, StopTrainingArgs,
                                   SupersedeModelArgs, UpdateModelArgs)
-from reconciler.planner.context import Findings, PlanInputs, changed_fields, same_text
+from reconciler.planner.context import (DatasetFate, DatasetOutcome, Findings, PlanInputs, ProjectOutcome, changed_fields,
+                                        same_text)
 from reconciler.state.model import ModelRecord
 
 TRAINED = ("Completed", "InProgress")
@@ -36,11 +38,34 @@ REPLACED_BECAUSE = {"training_version": Reason.REPLACE_BECAUSE_TRAINING_VERSION_
                     "training_mode": Reason.REPLACE_BECAUSE_TRAINING_MODE_CHANGED}
 
 
-def plan_models(inputs: PlanInputs, out: Findings) -> None:
+def plan_models(inputs: PlanInputs, out: Findings, up: Upstream) -> None:
     for spec in inputs.manifest.models.values():
-        _plan_model(inputs, out, spec)
+        _plan_model(inputs, out, up, spec)
     for key in sorted(set(inputs.state.models) - set(inputs.manifest.models)):
         _plan_removal(inputs, out, key)
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """What project and dataset planning decided, as model planning reads it."""
+
+    projects: ProjectOutcome
+    datasets: DatasetOutcome
+
+
+def training_targets(inputs: PlanInputs) -> frozenset[str]:
+    """Datasets whose current version a training this plan starts would use, were the version
+    kept as it is (completed, not renewed). A pure function of the model rules: each model is
+    planned on that assumption and kept when it gets a START_TRAINING. Dataset planning reads
+    it before deciding whether a version's stray images must go first (datasets._plan_completed);
+    versions that change anyway are renewed, which the real model planning then sees."""
+    datasets = DatasetOutcome({key: DatasetFate(renewed=False, completed_after=True)
+                               for key in inputs.manifest.datasets})
+    up, scratch = Upstream(ProjectOutcome(), datasets), Findings()
+    for spec in inputs.manifest.models.values():
+        _plan_model(inputs, scratch, up, spec)
+    return frozenset(inputs.manifest.models[split_address(c.address)[1]].dataset for c in scratch.changes.values()
+                     if any(s.op is Op.START_TRAINING for s in c.steps))
 
 
 def desired_summary(spec: ModelSpec, trains: bool, dataset_version: int | str | None = None) -> dict[str, Any]:
@@ -62,33 +87,33 @@ def actual_summary(record: ModelRecord, live: Mapping[str, Any] | None) -> dict[
             "training_parameters": dict(record.training_parameters), "status": live.get("status", record.status)}
 
 
-def _plan_model(inputs: PlanInputs, out: Findings, spec: ModelSpec) -> None:
+def _plan_model(inputs: PlanInputs, out: Findings, up: Upstream, spec: ModelSpec) -> None:
     record = inputs.state.models.get(spec.key)
     if record is None:
-        _create(inputs, out, spec, Reason.CREATE)
+        _create(out, up, spec, Reason.CREATE)
         return
     live = inputs.live_model(spec.key)
     before = actual_summary(record, live)
     if live is None:
         out.drift.append(Drift(spec.address, "deleted", record.remote_id))
-        _recreate_deleted(inputs, out, spec, record, before)
+        _recreate_deleted(out, up, spec, record, before)
         return
     if _unknown_status(out, spec.address, record, before):
         return
     dataset_spec = inputs.manifest.datasets.get(spec.dataset)
-    if dataset_spec is not None and dataset_spec.project in out.replaced_projects:
-        _create(inputs, out, spec, Reason.RECREATE_BECAUSE_PROJECT_REPLACED, before, forget=record.remote_id)
+    if dataset_spec is not None and dataset_spec.project in up.projects.replaced:
+        _create(out, up, spec, Reason.RECREATE_BECAUSE_PROJECT_REPLACED, before, forget=record.remote_id)
         return
     drifted = changed_fields(before, {"name": record.name, "description": record.description},
                              ("name", "description"))
     if drifted:
         out.drift.append(Drift(spec.address, "changed", record.remote_id,
                                {n: {"expected": getattr(record, n), "actual": before[n]} for n in drifted}))
-    reason = _replacement_reason(inputs, out, spec, record, before)
+    reason = _replacement_reason(inputs, up, spec, record, before)
     if reason:
-        _replace(inputs, out, spec, before, reason)
+        _replace(inputs, out, up, spec, before, reason)
     else:
-        _plan_in_place(inputs, out, spec, record, before, bool(drifted))
+        _plan_in_place(inputs, out, up, spec, record, before, bool(drifted))
 
 
 def _unknown_status(out: Findings, addr: str, record: ModelRecord, before: dict[str, Any]) -> bool:
@@ -101,15 +126,11 @@ def _unknown_status(out: Findings, addr: str, record: ModelRecord, before: dict[
     return True
 
 
-def _dataset_ready(out: Findings, spec: ModelSpec) -> bool:
-    return out.completed_after.get(spec.dataset, False)
-
-
-def _train_steps(out: Findings, spec: ModelSpec) -> list[Step]:
+def _train_steps(out: Findings, up: Upstream, spec: ModelSpec) -> list[Step]:
     """START_TRAINING when wanted and possible (the dataset is, or will be, completed)."""
     if not spec.train:
         return []
-    if not _dataset_ready(out, spec):
+    if not up.datasets.completed_after(spec.dataset):
         out.note(spec.address, f"{spec.address}: train: true, but dataset.{spec.dataset} is not completed "
                                "(complete: false); training starts once it is")
         return []
@@ -121,33 +142,33 @@ def _create_step(spec: ModelSpec) -> Step:
                                                  spec.training_mode))
 
 
-def _create(inputs: PlanInputs, out: Findings, spec: ModelSpec, reason: Reason,
+def _create(out: Findings, up: Upstream, spec: ModelSpec, reason: Reason,
             before: dict[str, Any] | None = None, forget: int | None = None) -> None:
     steps = [Step(Op.FORGET, ForgetArgs(forget))] if forget is not None else []
-    train = _train_steps(out, spec)
+    train = _train_steps(out, up, spec)
     steps += [_create_step(spec), *train]
     actions = (Action.CREATE, Action.TRAIN) if train else (Action.CREATE,)
     out.add(Change(address=spec.address, actions=actions, reason=reason, steps=tuple(steps),
                    before=before, after=desired_summary(spec, bool(train))))
 
 
-def _recreate_deleted(inputs: PlanInputs, out: Findings, spec: ModelSpec, record: ModelRecord,
+def _recreate_deleted(out: Findings, up: Upstream, spec: ModelSpec, record: ModelRecord,
                       before: dict[str, Any]) -> None:
     retrain = spec.train and record.status in TRAINED
     reason = (Reason.RECREATE_AND_RETRAIN_BECAUSE_DELETED_OUTSIDE_BRIA if retrain
               else Reason.RECREATE_BECAUSE_DELETED_OUTSIDE_BRIA)
-    _create(inputs, out, spec, reason, before, forget=record.remote_id)
+    _create(out, up, spec, reason, before, forget=record.remote_id)
     if retrain and Action.TRAIN in out.changes[spec.address].actions:
         out.note(spec.address, f"{spec.address}: model {record.remote_id} ({record.status}) was deleted outside "
                                "bria; a new model will be created and TRAINED AGAIN (a new training run). "
                                "If that is not wanted, set train: false or remove it from the manifest")
 
 
-def _replacement_reason(inputs: PlanInputs, out: Findings, spec: ModelSpec, record: ModelRecord,
+def _replacement_reason(inputs: PlanInputs, up: Upstream, spec: ModelSpec, record: ModelRecord,
                         actual: dict[str, Any]) -> Reason | None:
     dataset = inputs.state.datasets.get(spec.dataset)
     current = dataset.current if dataset else None
-    if (spec.dataset in out.renewed_datasets or record.dataset != spec.dataset
+    if (up.datasets.renewed(spec.dataset) or record.dataset != spec.dataset
             or current is None or current.remote_id != record.dataset_remote_id):
         return Reason.REPLACE_BECAUSE_DATASET_CHANGED
     for name in ("training_version", "training_mode"):
@@ -160,10 +181,11 @@ def _replacement_reason(inputs: PlanInputs, out: Findings, spec: ModelSpec, reco
     return None
 
 
-def _replace(inputs: PlanInputs, out: Findings, spec: ModelSpec, before: dict[str, Any], reason: Reason) -> None:
+def _replace(inputs: PlanInputs, out: Findings, up: Upstream, spec: ModelSpec, before: dict[str, Any],
+             reason: Reason) -> None:
     """Keep the old remote model (recorded as superseded) and create + train a new one; an
     old model that never trained is deleted once its successor exists (see the docstring)."""
-    train = _train_steps(out, spec)
+    train = _train_steps(out, up, spec)
     untrained = before["status"] == "Created"
     # `train: false` on a training model means stop it (design.md §3), replaced or not.
     stop_old = not spec.train and before["status"] == "InProgress"
@@ -173,7 +195,7 @@ def _replace(inputs: PlanInputs, out: Findings, spec: ModelSpec, before: dict[st
         _create_step(spec), *delete_old, *train)
     actions = (((Action.STOP,) if stop_old else ()) + ((Action.DELETE,) if untrained else ()) + (Action.CREATE,)
                + ((Action.TRAIN,) if train else ()))
-    after = desired_summary(spec, bool(train), _dataset_version(inputs, out, spec))
+    after = desired_summary(spec, bool(train), _dataset_version(inputs, up, spec))
     if stop_old:
         after |= {"old_model_status": "Stopped", "irreversible": True}
     out.add(Change(address=spec.address, actions=actions, reason=reason, steps=steps, before=before, after=after))
@@ -182,14 +204,14 @@ def _replace(inputs: PlanInputs, out: Findings, spec: ModelSpec, before: dict[st
                                "(it is kept, not stopped)")
 
 
-def _dataset_version(inputs: PlanInputs, out: Findings, spec: ModelSpec) -> int | str:
+def _dataset_version(inputs: PlanInputs, up: Upstream, spec: ModelSpec) -> int | str:
     record = inputs.state.datasets.get(spec.dataset)
-    if spec.dataset in out.renewed_datasets or record is None or record.current is None:
+    if up.datasets.renewed(spec.dataset) or record is None or record.current is None:
         return "new"
     return record.current.remote_id
 
 
-def _plan_in_place(inputs: PlanInputs, out: Findings, spec: ModelSpec, record: ModelRecord,
+def _plan_in_place(inputs: PlanInputs, out: Findings, up: Upstream, spec: ModelSpec, record: ModelRecord,
                    actual: dict[str, Any], drifted: bool) -> None:
     status = actual["status"]
     desired = desired_summary(spec, spec.train)
@@ -203,7 +225,7 @@ def _plan_in_place(inputs: PlanInputs, out: Findings, spec: ModelSpec, record: M
         reverting = drifted and all(same_text(desired[n], getattr(record, n)) for n in updated)
         reasons.append(Reason.REVERT_DRIFT if reverting else Reason.UPDATE_IN_PLACE)
     if spec.train and status == "Created":
-        train = _train_steps(out, spec)
+        train = _train_steps(out, up, spec)
         if train:
             steps += train
             actions.append(Action.TRAIN)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from reconciler.model import Action, Change, Drift, Op, ProjectSpec, Step, address
+from reconciler.model import Action, Change, Drift, Op, ProjectSpec, Step, address, split_address
 from reconciler.reasons import Reason
 from reconciler.stepargs import CreateProjectArgs, DeleteProjectArgs, ForgetArgs, UpdateProjectArgs
-from reconciler.planner.context import (PROJECT_API_FIELDS, Findings, PlanInputs, changed_fields,
+from reconciler.planner.context import (PROJECT_API_FIELDS, Findings, PlanInputs, ProjectOutcome, changed_fields,
                                         same_text)
 
 UPDATABLE = ("name", "description", "ip_name", "ip_description")
@@ -20,11 +20,11 @@ FIXED = ("ip_type", "ip_medium")
 REPLACED_BECAUSE = {"ip_type": Reason.REPLACE_BECAUSE_IP_TYPE_CHANGED, "ip_medium": Reason.REPLACE_BECAUSE_IP_MEDIUM_CHANGED}
 
 
-def plan_projects(inputs: PlanInputs, out: Findings) -> None:
-    for spec in inputs.manifest.projects.values():
-        _plan_project(inputs, out, spec)
+def plan_projects(inputs: PlanInputs, out: Findings) -> ProjectOutcome:
+    replaced = {spec.key for spec in inputs.manifest.projects.values() if _plan_project(inputs, out, spec)}
     for key in sorted(set(inputs.state.projects) - set(inputs.manifest.projects)):
         _plan_removal(inputs, out, key)
+    return ProjectOutcome(frozenset(replaced))
 
 
 def desired_fields(spec: ProjectSpec) -> dict[str, Any]:
@@ -42,18 +42,19 @@ def api_body(fields: Mapping[str, Any], names: tuple[str, ...] | None = None) ->
     return {PROJECT_API_FIELDS[n]: fields.get(n) or "" for n in names}
 
 
-def _plan_project(inputs: PlanInputs, out: Findings, spec: ProjectSpec) -> None:
+def _plan_project(inputs: PlanInputs, out: Findings, spec: ProjectSpec) -> bool:
+    """Plan one project; True when it is replaced (deleted and created again)."""
     addr = spec.address
     record = inputs.state.projects.get(spec.key)
     desired = desired_fields(spec)
     if record is None:
         out.add(_create(addr, desired, Reason.CREATE))
-        return
+        return False
     live = inputs.live_project(spec.key)
     if live is None:
         out.drift.append(Drift(addr, "deleted", record.remote_id))
         out.add(_create(addr, desired, Reason.RECREATE_BECAUSE_DELETED_OUTSIDE_BRIA))
-        return
+        return False
     actual = live_fields(live)
     drifted = changed_fields(actual, record.applied, [n for n in PROJECT_API_FIELDS if n in record.applied])
     if drifted:
@@ -62,7 +63,7 @@ def _plan_project(inputs: PlanInputs, out: Findings, spec: ProjectSpec) -> None:
     fixed = changed_fields(desired, actual, FIXED)
     if fixed:
         _replace(inputs, out, addr, record.remote_id, desired, actual, fixed)
-        return
+        return True
     updated = changed_fields(desired, actual, UPDATABLE)
     if updated:
         reverting = all(same_text(desired[n], record.applied.get(n)) for n in updated)
@@ -71,6 +72,7 @@ def _plan_project(inputs: PlanInputs, out: Findings, spec: ProjectSpec) -> None:
             reason=Reason.REVERT_DRIFT if reverting and drifted else Reason.UPDATE_IN_PLACE,
             steps=(Step(Op.UPDATE_PROJECT, UpdateProjectArgs(api_body(desired, tuple(updated)))),),
             before={n: actual[n] for n in updated}, after={n: desired[n] for n in updated}))
+    return False
 
 
 def _create(addr: str, desired: dict[str, Any], reason: Reason) -> Change:
@@ -80,8 +82,7 @@ def _create(addr: str, desired: dict[str, Any], reason: Reason) -> Change:
 
 def _replace(inputs: PlanInputs, out: Findings, addr: str, remote_id: int, desired: dict[str, Any],
              actual: dict[str, Any], fixed: list[str]) -> None:
-    key = addr.split(".", 1)[1]
-    out.replaced_projects.add(key)
+    key = split_address(addr)[1]
     inside = _children(inputs, key)
     if inside:
         wanted = set(inputs.manifest.addresses())
