@@ -23,7 +23,7 @@ from reconciler.diagnostics import Diagnostic, SourceRange, error
 from reconciler.images import (IMAGE_SUFFIXES, MAX_IMAGES_PER_DATASET, HashCache, ImageInfo,
                                ImageProblem, image_spec, inspect_images, list_folder,
                                relative_posix, sidecar_caption, size_problem)
-from reconciler.model import ImageSpec
+from reconciler.model import ImageSpec, address
 from reconciler.yamlsource import FieldPath, SourceMap, json_path
 
 
@@ -47,7 +47,7 @@ class _Collector:
         self.key = key
         self.root = root
         self.map = source_map
-        self.address = f"dataset.{key}"
+        self.address = address("dataset", key)
         self.diagnostics: list[Diagnostic] = []
 
     def fail(self, message: str, field: FieldPath, source: SourceRange | None = None) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 from reconciler.dataset_images import collect_dataset_images
 from reconciler.diagnostics import Diagnostic, SourceRange, error, has_errors, warning
 from reconciler.images import HashCache
-from reconciler.model import (AUTO_PREFIX, DatasetSpec, EmulatorOptions, ImageSpec, Manifest,
+from reconciler.model import (address, AUTO_PREFIX, DatasetSpec, EmulatorOptions, ImageSpec, Manifest,
                               ModelSpec, ProjectSpec, StateConfig)
 from reconciler.schema_errors import schema_diagnostics
 from reconciler.yamlsource import FieldPath, SourceMap, json_path, load_yaml
@@ -151,7 +151,7 @@ class _Checker:
     # --- resources ------------------------------------------------------------------------
 
     def check_project(self, key: str, project: dict[str, Any]) -> None:
-        addr, base = f"project.{key}", ("projects", key)
+        addr, base = address("project", key), ("projects", key)
         ip_type = project["ip_type"]
         if ip_type in ILLUSTRATION_ONLY_IP_TYPES and project["ip_medium"] != "illustration":
             self.fail(base + ("ip_medium",), f"ip_type {ip_type} needs ip_medium: illustration "
@@ -162,7 +162,7 @@ class _Checker:
                           addr, at_key=base + ("ip_type",))
 
     def check_dataset(self, key: str, dataset: dict[str, Any]) -> None:
-        addr, base = f"dataset.{key}", ("datasets", key)
+        addr, base = address("dataset", key), ("datasets", key)
         if self.reference(base + ("project",), "projects", dataset["project"], addr):
             project = self.lookup("projects", dataset["project"])
             if (dataset.get("caption_prefix") == AUTO_PREFIX and project is not None
@@ -180,7 +180,7 @@ class _Checker:
         self.images[key] = found.images
 
     def check_model(self, key: str, model: dict[str, Any]) -> None:
-        addr, base = f"model.{key}", ("models", key)
+        addr, base = address("model", key), ("models", key)
         params = model.get("training_parameters") or {}
         mode = model.get("training_mode", "fully_automated")
         if params and mode != "expert":

@@ -27,7 +27,8 @@ from rich.console import Console
 from reconciler.api import errors as api_errors
 from reconciler.api.protocol import BriaApi
 from reconciler.cli import exitcodes
-from reconciler.cli.common import build_client, check_address_flags, command_line, load_manifest_or_exit, run_async
+from reconciler.cli.common import (build_client, check_address_flags, command_line, load_manifest_or_exit,
+                                   require_address, run_async)
 from reconciler.cli.session import StateOptions, error, state_options, state_session
 from reconciler.cli.waiting import DEFAULT_REFRESH_TIMEOUT, refresh_timeout_option, within_deadline
 from reconciler.executor import ConsoleReporter, apply_plan, resolve_leftovers, stale_reason
@@ -272,6 +273,7 @@ def _install_cancel_handlers(cancel: asyncio.Event) -> None:
 def import_command(address: str, remote_id: int, state_opts: StateOptions) -> None:
     """Record an existing remote object (project, dataset or model) in state as ADDRESS."""
     manifest = load_manifest_or_exit(state_opts.manifest_file)
+    require_address(address)
 
     async def body(store: StateStore, state: State) -> int:
         try:

@@ -96,6 +96,18 @@ def api_token(endpoint: str) -> str:
     return token
 
 
+def require_address(addr: str, flag: str = "") -> tuple[str, str]:
+    """The (kind, key) of a resource address the user typed, or `error: …` and exit 1 — the
+    one check of a typed address (--target/--exclude/--allow-destroy, show, state rm, import)."""
+    from reconciler.cli.exitcodes import ERROR
+    from reconciler.model import split_address
+
+    try:
+        return split_address(addr)
+    except ValueError as exc:
+        fail(f"{flag} {addr}: {exc}" if flag else str(exc), ERROR)
+
+
 def check_address_flags(manifest: Manifest, state: "State", *, targets=(), excludes=(), allow_destroy=()) -> None:
     """Bad --target/--exclude/--allow-destroy values exit 1 before any API call.
 
@@ -106,16 +118,12 @@ def check_address_flags(manifest: Manifest, state: "State", *, targets=(), exclu
     import click
 
     from reconciler.cli.exitcodes import ERROR
-    from reconciler.model import split_address
 
     known = set(manifest.addresses()) | set(state.addresses())
     permissions = () if allow_destroy == "all" else tuple(a for a in allow_destroy if a != "all")
     for flag, addrs in (("--target", targets), ("--exclude", excludes), ("--allow-destroy", permissions)):
         for addr in addrs:
-            try:
-                split_address(addr)
-            except ValueError as exc:
-                fail(f"{flag} {addr}: {exc}", ERROR)
+            require_address(addr, flag)
             if addr in known:
                 continue
             message = f"{flag} {addr}: no such resource in the manifest or the state{_did_you_mean(addr, known)}"

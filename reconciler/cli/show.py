@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from reconciler.cli import exitcodes
-from reconciler.cli.common import fail
+from reconciler.cli.common import fail, require_address
 from reconciler.cli.session import StateOptions, state_options, state_session
 from reconciler.model import split_address
 from reconciler.state.model import DatasetRecord, ModelRecord, ProjectRecord, State
@@ -26,10 +26,7 @@ def show_command(addr: str | None, state_opts: StateOptions, fmt: str) -> None:
         state = store.read() or State.empty()
     addresses = state.addresses()
     if addr is not None:
-        try:
-            split_address(addr)
-        except ValueError as exc:
-            fail(str(exc), exitcodes.ERROR)
+        require_address(addr)
         if state.get(addr) is None:
             fail(f"{addr} is not in the state ({store.describe()})", exitcodes.ERROR)
         addresses = [addr]

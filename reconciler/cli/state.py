@@ -11,9 +11,11 @@ from typing import Any
 
 import click
 
+from reconciler.cli.common import require_address
 from reconciler.cli.exitcodes import ERROR
 from reconciler.cli.session import StateOptions, error, state_options, state_session
-from reconciler.model import split_address
+from reconciler.model import address, split_address
+
 
 def _fail(message: str) -> None:
     error(message)
@@ -71,10 +73,7 @@ def remove(addresses: tuple[str, ...], state_opts: StateOptions) -> None:
     they are imported or removed from the manifest.
     """
     for addr in addresses:
-        try:
-            split_address(addr)
-        except ValueError as exc:
-            _fail(str(exc))
+        require_address(addr)
     with state_session(state_opts) as session:
         store = session.store
         store.lock(f"bria state rm {' '.join(addresses)}")
@@ -104,10 +103,10 @@ def _remote_ids(record: Any) -> str:
 
 def _dangling_references(current: Any, removed: tuple[str, ...]) -> list[str]:
     gone = set(removed)
-    found = [f"dataset.{k} still belongs to project.{d.project}" for k, d in sorted(current.datasets.items())
-             if f"project.{d.project}" in gone]
-    found += [f"model.{k} is still trained on dataset.{m.dataset}" for k, m in sorted(current.models.items())
-              if f"dataset.{m.dataset}" in gone]
+    found = [f"{address('dataset', k)} still belongs to {address('project', d.project)}"
+             for k, d in sorted(current.datasets.items()) if address("project", d.project) in gone]
+    found += [f"{address('model', k)} is still trained on {address('dataset', m.dataset)}"
+              for k, m in sorted(current.models.items()) if address("dataset", m.dataset) in gone]
     return found
 
 

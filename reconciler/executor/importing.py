@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from reconciler.api.protocol import BriaApi
 from reconciler.executor import records
-from reconciler.model import Manifest, split_address
+from reconciler.model import address, Manifest, split_address
 from reconciler.state.model import DatasetRecord, DatasetVersion, ModelRecord, ProjectRecord, State
 
 
@@ -46,11 +46,12 @@ async def _import_dataset(manifest: Manifest, state: State, client: BriaApi, key
     spec = manifest.datasets[key]
     project = state.projects.get(spec.project)
     if project is None:
-        raise ImportRefused(f"dataset.{key} belongs to project.{spec.project}, which is not in state: import it first")
+        raise ImportRefused(f"{address('dataset', key)} belongs to {address('project', spec.project)}, "
+                            "which is not in state: import it first")
     remote = await client.get_dataset(remote_id)
     if int(remote.get("project_id", -1)) != project.remote_id:
         raise ImportRefused(f"dataset {remote_id} belongs to project {remote.get('project_id')}, but "
-                            f"project.{spec.project} is project {project.remote_id}")
+                            f"{address('project', spec.project)} is project {project.remote_id}")
     images = remote.get("images")
     if images is None:
         images = await client.list_images(remote_id)
@@ -59,19 +60,20 @@ async def _import_dataset(manifest: Manifest, state: State, client: BriaApi, key
     version = DatasetVersion(int(remote["id"]), remote.get("name") or "", remote.get("status") or "draft",
                              remote.get("caption_prefix"),
                              records.map_images_to_content(images, known, [i.sha256 for i in spec.images]))
-    return state.with_resource(f"dataset.{key}", DatasetRecord(project=spec.project, versions=(version,)))
+    return state.with_resource(address("dataset", key), DatasetRecord(project=spec.project, versions=(version,)))
 
 
 async def _import_model(manifest: Manifest, state: State, client: BriaApi, key: str, remote_id: int) -> State:
     spec = manifest.models[key]
     dataset = state.datasets.get(spec.dataset)
     if dataset is None:
-        raise ImportRefused(f"model.{key} is trained on dataset.{spec.dataset}, which is not in state: import it first")
+        raise ImportRefused(f"{address('model', key)} is trained on {address('dataset', spec.dataset)}, "
+                            "which is not in state: import it first")
     remote = await client.get_model(remote_id)
     versions = {v.remote_id for v in dataset.versions}
     if int(remote.get("dataset_id", -1)) not in versions:
         raise ImportRefused(f"model {remote_id} was created on dataset {remote.get('dataset_id')}, which is not a "
-                            f"recorded version of dataset.{spec.dataset} ({sorted(versions)})")
+                            f"recorded version of {address('dataset', spec.dataset)} ({sorted(versions)})")
     record = ModelRecord(
         remote_id=int(remote["id"]), dataset=spec.dataset, dataset_remote_id=int(remote["dataset_id"]),
         name=remote.get("name") or "", description=remote.get("description"),
@@ -79,4 +81,4 @@ async def _import_model(manifest: Manifest, state: State, client: BriaApi, key: 
         training_mode=remote.get("training_mode") or "fully_automated",
         training_parameters=dict(spec.training_parameters), status=remote.get("status") or "Created",
         generation_prefix=remote.get("generation_prefix") or None)
-    return state.with_resource(f"model.{key}", record)
+    return state.with_resource(address("model", key), record)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Iterable, Mapping
 
+from reconciler.model import address
 from reconciler.identity import id_order, is_content_key, match_images, stray_key
 from reconciler.stepargs import DeleteImageArgs
 from reconciler.state.model import (DatasetRecord, DatasetVersion, ImageRecord, ModelRecord, ProjectRecord,
@@ -36,33 +37,33 @@ def project_applied(fields: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def record_project(state: State, key: str, remote: Mapping[str, Any]) -> State:
-    return state.with_resource(f"project.{key}", ProjectRecord(int(remote["id"]), project_applied(remote)))
+    return state.with_resource(address("project", key), ProjectRecord(int(remote["id"]), project_applied(remote)))
 
 
 def update_project_applied(state: State, key: str, fields: Mapping[str, Any]) -> State:
     record = require_project(state, key)
     applied = {**record.applied, **project_applied(fields)}
-    return state.with_resource(f"project.{key}", replace(record, applied=applied))
+    return state.with_resource(address("project", key), replace(record, applied=applied))
 
 
 def require_project(state: State, key: str) -> ProjectRecord:
     record = state.projects.get(key)
     if record is None:
-        raise StepFailed(f"project.{key} is not in state (was it created?)")
+        raise StepFailed(f"{address('project', key)} is not in state (was it created?)")
     return record
 
 
 def require_dataset_version(state: State, key: str) -> DatasetVersion:
     record = state.datasets.get(key)
     if record is None or record.current is None:
-        raise StepFailed(f"dataset.{key} has no version in state (was it created?)")
+        raise StepFailed(f"{address('dataset', key)} has no version in state (was it created?)")
     return record.current
 
 
 def require_model(state: State, key: str) -> ModelRecord:
     record = state.models.get(key)
     if record is None:
-        raise StepFailed(f"model.{key} is not in state (was it created?)")
+        raise StepFailed(f"{address('model', key)} is not in state (was it created?)")
     return record
 
 
@@ -79,16 +80,16 @@ def record_dataset_version(state: State, key: str, project_key: str, remote: Map
     existing = state.datasets.get(key)
     record = existing if existing is not None else DatasetRecord(project=project_key)
     record = replace(record.with_current(version), project=project_key)
-    return state.with_resource(f"dataset.{key}", record)
+    return state.with_resource(address("dataset", key), record)
 
 
 def change_version(state: State, key: str, remote_id: int, **fields: Any) -> State:
     """Replace fields of the version `remote_id` of dataset `key` (usually the current one)."""
     record = state.datasets.get(key)
     if record is None:
-        raise StepFailed(f"dataset.{key} is not in state")
+        raise StepFailed(f"{address('dataset', key)} is not in state")
     versions = tuple(replace(v, **fields) if v.remote_id == remote_id else v for v in record.versions)
-    return state.with_resource(f"dataset.{key}", replace(record, versions=versions))
+    return state.with_resource(address("dataset", key), replace(record, versions=versions))
 
 
 def version_by_id(state: State, key: str, remote_id: int) -> DatasetVersion | None:
@@ -99,7 +100,7 @@ def version_by_id(state: State, key: str, remote_id: int) -> DatasetVersion | No
 def with_image(state: State, key: str, dataset_id: int, sha: str, image: ImageRecord) -> State:
     version = version_by_id(state, key, dataset_id)
     if version is None:
-        raise StepFailed(f"dataset.{key} has no version {dataset_id} in state")
+        raise StepFailed(f"{address('dataset', key)} has no version {dataset_id} in state")
     return change_version(state, key, dataset_id, images={**version.images, sha: image})
 
 
@@ -150,8 +151,8 @@ def without_dataset_version(state: State, key: str, remote_id: int) -> State:
         return state
     versions = tuple(v for v in record.versions if v.remote_id != remote_id)
     if not versions:
-        return state.with_resource(f"dataset.{key}", None)
-    return state.with_resource(f"dataset.{key}", replace(record, versions=versions))
+        return state.with_resource(address("dataset", key), None)
+    return state.with_resource(address("dataset", key), replace(record, versions=versions))
 
 
 def map_images_to_content(remote_images: Iterable[Mapping[str, Any]], known: Mapping[str, str],
@@ -205,11 +206,11 @@ def record_model(state: State, key: str, remote: Mapping[str, Any], *, dataset_k
         training_mode=remote.get("training_mode") or "fully_automated",
         training_parameters=dict(training_parameters), status=remote.get("status") or "Created",
         generation_prefix=remote.get("generation_prefix") or None, superseded=superseded)
-    return state.with_resource(f"model.{key}", record)
+    return state.with_resource(address("model", key), record)
 
 
 def change_model(state: State, key: str, **fields: Any) -> State:
-    return state.with_resource(f"model.{key}", replace(require_model(state, key), **fields))
+    return state.with_resource(address("model", key), replace(require_model(state, key), **fields))
 
 
 def without_model(state: State, key: str, remote_id: int) -> State:
@@ -218,9 +219,9 @@ def without_model(state: State, key: str, remote_id: int) -> State:
     if record is None:
         return state
     if record.remote_id == remote_id:
-        return state.with_resource(f"model.{key}", None)
+        return state.with_resource(address("model", key), None)
     kept = tuple(s for s in record.superseded if s.remote_id != remote_id)
-    return state.with_resource(f"model.{key}", replace(record, superseded=kept))
+    return state.with_resource(address("model", key), replace(record, superseded=kept))
 
 
 def recorded_ids(state: State) -> dict[str, set[int]]:

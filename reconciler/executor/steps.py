@@ -93,9 +93,9 @@ async def delete_project(ctx: RunContext, run: ChangeRun, args: DeleteProjectArg
         datasets = [k for k, r in state.datasets.items() if r.project == run.key]
         for key, model in state.models.items():
             if model.dataset in datasets:
-                state = state.with_resource(f"model.{key}", None)
+                state = state.with_resource(address("model", key), None)
         for key in datasets:
-            state = state.with_resource(f"dataset.{key}", None)
+            state = state.with_resource(address("dataset", key), None)
         return state.with_resource(run.address, None)
 
     await ctx.holder.update(forget_project_and_children)
@@ -111,7 +111,7 @@ def _project_key_of_dataset(ctx: RunContext, key: str, project: str | None) -> s
         return ctx.manifest.datasets[key].project
     record = ctx.holder.state.datasets.get(key)
     if record is None:
-        raise StepFailed(f"dataset.{key}: its project is unknown (not in the manifest or state)")
+        raise StepFailed(f"{address('dataset', key)}: its project is unknown (not in the manifest or state)")
     return record.project
 
 

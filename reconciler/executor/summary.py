@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.executor.run import CANCELLED, FAILED, NOT_STARTED, SKIPPED, SUCCEEDED, ApplyResult
-from reconciler.model import MODEL_STATUSES
+from reconciler.model import MODEL_STATUSES, address
 from reconciler.state.model import State
 from reconciler.textsafe import clean_text
 
@@ -69,10 +69,10 @@ def output_lines(state: State) -> list[str]:
     data = outputs(state)
     lines = []
     for key, m in data["models"].items():
-        lines.append(f"model.{key}: id {m['remote_id']}, {m['status']}, "
+        lines.append(f"{address('model', key)}: id {m['remote_id']}, {m['status']}, "
                      f"generation_prefix {m['generation_prefix']!r}, dataset id {m['dataset_remote_id']}")
     for key, d in data["datasets"].items():
-        lines.append(f"dataset.{key}: id {d['remote_id']}, {d['status']}, {d['images']} images")
+        lines.append(f"{address('dataset', key)}: id {d['remote_id']}, {d['status']}, {d['images']} images")
     for key, p in data["projects"].items():
-        lines.append(f"project.{key}: id {p['remote_id']}")
+        lines.append(f"{address('project', key)}: id {p['remote_id']}")
     return lines or ["(state is empty)"]

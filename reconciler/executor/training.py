@@ -12,7 +12,7 @@ from typing import Mapping
 from reconciler.executor import records
 from reconciler.executor.calls import Cancelled
 from reconciler.executor.context import RunContext
-from reconciler.model import MODEL_STATUSES
+from reconciler.model import MODEL_STATUSES, split_address
 
 FINAL = ("Completed", "Failed", "Stopped")
 
@@ -26,7 +26,7 @@ async def follow_training(ctx: RunContext, addresses: list[str]) -> Mapping[str,
 
     Records each observed status in state; returns address → last observed status.
     """
-    keys = {addr: addr.split(".", 1)[1] for addr in addresses}
+    keys = {addr: split_address(addr)[1] for addr in addresses}
     statuses = {addr: ctx.holder.state.models[key].status for addr, key in keys.items()
                 if key in ctx.holder.state.models}
     started = ctx.clock.monotonic()

@@ -172,8 +172,9 @@ def _trained_on(inputs: PlanInputs, version_id: int) -> list[str]:
     for key, model in sorted(inputs.state.models.items()):
         status = (inputs.live.models.get(model.remote_id) or {}).get("status", model.status)
         if model.dataset_remote_id == version_id and status != "Created":
-            trained.append(f"model.{key} (model {model.remote_id}, {status})")
-        trained.extend(f"model.{key}'s superseded model {s.remote_id} ({s.status})" for s in model.superseded
+            trained.append(f"{address('model', key)} (model {model.remote_id}, {status})")
+        trained.extend(f"{address('model', key)}'s superseded model {s.remote_id} ({s.status})"
+                       for s in model.superseded
                        if s.dataset_remote_id == version_id and s.status != "Created")
     return trained
 

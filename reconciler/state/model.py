@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
-from reconciler.model import split_address
+from reconciler.model import address, split_address
 
 STATE_FORMAT_VERSION = 1
 
@@ -195,8 +195,9 @@ class State:
         return State(lineage=lineage or str(uuid.uuid4()))
 
     def addresses(self) -> list[str]:
-        return ([f"project.{k}" for k in sorted(self.projects)] + [f"dataset.{k}" for k in sorted(self.datasets)]
-                + [f"model.{k}" for k in sorted(self.models)])
+        return ([address("project", k) for k in sorted(self.projects)]
+                + [address("dataset", k) for k in sorted(self.datasets)]
+                + [address("model", k) for k in sorted(self.models)])
 
     def get(self, addr: str) -> ProjectRecord | DatasetRecord | ModelRecord | None:
         kind, key = split_address(addr)
@@ -222,11 +223,11 @@ class State:
     def to_dict(self) -> dict[str, Any]:
         resources: dict[str, Any] = {}
         for k in sorted(self.projects):
-            resources[f"project.{k}"] = self.projects[k].to_dict()
+            resources[address("project", k)] = self.projects[k].to_dict()
         for k in sorted(self.datasets):
-            resources[f"dataset.{k}"] = self.datasets[k].to_dict()
+            resources[address("dataset", k)] = self.datasets[k].to_dict()
         for k in sorted(self.models):
-            resources[f"model.{k}"] = self.models[k].to_dict()
+            resources[address("model", k)] = self.models[k].to_dict()
         return {"format_version": self.format_version, "lineage": self.lineage, "serial": self.serial,
                 "resources": resources, "journal": [e.to_dict() for e in self.journal]}
 
