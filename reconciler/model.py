@@ -31,7 +31,7 @@ KINDS = ("project", "dataset", "model")
 # The model statuses Bria documents. Anything else (e.g. "Deleted", which Gen A's DELETE
 # "changes status to") is handled deliberately: refresh drops Deleted models as gone; the
 # planner and `--wait` leave any other unknown status alone and say so.
-MODEL_STATUSES = frozenset({"Created", "InProgress", "Completed", "Failed", "Stopping", "Stopped"})
+MODEL_STATUSES = status.KNOWN   # the statuses bria knows (reconciler/status.py)
 DELETED_MODEL_STATUS = "Deleted"
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 
 
-class Reason(str, enum.Enum):
+class Reason(enum.StrEnum):
     CREATE = "create"
     NO_OP = "no-op"
     UPDATE_IN_PLACE = "update_in_place"

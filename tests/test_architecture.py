@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "reconciler"
 # Lower index = lower layer. A module in layer N may import from layers <= N only.
 LAYERS: list[tuple[str, ...]] = [
     ("diagnostics", "textsafe"),
-    ("reasons", "stepargs", "identity"),
+    ("reasons", "stepargs", "identity", "status"),
     ("model",),
     ("state.model", "state.store", "state.codec"),
     ("state.local", "state.locking", "state.postgres", "state"),

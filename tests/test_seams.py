@@ -54,3 +54,12 @@ def test_one_matcher_one_precedence():
     assert matched == {3: a, 5: None, 7: b, 9: None}
     assert list(matched) == [3, 5, 7, 9]
     assert hash_prefix_of(image_name(a, "x.png")) == a[:16] and hash_prefix_of("console.png") is None
+
+
+def test_a_status_bria_does_not_know_is_unknown_and_never_final():
+    from reconciler.status import FINAL, RUNNING, TRAINED, ModelStatus
+
+    assert ModelStatus.parse("InProgress") is ModelStatus.IN_PROGRESS and ModelStatus.IN_PROGRESS == "InProgress"
+    unknown = ModelStatus.parse("Deleted")
+    assert unknown is ModelStatus.UNKNOWN
+    assert all(unknown not in group and "Deleted" not in group for group in (FINAL, RUNNING, TRAINED))

@@ -22,6 +22,7 @@ from reconciler.api.protocol import BriaApi
 from reconciler.executor import records
 from reconciler.model import address, Manifest, split_address
 from reconciler.state.model import DatasetRecord, DatasetVersion, ModelRecord, ProjectRecord, State
+from reconciler.status import ModelStatus
 
 
 class ImportRefused(Exception):
@@ -79,6 +80,6 @@ async def _import_model(manifest: Manifest, state: State, client: BriaApi, key: 
         name=remote.get("name") or "", description=remote.get("description"),
         training_version=remote.get("training_version") or "max",
         training_mode=remote.get("training_mode") or "fully_automated",
-        training_parameters=dict(spec.training_parameters), status=remote.get("status") or "Created",
+        training_parameters=dict(spec.training_parameters), status=remote.get("status") or ModelStatus.CREATED.value,
         generation_prefix=remote.get("generation_prefix") or None)
     return state.with_resource(address("model", key), record)

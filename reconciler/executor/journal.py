@@ -20,12 +20,13 @@ from typing import Any, Awaitable, Callable, Mapping
 
 from reconciler.api import errors
 from reconciler.executor import records
-from reconciler.identity import is_content_key
 from reconciler.executor.calls import Cancelled
 from reconciler.executor.context import RunContext
 from reconciler.executor.holder import StateChange
+from reconciler.identity import is_content_key
 from reconciler.model import Op, split_address
 from reconciler.state.model import JournalEntry, State
+from reconciler.status import ModelStatus
 
 Remote = Mapping[str, Any]
 
@@ -129,7 +130,7 @@ async def find_remote(ctx: RunContext, entry: JournalEntry, state: State) -> Rem
             candidates = [dataset] if dataset.get("status") == "completed" else []
         elif entry.op == Op.START_TRAINING.value:
             model = await ctx.calls(ctx.api.get_model, entry.parent_id)
-            candidates = [model] if model.get("status") not in (None, "Created") else []
+            candidates = [model] if model.get("status") not in (None, ModelStatus.CREATED) else []
         elif entry.op == Op.CREATE_MODEL.value:
             candidates = [m for m in await ctx.calls(ctx.api.list_models)
                           if m.get("name") == entry.name and m.get("dataset_id") == entry.parent_id
@@ -167,7 +168,7 @@ async def adoption(ctx: RunContext, entry: JournalEntry, remote: Remote) -> Stat
             key, int(entry.parent_id or 0), frozen.get("images") or (), _manifest_content(ctx, key).values())
     if entry.op == Op.START_TRAINING.value:
         return lambda s: records.change_model(
-            s, key, status=remote.get("status") or "InProgress", training_parameters=detail.get("parameters") or {},
+            s, key, status=remote.get("status") or ModelStatus.IN_PROGRESS.value, training_parameters=detail.get("parameters") or {},
             generation_prefix=remote.get("generation_prefix") or None)
     if entry.op == Op.CREATE_MODEL.value:
         return lambda s: records.record_model(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from reconciler.status import RUNNING, ModelStatus
 from reconciler.textsafe import clean_text
 
 PLAIN_TRAINING_EVERY = 30.0   # seconds between plain training status lines (also on any change)
@@ -92,8 +93,8 @@ class ConsoleReporter(Reporter):
                 if address not in self._tasks:
                     self._tasks[address] = bars.add_task(text, total=None)
                 bars.update(self._tasks[address], description=text,
-                            completed=1 if status not in ("InProgress", "Stopping", "Created") else 0,
-                            total=1 if status not in ("InProgress", "Stopping", "Created") else None)
+                            completed=1 if status not in (*RUNNING, ModelStatus.CREATED) else 0,
+                            total=1 if status not in (*RUNNING, ModelStatus.CREATED) else None)
             return
         last_time, last = self._last_training
         if dict(statuses) != last or elapsed - last_time >= PLAIN_TRAINING_EVERY:

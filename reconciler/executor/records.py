@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Iterable, Mapping
 
-from reconciler.model import address
 from reconciler.identity import id_order, is_content_key, match_images, stray_key
-from reconciler.stepargs import DeleteImageArgs
+from reconciler.model import address
 from reconciler.state.model import (DatasetRecord, DatasetVersion, ImageRecord, ModelRecord, ProjectRecord,
                                     State, SupersededModel)
+from reconciler.status import ModelStatus
+from reconciler.stepargs import DeleteImageArgs
 
 # API project body field → ProjectRecord.applied field
 PROJECT_FIELDS = {"project_name": "name", "project_description": "description", "ip_type": "ip_type",
@@ -204,7 +205,7 @@ def record_model(state: State, key: str, remote: Mapping[str, Any], *, dataset_k
         name=remote.get("name") or "", description=remote.get("description"),
         training_version=remote.get("training_version") or "max",
         training_mode=remote.get("training_mode") or "fully_automated",
-        training_parameters=dict(training_parameters), status=remote.get("status") or "Created",
+        training_parameters=dict(training_parameters), status=remote.get("status") or ModelStatus.CREATED.value,
         generation_prefix=remote.get("generation_prefix") or None, superseded=superseded)
     return state.with_resource(address("model", key), record)
 

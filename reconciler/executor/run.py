@@ -29,8 +29,9 @@ from reconciler.executor.steps import HANDLERS, IMAGE_OPS, ChangeRun
 from reconciler.executor.training import follow_training
 from reconciler.model import MODEL_STATUSES, Action, Change, Manifest, Op, Plan, Step, split_address
 from reconciler.state.model import State
-from reconciler.stepargs import DeleteImageArgs, RegenerateCaptionArgs, SetCaptionArgs, UploadImageArgs
 from reconciler.state.store import StateError, StateStore
+from reconciler.status import FAILED_OR_STOPPED
+from reconciler.stepargs import DeleteImageArgs, RegenerateCaptionArgs, SetCaptionArgs, UploadImageArgs
 
 SUCCEEDED, FAILED, SKIPPED, NOT_STARTED, CANCELLED = "succeeded", "failed", "skipped", "not started", "cancelled"
 
@@ -64,7 +65,7 @@ class ApplyResult:
     @property
     def training_failed(self) -> list[str]:
         return [a for a, s in self.training.items()
-                if self.waited and (s in ("Failed", "Stopped") or s not in MODEL_STATUSES)]
+                if self.waited and (s in FAILED_OR_STOPPED or s not in MODEL_STATUSES)]
 
     @property
     def ok(self) -> bool:

@@ -22,6 +22,7 @@ from reconciler.executor.records import StepFailed
 from reconciler.model import Change, Op, split_address
 from reconciler.reasons import Reason
 from reconciler.state.model import DatasetRecord, State
+from reconciler.status import RUNNING, TRAINED, ModelStatus
 from reconciler.stepargs import (CloneDatasetArgs, CompleteDatasetArgs, CreateDatasetArgs, CreateModelArgs,
                                  CreateProjectArgs, DeleteDatasetArgs, DeleteImageArgs, DeleteModelArgs,
                                  DeleteProjectArgs, ForgetArgs, GeneratePrefixArgs, RegenerateAllCaptionsArgs,
@@ -29,7 +30,6 @@ from reconciler.stepargs import (CloneDatasetArgs, CompleteDatasetArgs, CreateDa
                                  StopTrainingArgs, SupersedeModelArgs, UpdateDatasetArgs, UpdateModelArgs,
                                  UpdateProjectArgs, UploadImageArgs)
 
-RUNNING = ("InProgress", "Stopping")
 
 
 @dataclass
@@ -314,7 +314,7 @@ async def start_training(ctx: RunContext, run: ChangeRun, args: StartTrainingArg
     parameters = dict(args.parameters)
     model = records.require_model(ctx.holder.state, run.key)
     entry = new_entry(ctx, Op.START_TRAINING, run.address, model.name, model.remote_id, parameters=parameters)
-    await journaled(ctx, entry, lambda: _settle(ctx, model.remote_id, ctx.api.start_training, ("InProgress", "Completed"),
+    await journaled(ctx, entry, lambda: _settle(ctx, model.remote_id, ctx.api.start_training, TRAINED,
                                                 model.remote_id, parameters or None))
     run.trained = True
 
@@ -322,9 +322,9 @@ async def start_training(ctx: RunContext, run: ChangeRun, args: StartTrainingArg
 async def stop_training(ctx: RunContext, run: ChangeRun, args: StopTrainingArgs) -> None:
     model = records.require_model(ctx.holder.state, run.key)
     remote_id = args.remote_id or model.remote_id
-    remote = await _settle(ctx, remote_id, ctx.api.stop_training, ("Stopping", "Stopped"), remote_id)
+    remote = await _settle(ctx, remote_id, ctx.api.stop_training, (ModelStatus.STOPPING, ModelStatus.STOPPED), remote_id)
     if remote_id == model.remote_id:
-        await ctx.holder.update(lambda s: records.change_model(s, run.key, status=remote.get("status") or "Stopping"))
+        await ctx.holder.update(lambda s: records.change_model(s, run.key, status=remote.get("status") or ModelStatus.STOPPING.value))
 
 
 async def _settle(ctx: RunContext, model_id: int, method: Callable[..., Awaitable[ApiObject]],
@@ -359,7 +359,7 @@ async def delete_model(ctx: RunContext, run: ChangeRun, args: DeleteModelArgs) -
 
 async def _wait_until_stopped(ctx: RunContext, model_id: int) -> None:
     started, delay = ctx.clock.monotonic(), min(0.5, ctx.poll_interval)
-    while (status := (await ctx.calls(ctx.api.get_model, model_id)).get("status")) == "Stopping":
+    while (status := (await ctx.calls(ctx.api.get_model, model_id)).get("status")) == ModelStatus.STOPPING:
         if ctx.clock.monotonic() - started > ctx.config.stop_timeout:
             raise StepFailed(f"model {model_id} still Stopping after {ctx.config.stop_timeout:.0f}s")
         await ctx.calls.pause(ctx.clock, delay)

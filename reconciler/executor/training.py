@@ -13,8 +13,8 @@ from reconciler.executor import records
 from reconciler.executor.calls import Cancelled
 from reconciler.executor.context import RunContext
 from reconciler.model import MODEL_STATUSES, split_address
+from reconciler.status import FINAL
 
-FINAL = ("Completed", "Failed", "Stopped")
 
 
 def _followed_to_its_end(status: str) -> bool:

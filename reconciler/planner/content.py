@@ -27,9 +27,9 @@ from typing import Any, Iterable, Mapping
 
 from reconciler.identity import id_order, is_content_key, match_images
 from reconciler.model import AUTO_PREFIX, DatasetSpec, ImageChanges, ImageSpec, Op, Step
+from reconciler.state.model import DatasetVersion
 from reconciler.stepargs import (DeleteImageArgs, GeneratePrefixArgs, RegenerateAllCaptionsArgs, RegenerateCaptionArgs,
                                   SetCaptionArgs, SetCaptionPrefixArgs, UploadImageArgs)
-from reconciler.state.model import DatasetVersion
 
 MAX_PREFIX_IMAGES = 6
 UNKNOWN = object()   # "we don't know the current prefix" (a version that does not exist yet)

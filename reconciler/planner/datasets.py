@@ -15,13 +15,14 @@ from dataclasses import replace
 from typing import Any
 
 from reconciler.model import AUTO_PREFIX, Action, Change, DatasetSpec, Drift, ImageChanges, Op, Step, address
-from reconciler.reasons import Reason
-from reconciler.stepargs import (CloneDatasetArgs, CompleteDatasetArgs, CreateDatasetArgs, DeleteDatasetArgs, ForgetArgs,
-                                  UpdateDatasetArgs)
 from reconciler.planner.content import (UNKNOWN, ActualVersion, content_plan, desired_images, prefix_steps,
                                         upload_step, version_from_live, version_from_state)
 from reconciler.planner.context import DatasetFate, DatasetOutcome, Findings, PlanInputs, ProjectOutcome
+from reconciler.reasons import Reason
 from reconciler.state.model import DatasetRecord
+from reconciler.status import RUNNING, ModelStatus
+from reconciler.stepargs import (CloneDatasetArgs, CompleteDatasetArgs, CreateDatasetArgs, DeleteDatasetArgs, ForgetArgs,
+                                  UpdateDatasetArgs)
 
 COMPLETED = "completed"
 
@@ -171,11 +172,11 @@ def _trained_on(inputs: PlanInputs, version_id: int) -> list[str]:
     trained = []
     for key, model in sorted(inputs.state.models.items()):
         status = (inputs.live.models.get(model.remote_id) or {}).get("status", model.status)
-        if model.dataset_remote_id == version_id and status != "Created":
+        if model.dataset_remote_id == version_id and status != ModelStatus.CREATED:
             trained.append(f"{address('model', key)} (model {model.remote_id}, {status})")
         trained.extend(f"{address('model', key)}'s superseded model {s.remote_id} ({s.status})"
                        for s in model.superseded
-                       if s.dataset_remote_id == version_id and s.status != "Created")
+                       if s.dataset_remote_id == version_id and s.status != ModelStatus.CREATED)
     return trained
 
 
@@ -259,7 +260,7 @@ def _note_training_blocks_delete(inputs: PlanInputs, out: Findings, addr: str, v
     model that keeps training, a model of another manifest) blocks the deletion."""
     removed = {r.remote_id for k, r in inputs.state.models.items() if k not in inputs.manifest.models}
     training = sorted(m["id"] for m in inputs.live.models.values()
-                      if m.get("dataset_id") in version_ids and m.get("status") in ("InProgress", "Stopping")
+                      if m.get("dataset_id") in version_ids and m.get("status") in RUNNING
                       and m.get("id") not in removed)
     if training:
         out.note(addr, f"{addr}: the API refuses to delete it while model(s) {', '.join(map(str, training))} "

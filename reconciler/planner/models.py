@@ -28,12 +28,16 @@ from reconciler.stepargs import (CreateModelArgs, DeleteModelArgs, ForgetArgs, S
                                   SupersedeModelArgs, UpdateModelArgs)
 from reconciler.planner.context import (DatasetFate, DatasetOutcome, Findings, PlanInputs, ProjectOutcome, changed_fields,
                                         same_text)
+from reconciler.reasons import Reason
 from reconciler.state.model import ModelRecord
+from reconciler.status import TRAINED, ModelStatus
+from reconciler.stepargs import (CreateModelArgs, DeleteModelArgs, ForgetArgs, StartTrainingArgs, StopTrainingArgs,
+                                  SupersedeModelArgs, UpdateModelArgs)
 
-TRAINED = ("Completed", "InProgress")
 # Statuses in which training ended without a model, and the reason a replacement gives.
-ENDED_WITHOUT_MODEL = {"Failed": Reason.REPLACE_BECAUSE_TRAINING_FAILED, "Stopped": Reason.REPLACE_BECAUSE_TRAINING_STOPPED,
-                       "Stopping": Reason.REPLACE_BECAUSE_TRAINING_STOPPED}
+ENDED_WITHOUT_MODEL = {ModelStatus.FAILED: Reason.REPLACE_BECAUSE_TRAINING_FAILED,
+                       ModelStatus.STOPPED: Reason.REPLACE_BECAUSE_TRAINING_STOPPED,
+                       ModelStatus.STOPPING: Reason.REPLACE_BECAUSE_TRAINING_STOPPED}
 REPLACED_BECAUSE = {"training_version": Reason.REPLACE_BECAUSE_TRAINING_VERSION_CHANGED,
                     "training_mode": Reason.REPLACE_BECAUSE_TRAINING_MODE_CHANGED}
 
@@ -73,7 +77,7 @@ def desired_summary(spec: ModelSpec, trains: bool, dataset_version: int | str | 
     replacement: the dataset version it will be created on, "new" when made in this plan)."""
     summary = {"name": spec.name, "description": spec.description, "dataset": spec.dataset,
                "training_version": spec.training_version, "training_mode": spec.training_mode,
-               "training_parameters": dict(spec.training_parameters), "status": "InProgress" if trains else "Created"}
+               "training_parameters": dict(spec.training_parameters), "status": ModelStatus.IN_PROGRESS.value if trains else ModelStatus.CREATED.value}
     return summary if dataset_version is None else {**summary, "dataset_version": dataset_version}
 
 
@@ -186,9 +190,9 @@ def _replace(inputs: PlanInputs, out: Findings, up: Upstream, spec: ModelSpec, b
     """Keep the old remote model (recorded as superseded) and create + train a new one; an
     old model that never trained is deleted once its successor exists (see the docstring)."""
     train = _train_steps(out, up, spec)
-    untrained = before["status"] == "Created"
+    untrained = before["status"] == ModelStatus.CREATED
     # `train: false` on a training model means stop it (design.md §3), replaced or not.
-    stop_old = not spec.train and before["status"] == "InProgress"
+    stop_old = not spec.train and before["status"] == ModelStatus.IN_PROGRESS
     delete_old = [Step(Op.DELETE_MODEL, DeleteModelArgs(before["remote_id"]))] if untrained else []
     steps = ((Step(Op.STOP_TRAINING, StopTrainingArgs(before["remote_id"])),) if stop_old else ()) + (
         Step(Op.SUPERSEDE_MODEL, SupersedeModelArgs(before["remote_id"], reason)),
@@ -197,9 +201,9 @@ def _replace(inputs: PlanInputs, out: Findings, up: Upstream, spec: ModelSpec, b
                + ((Action.TRAIN,) if train else ()))
     after = desired_summary(spec, bool(train), _dataset_version(inputs, up, spec))
     if stop_old:
-        after |= {"old_model_status": "Stopped", "irreversible": True}
+        after |= {"old_model_status": ModelStatus.STOPPED.value, "irreversible": True}
     out.add(Change(address=spec.address, actions=actions, reason=reason, steps=steps, before=before, after=after))
-    if before["status"] == "InProgress" and not stop_old:
+    if before["status"] == ModelStatus.IN_PROGRESS and not stop_old:
         out.note(spec.address, f"{spec.address}: the superseded model {before['remote_id']} keeps training "
                                "(it is kept, not stopped)")
 
@@ -224,28 +228,28 @@ def _plan_in_place(inputs: PlanInputs, out: Findings, up: Upstream, spec: ModelS
         actions.append(Action.UPDATE)
         reverting = drifted and all(same_text(desired[n], getattr(record, n)) for n in updated)
         reasons.append(Reason.REVERT_DRIFT if reverting else Reason.UPDATE_IN_PLACE)
-    if spec.train and status == "Created":
+    if spec.train and status == ModelStatus.CREATED:
         train = _train_steps(out, up, spec)
         if train:
             steps += train
             actions.append(Action.TRAIN)
             reasons.append(Reason.START_TRAINING_BECAUSE_TRAIN_TRUE)
-    if not spec.train and status == "InProgress":
+    if not spec.train and status == ModelStatus.IN_PROGRESS:
         steps.append(Step(Op.STOP_TRAINING, StopTrainingArgs(record.remote_id)))
         actions.append(Action.STOP)
         reasons.append(Reason.STOP_BECAUSE_TRAIN_FALSE)
     if not spec.train and status in ENDED_WITHOUT_MODEL:
         out.note(spec.address, f"{spec.address}: training {status}; train: false, so it is left as it is")
-    if spec.train and status == "InProgress":
+    if spec.train and status == ModelStatus.IN_PROGRESS:
         out.note(spec.address, _progress_note(spec.address, record, actual, inputs.live_model(spec.key) or {}))
     if not steps:
         return
     before = {n: actual[n] for n in updated} | {"status": status}
     after = {n: desired[n] for n in updated}
     if Action.STOP in actions:
-        after |= {"status": "Stopped", "irreversible": True}
+        after |= {"status": ModelStatus.STOPPED.value, "irreversible": True}
     elif Action.TRAIN in actions:
-        after |= {"status": "InProgress"}
+        after |= {"status": ModelStatus.IN_PROGRESS.value}
     out.add(Change(address=spec.address, actions=tuple(actions), reason=reasons[-1], steps=tuple(steps),
                    before=before, after=after))
 
@@ -276,7 +280,7 @@ def _plan_removal(inputs: PlanInputs, out: Findings, key: str) -> None:
     status = before["status"]
     steps = [Step(Op.DELETE_MODEL, DeleteModelArgs(record.remote_id))]
     actions = (Action.DELETE,)
-    if status == "InProgress":
+    if status == ModelStatus.IN_PROGRESS:
         steps.insert(0, Step(Op.STOP_TRAINING, StopTrainingArgs(record.remote_id)))
         actions = (Action.STOP, Action.DELETE)
     protected = status in TRAINED

@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from reconciler.model import Action, Change, Drift, Op, ProjectSpec, Step, address, split_address
-from reconciler.reasons import Reason
-from reconciler.stepargs import CreateProjectArgs, DeleteProjectArgs, ForgetArgs, UpdateProjectArgs
 from reconciler.planner.context import (PROJECT_API_FIELDS, Findings, PlanInputs, ProjectOutcome, changed_fields,
                                         same_text)
+from reconciler.reasons import Reason
+from reconciler.status import RUNNING
+from reconciler.stepargs import CreateProjectArgs, DeleteProjectArgs, ForgetArgs, UpdateProjectArgs
 
 UPDATABLE = ("name", "description", "ip_name", "ip_description")
 FIXED = ("ip_type", "ip_medium")
@@ -109,7 +110,7 @@ def _note_training_blocks_delete(inputs: PlanInputs, out: Findings, addr: str, p
     names = {r.remote_id: address("model", k) for k, r in inputs.state.models.items()}
     training = sorted(names.get(m["id"], f"model {m['id']}") for m in inputs.live.models.values()
                       if (m.get("project_id") == remote_id or m.get("dataset_id") in versions)
-                      and m.get("status") in ("InProgress", "Stopping") and m.get("id") not in stopped_first)
+                      and m.get("status") in RUNNING and m.get("id") not in stopped_first)
     if training:
         out.note(addr, f"{addr}: the API refuses to delete a project while its models train "
                        f"({', '.join(training)}); wait for them, or stop them first (train: false)")
