@@ -48,7 +48,7 @@ def plan(manifest: Manifest, state: State, live: LiveView | None, *, targets: It
         ordered = order_changes(changes.values())
     except DependencyCycle as exc:
         raise PlanError(str(exc)) from None
-    notes = [text for addr, text in out.notes if addr is None or addr in chosen]
+    notes = [n.text for n in out.notes if n.address is None or n.address in chosen]
     if state.journal:
         notes.insert(0, _journal_note(state))
     return Plan(

@@ -52,19 +52,29 @@ class PlanInputs:
         return self.live.models.get(record.remote_id) if record else None
 
 
+@dataclass(frozen=True)
+class PlanNote:
+    """An informational line of the plan, and the resource it is about (None = the whole
+    plan): a note about a resource left out by --target/--exclude is left out too. The plan
+    carries the text (`Plan.notes`, the JSON `notes`)."""
+
+    address: str | None
+    text: str
+
+
 @dataclass
 class Findings:
     """Accumulated results; `notes` carry the address they are about (None = the whole plan)."""
 
     changes: dict[str, Change] = field(default_factory=dict)
     drift: list[Drift] = field(default_factory=list)
-    notes: list[tuple[str | None, str]] = field(default_factory=list)
+    notes: list[PlanNote] = field(default_factory=list)
 
     def add(self, change: Change) -> None:
         self.changes[change.address] = change
 
     def note(self, addr: str | None, text: str) -> None:
-        self.notes.append((addr, text))
+        self.notes.append(PlanNote(addr, text))
 
 
 @dataclass(frozen=True)
