@@ -1,4 +1,4 @@
-"""Unit tests of the pure planner: each lifecycle rule of design.md §3 on small inputs."""
+"""Unit tests of the pure planner: each lifecycle rule of docs/design.md on small inputs."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Edge cases of the planner's lifecycle rules (design.md §3), probed the way a demanding
+"""Edge cases of the planner's lifecycle rules (docs/design.md), probed the way a demanding
 Terraform user would: what happens between draft and completed, to caption prefixes and
 captions, to models in every status, to removals and replacements, to drift, and whether
 the plan is the same whatever order the API lists things in."""

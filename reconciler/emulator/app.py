@@ -1,6 +1,6 @@
 """`create_app(config)`: the emulator as an ASGI app.
 
-The API lives under `/v1` (every route from api-contract.md, generation A); the admin
+The API lives under `/v1` (every route of the legacy API generation); the admin
 endpoints `/_emulator/stats` (GET) and `/_emulator/stats/reset` (POST) sit outside it and
 need no token. Unknown paths and wrong methods are answered `{"error": ...}` like the rest.
 """

@@ -1,4 +1,4 @@
-"""Planning for datasets (design.md §3).
+"""Planning for datasets (docs/design.md, "Lifecycle rules: Datasets").
 
 A draft is edited in place. A completed dataset is frozen: any change to its images,
 captions or caption prefix makes a NEW VERSION — clone it as a draft, change the clone,

@@ -1,11 +1,11 @@
-"""Planning for models (design.md §3).
+"""Planning for models (docs/design.md, "Lifecycle rules: Models").
 
 A model cannot be retrained or moved: a new dataset version, another training version,
 mode or parameters, or a failed/stopped training means a REPLACEMENT — a new model is
 created on the dataset's current version and trained; the old remote model is kept and
 recorded as superseded. Deleting a trained (or training) model is protected.
 
-Decisions beyond the table of design.md §3:
+Decisions the lifecycle rules of docs/design.md spell out, and why:
 - A replaced model that never trained (status Created) is deleted, not kept: it holds
   nothing of value, and keeping it would leave one more empty model in the account for
   every dataset version. It is superseded first and deleted right after its successor is
@@ -191,7 +191,7 @@ def _replace(inputs: PlanInputs, out: Findings, up: Upstream, spec: ModelSpec, b
     old model that never trained is deleted once its successor exists (see the docstring)."""
     train = _train_steps(out, up, spec)
     untrained = before["status"] == ModelStatus.CREATED
-    # `train: false` on a training model means stop it (design.md §3), replaced or not.
+    # `train: false` on a training model means stop it (docs/design.md), replaced or not.
     stop_old = not spec.train and before["status"] == ModelStatus.IN_PROGRESS
     delete_old = [Step(Op.DELETE_MODEL, DeleteModelArgs(before["remote_id"]))] if untrained else []
     steps = ((Step(Op.STOP_TRAINING, StopTrainingArgs(before["remote_id"])),) if stop_old else ()) + (

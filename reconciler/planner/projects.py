@@ -1,4 +1,4 @@
-"""Planning for projects (design.md §3): create, update in place, replace, delete.
+"""Planning for projects (docs/design.md, "Lifecycle rules: Projects"): create, update in place, replace, delete.
 
 ip_type and ip_medium cannot be changed through the API, so changing them means deleting
 the project — and with it every dataset and model inside — and creating it again. That,
