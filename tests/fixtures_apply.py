@@ -150,8 +150,11 @@ class BriaEnv:
     async def apply(self, plan: Any, manifest: Any, **kw: Any) -> Any:
         from reconciler.executor import apply_plan
 
+        from reconciler.executor.context import RunConfig
+
         kw.setdefault("clock", InstantClock())
-        kw.setdefault("poll_interval", 0.05)
+        settings = {k: kw.pop(k) for k in ("parallelism", "poll_interval", "kill_after_calls") if k in kw}
+        kw.setdefault("config", RunConfig(**{"poll_interval": 0.05, **settings}))
         return await apply_plan(plan, manifest, self.current_state(), client=kw.pop("client", None) or self.client(),
                                 store=self.store, **kw)
 

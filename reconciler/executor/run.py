@@ -1,7 +1,7 @@
 """apply_plan: walk a plan's changes in dependency order and execute their steps.
 
 - Changes run as soon as the changes they depend on have succeeded, independent ones in
-  parallel; API calls in flight are bounded by `parallelism` (see calls.ApiCalls).
+  parallel; API calls in flight are bounded by `RunConfig.parallelism` (see calls.ApiCalls).
 - Within a change, steps run in order, except that consecutive image steps (upload,
   delete, caption) on distinct images run concurrently.
 - A failed change stops there; changes depending on it are skipped (never started);
@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Mapping
 
 from reconciler.api import ImageFileError, errors
@@ -98,19 +98,13 @@ async def resolve_leftovers(state: State, *, client: BriaApi, store: StateStore,
 
 
 async def apply_plan(plan: Plan, manifest: Manifest | None, state: State, *, client: BriaApi, store: StateStore,
-                     config: RunConfig | None = None, parallelism: int | None = None, wait: bool = False,
-                     reporter: Reporter | None = None, cancel_event: asyncio.Event | None = None,
-                     clock: Clock | None = None, poll_interval: float | None = None,
-                     kill_after_calls: int | None = None) -> ApplyResult:
-    """Execute `plan` against the API, recording everything in `store`. See module doc.
-
-    The run's settings come from `config`; `parallelism`, `poll_interval` and
-    `kill_after_calls`, when given, override its fields (a convenience for tests)."""
+                     config: RunConfig | None = None, wait: bool = False, reporter: Reporter | None = None,
+                     cancel_event: asyncio.Event | None = None, clock: Clock | None = None) -> ApplyResult:
+    """Execute `plan` against the API, recording everything in `store`, with the run's
+    settings from `config`. See module doc."""
     if plan.refused:
         raise PlanRefused(", ".join(c.address for c in plan.refused))
-    config = _with_overrides(config or RunConfig(), parallelism=parallelism, poll_interval=poll_interval,
-                             kill_after_calls=kill_after_calls)
-    ctx = _context(client, store, state, manifest, config, clock=clock, reporter=reporter,
+    ctx = _context(client, store, state, manifest, config or RunConfig(), clock=clock, reporter=reporter,
                    cancel_event=cancel_event)
     if ctx.holder.state.journal:
         for note in await resolve_journal(ctx):
@@ -129,11 +123,6 @@ async def apply_plan(plan: Plan, manifest: Manifest | None, state: State, *, cli
     cancelled = ctx.calls.cancelled and ctx.fatal is None
     return ApplyResult(tuple(outcomes), ctx.holder.state, cancelled=cancelled, training=training, waited=wait,
                        fatal=ctx.fatal, api_calls=ctx.calls.count, state_writes=ctx.holder.writes)
-
-
-def _with_overrides(config: RunConfig, **overrides: object) -> RunConfig:
-    given = {k: v for k, v in overrides.items() if v is not None}
-    return replace(config, **given) if given else config   # type: ignore[arg-type]
 
 
 def _context(client: BriaApi, store: StateStore, state: State, manifest: Manifest | None, config: RunConfig, *,
