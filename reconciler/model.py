@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from reconciler import identity, stepargs
+from reconciler import identity
 from reconciler.diagnostics import SourceRange
 from reconciler.reasons import Reason
-from reconciler.stepargs import StepArgs
+from reconciler.stepargs import ARGS_BY_OP, Op, Step, StepArgs  # noqa: F401  (re-exported)
 
 PLAN_FORMAT_VERSION = 1
 
@@ -190,83 +190,6 @@ class Action(str, enum.Enum):
     TRAIN = "train"
     STOP = "stop"
     NOOP = "no-op"
-
-
-class Op(str, enum.Enum):
-    """One API operation (or state-only bookkeeping) the executor runs for a change.
-
-    Steps refer to remote objects by address and content hash, never by ids that only exist
-    after earlier steps ran; the executor resolves them from the state at run time. That is
-    what lets a saved plan be applied later and a crashed apply be resumed. Each op's
-    arguments are one class of `reconciler.stepargs` (ARGS_BY_OP below).
-    """
-
-    # projects
-    CREATE_PROJECT = "create_project"
-    UPDATE_PROJECT = "update_project"
-    DELETE_PROJECT = "delete_project"
-    # datasets
-    CREATE_DATASET = "create_dataset"
-    CLONE_DATASET = "clone_dataset"
-    UPDATE_DATASET = "update_dataset"
-    GENERATE_PREFIX = "generate_prefix"
-    SET_CAPTION_PREFIX = "set_caption_prefix"
-    REGENERATE_ALL_CAPTIONS = "regenerate_all_captions"   # waits for completion
-    DELETE_IMAGE = "delete_image"
-    UPLOAD_IMAGE = "upload_image"
-    SET_CAPTION = "set_caption"
-    REGENERATE_CAPTION = "regenerate_caption"
-    COMPLETE_DATASET = "complete_dataset"
-    DELETE_DATASET = "delete_dataset"
-    # models
-    CREATE_MODEL = "create_model"
-    UPDATE_MODEL = "update_model"
-    START_TRAINING = "start_training"
-    STOP_TRAINING = "stop_training"
-    DELETE_MODEL = "delete_model"
-    SUPERSEDE_MODEL = "supersede_model"        # state only: move the current model to history
-    # state only
-    FORGET = "forget"                          # drop a record whose object is gone
-
-
-ARGS_BY_OP: dict[Op, type[StepArgs]] = {
-    Op.CREATE_PROJECT: stepargs.CreateProjectArgs, Op.UPDATE_PROJECT: stepargs.UpdateProjectArgs,
-    Op.DELETE_PROJECT: stepargs.DeleteProjectArgs,
-    Op.CREATE_DATASET: stepargs.CreateDatasetArgs, Op.CLONE_DATASET: stepargs.CloneDatasetArgs,
-    Op.UPDATE_DATASET: stepargs.UpdateDatasetArgs, Op.GENERATE_PREFIX: stepargs.GeneratePrefixArgs,
-    Op.SET_CAPTION_PREFIX: stepargs.SetCaptionPrefixArgs, Op.REGENERATE_ALL_CAPTIONS: stepargs.RegenerateAllCaptionsArgs,
-    Op.DELETE_IMAGE: stepargs.DeleteImageArgs, Op.UPLOAD_IMAGE: stepargs.UploadImageArgs,
-    Op.SET_CAPTION: stepargs.SetCaptionArgs, Op.REGENERATE_CAPTION: stepargs.RegenerateCaptionArgs,
-    Op.COMPLETE_DATASET: stepargs.CompleteDatasetArgs, Op.DELETE_DATASET: stepargs.DeleteDatasetArgs,
-    Op.CREATE_MODEL: stepargs.CreateModelArgs, Op.UPDATE_MODEL: stepargs.UpdateModelArgs,
-    Op.START_TRAINING: stepargs.StartTrainingArgs, Op.STOP_TRAINING: stepargs.StopTrainingArgs,
-    Op.DELETE_MODEL: stepargs.DeleteModelArgs, Op.SUPERSEDE_MODEL: stepargs.SupersedeModelArgs,
-    Op.FORGET: stepargs.ForgetArgs,
-}
-
-
-@dataclass(frozen=True)
-class Step:
-    """One op and its typed arguments. Built with a Mapping (the JSON form, e.g. from a
-    saved plan or a test) or nothing, the arguments are read through the op's class."""
-
-    op: Op
-    args: StepArgs = None  # type: ignore[assignment]   # None → the op's defaults
-
-    def __post_init__(self) -> None:
-        cls = ARGS_BY_OP[self.op]
-        given: object = self.args
-        if given is None or isinstance(given, Mapping):
-            object.__setattr__(self, "args", cls.from_dict(given or {}))
-        elif type(given) is not cls:
-            raise TypeError(f"{self.op.value} takes {cls.__name__}, not {type(given).__name__}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"op": self.op.value, "args": self.args.to_dict()}
-
-    @staticmethod
-    def from_dict(d: Mapping[str, Any]) -> "Step":
-        return Step(Op(d["op"]), ARGS_BY_OP[Op(d["op"])].from_dict(d.get("args") or {}))
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,13 @@
 name remote objects by address, key and content hash, never by ids that exist only after
 earlier steps ran — the executor resolves those from the state at run time.
 
-`model.ARGS_BY_OP` maps each Op to its class; the executor's handlers read attributes.
+`ARGS_BY_OP` maps each `Op` to its class; `Step` holds an op and its arguments (both are
+re-exported by `reconciler.model`). The executor's handlers read attributes.
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Mapping
 
@@ -271,3 +273,80 @@ class CompleteDatasetArgs(NoArgs): pass
 StepArgs = (NoArgs | RemoteIdArgs | ProjectFieldsArgs | CreateDatasetArgs | CloneDatasetArgs | UpdateDatasetArgs
             | GeneratePrefixArgs | SetCaptionPrefixArgs | DeleteImageArgs | UploadImageArgs | SetCaptionArgs
             | RegenerateCaptionArgs | CreateModelArgs | UpdateModelArgs | StartTrainingArgs | SupersedeModelArgs)
+
+
+class Op(str, enum.Enum):
+    """One API operation (or state-only bookkeeping) the executor runs for a change.
+
+    Steps refer to remote objects by address and content hash, never by ids that only exist
+    after earlier steps ran; the executor resolves them from the state at run time. That is
+    what lets a saved plan be applied later and a crashed apply be resumed. Each op's
+    arguments are one class of this module (ARGS_BY_OP below).
+    """
+
+    # projects
+    CREATE_PROJECT = "create_project"
+    UPDATE_PROJECT = "update_project"
+    DELETE_PROJECT = "delete_project"
+    # datasets
+    CREATE_DATASET = "create_dataset"
+    CLONE_DATASET = "clone_dataset"
+    UPDATE_DATASET = "update_dataset"
+    GENERATE_PREFIX = "generate_prefix"
+    SET_CAPTION_PREFIX = "set_caption_prefix"
+    REGENERATE_ALL_CAPTIONS = "regenerate_all_captions"   # waits for completion
+    DELETE_IMAGE = "delete_image"
+    UPLOAD_IMAGE = "upload_image"
+    SET_CAPTION = "set_caption"
+    REGENERATE_CAPTION = "regenerate_caption"
+    COMPLETE_DATASET = "complete_dataset"
+    DELETE_DATASET = "delete_dataset"
+    # models
+    CREATE_MODEL = "create_model"
+    UPDATE_MODEL = "update_model"
+    START_TRAINING = "start_training"
+    STOP_TRAINING = "stop_training"
+    DELETE_MODEL = "delete_model"
+    SUPERSEDE_MODEL = "supersede_model"        # state only: move the current model to history
+    # state only
+    FORGET = "forget"                          # drop a record whose object is gone
+
+
+ARGS_BY_OP: dict[Op, type[StepArgs]] = {
+    Op.CREATE_PROJECT: CreateProjectArgs, Op.UPDATE_PROJECT: UpdateProjectArgs,
+    Op.DELETE_PROJECT: DeleteProjectArgs,
+    Op.CREATE_DATASET: CreateDatasetArgs, Op.CLONE_DATASET: CloneDatasetArgs,
+    Op.UPDATE_DATASET: UpdateDatasetArgs, Op.GENERATE_PREFIX: GeneratePrefixArgs,
+    Op.SET_CAPTION_PREFIX: SetCaptionPrefixArgs, Op.REGENERATE_ALL_CAPTIONS: RegenerateAllCaptionsArgs,
+    Op.DELETE_IMAGE: DeleteImageArgs, Op.UPLOAD_IMAGE: UploadImageArgs,
+    Op.SET_CAPTION: SetCaptionArgs, Op.REGENERATE_CAPTION: RegenerateCaptionArgs,
+    Op.COMPLETE_DATASET: CompleteDatasetArgs, Op.DELETE_DATASET: DeleteDatasetArgs,
+    Op.CREATE_MODEL: CreateModelArgs, Op.UPDATE_MODEL: UpdateModelArgs,
+    Op.START_TRAINING: StartTrainingArgs, Op.STOP_TRAINING: StopTrainingArgs,
+    Op.DELETE_MODEL: DeleteModelArgs, Op.SUPERSEDE_MODEL: SupersedeModelArgs,
+    Op.FORGET: ForgetArgs,
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One op and its typed arguments. Built with a Mapping (the JSON form, e.g. from a
+    saved plan or a test) or nothing, the arguments are read through the op's class."""
+
+    op: Op
+    args: StepArgs = None  # type: ignore[assignment]   # None → the op's defaults
+
+    def __post_init__(self) -> None:
+        cls = ARGS_BY_OP[self.op]
+        given: object = self.args
+        if given is None or isinstance(given, Mapping):
+            object.__setattr__(self, "args", cls.from_dict(given or {}))
+        elif type(given) is not cls:
+            raise TypeError(f"{self.op.value} takes {cls.__name__}, not {type(given).__name__}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"op": self.op.value, "args": self.args.to_dict()}
+
+    @staticmethod
+    def from_dict(d: Mapping[str, Any]) -> "Step":
+        return Step(Op(d["op"]), ARGS_BY_OP[Op(d["op"])].from_dict(d.get("args") or {}))

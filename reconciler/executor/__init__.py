@@ -9,7 +9,8 @@ Modules:
   journal.py    journaled calls, leftover resolution by lookup, adoption
   records.py    pure State transformations recording API objects
   holder.py     the single holder/writer of the latest State (group commit)
-  calls.py      the single door to the API client: parallelism, cancel, crash-test hook
+  calls.py      the single door to the API (bound BriaApi methods): in-flight bound, cancel, crash-test hook
+  context.py    RunContext (what every step shares) and RunConfig (the run's settings)
   training.py   --wait: follow training to the end
   progress.py   what the user sees (rich bars on a TTY, plain lines otherwise)
   summary.py    the end-of-run account, and `bria output` data
@@ -19,10 +20,11 @@ Modules:
 
 from reconciler.executor.calls import Cancelled
 from reconciler.executor.clock import Clock, RealClock
+from reconciler.executor.context import RunConfig
 from reconciler.executor.progress import ConsoleReporter, Reporter
 from reconciler.executor.run import (CANCELLED, FAILED, NOT_STARTED, SKIPPED, SUCCEEDED, ApplyResult, ChangeOutcome,
                                      PlanRefused, apply_plan, resolve_leftovers, stale_reason)
 
 __all__ = ["apply_plan", "resolve_leftovers", "stale_reason", "ApplyResult", "ChangeOutcome", "PlanRefused",
-           "Cancelled", "Clock", "RealClock", "Reporter", "ConsoleReporter",
+           "Cancelled", "Clock", "RealClock", "Reporter", "ConsoleReporter", "RunConfig",
            "SUCCEEDED", "FAILED", "SKIPPED", "NOT_STARTED", "CANCELLED"]
