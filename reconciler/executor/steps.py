@@ -19,7 +19,7 @@ from reconciler.executor import records
 from reconciler.executor.context import RunContext
 from reconciler.executor.journal import journaled, new_entry
 from reconciler.executor.records import StepFailed
-from reconciler.model import Change, Op, split_address
+from reconciler.model import Change, Op, address, split_address
 from reconciler.reasons import Reason
 from reconciler.state.model import DatasetRecord, State
 from reconciler.status import RUNNING, TRAINED, ModelStatus
