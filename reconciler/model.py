@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from reconciler import identity
+from reconciler import identity, status
 from reconciler.diagnostics import SourceRange
 from reconciler.reasons import Reason
 from reconciler.stepargs import ARGS_BY_OP, Op, Step, StepArgs  # noqa: F401  (re-exported)
