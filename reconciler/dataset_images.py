@@ -6,6 +6,10 @@ problem with the line/column of the entry (`folder:` or `file:`) that brought th
 Order of work, so that a bad dataset costs little:
 1. resolve entries to file paths (listing folders reads no file contents), refusing paths
    that leave the manifest's folder — lexically (`..`) or through a symlink;
+   A file named by a `file:` entry that a `folder:` entry also covers is taken from the
+   `file:` entry (its caption wins) and not listed twice. A `.txt` in a listed folder with
+   no image of its stem beside it (an orphaned sidecar, e.g. left by `git mv` of its image)
+   is a warning naming it: its caption is not used;
 2. count: more than 200 images is reported at once, without hashing or decoding any file;
 3. only then hash and check the images (through the HashCache; all of a dataset's files at
    once, see `inspect_images`), read sidecar captions, and report sizes the API would
@@ -19,10 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reconciler.diagnostics import Diagnostic, SourceRange, error
-from reconciler.images import (IMAGE_SUFFIXES, MAX_IMAGES_PER_DATASET, HashCache, ImageInfo,
-                               ImageProblem, image_spec, inspect_images, list_folder,
-                               relative_posix, sidecar_caption, size_problem)
+from reconciler.diagnostics import Diagnostic, SourceRange, error, warning
+from reconciler.images import (IMAGE_SUFFIXES, HashCache, ImageInfo, ImageProblem, image_spec,
+                               inspect_images, list_folder, orphaned_sidecars, relative_posix,
+                               sidecar_caption, size_problem)
+from reconciler.limits import MAX_IMAGES_PER_DATASET
 from reconciler.model import ImageSpec, address
 from reconciler.yamlsource import FieldPath, SourceMap, json_path
 
@@ -31,6 +36,7 @@ from reconciler.yamlsource import FieldPath, SourceMap, json_path
 class _Candidate:
     path: Path                      # absolute, normalised, symlinks not resolved
     inline_caption: str | None
+    from_file_entry: bool               # named by a `file:` entry (else found in a `folder:`)
     field: FieldPath                    # path of the entry's folder/file value in the manifest
     source: SourceRange
 
@@ -53,6 +59,10 @@ class _Collector:
     def fail(self, message: str, field: FieldPath, source: SourceRange | None = None) -> None:
         self.diagnostics.append(error(message, source or self.map.key_or_value(field),
                                       json_path(field), self.address))
+
+    def warn(self, message: str, field: FieldPath) -> None:
+        self.diagnostics.append(warning(message, self.map.key_or_value(field), json_path(field),
+                                        self.address))
 
     def rel(self, path: Path) -> str:
         return relative_posix(path, self.root)
@@ -90,7 +100,7 @@ class _Collector:
         if not path.is_file():
             self.fail(f"{raw!r} is not a file (use `folder:` for a folder of images)", field)
             return []
-        return [_Candidate(path, caption, field, source)]
+        return [_Candidate(path, caption, True, field, source)]
 
     def folder_entry(self, raw: str, path: Path, recursive: bool, field: FieldPath,
                      source: SourceRange) -> list[_Candidate]:
@@ -109,9 +119,19 @@ class _Collector:
             where = " or its sub-folders" if recursive else ""
             self.fail(f"image folder {raw!r}{where} has no images ({', '.join(IMAGE_SUFFIXES)})", field)
             return []
+        self.report_orphans(path, recursive, files, field)
         # The folder itself resolved inside the root, so only symlinked files can leave it.
-        return [_Candidate(f, None, field, source) for f in files
+        return [_Candidate(f, None, False, field, source) for f in files
                 if not f.is_symlink() or self.inside(self.rel(f), f, field)]
+
+    def report_orphans(self, folder: Path, recursive: bool, images: list[Path], field: FieldPath) -> None:
+        try:
+            orphans = orphaned_sidecars(folder, recursive, images)
+        except OSError:
+            return                      # the folder listed a moment ago; a warning is not worth a failure
+        for orphan in orphans:
+            self.warn(f"{self.rel(orphan)} is a caption file with no image of the same name beside it "
+                      f"(was its image renamed or moved?); it is not used", field)
 
     def check(self, candidate: _Candidate, inspected: ImageInfo | ImageProblem,
               increase_resolution: bool) -> ImageSpec | None:
@@ -140,6 +160,7 @@ def collect_dataset_images(key: str, dataset: dict[str, Any], root: Path, source
     candidates: list[_Candidate] = []
     for index, entry in enumerate(dataset.get("images") or []):
         candidates.extend(collector.entry(index, entry))
+    candidates = _file_entries_win(candidates)
     if len(candidates) > MAX_IMAGES_PER_DATASET:
         collector.fail(f"dataset has {len(candidates)} images; the API accepts at most "
                        f"{MAX_IMAGES_PER_DATASET} per dataset (split it into several datasets)",
@@ -162,3 +183,10 @@ def collect_dataset_images(key: str, dataset: dict[str, Any], root: Path, source
         first_by_sha[spec.sha256] = spec
         specs.append(spec)
     return DatasetImages(tuple(specs), collector.diagnostics, len(candidates))
+
+
+def _file_entries_win(candidates: list[_Candidate]) -> list[_Candidate]:
+    """Drop a folder's candidate for a file that a `file:` entry names too: the `file:` entry
+    says more about it (its caption), so it wins, wherever it sits in the list."""
+    named = {c.path for c in candidates if c.from_file_entry}
+    return [c for c in candidates if c.from_file_entry or c.path not in named]

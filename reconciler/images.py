@@ -19,25 +19,26 @@ Contracts:
       corrupt data, so a decode caught ~2% of random byte corruptions and little else.
     * WEBP: libwebp's demuxer validates the container when Pillow opens the file (a truncated
       file fails to open), and the RIFF length in the header must fit in the file.
-- `HashCache` remembers (sha256, width, height, format) per absolute path + size + mtime_ns,
-  so a second run over unchanged files opens no image at all (`stats.bytes_hashed == 0`).
-  Only images that passed every check are cached.
+- `HashCache` (`image_cache.py`) remembers the facts of images that passed every check, so
+  a second run over unchanged files opens no image at all (`stats.bytes_hashed == 0`).
+- A Git LFS pointer (a small text file standing in for an image not fetched yet) saved under
+  an image name is recognised and reported with the fix: `git lfs pull`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import tempfile
 import warnings
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from reconciler.diagnostics import SourceRange
+from reconciler.image_cache import CacheStats, HashCache, ImageInfo, default_cache_path, file_identity
+from reconciler.limits import (MAX_IMAGE_FILE_BYTES, MAX_IMAGE_PAYLOAD_BYTES, MAX_IMAGES_PER_DATASET,
+                               MIN_IMAGE_SIDE, MIN_SIDE_WITHOUT_UPSCALE, base64_size)
 from reconciler.model import ImageSpec
 
 if TYPE_CHECKING:
@@ -45,26 +46,16 @@ if TYPE_CHECKING:
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP")
-MIN_SIDE = 256                      # the API refuses anything smaller (412)
-MIN_SIDE_WITHOUT_UPSCALE = 1024     # ... or smaller than this with increase_resolution: false
-MAX_IMAGES_PER_DATASET = 200        # the API's limit for basic (per-image) uploads
+MIN_SIDE = MIN_IMAGE_SIDE           # the API's limits live in reconciler.limits
 HASH_CHUNK = 1 << 20
 JPEG_TAIL = 64 * 1024           # where a whole JPEG's end-of-image marker is looked for first
-CACHE_FORMAT_VERSION = 1
+LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/"
+LFS_POINTER_MAX_BYTES = 1024      # git-lfs pointers are ~130 bytes; the spec caps them at 1024
 
 
 class ImageProblem(Exception):
     """A file that cannot be used as a training image. The message is a predicate meant to
     follow the file's name: "is a truncated WEBP image", "was not found"."""
-
-
-@dataclass(frozen=True)
-class ImageInfo:
-    sha256: str
-    width: int
-    height: int
-    format: str                     # "JPEG" | "PNG" | "WEBP"
-    size: int                       # bytes
 
 
 # --- folders and captions -------------------------------------------------------------------
@@ -100,6 +91,25 @@ def list_folder(folder: Path, recursive: bool = False) -> list[Path]:
     return [path for _, path in sorted(found)]
 
 
+def orphaned_sidecars(folder: Path, recursive: bool, images: Sequence[Path]) -> list[Path]:
+    """`.txt` files in `folder` (and its sub-folders when `recursive`, skipping hidden ones as
+    `list_folder` does) whose stem no image in `images` shares, sorted."""
+    used = {sidecar_path(image) for image in images}
+    found: list[Path] = []
+    if recursive:
+        for dirpath, dirnames, filenames in os.walk(folder):
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            found.extend(Path(dirpath) / name for name in filenames if _is_caption_name(name))
+    else:
+        with os.scandir(folder) as entries:
+            found.extend(Path(e.path) for e in entries if _is_caption_name(e.name) and e.is_file())
+    return sorted(path for path in found if path not in used)
+
+
+def _is_caption_name(name: str) -> bool:
+    return not name.startswith(".") and name.endswith(".txt")
+
+
 def sidecar_path(image: Path) -> Path:
     return image.with_suffix(".txt")
 
@@ -119,82 +129,6 @@ def sidecar_caption(image: Path) -> str | None:
 
 # --- hashing and checks ---------------------------------------------------------------------
 
-
-@dataclass
-class CacheStats:
-    hits: int = 0
-    misses: int = 0
-    bytes_hashed: int = 0
-
-
-class HashCache:
-    """Image facts keyed by absolute path + size + mtime_ns, optionally persisted as JSON.
-
-    `path=None` keeps the cache in memory only. A missing or unreadable cache file is an
-    empty cache: the cache is an optimisation and never a source of truth.
-    """
-
-    def __init__(self, path: Path | None = None):
-        self.path = path
-        self.stats = CacheStats()
-        self._entries: dict[str, dict] = self._read(path) if path else {}
-        self._used: set[str] = set()
-        self._dirty = False
-
-    @staticmethod
-    def _read(path: Path) -> dict[str, dict]:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        if not isinstance(data, dict) or data.get("version") != CACHE_FORMAT_VERSION:
-            return {}
-        entries = data.get("entries")
-        return entries if isinstance(entries, dict) else {}
-
-    def lookup(self, path: Path, st: os.stat_result) -> ImageInfo | None:
-        key = str(path)
-        self._used.add(key)
-        entry = self._entries.get(key)
-        if entry and entry.get("size") == st.st_size and entry.get("mtime_ns") == st.st_mtime_ns:
-            try:
-                info = ImageInfo(entry["sha256"], int(entry["width"]), int(entry["height"]),
-                                 entry["format"], st.st_size)
-            except (KeyError, TypeError, ValueError):
-                info = None
-            if info is not None:
-                self.stats.hits += 1
-                return info
-        self.stats.misses += 1
-        return None
-
-    def store(self, path: Path, st: os.stat_result, info: ImageInfo) -> None:
-        key = str(path)
-        self._used.add(key)
-        self._entries[key] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": info.sha256,
-                              "width": info.width, "height": info.height, "format": info.format}
-        self._dirty = True
-
-    def save(self) -> None:
-        """Write the cache atomically if it changed. Entries of files that are gone are dropped.
-        Raises OSError when the folder is not writable (callers may ignore it)."""
-        if self.path is None or not self._dirty:
-            return
-        kept = {k: v for k, v in self._entries.items() if k in self._used or os.path.exists(k)}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".image-cache.", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump({"version": CACHE_FORMAT_VERSION, "entries": kept}, out, sort_keys=True)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        self._dirty = False
-
-
-def default_cache_path(manifest_root: Path) -> Path:
-    return manifest_root / ".bria" / "image-cache.json"
 
 
 def inspect_image(path: Path, cache: HashCache | None = None) -> ImageInfo:
@@ -220,10 +154,14 @@ def inspect_images(paths: Sequence[Path], cache: HashCache | None = None
         else:
             misses.append(index)
     if misses:
-        with ThreadPoolExecutor(max_workers=min(_worker_count(), len(misses))) as pool:
+        pool = ThreadPoolExecutor(max_workers=min(_worker_count(), len(misses)))
+        try:
             hashes = [pool.submit(_hash_file, paths[index]) for index in misses]
             for index, hashed in zip(misses, hashes):
                 results[index] = _checked_info(paths[index], stats[index], hashed, cache)
+        finally:
+            # On Ctrl-C/SIGTERM, files not started are not read: only those in flight finish.
+            pool.shutdown(wait=True, cancel_futures=True)
     return results  # type: ignore[return-value]  # every slot is filled above
 
 
@@ -305,10 +243,24 @@ def _check_image(path: Path, file_size: int) -> tuple[int, int, str]:
     except Image.DecompressionBombError:
         raise ImageProblem("has too many pixels to be a training image (decompression bomb?)")
     except Image.UnidentifiedImageError:
+        if _is_lfs_pointer(path, file_size):
+            raise ImageProblem("is a Git LFS pointer, not the image itself: the image was never fetched "
+                               "(run `git lfs pull`, or check out with LFS enabled)")
         raise ImageProblem("is not a JPEG, PNG or WEBP image (its content is not a recognised image)")
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageProblem(f"is a corrupt or truncated image ({exc})")
     return width, height, fmt
+
+
+def _is_lfs_pointer(path: Path, file_size: int) -> bool:
+    """A Git LFS pointer file: small text starting with the LFS spec line."""
+    if file_size > LFS_POINTER_MAX_BYTES:
+        return False
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(LFS_POINTER_PREFIX)) == LFS_POINTER_PREFIX
+    except OSError:
+        return False
 
 
 def _verify_integrity(im: Image.Image, f: BinaryIO, fmt: str, file_size: int) -> None:
@@ -373,7 +325,13 @@ def _jpeg_first_scan_offset(f: BinaryIO) -> int | None:
 
 
 def size_problem(info: ImageInfo, increase_resolution: bool) -> str | None:
-    """Why the API would refuse an image of this size (412), or None."""
+    """Why the API would refuse an image of this size (412 for too few pixels, 413 for too
+    many bytes: see `limits.MAX_IMAGE_FILE_BYTES`), or None."""
+    if info.size > MAX_IMAGE_FILE_BYTES:
+        return (f"is {info.size / 1_000_000:.1f} MB ({info.size:,} bytes); uploaded as base64 it would be "
+                f"{base64_size(info.size):,} bytes, above the API's limit of {MAX_IMAGE_PAYLOAD_BYTES:,} bytes "
+                f"({MAX_IMAGE_PAYLOAD_BYTES // 1_000_000} MB) for an image (it answers 413). Make the file at most {MAX_IMAGE_FILE_BYTES:,} bytes "
+                "(e.g. re-encode it as JPEG or WEBP, or scale it down: the API trains on 1024×1024)")
     if info.width < MIN_SIDE or info.height < MIN_SIDE:
         return (f"is {info.width}×{info.height}; the API needs at least "
                 f"{MIN_SIDE}×{MIN_SIDE}")
@@ -404,6 +362,6 @@ def image_spec(path: Path, root: Path, info: ImageInfo, caption: str | None,
 
 
 __all__ = ["IMAGE_SUFFIXES", "SUPPORTED_FORMATS", "MIN_SIDE", "MIN_SIDE_WITHOUT_UPSCALE",
-           "MAX_IMAGES_PER_DATASET", "ImageProblem", "ImageInfo", "CacheStats", "HashCache",
-           "default_cache_path", "inspect_image", "inspect_images", "is_image_name", "list_folder", "sidecar_caption",
+           "MAX_IMAGES_PER_DATASET", "ImageProblem", "file_identity", "ImageInfo", "CacheStats", "HashCache",
+           "default_cache_path", "inspect_image", "inspect_images", "is_image_name", "list_folder", "orphaned_sidecars", "sidecar_caption",
            "sidecar_path", "size_problem", "image_spec", "relative_posix"]

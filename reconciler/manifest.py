@@ -20,15 +20,19 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 from reconciler.dataset_images import collect_dataset_images
 from reconciler.diagnostics import Diagnostic, SourceRange, error, has_errors, warning
 from reconciler.images import HashCache
+from reconciler.limits import MAX_MANIFEST_BYTES
 from reconciler.model import (address, AUTO_PREFIX, DatasetSpec, EmulatorOptions, ImageSpec, Manifest,
                               ModelSpec, ProjectSpec, StateConfig)
+from reconciler.samples_spec import check_samples, samples_spec
 from reconciler.schema_errors import schema_diagnostics
+from reconciler.state.local import state_path_problem
 from reconciler.yamlsource import FieldPath, SourceMap, json_path, load_yaml
 
 ILLUSTRATION_ONLY_IP_TYPES = ("object_variants", "multi_object_set", "icons", "character_variants")
@@ -63,6 +67,7 @@ def load_manifest(path: Path, *, hash_cache: HashCache | None = None
     blocking = [problem.path for problem in schema_found if not problem.harmless]
     checker = _Checker(data, document.source_map, root, blocking, hash_cache)
     diagnostics += checker.run()
+    diagnostics += _state_path_diagnostics(data, document.source_map, root / path.name, root, blocking)
     if hash_cache is not None:
         try:
             hash_cache.save()
@@ -75,8 +80,16 @@ def load_manifest(path: Path, *, hash_cache: HashCache | None = None
 
 
 def _read_text(path: Path, label: str) -> tuple[str, Diagnostic | None]:
+    """The manifest's text, or why it cannot be had. Its size is checked before it is read
+    whole (and so before it is parsed): see `limits.MAX_MANIFEST_BYTES`."""
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as f:
+            raw = f.read(MAX_MANIFEST_BYTES + 1)
+            if len(raw) > MAX_MANIFEST_BYTES:
+                size = os.fstat(f.fileno()).st_size
+                return "", error(f"the manifest is {_megabytes(max(size, len(raw)))}; bria reads manifests of "
+                                 f"at most {_megabytes(MAX_MANIFEST_BYTES)} (keep long captions in sidecar "
+                                 ".txt files, or split the manifest)", SourceRange(label, 1, 1))
     except FileNotFoundError:
         return "", error(f"cannot read manifest {label}: no such file")
     except IsADirectoryError:
@@ -90,6 +103,10 @@ def _read_text(path: Path, label: str) -> tuple[str, Diagnostic | None]:
         line = before.count(b"\n") + 1
         col = exc.start - (before.rfind(b"\n") + 1) + 1
         return "", error("the manifest is not UTF-8 text", SourceRange(label, line, col))
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MiB ({size:,} bytes)"
 
 
 class _Checker:
@@ -193,6 +210,9 @@ class _Checker:
         if "lr_warmup_steps" in params and params.get("lr_scheduler", "constant_with_warmup") != "constant_with_warmup":
             self.warn(base + ("training_parameters", "lr_warmup_steps"), "lr_warmup_steps is only "
                       "used with lr_scheduler: constant_with_warmup", addr)
+        if isinstance(model.get("samples"), dict):
+            check_samples(model["samples"], model.get("training_version", "max"),
+                          lambda field, message: self.fail(base + ("samples", *field), message, addr))
         if not self.reference(base + ("dataset",), "datasets", model["dataset"], addr):
             return
         dataset = self.lookup("datasets", model["dataset"])
@@ -248,22 +268,41 @@ def _build(data: dict[str, Any], smap: SourceMap, path: Path, root: Path,
                              training_mode=m.get("training_mode", "fully_automated"),
                              description=m.get("description"),
                              training_parameters=dict(m.get("training_parameters") or {}),
-                             train=m.get("train", True), source=at("models", key))
+                             train=m.get("train", True), source=at("models", key),
+                             samples=samples_spec(m.get("samples")))
               for key, m in (data.get("models") or {}).items()}
     api = data.get("api") or {}
     return Manifest(path=path, root=root, api_endpoint=api.get("endpoint"),
-                    state=_state_config(data.get("state") or {}, path, root),
+                    state=_state_config(data.get("state") or {}, path, root, smap),
                     projects=projects, datasets=datasets, models=models,
                     digest=manifest_digest(projects, datasets, models),
                     emulator=EmulatorOptions(**(api.get("emulator") or {})),
                     version=data["version"])
 
 
-def _state_config(state: dict[str, Any], path: Path, root: Path) -> StateConfig:
+def _state_path_diagnostics(data: dict[str, Any], smap: SourceMap, path: Path, root: Path,
+                            schema_error_paths: list[FieldPath]) -> list[Diagnostic]:
+    """A local state path that cannot be a file (a folder, or under a file) is bad input:
+    reported here, at `state.path`, before any command takes a lock or calls the API."""
+    if any(p[:1] == ("state",) for p in schema_error_paths):
+        return []
+    config = _state_config(data.get("state") or {}, path, root, smap)
+    if config.backend != "local" or config.path is None:
+        return []
+    problem = state_path_problem(config.path)
+    if problem is None:
+        return []
+    where = config.path_source or smap.key_or_value(("state",))
+    what = "state.path" if config.path_source else f"the default state path (state/{path.stem}.json)"
+    return [error(f"{what} cannot be used: {problem}", where, json_path(("state", "path")))]
+
+
+def _state_config(state: dict[str, Any], path: Path, root: Path, smap: SourceMap | None = None) -> StateConfig:
     raw = state.get("path")
     state_path = (root / Path(raw).expanduser()) if raw else root / "state" / f"{path.stem}.json"
     defaults = StateConfig()
     return StateConfig(backend=state.get("backend", defaults.backend), path=state_path,
+                       path_source=smap.key_or_value(("state", "path")) if raw and smap else None,
                        dsn_env=state.get("dsn_env", defaults.dsn_env),
                        workspace=state.get("workspace", defaults.workspace))
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from reconciler import identity, status
+from reconciler import identity
 from reconciler.diagnostics import SourceRange
 from reconciler.reasons import Reason
 from reconciler.stepargs import ARGS_BY_OP, Op, Step, StepArgs  # noqa: F401  (re-exported)
@@ -28,11 +28,6 @@ PLAN_FORMAT_VERSION = 1
 
 KINDS = ("project", "dataset", "model")
 
-# The model statuses Bria documents. Anything else (e.g. "Deleted", which Gen A's DELETE
-# "changes status to") is handled deliberately: refresh drops Deleted models as gone; the
-# planner and `--wait` leave any other unknown status alone and say so.
-MODEL_STATUSES = status.KNOWN   # the statuses bria knows (reconciler/status.py)
-DELETED_MODEL_STATUS = "Deleted"
 
 
 def address(kind: str, key: str) -> str:
@@ -108,6 +103,18 @@ class DatasetSpec:
 
 
 @dataclass(frozen=True)
+class SamplesSpec:
+    """A model's `samples:` block (see reconciler.samples_spec): what `bria sample` generates.
+    `options`: the other generation fields, by their manifest names."""
+
+    prompts: tuple[str, ...]
+    seeds: tuple[int, ...] = (1,)
+    count: int = 1
+    aspect_ratio: str = "1:1"
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     key: str
     dataset: str               # dataset key
@@ -120,6 +127,7 @@ class ModelSpec:
     training_parameters: Mapping[str, Any] = field(default_factory=dict)
     train: bool = True
     source: SourceRange | None = None
+    samples: SamplesSpec | None = None     # not planned: generation is not a managed resource
 
     @property
     def address(self) -> str:
@@ -130,6 +138,7 @@ class ModelSpec:
 class StateConfig:
     backend: str = "local"          # "local" | "postgres"
     path: Path | None = None        # local: the state file (absolute)
+    path_source: SourceRange | None = None   # where `state.path` is written (None: the default path)
     dsn_env: str = "BRIA_PG_DSN"    # postgres: name of the env var holding the DSN
     workspace: str = "default"      # postgres: workspace name
 

@@ -31,6 +31,22 @@ class ModelStatus(enum.StrEnum):
 
 # Every status bria knows (its API text); anything else is UNKNOWN.
 KNOWN = frozenset(s.value for s in ModelStatus if s is not ModelStatus.UNKNOWN)
+
+# Gen A documents model DELETE as "changes status to Deleted": such a model may stay listed.
+# It is not a training status (so it parses as UNKNOWN) but it is not unknown either: the
+# model is gone. Refresh leaves it out of the live view (`is_deleted`), so it is never alive
+# nor adoptable.
+DELETED = "Deleted"
+
+
+def is_known(status: object) -> bool:
+    """Whether bria knows what this model status means (and so may act on the model)."""
+    return ModelStatus.parse(status) is not ModelStatus.UNKNOWN
+
+
+def is_deleted(status: object) -> bool:
+    """A soft-deleted model (`Deleted`, in any letter case): gone, though a list may show it."""
+    return str(status if status is not None else "").strip().lower() == DELETED.lower()
 # A model that holds (or is getting) a trained model: deleting it destroys something valuable.
 TRAINED = (ModelStatus.COMPLETED, ModelStatus.IN_PROGRESS)
 # Training runs or is being stopped: the API refuses to delete it, its dataset or its project.

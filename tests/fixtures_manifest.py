@@ -10,6 +10,7 @@ line, paths relative to the case folder (a copy in tmp_path, so `../x` lands bes
     copy SRC DST                 byte-for-byte copy
     symlink LINK TARGET          LINK → TARGET (TARGET relative to LINK's folder)
     many N FOLDER                N valid, distinct 256×256 PNGs (shared pixels, distinct trailers)
+    pad PATH BYTES               append zero bytes after the image's end until it is BYTES long
 """
 
 from __future__ import annotations
@@ -78,6 +79,9 @@ def run_setup(case_dir: Path) -> None:
             shutil.copyfile(target, dest)
         elif command == "symlink":
             target.symlink_to(args[1])
+        elif command == "pad":
+            with target.open("ab") as f:
+                f.truncate(int(args[1]))
         elif command == "many":
             write_many_pngs(target, int(args[0]))
         else:

@@ -16,6 +16,8 @@ import httpx
 
 from fixtures_apply import TOKEN, CliBackend, luna_images, luna_yaml, run_bria, with_sol_project, write_case
 
+from reconciler.images import file_identity
+
 SOL_YAML = with_sol_project(luna_yaml())
 
 
@@ -130,13 +132,18 @@ def test_failed_change_exits_5_skips_dependents_and_finishes_the_rest(tmp_path, 
     images = {**luna_images(2), "images/sol/a.png": 50}
     cli_backend.write_case(tmp_path, SOL_YAML, images)
     assert run_bria("plan", "--out", "plan.json", cwd=tmp_path, env=env).returncode in (0, 2)
-    # Same size, same mtime, different bytes: the hash cache cannot see it, the executor
-    # (which re-hashes what it uploads) must.
+    # Same size, same mtime, different bytes, and a hash cache that vouches for the new file
+    # (as one on a filesystem with unreliable ctimes might): the manifest load cannot see the
+    # change, the executor (which re-hashes what it uploads) must.
     path = tmp_path / "images/luna/luna_001.png"
     data, stat = bytearray(path.read_bytes()), path.stat()
     data[-1] ^= 0xFF
     path.write_bytes(bytes(data))
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    cache_file = tmp_path / ".bria" / "image-cache.json"
+    cache = json.loads(cache_file.read_text())
+    cache["entries"][str(path)].update(file_identity(path.stat()))
+    cache_file.write_text(json.dumps(cache))
 
     result = run_bria("apply", "plan.json", cwd=tmp_path, env=env)
     assert result.returncode == 5, result.stdout + result.stderr

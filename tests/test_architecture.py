@@ -16,17 +16,19 @@ PACKAGE = Path(__file__).resolve().parent.parent / "reconciler"
 
 # Lower index = lower layer. A module in layer N may import from layers <= N only.
 LAYERS: list[tuple[str, ...]] = [
-    ("diagnostics", "textsafe"),
+    ("diagnostics", "textsafe", "limits"),
     ("reasons", "stepargs", "identity", "status"),
     ("model",),
     ("state.model", "state.store", "state.codec"),
     ("state.local", "state.locking", "state.postgres", "state"),
-    ("yamlsource", "images", "dataset_images", "schema_errors"),
+    ("yamlsource", "image_cache", "images", "dataset_images", "schema_errors", "samples_spec",
+     "thumbnails"),
     ("manifest",),
     ("api",),
     ("refresh", "graph"),
     ("planner",),
     ("executor",),
+    ("sampling", "caption_sync"),
     ("render",),
     ("cli", "__main__"),
 ]
@@ -163,6 +165,28 @@ def test_the_executor_mutates_only_through_api_calls() -> None:
             assert ast.unparse(attr.value) == "ctx.api", f"{module}:{attr.lineno}: {ast.unparse(attr)} is not ctx.api"
             seen += 1
     assert seen >= len(_mutating_methods()) - 1, "the executor's mutating calls were not found"
+
+
+# Generating images (`bria sample`) is NOT a managed mutation: it creates nothing bria plans,
+# records or destroys, and writes no state, so it is deliberately not in MUTATING and
+# `sampling/` calls the client directly (never through the executor's ApiCalls).
+GENERATION = frozenset({"generate_legacy", "generate_fibo", "download_generated"})
+
+
+def test_generation_is_not_a_managed_mutation() -> None:
+    from reconciler.api.client import BriaClient
+
+    assert not GENERATION & _mutating_methods(), "generation is not a managed mutation"
+    assert all(callable(getattr(BriaClient, name, None)) for name in GENERATION)
+    used = set()
+    for module, path in _modules():
+        attrs = {n.attr for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.Attribute)}
+        if module.startswith("executor") or module.startswith("planner"):
+            assert not attrs & GENERATION, f"reconciler.{module} generates images: only sampling/ may"
+        if module.startswith("sampling"):
+            used |= attrs & GENERATION
+            assert not attrs & _mutating_methods(), f"reconciler.{module} mutates the API"
+    assert used, "sampling/ no longer generates: update GENERATION"
 
 
 def test_the_cli_opens_the_state_only_through_state_session() -> None:

@@ -22,6 +22,8 @@ from fixtures_bad_input import Workspace
 from fixtures_emulator import make_png
 from fixtures_manifest import BAD_MANIFESTS, bad_case_names, read_expectations, run_setup
 
+from reconciler.images import file_identity
+
 STATE_FILE = "state/bria.json"
 
 
@@ -405,10 +407,24 @@ def test_image_changed_after_plan_makes_the_saved_plan_stale(fresh_workspace: Wo
     assert_refused(ws, ws.run("apply", "next.json"), before, says="stale", code=4, requests_allowed=True)
 
 
+def test_a_same_size_same_mtime_image_change_makes_a_saved_plan_stale(fresh_workspace: Workspace) -> None:
+    """The hash cache keys on inode, device and ctime too, so this change is seen at once."""
+    ws = fresh_workspace
+    assert ws.run("plan", "--out", "next.json").returncode == 0
+    image = ws.root / "images/luna/luna_001.png"
+    stat = image.stat()
+    image.write_bytes(_same_size_different_png(image.read_bytes()))
+    os.utime(image, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    done = ws.run("apply", "next.json")
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert "the manifest (or its images) changed since the plan was made" in done.stderr
+    assert ws.mutations() == {}
+
+
 def test_image_changed_behind_the_hash_cache_is_not_uploaded(fresh_workspace: Workspace) -> None:
-    """Same size and mtime, different bytes: the image cache still believes the old hash, so the
-    plan is not stale; the upload itself must notice and fail that change, uploading nothing else
-    in its place."""
+    """Same size and mtime, different bytes, and an image cache that vouches for the new file (as
+    one on a filesystem with unreliable ctimes might), so the plan is not stale; the upload
+    itself must notice and fail that change, uploading nothing else in its place."""
     ws = fresh_workspace
     ws.token = "bria-audit-token-own-organisation"    # this test creates objects: keep them apart
     assert ws.run("plan", "--out", "next.json").returncode == 0
@@ -416,6 +432,10 @@ def test_image_changed_behind_the_hash_cache_is_not_uploaded(fresh_workspace: Wo
     stat = image.stat()
     image.write_bytes(_same_size_different_png(image.read_bytes()))
     os.utime(image, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    cache_file = ws.root / ".bria" / "image-cache.json"
+    cache = json.loads(cache_file.read_text())
+    cache["entries"][str(image)].update(file_identity(image.stat()))
+    cache_file.write_text(json.dumps(cache))
     done = ws.run("apply", "next.json")
     assert done.returncode == 5, done.stdout + done.stderr
     assert "images/luna/luna_001.png" in done.stdout and "changed since plan" in done.stdout

@@ -75,5 +75,6 @@ def test_dispatcher_renders_every_format_and_rejects_unknown_ones():
     assert render.render_plan(plan, "markdown", json_hint="see plan.json").startswith("### bria plan")
     with pytest.raises(ValueError, match="unknown plan format 'yaml'"):
         render.render_plan(plan, "yaml")
-    assert render.FORMATS == ("human", "json", "markdown")
+    assert render.FORMATS == ("human", "json", "markdown", "html")
+    assert render.render_plan(plan, "html").startswith("<!doctype html>")
     assert Plan.from_dict(json.loads(render.render_plan(plan, "json"))).to_dict() == plan

@@ -19,6 +19,7 @@ import httpx
 
 from reconciler import __version__
 from reconciler.api import bodies, errors, redaction
+from reconciler.api.generation import GenerationCalls
 from reconciler.api.pacing import AdaptivePacer, PacingConfig
 from reconciler.api.transport import ClientStats, RequestExecutor, RequestSpec, RetryPolicy
 
@@ -56,7 +57,7 @@ def _present(**fields: Any) -> dict[str, Any]:
     return {name: value for name, value in fields.items() if value is not None}
 
 
-class BriaClient:
+class BriaClient(GenerationCalls):
     """Async client; use as `async with BriaClient(...) as client:` or call `aclose()`.
 
     An empty `token` sends no `api_token` header at all (the API answers 401). A token that
@@ -83,6 +84,7 @@ class BriaClient:
         if not is_sendable_token(token):
             raise errors.InvalidToken(INVALID_TOKEN_MESSAGE)
         self.base_url = base_url.rstrip("/")
+        self._download_transport = transport     # generated files are fetched without the token
         self._token = token
         redaction.register_secret(token)
         headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}

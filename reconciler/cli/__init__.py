@@ -11,7 +11,16 @@ import sys
 import click
 
 from reconciler import __version__
+from reconciler.cli import interrupts
 from reconciler.cli.exitcodes import CANCELLED, ERROR
+
+
+def _cancelled(exc: BaseException) -> None:
+    """Exit 8 for a SIGINT/SIGTERM that reached the top: the command stopped where it was,
+    before the executor's calls (those stop gracefully and report for themselves)."""
+    click.echo(f"error: cancelled by {interrupts.signal_name(exc)}; no API change was in progress "
+               "(re-run the command)", err=True)
+    sys.exit(CANCELLED)
 
 
 class _BriaGroup(click.Group):
@@ -22,6 +31,16 @@ class _BriaGroup(click.Group):
     """
 
     def main(self, *args, **kwargs):  # type: ignore[override]
+        # SIGINT/SIGTERM from here on end as exit 8 with a message (see interrupts.py).
+        interrupts.install()
+        try:
+            self._main(*args, **kwargs)
+        except KeyboardInterrupt as exc:       # a signal while a click error was being handled
+            _cancelled(exc)
+        finally:
+            interrupts.uninstall()
+
+    def _main(self, *args, **kwargs) -> None:
         kwargs["standalone_mode"] = False
         try:
             result = super().main(*args, **kwargs)
@@ -29,9 +48,10 @@ class _BriaGroup(click.Group):
             exc.show()
             sys.exit(ERROR)
         except click.exceptions.Abort as exc:
+            if isinstance(exc.__cause__, KeyboardInterrupt):
+                _cancelled(exc.__cause__)
             click.echo("Aborted.", err=True)
-            interrupted = isinstance(exc.__cause__, KeyboardInterrupt)
-            sys.exit(CANCELLED if interrupted else ERROR)
+            sys.exit(ERROR)
         except click.exceptions.ClickException as exc:
             exc.show()
             sys.exit(exc.exit_code if exc.exit_code not in (0, 2) else ERROR)
@@ -69,7 +89,8 @@ def main() -> None:
 # missing here still works: an unknown name registers every module before giving up.
 _COMMAND_MODULES = {"validate": "validate", "plan": "plan", "show": "plan", "apply": "apply",
                     "destroy": "apply", "import": "apply", "output": "apply", "state": "state",
-                    "force-unlock": "state", "emulator": "emulator"}
+                    "force-unlock": "state", "emulator": "emulator", "sample": "sample",
+                    "captions": "captions"}
 
 
 def _register(module_name: str | None) -> None:

@@ -30,6 +30,7 @@ from reconciler.cli import exitcodes
 from reconciler.cli.common import (build_client, check_address_flags, command_line, load_manifest_or_exit,
                                    require_address, run_async)
 from reconciler.cli.session import StateOptions, error, state_options, state_session
+from reconciler.cli.interrupts import signal_name
 from reconciler.cli.waiting import DEFAULT_REFRESH_TIMEOUT, refresh_timeout_option, within_deadline
 from reconciler.executor import ConsoleReporter, apply_plan, resolve_leftovers, stale_reason
 from reconciler.executor.context import DEFAULT_PARALLELISM, RunConfig
@@ -37,7 +38,7 @@ from reconciler.executor.importing import ImportRefused, import_resource
 from reconciler.executor.summary import output_lines, outputs, summary_lines
 from reconciler.model import Manifest, Plan
 from reconciler.state.model import State
-from reconciler.state.store import StateStore
+from reconciler.state.store import LockLost, StateError, StateStore
 from reconciler.textsafe import clean_text
 
 # Test hook for the crash tests (see reconciler/executor/calls.py): SIGKILL after N API calls.
@@ -147,10 +148,11 @@ def _locked_run(manifest: Manifest, state_opts: StateOptions,
             if check_flags is not None:
                 check_flags(state)
             return run_async(body(session.store, state))
-        except (KeyboardInterrupt, click.Abort):
-            # Ctrl-C before execution started (while refreshing, planning or at the prompt):
-            # nothing was changed in the API.
-            _err("cancelled before anything was applied")
+        except (KeyboardInterrupt, click.Abort) as exc:
+            # Ctrl-C / SIGTERM before execution started (while refreshing, planning or at the
+            # prompt): nothing was changed in the API.
+            cause = exc if isinstance(exc, KeyboardInterrupt) else exc.__cause__
+            _err(f"cancelled by {signal_name(cause)} before anything was applied")
             return exitcodes.CANCELLED
 
 
@@ -243,11 +245,30 @@ async def _execute(the_plan: Plan, manifest: Manifest, state: State, client: Bri
                               reporter=ConsoleReporter(console), cancel_event=cancel)
     for line in summary_lines(result):
         console.print(line, markup=False, highlight=False)
+    if options.wait and result.waited and not result.fatal:
+        from reconciler.cli.sample import sample_after_training
+
+        await sample_after_training(manifest, result.state, client, result.training)
     if result.fatal:
+        lost = _lost_lock(store)
+        if lost is not None:        # force-unlocked: another run may hold the lock now
+            _err(lost)
+            return exitcodes.LOCKED
         return exitcodes.ERROR
     if result.cancelled:
         return exitcodes.CANCELLED
     return exitcodes.OK if result.ok else exitcodes.PARTIAL
+
+
+def _lost_lock(store: Any) -> str | None:
+    """Why this run no longer holds its state lock, or None while it does."""
+    try:
+        store.check_lock()
+    except LockLost as exc:
+        return str(exc)
+    except StateError:
+        return None
+    return None
 
 
 def _install_cancel_handlers(cancel: asyncio.Event) -> None:

@@ -186,10 +186,16 @@ def _embedded_transport_class() -> type:
 
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine to completion from a (synchronous) click command."""
+    """Run a coroutine to completion from a (synchronous) click command. A loop that set its
+    own signal handlers resets them when it closes; bria's are put back (see interrupts.py)."""
     import asyncio
 
-    return asyncio.run(coro)
+    from reconciler.cli import interrupts
+
+    try:
+        return asyncio.run(coro)
+    finally:
+        interrupts.reinstall()
 
 
 def command_line() -> str:

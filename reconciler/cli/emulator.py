@@ -96,9 +96,15 @@ def emulator() -> None:
                    "200 with cut-off JSON, or never.")
 @click.option("--odd-reply-on", "odd_reply_on", multiple=True, metavar="OP",
               help="Only for this operation (repeatable; default: every /v1 call).")
+@click.option("--generation-seconds", default=0.0, show_default=True, type=float,
+              help="A generated image (and a v2 async generation) is ready this long after its request.")
 def serve(host: str, port: int, data_path: Path | None, tokens: tuple[str, ...], **knobs: object) -> None:
     """Serve the emulated API at http://HOST:PORT/v1 until interrupted."""
     import uvicorn
+
+    from reconciler.cli import interrupts
+
+    interrupts.uninstall()      # a server stops on SIGTERM/Ctrl-C as uvicorn decides, not as "cancelled"
 
     try:
         config = EmulatorConfig(data_path=data_path, tokens=tokens or None, **knobs)

@@ -25,11 +25,12 @@ from reconciler.cli.waiting import DEFAULT_REFRESH_TIMEOUT, refresh_timeout_opti
 from reconciler.model import LiveView, Manifest, Plan
 from reconciler.state.model import State
 
-FORMATS = ("human", "json", "markdown")
+FORMATS = ("human", "json", "markdown", "html")
 
 
 @click.command("plan")
-@click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Save the plan (JSON) for `bria apply PLAN`.")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False),
+              help="Save the plan (JSON) for `bria apply PLAN`; with --format html, the page.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="human", show_default=True)
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when there are none.")
 @click.option("--target", "targets", multiple=True, metavar="ADDR", help="Only this resource and what it needs.")
@@ -49,17 +50,20 @@ def plan_command(state_opts: StateOptions, out_file: str | None, fmt: str, detai
     """
     manifest = load_manifest_or_exit(state_opts.manifest_file)
     if out_file:
-        check_out_path(Path(out_file), manifest)
+        check_out_path(Path(out_file), manifest, html=fmt == "html")
     allowed = "all" if "all" in allow_destroy else frozenset(allow_destroy)
     result = compute_plan(manifest, targets=targets, excludes=excludes, refresh_live=not no_refresh,
                           allow_destroy=allowed, state_opts=state_opts, refresh_timeout=refresh_timeout)
     plan_dict = result.to_dict()
-    if out_file:
+    if fmt == "html":
+        emit_html(manifest, plan_dict, out_file, state_opts)
+    elif out_file:
         try:
             save_plan(plan_dict, Path(out_file))
         except OSError as exc:
             fail(f"--out {out_file}: cannot write the plan: {exc.strerror or exc}", exitcodes.ERROR)
-    click.echo(render(plan_dict, fmt), nl=False)
+    if fmt != "html":
+        click.echo(render(plan_dict, fmt, manifest), nl=False)
     if out_file and fmt == "human":
         click.echo(f"\nSaved the plan to {out_file}. Apply exactly this plan with: bria apply {out_file}")
     if result.refused:
@@ -87,17 +91,43 @@ def compute_plan(manifest: Manifest, *, targets=(), excludes=(), refresh_live: b
     return result if stored else dataclasses.replace(result, state_lineage=None)
 
 
-def check_out_path(out: Path, manifest: Manifest) -> None:
+def emit_html(manifest: Manifest, plan_dict: dict, out_file: str | None, state_opts: StateOptions) -> None:
+    """The HTML page to `out_file` (then one line saying where and its size) or stdout."""
+    from reconciler.cli.plan_html import render_html, write_page
+
+    with state_session(state_opts, manifest, lock=command_line()) as session:
+        stored = session.store.read()
+    page = render_html(manifest, stored or State.empty(), plan_dict)
+    if not out_file:
+        click.echo(page, nl=False)
+        return
+    try:
+        write_page(page, Path(out_file))
+    except OSError as exc:
+        fail(f"--out {out_file}: cannot write the page: {exc.strerror or exc}", exitcodes.ERROR)
+    from reconciler.render.symbols import has_changes, no_changes_line, summary_line
+
+    click.echo(summary_line(plan_dict) if has_changes(plan_dict) else no_changes_line(plan_dict))
+    click.echo(f"Wrote {out_file} ({len(page.encode('utf-8')):,} bytes).")
+
+
+def check_out_path(out: Path, manifest: Manifest, html: bool = False) -> None:
     """Refuse a --out that would overwrite something that is not a saved plan: the manifest,
-    the state (or its backup/lock), or any existing non-empty file that is not a bria plan.
-    An empty file (e.g. from mktemp) is fine."""
+    the state (or its backup/lock), or any existing non-empty file that is not a bria plan
+    (with `html`: not a page bria wrote). An empty file (e.g. from mktemp) is fine."""
     target = out.resolve()
     protected = {manifest.path.resolve()}
     if manifest.state.path is not None:
         state_path = manifest.state.path.resolve()
         protected |= {state_path, state_path.with_name(state_path.name + ".backup"),
                       state_path.with_name(state_path.name + ".lock")}
-    if target in protected or (target.is_file() and not _is_saved_plan(target)):
+    if html:
+        from reconciler.cli.plan_html import is_html_page
+
+        is_ours = is_html_page
+    else:
+        is_ours = _is_saved_plan
+    if target in protected or (target.is_file() and not is_ours(target)):
         fail(f"--out {out}: refusing to overwrite a file that is not a saved bria plan "
              f"(choose another path)", exitcodes.ERROR)
 
@@ -128,12 +158,16 @@ def fetch_live(manifest: Manifest, state: State, deadline: float = DEFAULT_REFRE
         fail(f"could not read the live API: {exc}", exitcodes.ERROR)
 
 
-def render(plan_dict: dict, fmt: str) -> str:
+def render(plan_dict: dict, fmt: str, manifest: Manifest | None = None) -> str:
     from reconciler import render as views
 
     if fmt == "human":
         return views.human.render_plan(plan_dict, color=views.should_color(sys.stdout),
                                        width=shutil.get_terminal_size((100, 24)).columns)
+    if fmt == "markdown" and manifest is not None:
+        from reconciler.cli.github_links import pr_image_links
+
+        return views.render_plan(plan_dict, fmt, image_links=pr_image_links(manifest, plan_dict))
     return views.render_plan(plan_dict, fmt)
 
 

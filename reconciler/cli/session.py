@@ -86,8 +86,21 @@ def state_session(options: StateOptions, manifest: Manifest | None = None, *,
         error(f"{exc}\n{LOCKED_HINT}")
         raise SystemExit(LOCKED) from None
     except StateError as exc:
-        error(str(exc))
+        error(str(exc) + _state_path_origin(manifest, options.backend))
         raise SystemExit(ERROR) from None
     finally:
         if store is not None:
             store.close()
+
+
+def _state_path_origin(manifest: Manifest, backend_override: str | None) -> str:
+    """For a local state problem: where the manifest sets the path (a line for the message)."""
+    from reconciler.state import effective_backend
+
+    config = manifest.state
+    if config.path is None or effective_backend(config, backend_override) != "local":
+        return ""
+    if config.path_source is None:
+        return f"\n(the default state path for {manifest.path.name}; set state.path in the manifest to change it)"
+    where = config.path_source
+    return f"\n(state.path is set at {where.file}:{where.line}:{where.col})"

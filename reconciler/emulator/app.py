@@ -1,12 +1,14 @@
 """`create_app(config)`: the emulator as an ASGI app.
 
-The API lives under `/v1` (every route of the legacy API generation); the admin
+The API lives under `/v1` (every route of the legacy API generation, and the v1
+tailored generation endpoint) and `/v2` (FIBO generation and its status service); the admin
 endpoints `/_emulator/stats` (GET) and `/_emulator/stats/reset` (POST) sit outside it and
 need no token. Unknown paths and wrong methods are answered `{"error": ...}` like the rest.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Awaitable, Callable
 
 from starlette.applications import Starlette
@@ -16,14 +18,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from reconciler.emulator import datasets, images, models, prefixes, projects
+from reconciler.emulator import datasets, generation, genimage, images, models, prefixes, projects
 from reconciler.emulator.config import EmulatorConfig
 from reconciler.emulator.routing import Operation, Pipeline, error_response
 from reconciler.emulator.store import Store
 
 OPERATIONS: tuple[Operation, ...] = (
     *projects.OPERATIONS, *datasets.OPERATIONS, *images.OPERATIONS, *prefixes.OPERATIONS, *models.OPERATIONS,
+    *generation.V1_OPERATIONS,
 )
+V2_OPERATIONS: tuple[Operation, ...] = generation.V2_OPERATIONS
 
 
 class _IdConvertor(Convertor[int]):
@@ -47,11 +51,11 @@ def _starlette_path(template: str) -> str:
     return template.replace("{id}", "{id:bria_emulator_id}").replace("{image_id}", "{image_id:bria_emulator_id}")
 
 
-def _api_routes(pipeline: Pipeline) -> list[Route]:
+def _api_routes(pipeline: Pipeline, operations: tuple[Operation, ...] = OPERATIONS) -> list[Route]:
     """One route per path serving all of its methods, so that a wrong method is answered
     405 with an `Allow` header naming every method the path has (HEAD is served as GET)."""
     by_template: dict[str, dict[str, Callable[[Request], Awaitable[Response]]]] = {}
-    for operation in OPERATIONS:
+    for operation in operations:
         by_template.setdefault(operation.template, {})[operation.method] = pipeline.endpoint(operation)
 
     def dispatcher(endpoints: dict[str, Callable[[Request], Awaitable[Response]]]):
@@ -72,8 +76,20 @@ def _admin_routes(pipeline: Pipeline) -> list[Route]:
         pipeline.stats.reset()
         return JSONResponse(pipeline.stats.to_json())
 
+    async def generated(request: Request) -> Response:
+        # Counted like an API call, so tests can see that a re-run downloads nothing.
+        pipeline.stats.count_request(f"GET {generation.GENERATED_ROUTE}/{{id}}")
+        image_id = request.path_params["image_id"]
+        with pipeline.store.transaction() as db:
+            row = generation.generated_file(db, image_id, time.time())
+        if row is None:
+            return error_response(404, "not found")
+        data = genimage.render_png(row["model_id"], row["prompt"], row["seed"], row["aspect_ratio"], row["variant"])
+        return Response(data, media_type="image/png")
+
     return [Route("/_emulator/stats", stats, methods=["GET"]),
-            Route("/_emulator/stats/reset", reset, methods=["POST"])]
+            Route("/_emulator/stats/reset", reset, methods=["POST"]),
+            Route(f"{generation.GENERATED_ROUTE}/{{image_id:bria_emulator_id}}.png", generated, methods=["GET"])]
 
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
@@ -94,7 +110,8 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
     store = Store(config.data_path)
     pipeline = Pipeline(config, store, settle=images.settle_caption_jobs)
     api = _api_routes(pipeline)
-    app = Starlette(routes=[Mount("/v1", routes=api), *_admin_routes(pipeline)],
+    v2 = _api_routes(pipeline, V2_OPERATIONS)
+    app = Starlette(routes=[Mount("/v1", routes=api), Mount("/v2", routes=v2), *_admin_routes(pipeline)],
                     exception_handlers={HTTPException: _http_error})
     app.state.emulator = pipeline
     return app

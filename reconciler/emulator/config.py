@@ -52,13 +52,18 @@ class EmulatorConfig:
     # cut-off JSON), "hang" (never answers).
     odd_reply: str | None = None
     odd_reply_on: tuple[str, ...] = ()
+    # Generation: a generated file (and a v2 async request) is ready this long after its
+    # request; prompts holding one of these words are refused (422) when moderation is on.
+    generation_seconds: float = 0.0
+    moderation_words: tuple[str, ...] = ("nsfw",)
 
     def __post_init__(self) -> None:
         for name in ("failure_rate", "fault_rate", "drop_rate", "late_commit_rate", "garbled_rate"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, got {value}")
-        for name in ("training_seconds", "latency_ms", "captions_seconds", "stopping_seconds", "late_commit_delay"):
+        for name in ("training_seconds", "latency_ms", "captions_seconds", "stopping_seconds", "late_commit_delay",
+                     "generation_seconds"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):   # NaN would compare false everywhere
                 raise ValueError(f"{name} must be a finite number, not negative")
@@ -75,6 +80,7 @@ class EmulatorConfig:
         if self.tokens is not None:
             # Accept any iterable (e.g. a list from a CLI) but keep the frozen value hashable.
             object.__setattr__(self, "tokens", tuple(self.tokens))
+        object.__setattr__(self, "moderation_words", tuple(self.moderation_words))
 
     @property
     def bucket_capacity(self) -> float:

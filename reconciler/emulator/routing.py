@@ -49,6 +49,7 @@ class Call:
     store: Store
     config: EmulatorConfig
     dice: Dice
+    origin: str = ""      # scheme://host[:port] the request came to (for URLs in answers)
     _json: dict[str, Any] | None = field(default=None, repr=False)
 
     def json(self) -> dict[str, Any]:
@@ -136,7 +137,8 @@ class Pipeline:
         try:
             raw_body = await read_body(request, self.config.max_request_bytes)
             call = Call(org_id=org_id, params=dict(request.path_params), query=dict(request.query_params),
-                        raw_body=raw_body, now=time.time(), store=self.store, config=self.config, dice=self.dice)
+                        raw_body=raw_body, now=time.time(), store=self.store, config=self.config, dice=self.dice,
+                        origin=f"{request.url.scheme}://{request.url.netloc}")
             late = self.dice.late_commit_status() if operation.mutates else None
             if late is not None:
                 self._commit_later(operation, call)

@@ -2,7 +2,10 @@
 
 Every API call the executor makes goes through `ApiCalls`, which
 - bounds how many calls are in flight at once (`--parallelism`),
-- refuses to *start* a call once the run is cancelled (in-flight calls finish), and
+- refuses to *start* a call once the run is cancelled (in-flight calls finish),
+- before every mutating call (`BriaApi` methods in `MUTATING`), checks that the run still holds its state lock
+  (`lock_check`, the store's `check_lock`: raises LockLost — a StateError, which stops the
+  run — after e.g. a PostgreSQL force-unlock), and
 - counts calls, for the summary and for the crash-test hook below.
 
 Test hook (crash tests only): with `kill_after_calls=N` the process kills itself with
@@ -19,6 +22,7 @@ import os
 import signal
 from typing import Awaitable, Callable, ParamSpec, TypeVar
 
+from reconciler.api.protocol import MUTATING
 from reconciler.executor.clock import Clock
 
 P = ParamSpec("P")
@@ -30,7 +34,9 @@ class Cancelled(Exception):
 
 
 class ApiCalls:
-    def __init__(self, *, parallelism: int, cancel_event: asyncio.Event, kill_after_calls: int | None = None):
+    def __init__(self, *, parallelism: int, cancel_event: asyncio.Event, kill_after_calls: int | None = None,
+                 lock_check: Callable[[], None] | None = None):
+        self._lock_check = lock_check
         self._slots = asyncio.Semaphore(max(1, parallelism))
         self._cancel = cancel_event
         self._kill_after = kill_after_calls
@@ -63,6 +69,8 @@ class ApiCalls:
         self.check_cancelled()
         async with self._slots:
             self.check_cancelled()
+            if self._lock_check is not None and method.__name__ in MUTATING:
+                await asyncio.to_thread(self._lock_check)
             try:
                 return await method(*args, **kwargs)
             finally:

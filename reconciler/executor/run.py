@@ -27,10 +27,10 @@ from reconciler.executor.progress import Reporter
 from reconciler.executor.records import StepFailed
 from reconciler.executor.steps import HANDLERS, IMAGE_OPS, ChangeRun
 from reconciler.executor.training import follow_training
-from reconciler.model import MODEL_STATUSES, Action, Change, Manifest, Op, Plan, Step, split_address
+from reconciler.model import Action, Change, Manifest, Op, Plan, Step, split_address
 from reconciler.state.model import State
 from reconciler.state.store import StateError, StateStore
-from reconciler.status import FAILED_OR_STOPPED
+from reconciler.status import FAILED_OR_STOPPED, is_known
 from reconciler.stepargs import DeleteImageArgs, RegenerateCaptionArgs, SetCaptionArgs, UploadImageArgs
 
 SUCCEEDED, FAILED, SKIPPED, NOT_STARTED, CANCELLED = "succeeded", "failed", "skipped", "not started", "cancelled"
@@ -65,7 +65,7 @@ class ApplyResult:
     @property
     def training_failed(self) -> list[str]:
         return [a for a, s in self.training.items()
-                if self.waited and (s in FAILED_OR_STOPPED or s not in MODEL_STATUSES)]
+                if self.waited and (s in FAILED_OR_STOPPED or not is_known(s))]
 
     @property
     def ok(self) -> bool:
@@ -129,7 +129,7 @@ def _context(client: BriaApi, store: StateStore, state: State, manifest: Manifes
              clock: Clock | None = None, reporter: Reporter | None = None,
              cancel_event: asyncio.Event | None = None) -> RunContext:
     calls = ApiCalls(parallelism=config.parallelism, cancel_event=cancel_event or asyncio.Event(),
-                     kill_after_calls=config.kill_after_calls)
+                     kill_after_calls=config.kill_after_calls, lock_check=store.check_lock)
     return RunContext(client, calls, StateHolder(store, state), manifest, clock or RealClock(),
                       reporter or Reporter(), config)
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.executor.run import CANCELLED, FAILED, NOT_STARTED, SKIPPED, SUCCEEDED, ApplyResult
-from reconciler.model import MODEL_STATUSES, address
+from reconciler.model import address
+from reconciler.status import is_known
 from reconciler.state.model import State
 from reconciler.textsafe import clean_text
 
@@ -34,7 +35,7 @@ def summary_lines(result: ApplyResult) -> list[str]:
     for address, status in sorted(result.training.items()):
         verb = "training ended" if result.waited else "training"
         mark = "✗ " if address in result.training_failed else ""
-        if status not in MODEL_STATUSES:
+        if not is_known(status):
             lines.append(f"  {mark}{address}: the API reports status {clean_text(repr(status))}, which bria does "
                          "not know; no longer followed — check the model in Bria's console")
             continue

@@ -12,13 +12,13 @@ from typing import Mapping
 from reconciler.executor import records
 from reconciler.executor.calls import Cancelled
 from reconciler.executor.context import RunContext
-from reconciler.model import MODEL_STATUSES, split_address
-from reconciler.status import FINAL
+from reconciler.model import split_address
+from reconciler.status import FINAL, is_known
 
 
 
 def _followed_to_its_end(status: str) -> bool:
-    return status in FINAL or status not in MODEL_STATUSES
+    return status in FINAL or not is_known(status)
 
 
 async def follow_training(ctx: RunContext, addresses: list[str]) -> Mapping[str, str]:
@@ -47,7 +47,7 @@ async def _observe(ctx: RunContext, key: str) -> str:
     model = ctx.holder.state.models[key]
     remote = await ctx.calls(ctx.api.get_model, model.remote_id)
     status = remote.get("status") or model.status
-    if status not in MODEL_STATUSES:
+    if not is_known(status):
         return str(status)   # reported, not recorded: state keeps the last status bria understood
     prefix = remote.get("generation_prefix") or model.generation_prefix
     if (status, prefix) != (model.status, model.generation_prefix):

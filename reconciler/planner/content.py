@@ -26,12 +26,12 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from reconciler.identity import id_order, is_content_key, match_images
+from reconciler.limits import MAX_PREFIX_IMAGES
 from reconciler.model import AUTO_PREFIX, DatasetSpec, ImageChanges, ImageSpec, Op, Step
-from reconciler.state.model import DatasetVersion
+from reconciler.state.model import DatasetRecord, DatasetVersion
 from reconciler.stepargs import (DeleteImageArgs, GeneratePrefixArgs, RegenerateAllCaptionsArgs, RegenerateCaptionArgs,
                                   SetCaptionArgs, SetCaptionPrefixArgs, UploadImageArgs)
 
-MAX_PREFIX_IMAGES = 6
 UNKNOWN = object()   # "we don't know the current prefix" (a version that does not exist yet)
 
 
@@ -67,6 +67,9 @@ class ActualVersion:
     images: Mapping[str, ActualImage]                 # sha256 → image
     strays: tuple[StrayImage, ...] = ()               # in (image_name, remote id) order
     images_from_live: bool = False
+    # sha256 → every automatic caption state recorded for that image in this dataset's chain
+    # (see `automatic_history`): a pulled caption that is one of them is not a manual caption.
+    automatic_history: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         return {"remote_id": self.remote_id, "name": self.name, "status": self.status,
@@ -147,9 +150,10 @@ def prefix_steps(spec: DatasetSpec, current: str | None | object, pinned: str | 
             Step(Op.SET_CAPTION_PREFIX, SetCaptionPrefixArgs(None)))
 
 
-def upload_step(image: ImageSpec, increase_resolution: bool) -> Step:
+def upload_step(image: ImageSpec, increase_resolution: bool,
+                history: Mapping[str, frozenset[str]] | None = None) -> Step:
     return Step(Op.UPLOAD_IMAGE, UploadImageArgs(image.sha256, image.rel_path, image.image_name, increase_resolution,
-                                                 image.caption))
+                                                 wanted_caption(image, None, history)))
 
 
 def desired_images(spec: DatasetSpec) -> dict[str, ImageSpec]:
@@ -160,8 +164,43 @@ def desired_images(spec: DatasetSpec) -> dict[str, ImageSpec]:
     return images
 
 
-def _caption_needs_set(image: ImageSpec, actual: ActualImage) -> bool:
-    return image.caption is not None and (actual.caption != image.caption or actual.caption_source == "automatic")
+def automatic_history(record: DatasetRecord | None) -> dict[str, frozenset[str]]:
+    """sha256 → the automatic captions state recorded for the image in any version of the
+    dataset (stripped). After a caption prefix change the API's automatic captions change,
+    and a sidecar pulled before still holds the old one: that is a stale pull, not an edit."""
+    found: dict[str, set[str]] = {}
+    for version in record.versions if record else ():
+        for sha, image in version.images.items():
+            if image.caption_source == "automatic" and image.caption:
+                found.setdefault(sha, set()).add(image.caption.strip())
+    return {sha: frozenset(captions) for sha, captions in found.items()}
+
+
+def wanted_caption(image: ImageSpec, actual: ActualImage | None,
+                   history: Mapping[str, frozenset[str]] | None = None) -> str | None:
+    """The manual caption the manifest asks for, or None for "the API's automatic caption".
+
+    THE PULLED-CAPTION RULE. A caption equal to the automatic caption the image holds (as
+    recorded or read live), or to an automatic caption state recorded for it earlier in the
+    dataset's chain (`automatic_history`), IS the automatic caption, unchanged:
+    `bria captions pull` writes the API's captions, automatic ones included, as sidecars for
+    review, and pulling must never turn captions manual (and retrain every model). Editing
+    such a sidecar makes it a manual caption. (A manual caption that repeats an automatic
+    one word for word would train the same; write it differently to make it manual.)"""
+    if image.caption is None:
+        return None
+    if (actual is not None and actual.caption_source == "automatic"
+            and image.caption == (actual.caption or "").strip()):
+        return None
+    if image.caption in (history or {}).get(image.sha256, ()):
+        return None
+    return image.caption
+
+
+def _caption_needs_set(image: ImageSpec, actual: ActualImage,
+                       history: Mapping[str, frozenset[str]] | None = None) -> bool:
+    caption = wanted_caption(image, actual, history)
+    return caption is not None and (actual.caption != caption or actual.caption_source == "automatic")
 
 
 @dataclass(frozen=True)
@@ -199,16 +238,19 @@ def content_plan(spec: DatasetSpec, actual: ActualVersion, pinned: str | None) -
     kept = [img for sha, img in wanted.items() if sha in actual.images]
     prefix = prefix_steps(spec, actual.caption_prefix, pinned)
     regenerate_all = bool(prefix) and bool(kept)
-    set_caption = [i for i in kept if _caption_needs_set(i, actual.images[i.sha256])]
-    regenerate = [i for i in kept if i.caption is None and actual.images[i.sha256].caption_source == "manual"]
+    history = actual.automatic_history
+    set_caption = [i for i in kept if _caption_needs_set(i, actual.images[i.sha256], history)]
+    regenerate = [i for i in kept if wanted_caption(i, actual.images[i.sha256], history) is None
+                  and actual.images[i.sha256].caption_source == "manual"]
     steps = stray_delete_steps(actual)
     steps.extend(Step(Op.DELETE_IMAGE, DeleteImageArgs(d.image_name, d.sha256)) for d in deletes)
     steps.extend(prefix)
     if regenerate_all:
         # Regenerating makes every caption automatic: manual ones are set again afterwards.
         steps.append(Step(Op.REGENERATE_ALL_CAPTIONS, RegenerateAllCaptionsArgs()))
-    steps.extend(upload_step(i, spec.increase_resolution) for i in uploads)
-    recaption = [i for i in kept if i.caption is not None] if regenerate_all else set_caption
+    steps.extend(upload_step(i, spec.increase_resolution, history) for i in uploads)
+    recaption = ([i for i in kept if wanted_caption(i, actual.images[i.sha256], history) is not None]
+                 if regenerate_all else set_caption)
     steps.extend(Step(Op.SET_CAPTION, SetCaptionArgs(i.sha256, i.caption or "")) for i in recaption)
     if not regenerate_all:
         steps.extend(Step(Op.REGENERATE_CAPTION, RegenerateCaptionArgs(i.sha256)) for i in regenerate)

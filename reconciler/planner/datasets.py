@@ -15,8 +15,8 @@ from dataclasses import replace
 from typing import Any
 
 from reconciler.model import AUTO_PREFIX, Action, Change, DatasetSpec, Drift, ImageChanges, Op, Step, address
-from reconciler.planner.content import (UNKNOWN, ActualVersion, content_plan, desired_images, prefix_steps,
-                                        upload_step, version_from_live, version_from_state)
+from reconciler.planner.content import (UNKNOWN, ActualVersion, automatic_history, content_plan, desired_images,
+                                        prefix_steps, upload_step, version_from_live, version_from_state)
 from reconciler.planner.context import DatasetFate, DatasetOutcome, Findings, PlanInputs, ProjectOutcome
 from reconciler.reasons import Reason
 from reconciler.state.model import DatasetRecord
@@ -68,6 +68,7 @@ def _plan_dataset(inputs: PlanInputs, out: Findings, spec: DatasetSpec, projects
         out.drift.append(Drift(spec.address, "deleted", current.remote_id))
         return _create(out, spec, Reason.RECREATE_BECAUSE_DELETED_OUTSIDE_BRIA, record, before)
     actual = version_from_live(live, current, [*(i.sha256 for i in spec.images), *_journaled_uploads(inputs, spec)])
+    actual = replace(actual, automatic_history=automatic_history(record))
     drifted = _report_drift(out, spec, record, actual)
     if actual.status == COMPLETED:
         return _plan_completed(inputs, out, spec, record, actual, drifted, spec.key in trained_next)
@@ -84,7 +85,7 @@ def _create(out: Findings, spec: DatasetSpec, reason: Reason, record: DatasetRec
     steps = [Step(Op.CREATE_DATASET, CreateDatasetArgs(spec.name, spec.project))]
     steps.extend(prefix_steps(spec, UNKNOWN, pinned, regenerate=regenerate_prefix))
     uploads = list(desired_images(spec).values())
-    steps.extend(upload_step(i, spec.increase_resolution) for i in uploads)
+    steps.extend(upload_step(i, spec.increase_resolution, automatic_history(record)) for i in uploads)
     if spec.complete:
         steps.append(Step(Op.COMPLETE_DATASET, CompleteDatasetArgs()))
     out.add(Change(address=spec.address, actions=(Action.CREATE,), reason=reason, steps=tuple(steps),

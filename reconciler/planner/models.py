@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from reconciler.model import MODEL_STATUSES, Action, Change, Drift, ModelSpec, Op, Step, address, split_address
+from reconciler.model import Action, Change, Drift, ModelSpec, Op, Step, address, split_address
 from reconciler.reasons import Reason
 from reconciler.stepargs import (CreateModelArgs, DeleteModelArgs, ForgetArgs, StartTrainingArgs, StopTrainingArgs,
                                   SupersedeModelArgs, UpdateModelArgs)
@@ -30,7 +30,7 @@ from reconciler.planner.context import (DatasetFate, DatasetOutcome, Findings, P
                                         same_text)
 from reconciler.reasons import Reason
 from reconciler.state.model import ModelRecord
-from reconciler.status import TRAINED, ModelStatus
+from reconciler.status import TRAINED, ModelStatus, is_known
 from reconciler.stepargs import (CreateModelArgs, DeleteModelArgs, ForgetArgs, StartTrainingArgs, StopTrainingArgs,
                                   SupersedeModelArgs, UpdateModelArgs)
 
@@ -123,7 +123,7 @@ def _plan_model(inputs: PlanInputs, out: Findings, up: Upstream, spec: ModelSpec
 def _unknown_status(out: Findings, addr: str, record: ModelRecord, before: dict[str, Any]) -> bool:
     """A status bria does not know: never act on the model (it might be training, billing or
     going away); say so, and plan nothing for it until the status is one bria knows."""
-    if before["status"] in MODEL_STATUSES:
+    if is_known(before["status"]):
         return False
     out.note(addr, f"{addr}: model {record.remote_id} has status {before['status']!r}, which bria does not "
                    "know; nothing is planned for it until the API reports a known status")

@@ -1,4 +1,5 @@
-"""Views of a plan: human (terminal), JSON (the source of truth) and Markdown (PR comments).
+"""Views of a plan: human (terminal), JSON (the source of truth), Markdown (PR comments) and
+HTML (one self-contained page with thumbnails; `html.render_plan` takes the pictures).
 
 Every view renders the JSON form of a plan (`Plan.to_dict()`, or a saved plan file loaded
 with `json.load`), never model objects, so a saved plan renders exactly like a fresh one.
@@ -15,17 +16,18 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from reconciler.render import human, json, markdown
+from reconciler.render import html, human, json, markdown
 from reconciler.render.human import should_color
 
-FORMATS = ("human", "json", "markdown")
+FORMATS = ("human", "json", "markdown", "html")
 
 
 def render_plan(plan: Mapping[str, Any], fmt: str = "human", **options: Any) -> str:
     """The plan in one of FORMATS; `options` go to that view's render_plan (human:
     color, width, max_image_lines; markdown: max_chars, json_hint). Human output is
     uncoloured unless `color=True`. ValueError for an unknown format."""
-    views = {"human": human.render_plan, "json": json.render_plan, "markdown": markdown.render_plan}
+    views = {"human": human.render_plan, "json": json.render_plan, "markdown": markdown.render_plan,
+             "html": html.render_plan}
     if fmt not in views:
         raise ValueError(f"unknown plan format {fmt!r} (expected one of: {', '.join(FORMATS)})")
     if fmt == "human":
@@ -33,4 +35,4 @@ def render_plan(plan: Mapping[str, Any], fmt: str = "human", **options: Any) -> 
     return views[fmt](plan, **options)
 
 
-__all__ = ["FORMATS", "human", "json", "markdown", "render_plan", "should_color"]
+__all__ = ["FORMATS", "html", "human", "json", "markdown", "render_plan", "should_color"]

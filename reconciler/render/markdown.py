@@ -16,7 +16,7 @@ import html
 import re
 from typing import Any, Iterable, Mapping
 
-from reconciler.render import symbols
+from reconciler.render import pr_images, symbols
 from reconciler.render.outline import Line, build_outline, clean
 
 DEFAULT_JSON_HINT = "Run `bria plan --format json` (or save it with `--out plan.json`) for the full plan."
@@ -25,13 +25,17 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>&])")
 
 
 def render_plan(plan: Mapping[str, Any], *, max_chars: int = 60000,
-                json_hint: str | None = None) -> str:
+                json_hint: str | None = None, image_links: Mapping[str, Mapping[str, str]] | None = None) -> str:
     """The comment body, at most `max_chars` characters, ending in a newline.
 
     `json_hint` is written as Markdown (so CI may pass a link to the plan artifact); it is
-    the operator's text, not the manifest's.
+    the operator's text, not the manifest's. `image_links` (made by the CLI inside GitHub
+    Actions; see render.pr_images) adds small linked thumbnails of added and removed
+    images; without it the output is exactly as before.
     """
     head = _head(plan)
+    if image_links:
+        head += pr_images.sections(plan, image_links)
     details = _detail_lines(plan)
     if not details:
         return _fit("\n\n".join(head) + "\n", max_chars)

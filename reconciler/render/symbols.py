@@ -11,7 +11,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from reconciler.model import Action, Op, split_address
+from reconciler.model import Action, Op, Step, split_address
 from reconciler.reasons import words_of
 
 
@@ -65,6 +65,18 @@ def is_noop(change: Mapping[str, Any]) -> bool:
 
 def ops_of(change: Mapping[str, Any]) -> list[str]:
     return [str(step.get("op")) for step in change.get("steps") or ()]
+
+
+def typed_steps(change: Mapping[str, Any]) -> list[Step]:
+    """The change's steps read through their argument classes (stepargs); a step this bria
+    cannot read (a plan from another version) is left out of the pictures, not fatal."""
+    steps = []
+    for step in change.get("steps") or ():
+        try:
+            steps.append(Step.from_dict(step))
+        except (KeyError, TypeError, ValueError):
+            continue
+    return steps
 
 
 def is_kept_replacement(change: Mapping[str, Any]) -> bool:

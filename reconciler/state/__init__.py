@@ -11,6 +11,11 @@ BACKENDS = ("local", "postgres")
 BACKEND_ENV = "BRIA_STATE_BACKEND"
 
 
+def effective_backend(config: StateConfig, override_backend: str | None = None) -> str:
+    """The backend a run uses: `override_backend` (the flag), env BRIA_STATE_BACKEND, the manifest."""
+    return (override_backend or os.environ.get(BACKEND_ENV) or config.backend or "local").strip().lower()
+
+
 def open_store(config: StateConfig, *, override_backend: str | None = None,
                lock_timeout: float = 0.0) -> StateStore:
     """The store the manifest's `state:` block names.
@@ -20,7 +25,7 @@ def open_store(config: StateConfig, *, override_backend: str | None = None,
     another run's lock (it is the minimum: a caller may pass a longer timeout to lock()).
     Raises StateError for an unknown backend or missing settings; connects to nothing.
     """
-    backend = (override_backend or os.environ.get(BACKEND_ENV) or config.backend or "local").strip().lower()
+    backend = effective_backend(config, override_backend)
     if backend == "local":
         from reconciler.state.local import LocalStateStore
 

@@ -1,9 +1,11 @@
 """The local backend: one JSON file, its `.backup`, and an OS lock on `<file>.lock`.
 
 Crash safety: a write goes to a temp file in the same folder (flushed and fsynced), the
-current file is hard-linked to `<file>.backup` (atomically, through a temp name), the temp
-file is renamed over the state file with `os.replace`, and the folder is fsynced. At every
-instant the state file is either the complete old version or the complete new one.
+current file is hard-linked to a second temp name, the new file is renamed over the state
+file with `os.replace`, and only then the linked old version is renamed over `<file>.backup`;
+the folder is fsynced. At every instant the state file is either the complete old version or
+the complete new one, and the backup is never replaced by a copy of the current version: a
+write that fails leaves both the state and the backup as they were.
 
 Concurrent writers: the store remembers the serial (and the file's inode/size/mtime) it last
 read or wrote. A write first stats the file; if it changed, the file is re-read and a serial
@@ -15,6 +17,7 @@ A store object serves one run and is not thread-safe: call write() from one thre
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import secrets
@@ -40,6 +43,21 @@ class _Seen:
     fingerprint: _Fingerprint | None
 
 
+def state_path_problem(path: Path) -> str | None:
+    """Why `path` cannot be a local state file, judged without writing anything; None if it can.
+    (Whether its folder is writable shows only when the lock file is created.)"""
+    if path.is_dir():
+        return f"{path} is a folder; the state must be a file (e.g. {path / 'state.json'})"
+    if path.exists() and not path.is_file():
+        return f"{path} is not a regular file"
+    for ancestor in path.parents:
+        if ancestor.exists():
+            if not ancestor.is_dir():
+                return f"{ancestor} is a file, so the folder for the state file {path.name} cannot be made there"
+            break
+    return None
+
+
 def _fingerprint(st: os.stat_result) -> _Fingerprint:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
@@ -62,6 +80,9 @@ class LocalStateStore:
     def lock(self, command: str, timeout: float = 0.0) -> LockInfo:
         """Hold the lock until unlock() or process exit; waits up to the larger of
         `timeout` and the store's `lock_timeout`."""
+        problem = state_path_problem(self.path)
+        if problem:
+            raise StateError(f"cannot use {problem}")
         return self._lock.acquire(LockInfo.current(command), max(timeout, self._lock_timeout))
 
     def unlock(self) -> None:
@@ -69,6 +90,10 @@ class LocalStateStore:
 
     def close(self) -> None:
         self.unlock()
+
+    def check_lock(self) -> None:
+        """Nothing to check: an flock is held until this process lets go or exits, and
+        force-unlock refuses while the holder lives (see StateStore.check_lock)."""
 
     def force_unlock(self, lock_id: str) -> None:
         """Clear holder info left by a dead process; refuse anything else.
@@ -106,9 +131,12 @@ class LocalStateStore:
             return None
         except OSError as exc:
             raise StateError(f"cannot read {self.path}: {exc.strerror}") from exc
-        with os.fdopen(fd, "rb") as f:
-            fingerprint = _fingerprint(os.fstat(f.fileno()))
-            data = f.read()
+        try:
+            with os.fdopen(fd, "rb") as f:
+                fingerprint = _fingerprint(os.fstat(f.fileno()))
+                data = f.read()
+        except OSError as exc:             # e.g. a folder where the file should be
+            raise StateError(f"cannot read {self.path}: {exc.strerror}") from exc
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -153,9 +181,13 @@ class LocalStateStore:
             raise StateError(f"{self.path} is corrupt; refusing to overwrite it\n{self._backup_hint()}") from exc
 
     def _replace_atomically(self, data: bytes) -> _Fingerprint:
+        """Write `data` as the new state file; the old one becomes `<file>.backup` only once
+        the new one is in place, so a failed write (e.g. an immutable state file) never
+        touches the backup: it always holds the version before the current one."""
         folder = self.path.parent
         folder.mkdir(parents=True, exist_ok=True)
         tmp = self._temp_name()
+        staged_backup: Path | None = None
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             try:
@@ -166,28 +198,43 @@ class LocalStateStore:
                 fingerprint = _fingerprint(os.fstat(fd))
             finally:
                 os.close(fd)
+            if self.backup_path.is_dir():       # it could never become the backup: stop now
+                raise IsADirectoryError(errno.EISDIR, f"{self.backup_path.name} is a folder")
             if self.path.exists():
-                self._keep_backup()
+                staged_backup = self._stage_backup()
             os.replace(tmp, self.path)
         except BaseException:
             tmp.unlink(missing_ok=True)
+            if staged_backup is not None:
+                staged_backup.unlink(missing_ok=True)
             raise
+        if staged_backup is not None:
+            self._promote_backup(staged_backup)
         _fsync_dir(folder)
         return fingerprint
 
-    def _keep_backup(self) -> None:
-        """Make the current file `<file>.backup`, atomically (the state file is untouched)."""
-        tmp = self._temp_name()
+    def _stage_backup(self) -> Path:
+        """The current file under a temp name (same inode, or a copy where the filesystem has
+        no hard links, or the file refuses links — an immutable file)."""
+        staged = self._temp_name()
         try:
             try:
-                os.link(self.path, tmp)              # same inode: no copy, old bytes kept
-            except OSError:                          # filesystems without hard links
-                shutil.copyfile(self.path, tmp)
-                _fsync_file(tmp)
-            os.replace(tmp, self.backup_path)
+                os.link(self.path, staged)           # same inode: no copy, old bytes kept
+            except OSError:
+                shutil.copyfile(self.path, staged)
+                _fsync_file(staged)
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            staged.unlink(missing_ok=True)
             raise
+        return staged
+
+    def _promote_backup(self, staged: Path) -> None:
+        """Make the staged previous version `<file>.backup`. The new state is already written,
+        so a failure here only leaves the older backup in place (never a reason to fail)."""
+        try:
+            os.replace(staged, self.backup_path)
+        except OSError:
+            staged.unlink(missing_ok=True)
 
     def _temp_name(self) -> Path:
         return self.path.with_name(f".{self.path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")

@@ -41,7 +41,8 @@ class FileLock:
             # os.open makes a non-inheritable fd (O_CLOEXEC): a child we exec never keeps our lock.
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
-            raise StateError(f"cannot open the lock file {self.path}: {exc.strerror}") from exc
+            raise StateError(f"cannot create the lock file {self.path}: {exc.strerror} (the state's folder "
+                             "must exist or be creatable, and be writable)") from exc
         deadline = time.monotonic() + max(timeout, 0.0)
         try:
             while not _try_flock(fd):

@@ -34,7 +34,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from reconciler.state.codec import StateEncoder, decode_state
 from reconciler.state.model import State
-from reconciler.state.store import LockInfo, SerialConflict, StateError, StateLocked
+from reconciler.state.store import LockInfo, LockLost, SerialConflict, StateError, StateLocked
 
 TABLE_DDL = """
 CREATE TABLE IF NOT EXISTS bria_state (
@@ -155,6 +155,30 @@ class PostgresStateStore:
             except psycopg.Error:
                 pass                     # closing the session below releases the lock anyway
         self._disconnect()
+
+    def check_lock(self) -> None:
+        """Raise LockLost unless this session still holds the workspace's advisory lock: one
+        query on the lock's own connection (a terminated session fails it outright)."""
+        held = self._held
+        if held is None:
+            return
+        unsigned = self._key & 0xFFFFFFFFFFFFFFFF
+        conn = self._conn
+        try:
+            if conn is None or conn.closed:
+                raise psycopg.OperationalError("the connection is closed")
+            row = conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                               "AND pid = pg_backend_pid() AND classid = %s AND objid = %s AND objsubid = 1",
+                               (unsigned >> 32, unsigned & 0xFFFFFFFF)).fetchone()
+        except psycopg.Error as exc:
+            raise LockLost(self._lost_message(held, self._scrub(exc))) from exc
+        if not row or not row[0]:
+            raise LockLost(self._lost_message(held, "the session no longer holds it"))
+
+    def _lost_message(self, held: LockInfo, why: str) -> str:
+        return (f"lost the lock {held.id} on {self.describe()} ({why}): it was force-unlocked or its "
+                f"connection dropped, and another run may hold it now. This run makes no further API "
+                f"change; re-run when no other run holds the lock (the journal resolves what was in flight)")
 
     def _lock_holder_pid(self) -> int | None:
         """The server pid of the session holding this workspace's advisory lock, if any."""

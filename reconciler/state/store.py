@@ -13,6 +13,11 @@ Contract for every backend:
   raises `SerialConflict` when the stored serial moved since this store last read or wrote
   (another writer got in), and never overwrites it.
 - `write` is called after every API mutation, so it must be cheap for small changes.
+- `check_lock()` raises `LockLost` when the lock this store took is no longer held (e.g. a
+  PostgreSQL session ended by `bria force-unlock`); it does nothing when no lock was taken.
+  The executor calls it before every mutating API call, so it must be cheap: a no-op for
+  the local backend (a kernel lock cannot be taken from a live process), one query on the
+  lock's own connection for PostgreSQL.
 """
 
 from __future__ import annotations
@@ -69,6 +74,11 @@ class StateLocked(StateError):
         super().__init__(f"state {where} is locked: {who}")
 
 
+class LockLost(StateError):
+    """This run's state lock is gone (its session was ended or its connection dropped): the
+    run must make no further API change, since another run may now hold the lock."""
+
+
 class SerialConflict(StateError):
     """Another writer changed the state since we read it; nothing was overwritten."""
 
@@ -88,4 +98,8 @@ class StateStore(Protocol):
 
     def close(self) -> None:
         """Release the lock (if held) and any connection; safe to call more than once."""
+        ...
+
+    def check_lock(self) -> None:
+        """Raise LockLost if the backend's lock is no longer held (no-op where it cannot be lost)."""
         ...
