@@ -260,7 +260,7 @@ async def _execute(the_plan: Plan, manifest: Manifest, state: State, client: Bri
     return exitcodes.OK if result.ok else exitcodes.PARTIAL
 
 
-def _lost_lock(store: Any) -> str | None:
+def _lost_lock(store: StateStore) -> str | None:
     """Why this run no longer holds its state lock, or None while it does."""
     try:
         store.check_lock()
