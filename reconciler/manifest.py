@@ -256,19 +256,22 @@ def _build(data: dict[str, Any], smap: SourceMap, path: Path, root: Path,
 
     projects = {key: ProjectSpec(key=key, name=p["name"], ip_type=p["ip_type"], ip_medium=p["ip_medium"],
                                  description=p.get("description"), ip_name=p.get("ip_name"),
-                                 ip_description=p.get("ip_description"), source=at("projects", key))
+                                 ip_description=p.get("ip_description"),
+                                 allow_duplicate_name=p.get("allow_duplicate_name", False), source=at("projects", key))
                 for key, p in (data.get("projects") or {}).items()}
     datasets = {key: DatasetSpec(key=key, project=d["project"], name=d["name"], images=images.get(key, ()),
                                  caption_prefix=d.get("caption_prefix"),
                                  increase_resolution=d.get("increase_resolution", True),
-                                 complete=d.get("complete", True), source=at("datasets", key))
+                                 complete=d.get("complete", True),
+                                 allow_duplicate_name=d.get("allow_duplicate_name", False), source=at("datasets", key))
                 for key, d in (data.get("datasets") or {}).items()}
     models = {key: ModelSpec(key=key, dataset=m["dataset"], name=m["name"],
                              training_version=m.get("training_version", "max"),
                              training_mode=m.get("training_mode", "fully_automated"),
                              description=m.get("description"),
                              training_parameters=dict(m.get("training_parameters") or {}),
-                             train=m.get("train", True), source=at("models", key),
+                             train=m.get("train", True),
+                             allow_duplicate_name=m.get("allow_duplicate_name", False), source=at("models", key),
                              samples=samples_spec(m.get("samples")))
               for key, m in (data.get("models") or {}).items()}
     api = data.get("api") or {}

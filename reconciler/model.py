@@ -77,6 +77,7 @@ class ProjectSpec:
     description: str | None = None
     ip_name: str | None = None
     ip_description: str | None = None
+    allow_duplicate_name: bool = False   # create even when an untracked same-name object exists
     source: SourceRange | None = None
 
     @property
@@ -95,6 +96,7 @@ class DatasetSpec:
     caption_prefix: str | None = None
     increase_resolution: bool = True
     complete: bool = True
+    allow_duplicate_name: bool = False   # create even when an untracked same-name object exists
     source: SourceRange | None = None
 
     @property
@@ -126,6 +128,7 @@ class ModelSpec:
     # rank, lr_scheduler, checkpoint_interval, lr_warmup_steps). Empty for fully_automated.
     training_parameters: Mapping[str, Any] = field(default_factory=dict)
     train: bool = True
+    allow_duplicate_name: bool = False   # create even when an untracked same-name object exists
     source: SourceRange | None = None
     samples: SamplesSpec | None = None     # not planned: generation is not a managed resource
 
@@ -306,7 +309,15 @@ class Plan:
     manifest_path: str = ""
     targets: tuple[str, ...] = ()
     excludes: tuple[str, ...] = ()
+    # Untracked look-alikes (planner/lookalikes.py): objects in the account with the name and
+    # parent of something this plan creates; each {"address", "kind", "name", "remote_id",
+    # "import_command", "allowed"}. apply refuses while any is not allowed.
+    duplicates: tuple[Mapping[str, Any], ...] = ()
     format_version: int = PLAN_FORMAT_VERSION
+
+    @property
+    def blocking_duplicates(self) -> tuple[Mapping[str, Any], ...]:
+        return tuple(d for d in self.duplicates if not d.get("allowed"))
 
     @property
     def has_changes(self) -> bool:
@@ -347,6 +358,8 @@ class Plan:
             "changes": [c.to_dict() for c in self.changes],
             "drift": [d.to_dict() for d in self.drift],
             "notes": list(self.notes),
+            # Only when there are some: plans without look-alikes keep their exact old form.
+            **({"duplicates": [dict(d) for d in self.duplicates]} if self.duplicates else {}),
         }
 
     @staticmethod
@@ -367,6 +380,7 @@ class Plan:
             manifest_path=d.get("manifest_path") or "",
             targets=tuple(d.get("targets") or ()),
             excludes=tuple(d.get("excludes") or ()),
+            duplicates=tuple(dict(x) for x in d.get("duplicates") or ()),
             format_version=int(d.get("format_version") or PLAN_FORMAT_VERSION),
         )
 

@@ -133,6 +133,7 @@ class BriaEnv:
     store: Any
     state: Any = None
     clients: list[Any] = field(default_factory=list)
+    live: Any = None
 
     def client(self, **kw: Any) -> Any:
         from reconciler.api import BriaClient
@@ -153,19 +154,24 @@ class BriaEnv:
         from reconciler.executor.context import RunConfig
 
         kw.setdefault("clock", InstantClock())
-        settings = {k: kw.pop(k) for k in ("parallelism", "poll_interval", "kill_after_calls") if k in kw}
-        kw.setdefault("config", RunConfig(**{"poll_interval": 0.05, **settings}))
+        settings = {k: kw.pop(k) for k in ("parallelism", "poll_interval", "kill_after_calls", "settle_window")
+                    if k in kw}
+        kw.setdefault("config", RunConfig(**{"poll_interval": 0.05, "settle_window": 0.5, **settings}))
+        kw.setdefault("live", self.live)        # the refresh of the last env.plan (journal watermarks)
         return await apply_plan(plan, manifest, self.current_state(), client=kw.pop("client", None) or self.client(),
                                 store=self.store, **kw)
 
     async def plan(self, manifest: Any, **kw: Any) -> Any:
         """Journal resolution + refresh + plan, as `bria apply` does before executing."""
         from reconciler.executor import resolve_leftovers
+        from reconciler.executor.context import RunConfig
         from reconciler.planner import plan as make_plan
         from reconciler.refresh import refresh
         client = self.client()
-        state, _ = await resolve_leftovers(self.current_state(), client=client, store=self.store, manifest=manifest)
-        live = await refresh(client, state)
+        state = (await resolve_leftovers(self.current_state(), client=client, store=self.store, manifest=manifest,
+                                         clock=InstantClock(),
+                                         config=RunConfig(settle_window=kw.pop("settle_window", 0.5)))).state
+        live = self.live = await refresh(client, state)
         return make_plan(manifest, state, live, **kw)
 
     async def converge(self, manifest: Any, **kw: Any) -> Any:

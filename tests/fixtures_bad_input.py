@@ -22,8 +22,9 @@ import shutil
 import subprocess
 import sys
 import traceback
+import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -156,6 +157,9 @@ def applied_workspace(applied_template: Workspace, tmp_path: Path) -> Workspace:
 
 @pytest.fixture
 def fresh_workspace(bad_input_server: str, tmp_path: Path) -> Workspace:
-    workspace = make_workspace(tmp_path / "fresh", bad_input_server)
+    # An account of its own (one per test): in an account where another workspace applied,
+    # its project would be an untracked look-alike, and plan/apply would refuse a duplicate.
+    workspace = replace(make_workspace(tmp_path / "fresh", bad_input_server),
+                        token=f"{AUDIT_TOKEN}-fresh-{uuid.uuid4().hex[:8]}")
     workspace.reset_stats()
     return workspace

@@ -11,6 +11,7 @@ import pytest
 
 from fixtures_api import FAST_RETRIES
 from fixtures_apply import assert_no_duplicates, load, luna_images, luna_yaml, write_case
+from reconciler.executor import RealClock
 
 
 @pytest.mark.parametrize("knobs", [{"late_commit_rate": 0.5, "late_commit_delay": 0.05},
@@ -20,7 +21,10 @@ async def test_maybe_committed_creates_converge_without_duplicates(bria_env, tmp
     manifest = load(write_case(tmp_path / "case", luna_yaml(train=False), luna_images(3)))
     outcomes = []
     for _ in range(15):
-        result = await env.apply(await env.plan(manifest), manifest, client=env.client(**FAST_RETRIES))
+        # The emulator's late commit lands in real time, so the journal's settle window must
+        # run on the real clock too (the fixture's instant clock would end it at once).
+        result = await env.apply(await env.plan(manifest), manifest, client=env.client(**FAST_RETRIES),
+                                 clock=RealClock(), settle_window=0.5)
         outcomes.append(result.ok)
         await asyncio.sleep(0.15)                       # let late commits land
         if result.ok:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from pathlib import Path
 
@@ -67,7 +68,13 @@ def test_schema_enums_are_exactly_the_model_enums():
 def test_schema_lists_exactly_the_keys_that_to_dict_writes():
     schema = json.loads(SCHEMA_PATH.read_text())
     plan = SAMPLE_PLANS["clone"]().to_dict()
-    assert set(schema["properties"]) == set(plan) == set(schema["required"])
+    assert set(plan) == set(schema["required"])
+    # `duplicates` is written only when the plan has untracked look-alikes.
+    with_duplicates = dataclasses.replace(SAMPLE_PLANS["clone"](), duplicates=(
+        {"address": "project.luna", "kind": "project", "name": "Luna", "remote_id": 3,
+         "import_command": "bria import project.luna 3", "allowed": False},)).to_dict()
+    assert set(schema["properties"]) == set(with_duplicates) == set(plan) | {"duplicates"}
+    Draft202012Validator(schema).validate(with_duplicates)
     change = schema["$defs"]["change"]
     assert set(change["properties"]) == set(plan["changes"][0]) == set(change["required"])
     drift = SAMPLE_PLANS["drift"]().to_dict()["drift"][0]

@@ -28,15 +28,16 @@ from reconciler.api import errors as api_errors
 from reconciler.api.protocol import BriaApi
 from reconciler.cli import exitcodes
 from reconciler.cli.common import (build_client, check_address_flags, command_line, load_manifest_or_exit,
-                                   require_address, run_async)
+                                   require_address, resolve_endpoint, run_async)
 from reconciler.cli.session import StateOptions, error, state_options, state_session
 from reconciler.cli.interrupts import signal_name
+from reconciler.cli.safety import account_options, duplicates_message, mismatch_message, settle_option
 from reconciler.cli.waiting import DEFAULT_REFRESH_TIMEOUT, refresh_timeout_option, within_deadline
 from reconciler.executor import ConsoleReporter, apply_plan, resolve_leftovers, stale_reason
 from reconciler.executor.context import DEFAULT_PARALLELISM, RunConfig
 from reconciler.executor.importing import ImportRefused, import_resource
 from reconciler.executor.summary import output_lines, outputs, summary_lines
-from reconciler.model import Manifest, Plan
+from reconciler.model import LiveView, Manifest, Plan
 from reconciler.state.model import State
 from reconciler.state.store import LockLost, StateError, StateStore
 from reconciler.textsafe import clean_text
@@ -48,13 +49,15 @@ KILL_AFTER_CALLS_ENV = "BRIA_TEST_KILL_AFTER_CALLS"
 @dataclass(frozen=True)
 class ApplyOptions:
     auto_approve: bool
-    run: RunConfig                  # --parallelism, --poll-interval: the executor's settings
+    run: RunConfig                  # --parallelism, --poll-interval, --settle-window: the executor's settings
     wait: bool
     allow_destroy: tuple[str, ...]
     targets: tuple[str, ...] = ()
     excludes: tuple[str, ...] = ()
     destroying: bool = False        # `bria destroy`: the plan's deletions come from the command
     refresh_timeout: float = DEFAULT_REFRESH_TIMEOUT
+    accept_missing: bool = False
+    allow_duplicates: bool = False
 
 
 def _console() -> Console:
@@ -68,12 +71,13 @@ def _allow_destroy(values: tuple[str, ...]) -> Any:
     return "all" if "all" in values else frozenset(values)
 
 
-def _run_config(parallelism: int, poll_interval: float) -> RunConfig:
-    return RunConfig(parallelism=parallelism, poll_interval=poll_interval)
+def _run_config(parallelism: int, poll_interval: float, settle_window: float) -> RunConfig:
+    return RunConfig(parallelism=parallelism, poll_interval=poll_interval, settle_window=settle_window)
 
 
 def _apply_options(f: Any) -> Any:
     f = refresh_timeout_option(f)
+    f = settle_option(account_options(f))
     f = click.option("--poll-interval", type=float, default=5.0, hidden=True)(f)
     f = click.option("--allow-destroy", multiple=True, metavar="ADDR|all",
                      help="Allow destroying this protected resource (repeatable), or all.")(f)
@@ -94,14 +98,15 @@ NO_TTY_MESSAGE = ("stdin is not a terminal, so bria cannot ask for confirmation;
 @click.option("--target", multiple=True, metavar="ADDR", help="Only this resource and its dependencies.")
 @click.option("--exclude", multiple=True, metavar="ADDR", help="Leave out this resource and its dependents.")
 def apply_command(plan_file: Path | None, state_opts: StateOptions, auto_approve: bool, parallelism: int, wait: bool,
-                  allow_destroy: tuple[str, ...], poll_interval: float, refresh_timeout: float,
-                  target: tuple[str, ...],
+                  allow_destroy: tuple[str, ...], poll_interval: float, refresh_timeout: float, settle_window: float,
+                  accept_missing: bool, allow_duplicates: bool, target: tuple[str, ...],
                   exclude: tuple[str, ...]) -> None:
     """Make the API match the manifest (or carry out a saved PLAN_FILE)."""
     saved = _read_saved_plan(plan_file) if plan_file is not None else None
     manifest = load_manifest_or_exit(state_opts.manifest_file)
-    options = ApplyOptions(auto_approve or saved is not None, _run_config(parallelism, poll_interval), wait,
-                           allow_destroy, target, exclude, refresh_timeout=refresh_timeout)
+    options = ApplyOptions(auto_approve or saved is not None, _run_config(parallelism, poll_interval, settle_window),
+                           wait, allow_destroy, target, exclude, refresh_timeout=refresh_timeout,
+                           accept_missing=accept_missing, allow_duplicates=allow_duplicates)
     check_flags = partial(check_address_flags, manifest, targets=target, excludes=exclude,
                           allow_destroy=_allow_destroy(allow_destroy))
     sys.exit(_locked_run(manifest, state_opts, lambda store, state: _apply(manifest, manifest, store, state, options,
@@ -113,14 +118,15 @@ def apply_command(plan_file: Path | None, state_opts: StateOptions, auto_approve
 @state_options
 @_apply_options
 def destroy_command(state_opts: StateOptions, auto_approve: bool, parallelism: int, wait: bool,
-                    allow_destroy: tuple[str, ...], poll_interval: float, refresh_timeout: float) -> None:
+                    allow_destroy: tuple[str, ...], poll_interval: float, refresh_timeout: float,
+                    settle_window: float, accept_missing: bool, allow_duplicates: bool) -> None:
     """Delete everything recorded in state (protected resources need --allow-destroy)."""
     manifest = load_manifest_or_exit(state_opts.manifest_file)
     # The planner with nothing desired plans the deletion of everything, so the protection
     # rules stay in one place.
     nothing = replace(manifest, projects={}, datasets={}, models={})
-    options = ApplyOptions(auto_approve, _run_config(parallelism, poll_interval), False, allow_destroy,
-                           destroying=True, refresh_timeout=refresh_timeout)
+    options = ApplyOptions(auto_approve, _run_config(parallelism, poll_interval, settle_window), False, allow_destroy,
+                           destroying=True, refresh_timeout=refresh_timeout, accept_missing=accept_missing)
     check_flags = partial(check_address_flags, manifest, allow_destroy=_allow_destroy(allow_destroy))
     sys.exit(_locked_run(manifest, state_opts, lambda store, state: _apply(nothing, manifest, store, state, options,
                                                                            None),
@@ -162,31 +168,42 @@ async def _apply(plan_manifest: Manifest, manifest: Manifest, store: StateStore,
     try:
         # The client's own bound on requests in flight follows the run's (RunConfig.parallelism).
         async with build_client(manifest, max_concurrency=options.run.parallelism) as client:
+            endpoint = resolve_endpoint(manifest)
+            live = None
             if saved is not None:
-                the_plan = await _check_saved(saved, manifest, state, client, store, options.run)
+                the_plan = await _check_saved(saved, manifest, state, client, store, options)
                 if isinstance(the_plan, int):
                     return the_plan
             else:
-                state, the_plan = await _make_plan(plan_manifest, state, client, store, options, console)
+                state, the_plan, live = await _make_plan(plan_manifest, state, client, store, options, console)
                 if isinstance(the_plan, int):
                     return the_plan
+            if the_plan.blocking_duplicates and not options.allow_duplicates:
+                _err(duplicates_message(the_plan.blocking_duplicates))
+                return exitcodes.REFUSED
             if the_plan.refused:
                 _err("the plan destroys protected resources: " + ", ".join(c.address for c in the_plan.refused)
                      + " — to allow it, re-run with "
                      + " ".join(f"--allow-destroy {c.address}" for c in the_plan.refused))
                 return exitcodes.REFUSED
-            return await _execute(the_plan, manifest, state, client, store, options, console)
+            if state.endpoint != endpoint:
+                state = replace(state, endpoint=endpoint)   # recorded by the run's first state write
+            return await _execute(the_plan, manifest, state, client, store, options, console, live)
     except api_errors.ApiError as exc:
         _err(str(exc))
         return exitcodes.ERROR
 
 
 async def _check_saved(saved: Plan, manifest: Manifest, state: State, client: BriaApi, store: StateStore,
-                       run: RunConfig) -> Plan | int:
+                       options: ApplyOptions) -> Plan | int:
+    refusal = mismatch_message(state, None, resolve_endpoint(manifest), options.accept_missing)
+    if refusal:
+        _err(refusal)
+        return exitcodes.ERROR
     reason = stale_reason(saved, state, manifest)
     if reason is None and state.journal:
-        state, notes = await resolve_leftovers(state, client=client, store=store, manifest=manifest, config=run)
-        for note in notes:
+        left = await resolve_leftovers(state, client=client, store=store, manifest=manifest, config=options.run)
+        for note in left.notes:
             click.echo(clean_text(note))
         reason = "an interrupted apply left pending operations, now reconciled into state"
     if reason is not None:
@@ -196,37 +213,52 @@ async def _check_saved(saved: Plan, manifest: Manifest, state: State, client: Br
 
 
 async def _make_plan(manifest: Manifest, state: State, client: BriaApi, store: StateStore, options: ApplyOptions,
-                     console: Console) -> tuple[State, Plan | int]:
+                     console: Console) -> tuple[State, Plan | int, LiveView | None]:
     from reconciler.planner import PlanError, plan as make_plan
     from reconciler.refresh import refresh
     from reconciler.render.human import render_plan
 
-    state, notes = await resolve_leftovers(state, client=client, store=store, manifest=manifest, config=options.run)
-    for note in notes:
+    # The endpoint first: journal lookups against another endpoint could only mislead.
+    refusal = mismatch_message(state, None, resolve_endpoint(manifest), options.accept_missing)
+    if refusal:
+        _err(refusal)
+        return state, exitcodes.ERROR, None
+    left = await resolve_leftovers(state, client=client, store=store, manifest=manifest, config=options.run)
+    state = left.state
+    for note in left.notes:
         console.print(clean_text(note), markup=False)
+    if left.undecided:
+        _err(f"{len(left.undecided)} earlier call(s) could not be decided (above); nothing was planned, so nothing "
+             f"is duplicated. Re-run to resolve them")
+        return state, exitcodes.PARTIAL, None
     live = await within_deadline(refresh(client, state), client.stats, options.refresh_timeout)
+    refusal = mismatch_message(state, live, resolve_endpoint(manifest), options.accept_missing)
+    if refusal:
+        _err(refusal)
+        return state, exitcodes.ERROR, live
     try:
         the_plan = make_plan(manifest, state, live, targets=options.targets, excludes=options.excludes,
-                             allow_destroy=_allow_destroy(options.allow_destroy), destroying=options.destroying)
+                             allow_destroy=_allow_destroy(options.allow_destroy), destroying=options.destroying,
+                             allow_duplicates=options.allow_duplicates)
     except (PlanError, ValueError) as exc:   # unknown --target/--exclude address, cycle
         _err(str(exc))
-        return state, exitcodes.ERROR
+        return state, exitcodes.ERROR, live
     color = console.is_terminal and not console.no_color
     console.print(render_plan(the_plan.to_dict(), color=color, width=console.width), markup=False,
                   highlight=False)
     if not the_plan.has_changes:
-        return state, exitcodes.OK
-    if the_plan.refused:
-        return state, the_plan
+        return state, exitcodes.OK, live
+    if the_plan.refused or (the_plan.blocking_duplicates and not options.allow_duplicates):
+        return state, the_plan, live
     # Like terraform: a plan with no changes needs no approval, so a non-interactive apply of
     # an up-to-date manifest succeeds; only when there is something to do must we ask.
     if not options.auto_approve and not sys.stdin.isatty():
         _err(NO_TTY_MESSAGE)
-        return state, exitcodes.ERROR
+        return state, exitcodes.ERROR, live
     if not options.auto_approve and not _confirmed():
         _err("apply cancelled; nothing was changed")
-        return state, exitcodes.ERROR
-    return state, the_plan
+        return state, exitcodes.ERROR, live
+    return state, the_plan, live
 
 
 def _confirmed() -> bool:
@@ -236,13 +268,13 @@ def _confirmed() -> bool:
 
 
 async def _execute(the_plan: Plan, manifest: Manifest, state: State, client: BriaApi, store: StateStore,
-                   options: ApplyOptions, console: Console) -> int:
+                   options: ApplyOptions, console: Console, live: LiveView | None = None) -> int:
     cancel = asyncio.Event()
     _install_cancel_handlers(cancel)
     kill_after = os.environ.get(KILL_AFTER_CALLS_ENV)
     run = replace(options.run, kill_after_calls=int(kill_after) if kill_after else None)
     result = await apply_plan(the_plan, manifest, state, client=client, store=store, config=run, wait=options.wait,
-                              reporter=ConsoleReporter(console), cancel_event=cancel)
+                              reporter=ConsoleReporter(console), cancel_event=cancel, live=live)
     for line in summary_lines(result):
         console.print(line, markup=False, highlight=False)
     if options.wait and result.waited and not result.fatal:
@@ -288,15 +320,30 @@ def _install_cancel_handlers(cancel: asyncio.Event) -> None:
 
 
 @click.command("import")
-@click.argument("address")
-@click.argument("remote_id", type=click.IntRange(min=1))
+@click.argument("address", required=False)
+@click.argument("remote_id", required=False, type=click.IntRange(min=1))
+@click.option("--discover", is_flag=True,
+              help="Find every manifest resource in the account by name and parent, show the imports, then "
+                   "record them (after confirmation) — the way to restore a lost state.")
+@click.option("--auto-approve", is_flag=True, help="With --discover: do not ask for confirmation.")
 @state_options
-def import_command(address: str, remote_id: int, state_opts: StateOptions) -> None:
-    """Record an existing remote object (project, dataset or model) in state as ADDRESS."""
+def import_command(address: str | None, remote_id: int | None, discover: bool, auto_approve: bool,
+                   state_opts: StateOptions) -> None:
+    """Record an existing remote object (project, dataset or model) in state as ADDRESS;
+    or, with --discover, every object of the manifest found by name and parent."""
+    from reconciler.cli.discover import discover_and_import
+
+    given = address is not None or remote_id is not None
+    if (discover and given) or (not discover and (address is None or remote_id is None)):
+        _err("give ADDRESS and REMOTE_ID, or --discover (alone)")
+        sys.exit(exitcodes.ERROR)
     manifest = load_manifest_or_exit(state_opts.manifest_file)
-    require_address(address)
+    if not discover:
+        require_address(address)
 
     async def body(store: StateStore, state: State) -> int:
+        if discover:
+            return await discover_and_import(manifest, store, state, auto_approve)
         try:
             async with build_client(manifest) as client:
                 new_state = await import_resource(manifest, state, client, address, remote_id)

@@ -18,7 +18,8 @@ import click
 
 from reconciler.cli import exitcodes
 from reconciler.cli.common import (build_client, check_address_flags, command_line, fail, load_manifest_or_exit,
-                                   run_async)
+                                   resolve_endpoint, run_async)
+from reconciler.cli.safety import account_options, mismatch_message
 from reconciler.cli.session import StateOptions, state_options, state_session
 from reconciler.cli.show import show_command
 from reconciler.cli.waiting import DEFAULT_REFRESH_TIMEOUT, refresh_timeout_option, within_deadline
@@ -40,20 +41,25 @@ FORMATS = ("human", "json", "markdown", "html")
               help="Allow destroying this protected resource (or all).")
 @state_options
 @refresh_timeout_option
+@account_options
 def plan_command(state_opts: StateOptions, out_file: str | None, fmt: str, detailed_exitcode: bool,
                  targets: tuple[str, ...], excludes: tuple[str, ...], no_refresh: bool,
-                 allow_destroy: tuple[str, ...], refresh_timeout: float) -> None:
+                 allow_destroy: tuple[str, ...], refresh_timeout: float, accept_missing: bool,
+                 allow_duplicates: bool) -> None:
     """Show what `bria apply` would do, in order, with reasons.
 
-    Exit codes: 0 success (with --detailed-exitcode: no changes), 1 error, 2 changes present
-    (--detailed-exitcode), 3 state locked, 6 the plan holds refused (protected) changes.
+    Exit codes: 0 success (with --detailed-exitcode: no changes), 1 error (including a state
+    that does not match the account), 2 changes present (--detailed-exitcode), 3 state
+    locked, 6 the plan holds refused changes (protected resources, or duplicates of
+    untracked objects).
     """
     manifest = load_manifest_or_exit(state_opts.manifest_file)
     if out_file:
         check_out_path(Path(out_file), manifest, html=fmt == "html")
     allowed = "all" if "all" in allow_destroy else frozenset(allow_destroy)
     result = compute_plan(manifest, targets=targets, excludes=excludes, refresh_live=not no_refresh,
-                          allow_destroy=allowed, state_opts=state_opts, refresh_timeout=refresh_timeout)
+                          allow_destroy=allowed, state_opts=state_opts, refresh_timeout=refresh_timeout,
+                          accept_missing=accept_missing, allow_duplicates=allow_duplicates)
     plan_dict = result.to_dict()
     if fmt == "html":
         emit_html(manifest, plan_dict, out_file, state_opts)
@@ -66,7 +72,7 @@ def plan_command(state_opts: StateOptions, out_file: str | None, fmt: str, detai
         click.echo(render(plan_dict, fmt, manifest), nl=False)
     if out_file and fmt == "human":
         click.echo(f"\nSaved the plan to {out_file}. Apply exactly this plan with: bria apply {out_file}")
-    if result.refused:
+    if result.refused or result.blocking_duplicates:
         raise SystemExit(exitcodes.REFUSED)
     if detailed_exitcode and result.has_changes:
         raise SystemExit(exitcodes.CHANGES_PRESENT)
@@ -74,7 +80,8 @@ def plan_command(state_opts: StateOptions, out_file: str | None, fmt: str, detai
 
 def compute_plan(manifest: Manifest, *, targets=(), excludes=(), refresh_live: bool = True,
                  allow_destroy=frozenset(), state_opts: StateOptions = StateOptions(),
-                 refresh_timeout: float = DEFAULT_REFRESH_TIMEOUT) -> Plan:
+                 refresh_timeout: float = DEFAULT_REFRESH_TIMEOUT, accept_missing: bool = False,
+                 allow_duplicates: bool = False) -> Plan:
     """Lock the state, read it, refresh (unless told not to) and plan; exits on errors."""
     from reconciler.planner import PlanError, plan
 
@@ -83,8 +90,12 @@ def compute_plan(manifest: Manifest, *, targets=(), excludes=(), refresh_live: b
         state = stored or State.empty()
         check_address_flags(manifest, state, targets=targets, excludes=excludes, allow_destroy=allow_destroy)
         live = fetch_live(manifest, state, refresh_timeout) if refresh_live else None
+        refusal = mismatch_message(state, live, resolve_endpoint(manifest), accept_missing)
+        if refusal:
+            fail(refusal, exitcodes.ERROR)
         try:
-            result = plan(manifest, state, live, targets=targets, excludes=excludes, allow_destroy=allow_destroy)
+            result = plan(manifest, state, live, targets=targets, excludes=excludes, allow_destroy=allow_destroy,
+                          allow_duplicates=allow_duplicates)
         except PlanError as exc:
             fail(str(exc), exitcodes.ERROR)
     # No state yet: the plan's lineage is unknown until the first apply writes one.

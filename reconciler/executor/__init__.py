@@ -6,15 +6,18 @@ interrupted run before planning; `stale_reason` says why a saved plan can't be a
 Modules:
   run.py        graph walk, concurrency, outcomes (ApplyResult), stale check
   steps.py      one handler per plan step (model.Op)
-  journal.py    journaled calls, leftover resolution by lookup, adoption
+  journal.py    journaled calls (entry written in the call's slot), leftover resolution, adoption
+  lookup.py     what a journaled call did: lookups over a settle window, memoised lists
+  account.py    what the account held before a create (the journal entry's watermark)
   records.py    pure State transformations recording API objects
   holder.py     the single holder/writer of the latest State (group commit)
-  calls.py      the single door to the API (bound BriaApi methods): in-flight bound, cancel, crash-test hook
+  calls.py      the single door to the API (bound BriaApi methods): in-flight bound, held slots, cancel, crash-test hook
   context.py    RunContext (what every step shares) and RunConfig (the run's settings)
-  training.py   --wait: follow training to the end
+  training.py   --wait: follow training to the end; start/stop transitions
   progress.py   what the user sees (rich bars on a TTY, plain lines otherwise)
   summary.py    the end-of-run account, and `bria output` data
   importing.py  `bria import`: adopt an existing remote object into state
+  discovery.py  `bria import --discover`: find a lost state's objects by name and parent
   clock.py      injected time
 """
 

@@ -20,7 +20,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from typing import Awaitable, Callable, ParamSpec, TypeVar
+from contextlib import asynccontextmanager
+from typing import AsyncIterator, Awaitable, Callable, ParamSpec, TypeVar
 
 from reconciler.api.protocol import MUTATING
 from reconciler.executor.clock import Clock
@@ -69,11 +70,49 @@ class ApiCalls:
         self.check_cancelled()
         async with self._slots:
             self.check_cancelled()
-            if self._lock_check is not None and method.__name__ in MUTATING:
-                await asyncio.to_thread(self._lock_check)
-            try:
-                return await method(*args, **kwargs)
-            finally:
-                self.count += 1
-                if self._kill_after is not None and self.count >= self._kill_after:
-                    os.kill(os.getpid(), signal.SIGKILL)
+            return await self._invoke(method, *args, **kwargs)
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator["HeldSlot"]:
+        """Hold one concurrency slot for a journaled operation: its journal entry is written
+        only once the slot is held (so a kill leaves at most `parallelism` entries), and all
+        of its calls — the call, a re-read, the lookups — run in that one slot."""
+        self.check_cancelled()
+        async with self._slots:
+            self.check_cancelled()
+            yield HeldSlot(self)
+
+    async def unslotted(self, method: Callable[P, Awaitable[R]], *args: P.args, **kwargs: P.kwargs) -> R:
+        """A read made by a task that already holds a slot (taking another could deadlock)."""
+        self.check_cancelled()
+        return await self._invoke(method, *args, **kwargs)
+
+    async def _invoke(self, method: Callable[P, Awaitable[R]], *args: P.args, **kwargs: P.kwargs) -> R:
+        # Every path (a slot per call, a held slot, a read inside a held slot) comes here.
+        if self._lock_check is not None and method.__name__ in MUTATING:
+            await asyncio.to_thread(self._lock_check)
+        try:
+            return await method(*args, **kwargs)
+        finally:
+            self.count += 1
+            if self._kill_after is not None and self.count >= self._kill_after:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+
+class HeldSlot:
+    """Calls made inside a held slot. Only the first call checks for cancellation: once a
+    journaled operation has started, its follow-up calls (a re-read, a lookup) finish it."""
+
+    def __init__(self, calls: ApiCalls):
+        self._calls = calls
+        self.started = 0
+
+    @property
+    def cancelled(self) -> bool:
+        return self._calls.cancelled
+
+    async def __call__(self, method: Callable[P, Awaitable[R]], *args: P.args, **kwargs: P.kwargs) -> R:
+        if self.started == 0:
+            self._calls.check_cancelled()
+        self.started += 1
+        return await self._calls._invoke(method, *args, **kwargs)

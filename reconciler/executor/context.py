@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from reconciler.api.protocol import BriaApi
+from reconciler.executor.account import AccountView
 from reconciler.executor.calls import ApiCalls
 from reconciler.executor.clock import Clock
 from reconciler.executor.holder import StateHolder
@@ -17,13 +18,14 @@ DEFAULT_PARALLELISM = 8
 
 @dataclass(frozen=True)
 class RunConfig:
-    """How a run behaves. The CLI's `--parallelism` and `--poll-interval` land here and
+    """How a run behaves. The CLI's `--parallelism`, `--poll-interval` and `--settle-window` land here and
     nowhere else; apply and the journal recovery before a plan share one RunConfig."""
 
     parallelism: int = DEFAULT_PARALLELISM   # API calls in flight at once (ApiCalls)
     poll_interval: float = 5.0               # seconds between status polls (captions, training)
     captions_timeout: float = 1800.0         # give up waiting for a regenerate-all after this long
     stop_timeout: float = 1800.0             # give up waiting for a model to leave Stopping after this long
+    settle_window: float = 5.0               # seconds a lost create is looked for before it counts as not done
     kill_after_calls: int | None = None      # crash-test hook only (see calls.py)
 
 
@@ -37,6 +39,7 @@ class RunContext:
     reporter: Reporter
     config: RunConfig = field(default_factory=RunConfig)
     fatal: str | None = None           # set when state cannot be saved: the run stops at once
+    account: AccountView = field(default_factory=AccountView)   # what the account held (watermarks)
 
     @property
     def poll_interval(self) -> float:

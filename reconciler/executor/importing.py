@@ -21,6 +21,7 @@ from __future__ import annotations
 from reconciler.api.protocol import BriaApi
 from reconciler.executor import records
 from reconciler.model import address, Manifest, split_address
+from reconciler.planner.journal_match import CREATE_KIND
 from reconciler.state.model import DatasetRecord, DatasetVersion, ModelRecord, ProjectRecord, State
 from reconciler.status import ModelStatus
 
@@ -30,6 +31,20 @@ class ImportRefused(Exception):
 
 
 async def import_resource(manifest: Manifest, state: State, client: BriaApi, addr: str, remote_id: int) -> State:
+    """The state with ADDR recorded as REMOTE_ID. A pending create entry of ADDR (an
+    interrupted create whose outcome was ambiguous) is dropped: the import decides it."""
+    state = await _import(manifest, state, client, addr, remote_id)
+    return _without_create_entries(state, addr)
+
+
+def _without_create_entries(state: State, addr: str) -> State:
+    for entry in state.journal:
+        if entry.address == addr and entry.op in CREATE_KIND:
+            state = state.without_journal_entry(entry.id)
+    return state
+
+
+async def _import(manifest: Manifest, state: State, client: BriaApi, addr: str, remote_id: int) -> State:
     kind, key = split_address(addr)
     if state.get(addr) is not None:
         raise ImportRefused(f"{addr} is already in state; `bria state rm {addr}` first to import another object")
@@ -61,7 +76,10 @@ async def _import_dataset(manifest: Manifest, state: State, client: BriaApi, key
     version = DatasetVersion(int(remote["id"]), remote.get("name") or "", remote.get("status") or "draft",
                              remote.get("caption_prefix"),
                              records.map_images_to_content(images, known, [i.sha256 for i in spec.images]))
-    return state.with_resource(address("dataset", key), DatasetRecord(project=spec.project, versions=(version,)))
+    # `caption_prefix: auto` pins the prefix once generated; the imported one is that prefix.
+    pinned = remote.get("caption_prefix") if spec.caption_prefix == "auto" else None
+    return state.with_resource(address("dataset", key), DatasetRecord(project=spec.project, versions=(version,),
+                                                                      pinned_prefix=pinned))
 
 
 async def _import_model(manifest: Manifest, state: State, client: BriaApi, key: str, remote_id: int) -> State:

@@ -3,28 +3,39 @@
 The API has no idempotency key, so a create whose response is lost — or a process killed
 between the call and the state write — would produce a duplicate if simply retried.
 Instead an entry is written to state *before* the call and removed, together with the
-recorded result, after it. A leftover entry is resolved by looking the object up by name and
-parent and adopting it (or dropping the entry when nothing is there, so the step runs again).
+recorded result, after it. The entry is written only once the call holds its concurrency
+slot (`ApiCalls.slot`), so a kill leaves at most `parallelism` entries.
+
+Outcome unknown means outcome unknown: when a call may have committed (lookup.outcome_unknown)
+the object is looked up over a settle window; exactly one match is adopted, several are
+reported and adopt none (the entry stays, the run ends "partly done"), none means the call
+did nothing and it is made again (up to MAX_ATTEMPTS) under the same entry. Only a
+candidate the entry's watermark allows is ever adopted (planner/journal_match.py): never an
+object that existed before the call, so never another state's.
 
 Two state transitions are journaled the same way although they create nothing, because
-later runs trust their record instead of re-reading: COMPLETE_DATASET (a completed version
-is frozen; its record must be the API's content at that moment) and START_TRAINING (its
-status and generation_prefix are what `bria output` reports). Their "lookup" re-reads the
-dataset/model and adopts the transition if it happened.
+later runs trust their record instead of re-reading: COMPLETE_DATASET and START_TRAINING.
+Their "lookup" re-reads the dataset/model. DELETE_MODEL of a replaced, never-trained model
+is journaled too, so a kill right after it cannot leave a superseded record of a model that
+no longer exists.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from dataclasses import replace
 from typing import Any, Awaitable, Callable, Mapping
 
 from reconciler.api import errors
 from reconciler.executor import records
-from reconciler.executor.calls import Cancelled
+from reconciler.executor.calls import Cancelled, HeldSlot
 from reconciler.executor.context import RunContext
 from reconciler.executor.holder import StateChange
+from reconciler.executor.lookup import Caller, Listings, age_seconds, find_remote, outcome_unknown, settled_lookup
 from reconciler.identity import is_content_key
 from reconciler.model import Op, split_address
+from reconciler.planner.journal_match import CREATE_KIND, ambiguity_message
 from reconciler.state.model import JournalEntry, State
 from reconciler.status import ModelStatus
 
@@ -37,64 +48,110 @@ def new_entry(ctx: RunContext, op: Op, address: str, name: str, parent_id: int |
                         detail=detail, started_at=ctx.clock.now_iso())
 
 
-MAX_ATTEMPTS = 3          # tries of a journaled call that failed without creating anything
+MAX_ATTEMPTS = 3          # tries of a journaled call that demonstrably created nothing
 
 
-async def journaled(ctx: RunContext, entry: JournalEntry, call: Callable[[], Awaitable[Remote]]) -> Remote:
-    """Run a non-idempotent `call` under a journal entry and record its result.
+class Undecided(records.StepFailed):
+    """A journaled call's outcome could not be decided; its entry stays for the next run."""
 
-    When the call fails in a way that may or may not have created the object (a lost
-    response, a 5xx, a rate limit), the object is looked up: if it exists it is adopted; if
-    it does not, the call is safe to make again (up to MAX_ATTEMPTS) — except after a lost
-    response, where the entry stays journaled for the next run to resolve.
-    """
-    await ctx.holder.update(lambda s: s.with_journal_entry(entry))
-    remote: Remote | None = None
-    for attempt in range(1, MAX_ATTEMPTS + 1):
-        try:
-            remote = await call()
-            break
-        except Cancelled:
-            await _drop(ctx, entry)   # the call was never started
-            raise
-        except (errors.TransportError, errors.ServerError, errors.RateLimited) as exc:
-            remote = await find_remote(ctx, entry, ctx.holder.state)
-            if remote is not None:
-                break
-            if isinstance(exc, errors.OutcomeUnknown):
-                raise records.StepFailed(
-                    f"{_describe(entry)}: the response was lost and the object was not found; "
-                    f"left in the journal — the next run resolves it ({exc})") from exc
-            if attempt == MAX_ATTEMPTS or ctx.calls.cancelled:
-                await _drop(ctx, entry)
-                raise
-            await ctx.clock.sleep(0.5 * attempt)
-        except Exception:
-            await _drop(ctx, entry)   # a definite API error: nothing was created
-            raise
-    assert remote is not None
-    change = await adoption(ctx, entry, remote)
+
+async def journaled(ctx: RunContext, entry: JournalEntry, call: Callable[[HeldSlot], Awaitable[Remote]]) -> Remote:
+    """Run a non-idempotent `call` (given the held slot's caller) under a journal entry and
+    record its result. See the module doc for what happens when its outcome is unknown."""
+    async with ctx.calls.slot() as held:
+        entry = await _write_entry(ctx, entry, held)
+        remote = await _attempts(ctx, entry, held, call)
+        change = await adoption(ctx, entry, remote, held)
     await ctx.holder.update(lambda s: change(s).without_journal_entry(entry.id))
+    kind = CREATE_KIND.get(entry.op)
+    if kind is not None:
+        ctx.account.created(kind, remote)
     return remote
 
 
-async def resolve_journal(ctx: RunContext) -> list[str]:
-    """Resolve every leftover entry: adopt what exists, drop what does not. Returns notes."""
-    notes: list[str] = []
-    for entry in list(ctx.holder.state.journal):
+async def _write_entry(ctx: RunContext, entry: JournalEntry, held: HeldSlot) -> JournalEntry:
+    kind = CREATE_KIND.get(entry.op)
+    if kind is not None:
+        mark = await ctx.account.watermark(kind, entry.name, entry.parent_id, _reader(ctx), ctx.api)
+        entry = replace(entry, detail={**entry.detail, **mark}, started_at=ctx.clock.now_iso())
+    await ctx.holder.update(lambda s: s.with_journal_entry(entry))
+    return entry
+
+
+def _reader(ctx: RunContext) -> Caller:
+    """Reads made while holding the slot, before the entry exists, that must not count as the
+    journaled call having started (a cancellation then still drops the entry)."""
+    return ctx.calls.unslotted
+
+
+async def _attempts(ctx: RunContext, entry: JournalEntry, held: HeldSlot,
+                    call: Callable[[HeldSlot], Awaitable[Remote]]) -> Remote:
+    for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
-            found = await find_remote(ctx, entry, ctx.holder.state)
-        except errors.ApiError as exc:
-            notes.append(f"{_describe(entry)}: could not look it up ({exc}); still pending")
-            continue
-        if found is None:
-            await _drop(ctx, entry)
-            notes.append(f"{_describe(entry)}: not found in the API; it will be done again")
-            continue
-        change = await adoption(ctx, entry, found)
-        await ctx.holder.update(lambda s, c=change, e=entry: c(s).without_journal_entry(e.id))
-        notes.append(f"{_describe(entry)}: found remote id {found['id']}; adopted into state")
-    return notes
+            return await call(held)
+        except Cancelled:
+            if held.started == 0:
+                await _drop(ctx, entry)   # the call was never started
+            raise                         # otherwise the outcome is unknown: the entry stays
+        except Exception as exc:
+            if not outcome_unknown(exc):
+                if held.started <= 1:
+                    await _drop(ctx, entry)   # a definite answer to the one call: nothing was done
+                raise
+            found = await _look(ctx, entry, held, exc)
+            if found is not None:
+                return found
+            if attempt == MAX_ATTEMPTS or ctx.calls.cancelled:
+                raise Undecided(f"{_describe(entry)}: {attempt} attempt(s) failed and nothing was found after "
+                                f"{ctx.config.settle_window:g}s; left in the journal — the next run resolves it ({exc})"
+                                ) from exc
+    raise AssertionError("unreachable")
+
+
+async def _look(ctx: RunContext, entry: JournalEntry, held: HeldSlot, exc: BaseException) -> Remote | None:
+    try:
+        found = await settled_lookup(ctx, entry, held)
+    except errors.ApiError as lookup_error:
+        raise Undecided(f"{_describe(entry)}: the outcome is unknown ({exc}) and the lookup failed "
+                        f"({lookup_error}); left in the journal — the next run resolves it") from exc
+    if found.ambiguous:
+        raise Undecided(ambiguity_message(entry, found.ambiguous)) from exc
+    return found.found
+
+
+async def resolve_journal(ctx: RunContext) -> tuple[list[str], list[str]]:
+    """Resolve every leftover entry: adopt what exists, drop what does not, keep what cannot
+    be decided. Lists are read once per parent, concurrently. Returns (notes, undecided)."""
+    results: list[tuple[str, bool]] = []
+    seen: set[str] = set()
+    for _ in range(2):   # a second pass for the model deletes that adopting a replacement queues
+        entries = [e for e in ctx.holder.state.journal if e.id not in seen]
+        seen.update(e.id for e in entries)
+        listings = Listings(ctx.calls)
+        results += await asyncio.gather(*(_resolve_one(ctx, e, listings) for e in entries))
+    notes = [note for note, _ in results]
+    undecided = [note for note, decided in results if not decided]
+    return notes, undecided
+
+
+async def _resolve_one(ctx: RunContext, entry: JournalEntry, listings: Listings) -> tuple[str, bool]:
+    try:
+        found = await find_remote(ctx.api, entry, ctx.holder.state, listings)
+        if found.none and age_seconds(ctx, entry) < ctx.config.settle_window:
+            found = await settled_lookup(ctx, entry, ctx.calls, waited=age_seconds(ctx, entry))
+    except errors.ApiError as exc:
+        return f"{_describe(entry)}: could not look it up ({exc}); still pending", False
+    if found.ambiguous:
+        return ambiguity_message(entry, found.ambiguous), False
+    if entry.op == Op.DELETE_MODEL.value:
+        await finish_model_delete(ctx, entry, ctx.calls, exists=found.found is not None)
+        return f"{entry.address}: the replaced, never-trained model {entry.parent_id} is deleted", True
+    if found.found is None:
+        await _drop(ctx, entry)
+        return f"{_describe(entry)}: not found in the API; it will be done again", True
+    change = await adoption(ctx, entry, found.found, ctx.calls)
+    await ctx.holder.update(lambda s: change(s).without_journal_entry(entry.id))
+    return f"{_describe(entry)}: found remote id {found.found['id']}; adopted into state", True
 
 
 async def _drop(ctx: RunContext, entry: JournalEntry) -> None:
@@ -105,47 +162,27 @@ def _describe(entry: JournalEntry) -> str:
     return f"{entry.address}: interrupted {entry.op.replace('_', ' ')} {entry.name!r}"
 
 
-# --- lookup: find the object a journal entry was about ---------------------------------------
+def model_delete_entry(ctx: RunContext, address: str, remote_id: int) -> JournalEntry:
+    """The intent to delete a replaced model that never trained (see module doc)."""
+    return new_entry(ctx, Op.DELETE_MODEL, address, str(remote_id), remote_id)
 
 
-async def find_remote(ctx: RunContext, entry: JournalEntry, state: State) -> Remote | None:
-    """The object the entry's call created, looked up by name and parent, or None."""
-    taken = records.recorded_ids(state)
-    try:
-        if entry.op == Op.CREATE_PROJECT.value:
-            candidates = [p for p in await ctx.calls(ctx.api.list_projects)
-                          if p.get("project_name") == entry.name and p["id"] not in taken["project"]]
-        elif entry.op in (Op.CREATE_DATASET.value, Op.CLONE_DATASET.value):
-            candidates = [d for d in await ctx.calls(ctx.api.list_project_datasets, entry.parent_id)
-                          if d.get("name") == entry.name and d["id"] not in taken["dataset"]
-                          and d["id"] != entry.detail.get("source_remote_id")]
-        elif entry.op == Op.UPLOAD_IMAGE.value:
-            _, key = split_address(entry.address)
-            version = records.version_by_id(state, key, int(entry.parent_id or 0))
-            recorded = {r.remote_id for r in version.images.values()} if version else set()
-            candidates = [i for i in await ctx.calls(ctx.api.list_images, entry.parent_id)
-                          if i.get("image_name") == entry.name and i["id"] not in recorded]
-        elif entry.op == Op.COMPLETE_DATASET.value:
-            dataset = await ctx.calls(ctx.api.get_dataset, entry.parent_id)
-            candidates = [dataset] if dataset.get("status") == "completed" else []
-        elif entry.op == Op.START_TRAINING.value:
-            model = await ctx.calls(ctx.api.get_model, entry.parent_id)
-            candidates = [model] if model.get("status") not in (None, ModelStatus.CREATED) else []
-        elif entry.op == Op.CREATE_MODEL.value:
-            candidates = [m for m in await ctx.calls(ctx.api.list_models)
-                          if m.get("name") == entry.name and m.get("dataset_id") == entry.parent_id
-                          and m["id"] not in taken["model"]]
-        else:
-            return None
-    except errors.NotFound:
-        return None   # the parent is gone, so the object cannot exist
-    return min(candidates, key=lambda o: o["id"]) if candidates else None
+async def finish_model_delete(ctx: RunContext, entry: JournalEntry, call: Caller, *, exists: bool = True) -> None:
+    """Delete the model (idempotent) and, in one state write, its record and the entry."""
+    if exists:
+        try:
+            await call(ctx.api.delete_model, int(entry.parent_id or 0))
+        except errors.NotFound:
+            pass
+    _, key = split_address(entry.address)
+    await ctx.holder.update(
+        lambda s: records.without_model(s, key, int(entry.parent_id or 0)).without_journal_entry(entry.id))
 
 
 # --- adoption: how a found (or freshly created) object is recorded -------------------------
 
 
-async def adoption(ctx: RunContext, entry: JournalEntry, remote: Remote) -> StateChange:
+async def adoption(ctx: RunContext, entry: JournalEntry, remote: Remote, call: Caller) -> StateChange:
     """The state change that records `remote` as the result of `entry`'s call."""
     _, key = split_address(entry.address)
     detail = entry.detail
@@ -154,7 +191,7 @@ async def adoption(ctx: RunContext, entry: JournalEntry, remote: Remote) -> Stat
     if entry.op == Op.CREATE_DATASET.value:
         return lambda s: records.record_dataset_version(s, key, detail["project"], remote)
     if entry.op == Op.CLONE_DATASET.value:
-        full = await ctx.calls(ctx.api.get_dataset, remote["id"])
+        full = await call(ctx.api.get_dataset, remote["id"])
         return lambda s: records.record_dataset_version(
             s, key, detail["project"], full,
             _content_keyed(ctx, s, key, detail.get("source_remote_id"), full.get("images") or ()))
@@ -162,7 +199,7 @@ async def adoption(ctx: RunContext, entry: JournalEntry, remote: Remote) -> Stat
         return lambda s: records.with_image(s, key, int(entry.parent_id or 0), detail["sha256"],
                                             records.image_record(remote))
     if entry.op == Op.COMPLETE_DATASET.value:
-        frozen = remote if "images" in remote else await ctx.calls(ctx.api.get_dataset, entry.parent_id)
+        frozen = remote if "images" in remote else await call(ctx.api.get_dataset, entry.parent_id)
         return lambda s: records.record_completed_images(
             records.change_version(s, key, int(entry.parent_id or 0), status=frozen.get("status") or "completed"),
             key, int(entry.parent_id or 0), frozen.get("images") or (), _manifest_content(ctx, key).values())
@@ -171,10 +208,18 @@ async def adoption(ctx: RunContext, entry: JournalEntry, remote: Remote) -> Stat
             s, key, status=remote.get("status") or ModelStatus.IN_PROGRESS.value, training_parameters=detail.get("parameters") or {},
             generation_prefix=remote.get("generation_prefix") or None)
     if entry.op == Op.CREATE_MODEL.value:
-        return lambda s: records.record_model(
-            s, key, remote, dataset_key=detail["dataset"],
-            training_parameters=detail.get("training_parameters") or {},
-            supersede_reason=detail.get("supersede_reason") or "replaced", forgotten=detail.get("forgotten"))
+        # A replaced model that never trained is deleted once its successor exists; the intent
+        # is journaled in the same write that records the successor, so no kill can forget it.
+        old = detail.get("delete_superseded")
+        intent = model_delete_entry(ctx, entry.address, int(old)) if old is not None else None
+
+        def record(s: State) -> State:
+            s = records.record_model(
+                s, key, remote, dataset_key=detail["dataset"],
+                training_parameters=detail.get("training_parameters") or {},
+                supersede_reason=detail.get("supersede_reason") or "replaced", forgotten=detail.get("forgotten"))
+            return s.with_journal_entry(intent) if intent is not None else s
+        return record
     raise ValueError(f"unknown journal op {entry.op!r}")
 
 

@@ -223,11 +223,3 @@ def without_model(state: State, key: str, remote_id: int) -> State:
         return state.with_resource(address("model", key), None)
     kept = tuple(s for s in record.superseded if s.remote_id != remote_id)
     return state.with_resource(address("model", key), replace(record, superseded=kept))
-
-
-def recorded_ids(state: State) -> dict[str, set[int]]:
-    """Every remote id the state knows, by kind — adoption never takes one of these."""
-    datasets = {v.remote_id for r in state.datasets.values() for v in r.versions}
-    models = {m.remote_id for m in state.models.values()} | {
-        s.remote_id for m in state.models.values() for s in m.superseded}
-    return {"project": {p.remote_id for p in state.projects.values()}, "dataset": datasets, "model": models}

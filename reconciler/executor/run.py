@@ -18,6 +18,7 @@ from typing import Mapping
 
 from reconciler.api import ImageFileError, errors
 from reconciler.api.protocol import BriaApi
+from reconciler.executor.account import AccountView
 from reconciler.executor.calls import ApiCalls, Cancelled
 from reconciler.executor.clock import Clock, RealClock
 from reconciler.executor.context import RunConfig, RunContext
@@ -27,7 +28,7 @@ from reconciler.executor.progress import Reporter
 from reconciler.executor.records import StepFailed
 from reconciler.executor.steps import HANDLERS, IMAGE_OPS, ChangeRun
 from reconciler.executor.training import follow_training
-from reconciler.model import Action, Change, Manifest, Op, Plan, Step, split_address
+from reconciler.model import Action, Change, LiveView, Manifest, Op, Plan, Step, split_address
 from reconciler.state.model import State
 from reconciler.state.store import StateError, StateStore
 from reconciler.status import FAILED_OR_STOPPED, is_known
@@ -58,6 +59,7 @@ class ApplyResult:
     fatal: str | None = None    # the state could not be saved, so the run stopped
     api_calls: int = 0
     state_writes: int = 0
+    undecided: tuple[str, ...] = ()   # journal entries whose outcome could not be decided: nothing ran
 
     def by_status(self, status: str) -> list[ChangeOutcome]:
         return [o for o in self.outcomes if o.status == status]
@@ -69,7 +71,7 @@ class ApplyResult:
 
     @property
     def ok(self) -> bool:
-        return not self.cancelled and not self.fatal and not self.training_failed and all(
+        return not self.cancelled and not self.fatal and not self.training_failed and not self.undecided and all(
             o.status == SUCCEEDED for o in self.outcomes)
 
 
@@ -87,28 +89,53 @@ def stale_reason(plan: Plan, state: State | None, manifest: Manifest) -> str | N
     return None
 
 
+@dataclass(frozen=True)
+class Leftovers:
+    """What resolving an interrupted run's journal did: the state after it, a note per
+    entry, and the notes of entries it could not decide (their entries stay)."""
+
+    state: State
+    notes: tuple[str, ...] = ()
+    undecided: tuple[str, ...] = ()
+
+
 async def resolve_leftovers(state: State, *, client: BriaApi, store: StateStore, manifest: Manifest | None,
-                            clock: Clock | None = None, config: RunConfig | None = None) -> tuple[State, list[str]]:
-    """Resolve the journal of an interrupted run (adopt or drop each entry) before planning."""
+                            clock: Clock | None = None, config: RunConfig | None = None) -> Leftovers:
+    """Resolve the journal of an interrupted run (adopt, drop or keep each entry) before
+    planning. While any entry stays undecided, nothing may be planned over it."""
     if not state.journal:
-        return state, []
+        return Leftovers(state)
     ctx = _context(client, store, state, manifest, config or RunConfig(), clock=clock)
-    notes = await resolve_journal(ctx)
-    return ctx.holder.state, notes
+    notes, undecided = await resolve_journal(ctx)
+    return Leftovers(ctx.holder.state, tuple(notes), tuple(undecided))
 
 
 async def apply_plan(plan: Plan, manifest: Manifest | None, state: State, *, client: BriaApi, store: StateStore,
                      config: RunConfig | None = None, wait: bool = False, reporter: Reporter | None = None,
-                     cancel_event: asyncio.Event | None = None, clock: Clock | None = None) -> ApplyResult:
+                     cancel_event: asyncio.Event | None = None, clock: Clock | None = None,
+                     live: LiveView | None = None) -> ApplyResult:
     """Execute `plan` against the API, recording everything in `store`, with the run's
-    settings from `config`. See module doc."""
+    settings from `config`. See module doc.
+
+    `live` (the refresh the plan was made from) seeds the journal's watermarks; without it
+    each kind is listed once when first needed."""
     if plan.refused:
         raise PlanRefused(", ".join(c.address for c in plan.refused))
     ctx = _context(client, store, state, manifest, config or RunConfig(), clock=clock, reporter=reporter,
                    cancel_event=cancel_event)
+    ctx.account = AccountView(live)
     if ctx.holder.state.journal:
-        for note in await resolve_journal(ctx):
+        notes, undecided = await resolve_journal(ctx)
+        for note in notes:
             ctx.reporter.note(note)
+        if undecided:
+            # Planned creates could duplicate what an undecided entry may have made: run nothing.
+            ctx.reporter.close()
+            return ApplyResult(tuple(ChangeOutcome(c.address, tuple(a.value for a in c.actions), NOT_STARTED,
+                                                   "an earlier call's outcome is still undecided")
+                                     for c in plan.changes if c.steps), ctx.holder.state,
+                               undecided=tuple(undecided), api_calls=ctx.calls.count,
+                               state_writes=ctx.holder.writes)
     runs = {c.address: ChangeRun(c) for c in plan.changes if c.actions != (Action.NOOP,) and c.steps}
     try:
         outcomes = await _walk(ctx, runs)

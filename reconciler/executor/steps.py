@@ -17,12 +17,14 @@ from reconciler.api import errors
 from reconciler.api.protocol import ApiObject
 from reconciler.executor import records
 from reconciler.executor.context import RunContext
-from reconciler.executor.journal import journaled, new_entry
+from reconciler.executor.journal import finish_model_delete, journaled, model_delete_entry, new_entry
+from reconciler.executor.lookup import Caller
 from reconciler.executor.records import StepFailed
+from reconciler.executor.training import settle_transition, wait_until_stopped
 from reconciler.model import Change, Op, address, split_address
 from reconciler.reasons import Reason
 from reconciler.state.model import DatasetRecord, State
-from reconciler.status import RUNNING, TRAINED, ModelStatus
+from reconciler.status import TRAINED, ModelStatus
 from reconciler.stepargs import (CloneDatasetArgs, CompleteDatasetArgs, CreateDatasetArgs, CreateModelArgs,
                                  CreateProjectArgs, DeleteDatasetArgs, DeleteImageArgs, DeleteModelArgs,
                                  DeleteProjectArgs, ForgetArgs, GeneratePrefixArgs, RegenerateAllCaptionsArgs,
@@ -74,7 +76,7 @@ async def _ignore_not_found(call: Awaitable[Any]) -> None:
 async def create_project(ctx: RunContext, run: ChangeRun, args: CreateProjectArgs) -> None:
     fields = dict(args.fields)
     entry = new_entry(ctx, Op.CREATE_PROJECT, run.address, fields.get("project_name", ""), None, fields=fields)
-    await journaled(ctx, entry, lambda: ctx.calls(ctx.api.create_project, **fields))
+    await journaled(ctx, entry, lambda call: call(ctx.api.create_project, **fields))
 
 
 async def update_project(ctx: RunContext, run: ChangeRun, args: UpdateProjectArgs) -> None:
@@ -119,7 +121,7 @@ async def create_dataset(ctx: RunContext, run: ChangeRun, args: CreateDatasetArg
     project_key = _project_key_of_dataset(ctx, run.key, args.project)
     project_id = records.require_project(ctx.holder.state, project_key).remote_id
     entry = new_entry(ctx, Op.CREATE_DATASET, run.address, args.name, project_id, project=project_key)
-    await journaled(ctx, entry, lambda: ctx.calls(ctx.api.create_dataset, project_id, args.name))
+    await journaled(ctx, entry, lambda call: call(ctx.api.create_dataset, project_id, args.name))
 
 
 async def clone_dataset(ctx: RunContext, run: ChangeRun, args: CloneDatasetArgs) -> None:
@@ -130,7 +132,7 @@ async def clone_dataset(ctx: RunContext, run: ChangeRun, args: CloneDatasetArgs)
     name = args.name or f"Copy of {source.name if source else ''}"
     entry = new_entry(ctx, Op.CLONE_DATASET, run.address, name, project_id, project=project_key,
                       source_remote_id=source_id)
-    await journaled(ctx, entry, lambda: ctx.calls(ctx.api.clone_dataset, source_id, name=name))
+    await journaled(ctx, entry, lambda call: call(ctx.api.clone_dataset, source_id, name=name))
 
 
 async def update_dataset(ctx: RunContext, run: ChangeRun, args: UpdateDatasetArgs) -> None:
@@ -217,7 +219,7 @@ async def upload_image(ctx: RunContext, run: ChangeRun, args: UploadImageArgs) -
         raise StepFailed(f"{args.rel_path}: file changed since plan (re-plan)")
     version = records.require_dataset_version(ctx.holder.state, run.key)
     entry = new_entry(ctx, Op.UPLOAD_IMAGE, run.address, args.image_name, version.remote_id, sha256=args.sha256)
-    await journaled(ctx, entry, lambda: ctx.calls(
+    await journaled(ctx, entry, lambda call: call(
         ctx.api.upload_image, version.remote_id, path, image_name=args.image_name,
         increase_resolution=args.increase_resolution))
     if args.caption is not None:
@@ -249,14 +251,14 @@ async def regenerate_caption(ctx: RunContext, run: ChangeRun, args: RegenerateCa
 async def complete_dataset(ctx: RunContext, run: ChangeRun, args: CompleteDatasetArgs) -> None:
     version = records.require_dataset_version(ctx.holder.state, run.key)
 
-    async def complete() -> ApiObject:
+    async def complete(call: Caller) -> ApiObject:
         try:
-            await ctx.calls(ctx.api.update_dataset, version.remote_id, status="completed")
+            await call(ctx.api.update_dataset, version.remote_id, status="completed")
         except errors.Conflict:
             pass   # already completed by an earlier run? the re-read below tells
         # A completed version is frozen and later plans trust its record instead of re-reading
         # it, so it is recorded from the API's own view of it (journal.adoption).
-        frozen = await ctx.calls(ctx.api.get_dataset, version.remote_id)
+        frozen = await call(ctx.api.get_dataset, version.remote_id)
         if frozen.get("status") != "completed":
             raise StepFailed(f"{run.address}: dataset {version.remote_id} is still {frozen.get('status')}")
         return frozen
@@ -293,12 +295,13 @@ async def create_model(ctx: RunContext, run: ChangeRun, args: CreateModelArgs) -
     dataset_id = records.require_dataset_version(ctx.holder.state, dataset_key).remote_id
     spec = ctx.manifest.models.get(run.key) if ctx.manifest is not None else None
     parameters = dict(spec.training_parameters) if spec is not None else {}
-    # The reason recorded for a superseded predecessor comes from SUPERSEDE_MODEL's arguments
-    # (records.record_model uses it only when there is a predecessor to supersede).
-    reason = run.supersede_reason.value if run.supersede_reason is not None else None
+    # The reason recorded for a superseded predecessor comes from SUPERSEDE_MODEL's arguments,
+    # else the change's (records.record_model uses it only when there is a predecessor).
+    reason = (run.supersede_reason or run.change.reason).value
     entry = new_entry(ctx, Op.CREATE_MODEL, run.address, args.name, dataset_id, dataset=dataset_key,
-                      training_parameters=parameters, supersede_reason=reason, forgotten=run.forgotten_model)
-    await journaled(ctx, entry, lambda: ctx.calls(
+                      training_parameters=parameters, supersede_reason=reason, forgotten=run.forgotten_model,
+                      delete_superseded=_replaced_untrained(ctx, run))
+    await journaled(ctx, entry, lambda call: call(
         ctx.api.create_model, name=args.name, dataset_id=dataset_id, training_version=args.training_version,
         training_mode=args.training_mode, description=args.description))
 
@@ -314,58 +317,50 @@ async def start_training(ctx: RunContext, run: ChangeRun, args: StartTrainingArg
     parameters = dict(args.parameters)
     model = records.require_model(ctx.holder.state, run.key)
     entry = new_entry(ctx, Op.START_TRAINING, run.address, model.name, model.remote_id, parameters=parameters)
-    await journaled(ctx, entry, lambda: _settle(ctx, model.remote_id, ctx.api.start_training, TRAINED,
-                                                model.remote_id, parameters or None))
+    await journaled(ctx, entry, lambda call: settle_transition(
+        call, ctx.api, model.remote_id, ctx.api.start_training, TRAINED, model.remote_id, parameters or None))
     run.trained = True
 
 
 async def stop_training(ctx: RunContext, run: ChangeRun, args: StopTrainingArgs) -> None:
     model = records.require_model(ctx.holder.state, run.key)
     remote_id = args.remote_id or model.remote_id
-    remote = await _settle(ctx, remote_id, ctx.api.stop_training, (ModelStatus.STOPPING, ModelStatus.STOPPED), remote_id)
+    remote = await settle_transition(ctx.calls, ctx.api, remote_id, ctx.api.stop_training,
+                                     (ModelStatus.STOPPING, ModelStatus.STOPPED), remote_id)
     if remote_id == model.remote_id:
         await ctx.holder.update(lambda s: records.change_model(s, run.key, status=remote.get("status") or ModelStatus.STOPPING.value))
 
 
-async def _settle(ctx: RunContext, model_id: int, method: Callable[..., Awaitable[ApiObject]],
-                  reached: tuple[str, ...], *call_args: Any) -> ApiObject:
-    """Start/stop training, tolerating an earlier call whose response was lost.
-
-    start/stop are POSTs, so the client does not retry them. If the call conflicts (an
-    earlier run already did it) or its outcome is unknown, the model's status tells whether
-    it took effect; when it plainly did not, the call is made once more.
-    """
-    try:
-        return await ctx.calls(method, *call_args)
-    except (errors.Conflict, errors.TransportError, errors.ServerError) as exc:
-        remote = await ctx.calls(ctx.api.get_model, model_id)
-        if remote.get("status") in reached:
-            return remote
-        if isinstance(exc, errors.Conflict):
-            raise
-        return await ctx.calls(method, *call_args)
-
-
 async def delete_model(ctx: RunContext, run: ChangeRun, args: DeleteModelArgs) -> None:
     remote_id = _required_id(run, args.remote_id)
+    current = ctx.holder.state.models.get(run.key)
+    if current is not None and current.remote_id != remote_id:
+        # A replaced model that never trained: journaled (the successor's record queued the
+        # intent), so a kill after the delete cannot leave a record of a model that is gone.
+        entry = next((e for e in ctx.holder.state.journal if e.op == Op.DELETE_MODEL.value
+                      and e.address == run.address and e.parent_id == remote_id), None)
+        if entry is None:
+            entry = model_delete_entry(ctx, run.address, remote_id)
+            await ctx.holder.update(lambda s: s.with_journal_entry(entry))
+        await finish_model_delete(ctx, entry, ctx.calls)
+        return
     try:
         await _ignore_not_found(ctx.calls(ctx.api.delete_model, remote_id))
     except errors.Conflict:
         # Just stopped (STOP_TRAINING earlier in this change): deletable once Stopped.
-        await _wait_until_stopped(ctx, remote_id)
+        await wait_until_stopped(ctx, remote_id)
         await _ignore_not_found(ctx.calls(ctx.api.delete_model, remote_id))
     await ctx.holder.update(lambda s: records.without_model(s, run.key, remote_id))
 
 
-async def _wait_until_stopped(ctx: RunContext, model_id: int) -> None:
-    started, delay = ctx.clock.monotonic(), min(0.5, ctx.poll_interval)
-    while (status := (await ctx.calls(ctx.api.get_model, model_id)).get("status")) == ModelStatus.STOPPING:
-        if ctx.clock.monotonic() - started > ctx.config.stop_timeout:
-            raise StepFailed(f"model {model_id} still Stopping after {ctx.config.stop_timeout:.0f}s")
-        await ctx.calls.pause(ctx.clock, delay)
-        delay = min(delay * 2, ctx.poll_interval)
-    if status in RUNNING:
-        raise StepFailed(f"model {model_id} is {status}; stop its training before deleting it")
+def _replaced_untrained(ctx: RunContext, run: ChangeRun) -> int | None:
+    """The never-trained model this change replaces and deletes once its successor exists."""
+    current = ctx.holder.state.models.get(run.key)
+    for step in run.change.steps:
+        if (step.op is Op.DELETE_MODEL and current is not None and isinstance(step.args, DeleteModelArgs)
+                and step.args.remote_id == current.remote_id):
+            return step.args.remote_id
+    return None
 
 
 async def forget(ctx: RunContext, run: ChangeRun, args: ForgetArgs) -> None:

@@ -1,4 +1,6 @@
-"""`--wait`: follow the training of the models started in this run until each one ends.
+"""Training transitions: `--wait` follows the models started in this run until each one
+ends; `settle_transition` starts/stops training tolerating a lost answer;
+`wait_until_stopped` waits out `Stopping` before a delete.
 
 A status bria does not know (e.g. `Deleted`, or one added to the API later) ends the
 following of that model: it is reported as it is, not recorded in state, and never polled
@@ -7,14 +9,17 @@ forever.
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Any, Awaitable, Callable, Mapping
 
+from reconciler.api import errors
+from reconciler.api.protocol import ApiObject, BriaApi
 from reconciler.executor import records
 from reconciler.executor.calls import Cancelled
 from reconciler.executor.context import RunContext
+from reconciler.executor.lookup import Caller
+from reconciler.executor.records import StepFailed
 from reconciler.model import split_address
-from reconciler.status import FINAL, is_known
-
+from reconciler.status import FINAL, RUNNING, ModelStatus, is_known
 
 
 def _followed_to_its_end(status: str) -> bool:
@@ -53,3 +58,33 @@ async def _observe(ctx: RunContext, key: str) -> str:
     if (status, prefix) != (model.status, model.generation_prefix):
         await ctx.holder.update(lambda s: records.change_model(s, key, status=status, generation_prefix=prefix))
     return status
+
+
+async def settle_transition(call: Caller, api: BriaApi, model_id: int, method: Callable[..., Awaitable[ApiObject]],
+                            reached: tuple[str, ...], *call_args: Any) -> ApiObject:
+    """Start/stop training, tolerating an earlier call whose response was lost.
+
+    start/stop are POSTs, so the client does not retry them. If the call conflicts (an
+    earlier run already did it) or its outcome is unknown, the model's status tells whether
+    it took effect; when it plainly did not, the call is made once more.
+    """
+    try:
+        return await call(method, *call_args)
+    except (errors.Conflict, errors.TransportError, errors.ServerError) as exc:
+        remote = await call(api.get_model, model_id)
+        if remote.get("status") in reached:
+            return remote
+        if isinstance(exc, errors.Conflict):
+            raise
+        return await call(method, *call_args)
+
+
+async def wait_until_stopped(ctx: RunContext, model_id: int) -> None:
+    started, delay = ctx.clock.monotonic(), min(0.5, ctx.poll_interval)
+    while (status := (await ctx.calls(ctx.api.get_model, model_id)).get("status")) == ModelStatus.STOPPING:
+        if ctx.clock.monotonic() - started > ctx.config.stop_timeout:
+            raise StepFailed(f"model {model_id} still Stopping after {ctx.config.stop_timeout:.0f}s")
+        await ctx.calls.pause(ctx.clock, delay)
+        delay = min(delay * 2, ctx.poll_interval)
+    if status in RUNNING:
+        raise StepFailed(f"model {model_id} is {status}; stop its training before deleting it")

@@ -14,6 +14,8 @@ from reconciler.graph import DependencyCycle, order_changes
 from reconciler.model import LiveView, Manifest, Plan
 from reconciler.planner.context import ALL, Findings, PlanError, PlanInputs, ProjectOutcome, live_from_state
 from reconciler.planner.datasets import plan_datasets
+from reconciler.planner.journal_match import leftover_notes
+from reconciler.planner.lookalikes import duplicate_notes, find_duplicates, twin_notes
 from reconciler.planner.models import Upstream, plan_models, training_targets
 from reconciler.planner.projects import plan_projects
 from reconciler.planner.selection import resource_edges, selected, wire_dependencies
@@ -25,13 +27,15 @@ __all__ = ["plan", "PlanError", "ALL"]
 
 def plan(manifest: Manifest, state: State, live: LiveView | None, *, targets: Iterable[str] = (),
          excludes: Iterable[str] = (), allow_destroy: Iterable[str] | str = frozenset(),
-         destroying: bool = False) -> Plan:
+         destroying: bool = False, allow_duplicates: bool = False) -> Plan:
     """What to do so that the API matches the manifest.
 
     `live=None` (--no-refresh) trusts the state as the live view. `allow_destroy` is a set
     of addresses (or "all") whose protected changes may go ahead; the others stay in the
     plan with `refused=True`. `destroying` (`bria destroy`, an empty manifest): deletions
-    give the command as their reason. Raises PlanError for unknown addresses or a dependency cycle.
+    give the command as their reason. `allow_duplicates` allows every untracked look-alike
+    (planner/lookalikes.py) for this plan. Raises PlanError for unknown addresses or a
+    dependency cycle.
     """
     allowed = ALL if allow_destroy == ALL else frozenset(allow_destroy)
     inputs = PlanInputs(manifest, state, live if live is not None else live_from_state(state),
@@ -49,7 +53,13 @@ def plan(manifest: Manifest, state: State, live: LiveView | None, *, targets: It
     except DependencyCycle as exc:
         raise PlanError(str(exc)) from None
     notes = [n.text for n in out.notes if n.address is None or n.address in chosen]
+    duplicates: tuple = ()
+    if live is not None:
+        duplicates = find_duplicates(manifest, state, live, ordered, allow_all=allow_duplicates)
+        notes += duplicate_notes(duplicates) + twin_notes(manifest, state, live)
     if state.journal:
+        if live is not None:
+            notes[0:0] = leftover_notes(state, live.projects, live.datasets, live.models)
         notes.insert(0, _journal_note(state))
     return Plan(
         changes=ordered,
@@ -57,7 +67,7 @@ def plan(manifest: Manifest, state: State, live: LiveView | None, *, targets: It
         notes=tuple(notes),
         state_lineage=state.lineage, state_serial=state.serial,
         manifest_digest=manifest.digest, manifest_path=manifest.path.as_posix(),
-        targets=targets, excludes=excludes)
+        targets=targets, excludes=excludes, duplicates=duplicates)
 
 
 def _plan_resources(inputs: PlanInputs) -> tuple[Findings, ProjectOutcome]:

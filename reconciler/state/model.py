@@ -163,11 +163,14 @@ class JournalEntry:
     """
 
     id: str
-    op: str                        # create_project | create_dataset | clone_dataset | upload_image | create_model | complete_dataset | start_training
+    op: str                        # create_project | create_dataset | clone_dataset | upload_image | create_model | complete_dataset | start_training | delete_model
     address: str
     name: str                      # the name sent (image_name for uploads)
-    parent_id: int | None = None   # project id (datasets), dataset id (images, models), None (projects)
-    detail: Mapping[str, Any] = field(default_factory=dict)   # e.g. {"sha256": ...}, {"source_remote_id": ...}
+    parent_id: int | None = None   # project id (datasets), dataset id (images, models), None (projects);
+                                   # the model itself for complete/start_training/delete_model
+    # e.g. {"sha256": ...}, {"source_remote_id": ...}; creates also record the watermark
+    # {"seen_max_id", "preexisting"} (planner/journal_match.py)
+    detail: Mapping[str, Any] = field(default_factory=dict)
     started_at: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -189,6 +192,9 @@ class State:
     models: Mapping[str, ModelRecord] = field(default_factory=dict)
     journal: tuple[JournalEntry, ...] = ()
     format_version: int = STATE_FORMAT_VERSION
+    # The API endpoint the state was made against; None for states written before it was
+    # recorded. Never anything token-derived (see planner/account_check.py).
+    endpoint: str | None = None
 
     @staticmethod
     def empty(lineage: str | None = None) -> "State":
@@ -228,8 +234,11 @@ class State:
             resources[address("dataset", k)] = self.datasets[k].to_dict()
         for k in sorted(self.models):
             resources[address("model", k)] = self.models[k].to_dict()
-        return {"format_version": self.format_version, "lineage": self.lineage, "serial": self.serial,
-                "resources": resources, "journal": [e.to_dict() for e in self.journal]}
+        document = {"format_version": self.format_version, "lineage": self.lineage, "serial": self.serial,
+                    "resources": resources, "journal": [e.to_dict() for e in self.journal]}
+        if self.endpoint is not None:
+            document["endpoint"] = self.endpoint
+        return document
 
     @staticmethod
     def from_dict(d: Mapping[str, Any]) -> "State":
@@ -248,4 +257,5 @@ class State:
             else:
                 models[key] = ModelRecord.from_dict(r)
         return State(lineage=d["lineage"], serial=int(d["serial"]), projects=projects, datasets=datasets,
-                     models=models, journal=tuple(JournalEntry.from_dict(e) for e in d.get("journal") or ()))
+                     models=models, journal=tuple(JournalEntry.from_dict(e) for e in d.get("journal") or ()),
+                     endpoint=d.get("endpoint") or None)
