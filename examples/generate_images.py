@@ -10,6 +10,7 @@ gradients go into the JPEG/WEBP files, which compress them well.
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from pathlib import Path
@@ -159,6 +160,21 @@ def write_luna() -> None:
         base / "extra" / "wave.png", "PNG", optimize=True)
 
 
+def write_fibo() -> None:
+    """Luna again, for the FIBO example: flat PNGs and JSON captions (`.json` sidecars)."""
+    base = HERE / "fibo" / "images"
+    (base / "extra").mkdir(parents=True, exist_ok=True)
+    for i in range(7):
+        draw_luna(random.Random(3000 + i), (1024, 1024), flat=True).save(
+            base / f"luna_{i + 1:02d}.png", "PNG", optimize=True)
+    draw_luna(random.Random(3077), (1024, 1024), flat=True, waving=True).save(
+        base / "extra" / "wave.png", "PNG", optimize=True)
+    captions = {2: {"subject": "Luna standing in a meadow", "view": "full body", "mood": "cheerful"},
+                6: {"subject": "Luna under a summer sky", "view": "looking left", "mood": "calm"}}
+    for number, caption in captions.items():
+        (base / f"luna_{number:02d}.json").write_text(json.dumps(caption, indent=2) + "\n", encoding="utf-8")
+
+
 def write_icons() -> None:
     base = HERE / "icons" / "images"
     base.mkdir(parents=True, exist_ok=True)
@@ -173,6 +189,7 @@ def write_icons() -> None:
 
 if __name__ == "__main__":
     write_luna()
+    write_fibo()
     write_icons()
     total = sum(p.stat().st_size for p in HERE.glob("*/images/**/*") if p.is_file())
     print(f"wrote example images: {total / 1e6:.2f} MB")

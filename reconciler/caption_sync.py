@@ -15,15 +15,16 @@ Rules:
   record) *and* from every automatic caption recorded for the image (a stale pull, e.g.
   from before a caption prefix change) is an edit waiting for `bria apply`: it is kept,
   with a warning, unless `force`;
-- the sidecar format follows the dataset's caption dialect: `.txt` for legacy (plain
-  text) datasets. FIBO datasets caption in JSON and will use `.json` sidecars: see
-  `SIDECAR_SUFFIX` (the one place to add it).
+- the sidecar format follows the dataset's family: `.txt` for legacy (plain text)
+  datasets, `.json` for FIBO datasets (JSON captions, written indented for review and
+  compared as parsed JSON, since the API re-serialises them).
 
 Only reads the API (list images); never writes state.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -31,13 +32,14 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from reconciler.identity import match_images
-from reconciler.images import sidecar_caption
-from reconciler.model import DatasetSpec, Manifest
+from reconciler.images import ImageProblem, sidecar_caption
+from reconciler.json_captions import json_sidecar_caption, json_sidecar_path, parse_json, same_json
+from reconciler.model import FIBO_FAMILY, DatasetSpec, Manifest
 from reconciler.planner.content import automatic_history
 from reconciler.state.model import DatasetRecord
 
 LEGACY = "legacy"
-SIDECAR_SUFFIX = {LEGACY: ".txt"}     # FIBO: ".json" (JSON captions) once that dialect exists
+SIDECAR_SUFFIX = {LEGACY: ".txt", FIBO_FAMILY: ".json"}
 
 
 @dataclass(frozen=True)
@@ -91,18 +93,37 @@ def compare(spec: DatasetSpec, record: DatasetRecord, live_images: Iterable[Mapp
         if image.caption_origin == "inline":
             result.notes.append(f"{image.rel_path}: caption is inline in the manifest; no sidecar written")
             continue
-        path = sidecar_for(image.path)
-        local = sidecar_caption(image.path)
-        if local == caption.strip():
+        path = sidecar_for(image.path, spec.family)
+        local = _local_caption(image.path, spec.family)
+        if local is not None and same_json(local, caption.strip()):
             result.unchanged += 1
             continue
         applied = recorded.get(image.sha256)
-        stale_pull = local in history.get(image.sha256, ())     # an automatic caption pulled earlier
+        # an automatic caption pulled earlier
+        stale_pull = any(same_json(local, old) for old in history.get(image.sha256, ()))
         edit_pending = local is not None and not stale_pull and (
-            applied is None or local != (applied.caption or "").strip())
+            applied is None or not same_json(local, (applied.caption or "").strip()))
         result.updates.append(CaptionUpdate(path.relative_to(root).as_posix() if path.is_relative_to(root)
-                                            else str(path), path, local, caption.strip(), edit_pending))
+                                            else str(path), path, local, _sidecar_text(caption, spec.family),
+                                            edit_pending))
     return result
+
+
+def _local_caption(image_path: Path, family: str) -> str | None:
+    """The sidecar's caption now: text, or for FIBO compact JSON (a sidecar that is not valid
+    JSON is somebody's unfinished edit: its raw text, which differs from every caption)."""
+    if family != FIBO_FAMILY:
+        return sidecar_caption(image_path)
+    try:
+        return json_sidecar_caption(image_path)
+    except ImageProblem:
+        return json_sidecar_path(image_path).read_text(encoding="utf-8", errors="replace")
+
+
+def _sidecar_text(caption: str, family: str) -> str:
+    """What the sidecar gets: the caption, and a FIBO caption's JSON indented for review."""
+    value = parse_json(caption) if family == FIBO_FAMILY else None
+    return json.dumps(value, indent=2, ensure_ascii=False) if value is not None else caption.strip()
 
 
 def write_sidecar(path: Path, caption: str) -> None:

@@ -26,7 +26,8 @@ from typing import Any
 from reconciler.diagnostics import Diagnostic, SourceRange, error, warning
 from reconciler.images import (IMAGE_SUFFIXES, HashCache, ImageInfo, ImageProblem, image_spec,
                                inspect_images, list_folder, orphaned_sidecars, relative_posix,
-                               sidecar_caption, size_problem)
+                               sidecar_caption, sidecar_path, size_problem)
+from reconciler.json_captions import compact_json, json_sidecar_caption, parse_json_object
 from reconciler.limits import MAX_IMAGES_PER_DATASET
 from reconciler.model import ImageSpec, address
 from reconciler.yamlsource import FieldPath, SourceMap, json_path
@@ -49,7 +50,8 @@ class DatasetImages:
 
 
 class _Collector:
-    def __init__(self, key: str, root: Path, source_map: SourceMap):
+    def __init__(self, key: str, root: Path, source_map: SourceMap, fibo: bool = False):
+        self.fibo = fibo   # FIBO datasets: JSON captions (inline mapping/JSON text, .json sidecars)
         self.key = key
         self.root = root
         self.map = source_map
@@ -89,8 +91,28 @@ class _Collector:
         if not self.inside(raw, path, field):
             return []
         if kind == "file":
-            return self.file_entry(raw, path, entry.get("caption"), field, source)
+            caption = self.inline_caption(entry.get("caption"), ("datasets", self.key, "images", index, "caption"))
+            return self.file_entry(raw, path, caption, field, source)
         return self.folder_entry(raw, path, bool(entry.get("recursive", False)), field, source)
+
+    def inline_caption(self, caption: Any, field: FieldPath) -> str | None:
+        """The caption as bria keeps it: text (legacy) or compact JSON text (FIBO)."""
+        if caption is None:
+            return None
+        if not self.fibo:
+            if isinstance(caption, dict):
+                self.fail("a mapping caption is a JSON caption, only for FIBO datasets (with "
+                          "visual_schema); a legacy dataset's caption is text", field)
+                return None
+            return caption
+        if isinstance(caption, dict):
+            return compact_json(caption)
+        value, problem = parse_json_object(caption)
+        if problem:
+            self.fail(f"captions of a FIBO dataset are JSON; this one is not ({problem}); write "
+                      "it as a mapping or as a string holding a JSON object", field)
+            return None
+        return compact_json(value)
 
     def file_entry(self, raw: str, path: Path, caption: str | None, field: FieldPath,
                    source: SourceRange) -> list[_Candidate]:
@@ -140,7 +162,8 @@ class _Collector:
             if isinstance(inspected, ImageProblem):
                 raise inspected
             info = inspected
-            sidecar = None if candidate.inline_caption is not None else sidecar_caption(candidate.path)
+            read_sidecar = json_sidecar_caption if self.fibo else sidecar_caption
+            sidecar = None if candidate.inline_caption is not None else read_sidecar(candidate.path)
         except ImageProblem as problem:
             self.fail(f"{rel} {problem}", candidate.field, candidate.source)
             return None
@@ -150,13 +173,19 @@ class _Collector:
             return None
         caption, origin = ((candidate.inline_caption, "inline") if candidate.inline_caption is not None
                            else (sidecar, "sidecar"))
+        if self.fibo and caption is None and sidecar_path(candidate.path).exists():
+            self.diagnostics.append(warning(
+                f"{rel}: its caption file {sidecar_path(candidate.path).name} is ignored: a FIBO dataset's "
+                f"captions are JSON ({candidate.path.with_suffix('.json').name}), so the API captions it",
+                candidate.source, json_path(candidate.field), self.address))
         return image_spec(candidate.path, self.root, info, caption, origin, candidate.source)
 
 
 def collect_dataset_images(key: str, dataset: dict[str, Any], root: Path, source_map: SourceMap,
                            cache: HashCache | None = None) -> DatasetImages:
-    """Resolve and check the `images:` of a schema-valid dataset. `root` must be resolved."""
-    collector = _Collector(key, root, source_map)
+    """Resolve and check the `images:` of a schema-valid dataset. `root` must be resolved.
+    A dataset with `visual_schema` is FIBO: its captions are JSON."""
+    collector = _Collector(key, root, source_map, fibo="visual_schema" in dataset)
     candidates: list[_Candidate] = []
     for index, entry in enumerate(dataset.get("images") or []):
         candidates.extend(collector.entry(index, entry))

@@ -15,6 +15,9 @@ MAX_IMAGES_PER_DATASET = 200        # per-image uploads ("basic" datasets): 409 
 MIN_IMAGE_SIDE = 256                # smaller than 256×256 is refused (412)
 MIN_SIDE_WITHOUT_UPSCALE = 1024     # with increase_resolution: false, below 1024×1024 is refused (412)
 MAX_PREFIX_IMAGES = 6               # generate_prefix takes 1–6 sample images
+MIN_SCHEMA_IMAGES = 5               # generate_visual_schema takes 5–10 sample images (400 otherwise)
+MAX_SCHEMA_IMAGES = 10
+MIN_FIBO_IMAGES_TO_COMPLETE = 5     # a FIBO dataset completes with at least 5 images (409 otherwise)
 
 # Bria answers 413 above a 12 MB image payload (documented on other Bria endpoints; the
 # tailored-generation pages are silent). An upload is a JSON body carrying the image as base64,
@@ -44,5 +47,5 @@ MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 MAX_ALIAS_EXPANSION = 100_000
 
 __all__ = ["MAX_IMAGES_PER_DATASET", "MIN_IMAGE_SIDE", "MIN_SIDE_WITHOUT_UPSCALE", "MAX_PREFIX_IMAGES",
-           "MAX_IMAGE_PAYLOAD_BYTES", "MAX_IMAGE_FILE_BYTES", "base64_size", "MAX_MANIFEST_BYTES",
+           "MIN_SCHEMA_IMAGES", "MAX_SCHEMA_IMAGES", "MIN_FIBO_IMAGES_TO_COMPLETE", "MAX_IMAGE_PAYLOAD_BYTES", "MAX_IMAGE_FILE_BYTES", "base64_size", "MAX_MANIFEST_BYTES",
            "MAX_ALIAS_EXPANSION"]

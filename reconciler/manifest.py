@@ -27,9 +27,11 @@ from typing import Any
 from reconciler.dataset_images import collect_dataset_images
 from reconciler.diagnostics import Diagnostic, SourceRange, error, has_errors, warning
 from reconciler.images import HashCache
-from reconciler.limits import MAX_MANIFEST_BYTES
-from reconciler.model import (address, AUTO_PREFIX, DatasetSpec, EmulatorOptions, ImageSpec, Manifest,
-                              ModelSpec, ProjectSpec, StateConfig)
+from reconciler.json_captions import compact_json, read_schema_file
+from reconciler.limits import MAX_MANIFEST_BYTES, MIN_FIBO_IMAGES_TO_COMPLETE, MIN_SCHEMA_IMAGES
+from reconciler.model import (address, AUTO_PREFIX, AUTO_SCHEMA, FIBO_FAMILY, FIBO_TRAINING_VERSION, LEGACY_FAMILY,
+                              DatasetSpec, EmulatorOptions, ImageSpec, Manifest, ModelSpec, ProjectSpec,
+                              StateConfig)
 from reconciler.samples_spec import check_samples, samples_spec
 from reconciler.schema_errors import schema_diagnostics
 from reconciler.state.local import state_path_problem
@@ -40,6 +42,12 @@ IP_NAME_REQUIRED = ("defined_character",)
 IP_DESCRIPTION_REQUIRED = ("defined_character", "object_variants")
 GENERATE_PREFIX_IP_TYPES = ("stylized_scene", "defined_character", "object_variants")
 SECTIONS = ("projects", "datasets", "models")
+FAMILIES_BY_DIALECT = {"legacy": (LEGACY_FAMILY,), "mixed": (LEGACY_FAMILY, FIBO_FAMILY), "fibo": (FIBO_FAMILY,)}
+
+
+def dataset_family(dataset: dict[str, Any]) -> str:
+    """A dataset with `visual_schema` is FIBO; any other is legacy."""
+    return FIBO_FAMILY if "visual_schema" in dataset else LEGACY_FAMILY
 
 
 def load_manifest(path: Path, *, hash_cache: HashCache | None = None
@@ -76,7 +84,7 @@ def load_manifest(path: Path, *, hash_cache: HashCache | None = None
     diagnostics.sort(key=lambda d: (d.source.line, d.source.col) if d.source else (0, 0))
     if has_errors(diagnostics):
         return None, diagnostics
-    return _build(data, document.source_map, root / path.name, root, checker.images), diagnostics
+    return _build(data, document.source_map, root / path.name, root, checker.images, checker.schemas), diagnostics
 
 
 def _read_text(path: Path, label: str) -> tuple[str, Diagnostic | None]:
@@ -120,6 +128,10 @@ class _Checker:
         self.cache = hash_cache
         self.diagnostics: list[Diagnostic] = []
         self.images: dict[str, tuple[ImageSpec, ...]] = {}
+        self.schemas: dict[str, str] = {}     # dataset key → "auto" or compact JSON text
+        self.project_family: dict[str, tuple[str, str]] = {}   # project key → (family, first dataset key)
+        api = data.get("api") if isinstance(data.get("api"), dict) else {}
+        self.dialect = api.get("dialect")
         self.sections = {s: data.get(s) if isinstance(data.get(s), dict) else None for s in SECTIONS}
         # Resources the schema accepted, per section, in manifest order.
         self._valid = {section: {key: value for key, value in (self.sections[section] or {}).items()
@@ -187,14 +199,58 @@ class _Checker:
                 self.fail(base + ("caption_prefix",), "caption_prefix: auto needs an ip_type that "
                           f"supports generate_prefix ({', '.join(GENERATE_PREFIX_IP_TYPES)}); project "
                           f"{dataset['project']} is {project['ip_type']} — write the prefix yourself", addr)
+        family = dataset_family(dataset)
+        self.check_family(key, dataset, family)
         entries = dataset.get("images") or []
-        if not entries and dataset.get("complete", True):
+        if not entries and dataset.get("complete", True) and family == LEGACY_FAMILY:
             self.fail(base + ("complete",), "complete: true needs at least one image (the API "
                       "refuses to complete an empty dataset)", addr,
                       at_key=base + ("complete",) if "complete" in dataset else base)
         found = collect_dataset_images(key, dataset, self.root, self.map, self.cache)
         self.diagnostics += found.diagnostics
         self.images[key] = found.images
+        if family == FIBO_FAMILY:
+            self.check_fibo_dataset(key, dataset, found.count)
+
+    def check_family(self, key: str, dataset: dict[str, Any], family: str) -> None:
+        """The account's dialect must have the family, and a project holds one family (the
+        API locks a project to the family of its first dataset)."""
+        addr, base = address("dataset", key), ("datasets", key)
+        field = base + ("visual_schema",) if family == FIBO_FAMILY else base
+        if self.dialect and family not in FAMILIES_BY_DIALECT[self.dialect]:
+            self.fail(field, f"a {family} dataset cannot be created in an account that speaks the "
+                      f"{self.dialect} dialect (api.dialect); "
+                      + ("use visual_schema instead of caption_prefix" if family == LEGACY_FAMILY
+                         else "remove visual_schema (that account has caption prefixes only)"), addr)
+        first = self.project_family.setdefault(dataset["project"], (family, key))
+        if first[0] != family:
+            line = self.map.key_or_value(("datasets", first[1])).line
+            self.fail(field, f"project {dataset['project']} already holds the {first[0]} dataset "
+                      f"{first[1]} (line {line}); a project holds datasets of one family (legacy "
+                      "caption_prefix or FIBO visual_schema) — put this one in another project", addr)
+
+    def check_fibo_dataset(self, key: str, dataset: dict[str, Any], image_count: int) -> None:
+        addr, base = address("dataset", key), ("datasets", key)
+        schema = dataset["visual_schema"]
+        if isinstance(schema, dict):
+            self.schemas[key] = compact_json(schema)
+        elif schema == AUTO_SCHEMA:
+            self.schemas[key] = AUTO_SCHEMA
+            if image_count < MIN_SCHEMA_IMAGES:
+                self.fail(base + ("visual_schema",), f"visual_schema: auto is generated from {MIN_SCHEMA_IMAGES} "
+                          f"or more of the dataset's images, and it has {image_count}", addr)
+        else:
+            path = (self.root / schema).resolve()
+            text, problem = (None, "outside the manifest's folder") if not path.is_relative_to(self.root) \
+                else read_schema_file(path)
+            if problem:
+                self.fail(base + ("visual_schema",), f"visual_schema file {schema!r}: {problem}", addr)
+            else:
+                self.schemas[key] = text
+        if dataset.get("complete", True) and image_count < MIN_FIBO_IMAGES_TO_COMPLETE:
+            self.fail(base + ("complete",) if "complete" in dataset else base + ("images",),
+                      f"a completed FIBO dataset needs at least {MIN_FIBO_IMAGES_TO_COMPLETE} images (it has "
+                      f"{image_count}); add images or set complete: false", addr)
 
     def check_model(self, key: str, model: dict[str, Any]) -> None:
         addr, base = address("model", key), ("models", key)
@@ -207,15 +263,22 @@ class _Checker:
         if steps is not None and interval is not None and interval > steps:
             self.fail(base + ("training_parameters", "checkpoint_interval"), f"checkpoint_interval "
                       f"({interval}) must not exceed total_training_steps ({steps})", addr)
-        if "lr_warmup_steps" in params and params.get("lr_scheduler", "constant_with_warmup") != "constant_with_warmup":
+        dataset = self.lookup("datasets", model["dataset"]) if isinstance(model.get("dataset"), str) else None
+        family = dataset_family(dataset) if dataset is not None else None
+        default_scheduler = "constant_with_warmup" if family == FIBO_FAMILY else "constant"
+        if "lr_warmup_steps" in params and params.get("lr_scheduler", default_scheduler) != "constant_with_warmup":
             self.warn(base + ("training_parameters", "lr_warmup_steps"), "lr_warmup_steps is only "
                       "used with lr_scheduler: constant_with_warmup", addr)
         if isinstance(model.get("samples"), dict):
-            check_samples(model["samples"], model.get("training_version", "max"),
+            version = FIBO_TRAINING_VERSION if family == FIBO_FAMILY else model.get("training_version", "max")
+            check_samples(model["samples"], version,
                           lambda field, message: self.fail(base + ("samples", *field), message, addr))
         if not self.reference(base + ("dataset",), "datasets", model["dataset"], addr):
             return
-        dataset = self.lookup("datasets", model["dataset"])
+        if family == FIBO_FAMILY and "training_version" in model:
+            self.fail(base + ("training_version",), f"dataset {model['dataset']} is a FIBO dataset "
+                      "(visual_schema): its models train FIBO and take no training_version (a "
+                      "legacy base model cannot train on it); remove training_version", addr)
         if model.get("train", True) and dataset is not None and not dataset.get("complete", True):
             self.fail(base + ("train",), f"train: true needs a completed dataset, but dataset "
                       f"{model['dataset']} has complete: false (set complete: true there, or "
@@ -250,7 +313,7 @@ class _Checker:
 
 
 def _build(data: dict[str, Any], smap: SourceMap, path: Path, root: Path,
-           images: dict[str, tuple[ImageSpec, ...]]) -> Manifest:
+           images: dict[str, tuple[ImageSpec, ...]], schemas: dict[str, str]) -> Manifest:
     def at(section: str, key: str) -> SourceRange:
         return smap.key_or_value((section, key))
 
@@ -260,13 +323,14 @@ def _build(data: dict[str, Any], smap: SourceMap, path: Path, root: Path,
                                  allow_duplicate_name=p.get("allow_duplicate_name", False), source=at("projects", key))
                 for key, p in (data.get("projects") or {}).items()}
     datasets = {key: DatasetSpec(key=key, project=d["project"], name=d["name"], images=images.get(key, ()),
-                                 caption_prefix=d.get("caption_prefix"),
+                                 caption_prefix=d.get("caption_prefix"), visual_schema=schemas.get(key),
                                  increase_resolution=d.get("increase_resolution", True),
                                  complete=d.get("complete", True),
                                  allow_duplicate_name=d.get("allow_duplicate_name", False), source=at("datasets", key))
                 for key, d in (data.get("datasets") or {}).items()}
     models = {key: ModelSpec(key=key, dataset=m["dataset"], name=m["name"],
-                             training_version=m.get("training_version", "max"),
+                             training_version=(FIBO_TRAINING_VERSION if m["dataset"] in schemas
+                                               else m.get("training_version", "max")),
                              training_mode=m.get("training_mode", "fully_automated"),
                              description=m.get("description"),
                              training_parameters=dict(m.get("training_parameters") or {}),
@@ -280,7 +344,7 @@ def _build(data: dict[str, Any], smap: SourceMap, path: Path, root: Path,
                     projects=projects, datasets=datasets, models=models,
                     digest=manifest_digest(projects, datasets, models),
                     emulator=EmulatorOptions(**(api.get("emulator") or {})),
-                    version=data["version"])
+                    version=data["version"], api_dialect=api.get("dialect"))
 
 
 def _state_path_diagnostics(data: dict[str, Any], smap: SourceMap, path: Path, root: Path,
@@ -319,6 +383,7 @@ def manifest_digest(projects: dict[str, ProjectSpec], datasets: dict[str, Datase
                          "ip_medium": p.ip_medium, "ip_name": p.ip_name,
                          "ip_description": p.ip_description} for k, p in projects.items()},
         "datasets": {k: {"project": d.project, "name": d.name, "caption_prefix": d.caption_prefix,
+                         **({"visual_schema": d.visual_schema} if d.visual_schema is not None else {}),
                          "increase_resolution": d.increase_resolution, "complete": d.complete,
                          "images": sorted([i.sha256, i.caption] for i in d.images)}
                      for k, d in datasets.items()},

@@ -45,6 +45,9 @@ def split_address(addr: str) -> tuple[str, str]:
 # --- manifest specs (what the user wants) ----------------------------------------------
 
 AUTO_PREFIX = "auto"
+AUTO_SCHEMA = "auto"            # visual_schema: auto — generated once from the dataset's images
+LEGACY_FAMILY, FIBO_FAMILY = "legacy", "fibo"
+FIBO_TRAINING_VERSION = "fibo"  # what a model on a FIBO dataset trains (the API may not name it)
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,8 @@ class ImageSpec:
     sha256: str
     path: Path                 # absolute path on disk
     rel_path: str              # path relative to the manifest's folder, posix style
-    caption: str | None        # manual caption (inline or sidecar .txt); None = API's automatic caption
+    caption: str | None        # manual caption (inline or sidecar .txt/.json; FIBO: compact JSON text);
+                               # None = API's automatic caption
     caption_origin: str | None  # "inline" | "sidecar" | None
     width: int
     height: int
@@ -98,10 +102,17 @@ class DatasetSpec:
     complete: bool = True
     allow_duplicate_name: bool = False   # create even when an untracked same-name object exists
     source: SourceRange | None = None
+    # FIBO datasets only: "auto" (generate once, pinned in state) or the schema as compact
+    # JSON text (from a .json file or an inline mapping). None = a legacy dataset.
+    visual_schema: str | None = None
 
     @property
     def address(self) -> str:
         return address("dataset", self.key)
+
+    @property
+    def family(self) -> str:
+        return FIBO_FAMILY if self.visual_schema is not None else LEGACY_FAMILY
 
 
 @dataclass(frozen=True)
@@ -151,6 +162,7 @@ class EmulatorOptions:
     """Options for `api.endpoint: emulator` (the embedded in-process emulator)."""
 
     training_seconds: float = 120.0
+    dialect: str | None = None      # None = api.dialect, else legacy
 
 
 @dataclass(frozen=True)
@@ -165,6 +177,7 @@ class Manifest:
     digest: str                     # sha256 over the canonical desired state (incl. image hashes)
     emulator: EmulatorOptions = field(default_factory=EmulatorOptions)
     version: int = 1
+    api_dialect: str | None = None  # legacy | mixed | fibo; None = detect (env BRIA_API_DIALECT overrides)
 
     def addresses(self) -> list[str]:
         return ([p.address for p in self.projects.values()]

@@ -19,6 +19,7 @@ class Reason(enum.StrEnum):
     # recreated: the old object is gone (or goes with its project)
     RECREATE_BECAUSE_PROJECT_REPLACED = "recreate_because_project_replaced"
     RECREATE_BECAUSE_PROJECT_CHANGED = "recreate_because_project_changed"
+    RECREATE_BECAUSE_FAMILY_CHANGED = "recreate_because_family_changed"   # legacy <-> FIBO dataset
     RECREATE_BECAUSE_DELETED_OUTSIDE_BRIA = "recreate_because_deleted_outside_bria"
     RECREATE_AND_RETRAIN_BECAUSE_DELETED_OUTSIDE_BRIA = "recreate_and_retrain_because_deleted_outside_bria"
     # replaced: a field the API cannot change in place
@@ -55,6 +56,7 @@ WORDING: dict[Reason, str | None] = {
     Reason.REVERT_DRIFT: "revert drift",
     Reason.RECREATE_BECAUSE_PROJECT_REPLACED: "recreate because project replaced",
     Reason.RECREATE_BECAUSE_PROJECT_CHANGED: "recreate because project changed",
+    Reason.RECREATE_BECAUSE_FAMILY_CHANGED: "recreate because family changed",
     Reason.RECREATE_BECAUSE_DELETED_OUTSIDE_BRIA: "recreate because deleted outside bria",
     Reason.RECREATE_AND_RETRAIN_BECAUSE_DELETED_OUTSIDE_BRIA: "recreate and retrain because deleted outside bria",
     Reason.REPLACE_BECAUSE_IP_TYPE_CHANGED: "replace because ip type changed",

@@ -160,6 +160,10 @@ def _message(err: ValidationError) -> str:
         return f"must be at most {schema['maximum']:g}, got {value!r}"
     if kind == "minLength":
         return "must not be empty"
+    if kind == "not" and isinstance(err.validator_value, dict) and "required" in err.validator_value:
+        # "these fields together" is forbidden: a dataset is legacy or FIBO, not both.
+        return ("use only one of " + " or ".join(repr(k) for k in err.validator_value["required"])
+                + " (caption_prefix: a legacy dataset; visual_schema: a FIBO dataset)")
     if kind == "pattern" and err.absolute_path and err.absolute_path[-1] == "endpoint":
         return f"must be \"emulator\" or an http(s) URL, got {value!r}"
     return err.message

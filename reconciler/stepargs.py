@@ -67,13 +67,15 @@ class ProjectFieldsArgs:
 class CreateDatasetArgs:
     name: str = ""
     project: str | None = None          # the project's key (None: from the manifest or state)
+    family: str | None = None           # "fibo" for a FIBO dataset; None (absent in JSON) = legacy
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "project": self.project}
+        family = {"family": self.family} if self.family else {}
+        return {"name": self.name, "project": self.project, **family}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "CreateDatasetArgs":
-        return cls(str(d.get("name") or ""), d.get("project"))
+        return cls(str(d.get("name") or ""), d.get("project"), d.get("family") or None)
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,18 @@ class SetCaptionPrefixArgs:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "SetCaptionPrefixArgs":
         return cls(d.get("prefix"))
+
+
+@dataclass(frozen=True)
+class SetVisualSchemaArgs:
+    schema: str | None = None           # JSON text; None: the pinned, generated one
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"schema": self.schema}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "SetVisualSchemaArgs":
+        return cls(d.get("schema"))
 
 
 @dataclass(frozen=True)
@@ -268,10 +282,11 @@ class StopTrainingArgs(RemoteIdArgs): pass
 class ForgetArgs(RemoteIdArgs): pass          # drop a record whose object is gone
 class RegenerateAllCaptionsArgs(NoArgs): pass
 class CompleteDatasetArgs(NoArgs): pass
+class GenerateVisualSchemaArgs(GeneratePrefixArgs): pass   # 5–10 images (planner.content), same JSON
 
 
 StepArgs = (NoArgs | RemoteIdArgs | ProjectFieldsArgs | CreateDatasetArgs | CloneDatasetArgs | UpdateDatasetArgs
-            | GeneratePrefixArgs | SetCaptionPrefixArgs | DeleteImageArgs | UploadImageArgs | SetCaptionArgs
+            | GeneratePrefixArgs | SetCaptionPrefixArgs | SetVisualSchemaArgs | DeleteImageArgs | UploadImageArgs | SetCaptionArgs
             | RegenerateCaptionArgs | CreateModelArgs | UpdateModelArgs | StartTrainingArgs | SupersedeModelArgs)
 
 
@@ -294,6 +309,8 @@ class Op(str, enum.Enum):
     UPDATE_DATASET = "update_dataset"
     GENERATE_PREFIX = "generate_prefix"
     SET_CAPTION_PREFIX = "set_caption_prefix"
+    GENERATE_VISUAL_SCHEMA = "generate_visual_schema"     # FIBO datasets
+    SET_VISUAL_SCHEMA = "set_visual_schema"
     REGENERATE_ALL_CAPTIONS = "regenerate_all_captions"   # waits for completion
     DELETE_IMAGE = "delete_image"
     UPLOAD_IMAGE = "upload_image"
@@ -317,7 +334,8 @@ ARGS_BY_OP: dict[Op, type[StepArgs]] = {
     Op.DELETE_PROJECT: DeleteProjectArgs,
     Op.CREATE_DATASET: CreateDatasetArgs, Op.CLONE_DATASET: CloneDatasetArgs,
     Op.UPDATE_DATASET: UpdateDatasetArgs, Op.GENERATE_PREFIX: GeneratePrefixArgs,
-    Op.SET_CAPTION_PREFIX: SetCaptionPrefixArgs, Op.REGENERATE_ALL_CAPTIONS: RegenerateAllCaptionsArgs,
+    Op.SET_CAPTION_PREFIX: SetCaptionPrefixArgs, Op.GENERATE_VISUAL_SCHEMA: GenerateVisualSchemaArgs,
+    Op.SET_VISUAL_SCHEMA: SetVisualSchemaArgs, Op.REGENERATE_ALL_CAPTIONS: RegenerateAllCaptionsArgs,
     Op.DELETE_IMAGE: DeleteImageArgs, Op.UPLOAD_IMAGE: UploadImageArgs,
     Op.SET_CAPTION: SetCaptionArgs, Op.REGENERATE_CAPTION: RegenerateCaptionArgs,
     Op.COMPLETE_DATASET: CompleteDatasetArgs, Op.DELETE_DATASET: DeleteDatasetArgs,

@@ -1,9 +1,11 @@
 """Fixtures for the API client's tests: the client driven against the emulator, either
 in-process (`httpx.ASGITransport`) or over a real loopback socket (`bria emulator serve`).
 
-- `api_harness`: parametrised over ["asgi", "server"], with the contract configuration
-  (fixed token list `CONTRACT_TOKENS`, short training/caption/stopping times). The server is
-  shared by the whole session, so server-mode tests must not assume an empty organisation.
+- `api_harness`: parametrised over asgi-legacy and a real `bria emulator serve` in each
+  dialect (legacy, mixed, fibo), with the contract configuration (fixed token list
+  `CONTRACT_TOKENS`, short training/caption/stopping times). Each dialect's server is shared
+  by the whole session, so server-mode tests must not assume an empty organisation.
+  `harness.dialect` names the dialect; its clients speak it.
 - `api_harness_factory(mode, **emulator_config)`: a harness with its own emulator.
 - `api_image_file(name, width=512, height=512, seed=0)`: a PNG on disk (bytes from
   `fixtures_emulator.make_png`).
@@ -44,12 +46,14 @@ class ApiHarness:
     base_url: str
     app: Any = None
     clients: list[BriaClient] = field(default_factory=list)
+    dialect: str = "legacy"
 
     def _transport(self) -> httpx.AsyncBaseTransport | None:
         return httpx.ASGITransport(app=self.app) if self.app is not None else None
 
     def client(self, token: str = TOKEN_A, **options: Any) -> BriaClient:
-        client = BriaClient(self.base_url, token, transport=self._transport(), **{**FAST_RETRIES, **options})
+        options = {"dialect": self.dialect, **FAST_RETRIES, **options}
+        client = BriaClient(self.base_url, token, transport=self._transport(), **options)
         self.clients.append(client)
         return client
 
@@ -80,11 +84,25 @@ def _cli_args(config: dict[str, Any]) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def contract_server_url():
-    """One `bria emulator serve` process with the contract configuration, per session."""
-    process, base_url = start_emulator_server(*_cli_args(CONTRACT_CONFIG))
-    yield base_url
-    stop_emulator_server(process)
+def contract_server_urls():
+    """Factory: `contract_server_urls(dialect)` → the base URL of one `bria emulator serve
+    --dialect DIALECT` with the contract configuration, started on first use, per session."""
+    processes: dict[str, tuple[Any, str]] = {}
+
+    def url(dialect: str = "legacy") -> str:
+        if dialect not in processes:
+            processes[dialect] = start_emulator_server(*_cli_args({**CONTRACT_CONFIG, "dialect": dialect}))
+        return processes[dialect][1]
+
+    yield url
+    for process, _ in processes.values():
+        stop_emulator_server(process)
+
+
+@pytest.fixture(scope="session")
+def contract_server_url(contract_server_urls):
+    """The legacy contract server's base URL."""
+    return contract_server_urls("legacy")
 
 
 @pytest.fixture
@@ -92,10 +110,11 @@ async def api_harness_factory(emulator_app, emulator_server):
     harnesses: list[ApiHarness] = []
 
     def factory(mode: str, **config: Any) -> ApiHarness:
+        dialect = config.get("dialect", "legacy")
         if mode == "asgi":
-            harness = ApiHarness("asgi", "http://emulator/v1", app=emulator_app(**config))
+            harness = ApiHarness("asgi", "http://emulator/v1", app=emulator_app(**config), dialect=dialect)
         else:
-            harness = ApiHarness("server", emulator_server(*_cli_args(config)))
+            harness = ApiHarness("server", emulator_server(*_cli_args(config)), dialect=dialect)
         harnesses.append(harness)
         return harness
 
@@ -104,12 +123,13 @@ async def api_harness_factory(emulator_app, emulator_server):
         await harness.close()
 
 
-@pytest.fixture(params=["asgi", "server"])
+@pytest.fixture(params=["asgi-legacy", "server-legacy", "server-mixed", "server-fibo"])
 async def api_harness(request, emulator_app):
-    if request.param == "asgi":
-        harness = ApiHarness("asgi", "http://emulator/v1", app=emulator_app(**CONTRACT_CONFIG))
+    mode, dialect = request.param.split("-")
+    if mode == "asgi":
+        harness = ApiHarness("asgi", "http://emulator/v1", app=emulator_app(**CONTRACT_CONFIG), dialect=dialect)
     else:
-        harness = ApiHarness("server", request.getfixturevalue("contract_server_url"))
+        harness = ApiHarness("server", request.getfixturevalue("contract_server_urls")(dialect), dialect=dialect)
     yield harness
     await harness.close()
 

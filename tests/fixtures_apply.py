@@ -134,10 +134,12 @@ class BriaEnv:
     state: Any = None
     clients: list[Any] = field(default_factory=list)
     live: Any = None
+    dialect: str = "legacy"          # the emulator's; clients speak it
 
     def client(self, **kw: Any) -> Any:
         from reconciler.api import BriaClient
 
+        kw.setdefault("dialect", self.dialect)
         client = BriaClient(base_url=EMULATOR_BASE_URL, token=TOKEN, transport=httpx.ASGITransport(app=self.app),
                             **kw)
         self.clients.append(client)
@@ -239,7 +241,7 @@ def bria_env(tmp_path: Path, emulator_app: Any) -> Any:
         if store is None:
             store = LocalStateStore(tmp_path / f"state{len(envs)}" / "bria.json")
         store.lock("pytest")
-        env = BriaEnv(emulator_app(**config), store)
+        env = BriaEnv(emulator_app(**config), store, dialect=config.get("dialect", "legacy"))
         envs.append(env)
         return env
 

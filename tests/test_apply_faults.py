@@ -1,7 +1,8 @@
 """Apply under a hostile API: 10% server errors, 10% of mutations committed with their
 response lost, and a per-endpoint rate limit. A 100-image manifest must converge — possibly
 over a few runs, each ending "partly done" (exit 5) — with no duplicate anywhere. Runs with
-each state backend (local file, PostgreSQL)."""
+each state backend (local file, PostgreSQL), and for a FIBO dataset (visual_schema: auto)
+against the fibo dialect (local file only: the executor's logic is the same for both)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,26 @@ from fixtures_apply import TOKEN, assert_no_duplicates, load, luna_images, luna_
 from fixtures_emulator import EMULATOR_BASE_URL
 
 
+FIBO_YAML = luna_yaml().replace("    complete: true", "    visual_schema: auto\n    complete: true").replace(
+    "    training_version: max\n", "")
+
+
 @pytest.mark.slow
 async def test_hundred_images_converge_under_faults_drops_and_rate_limits(tmp_path, bria_env, state_store_factory):
     env = bria_env(store=state_store_factory(), fault_rate=0.1, drop_rate=0.1, rate_limit=3000, rate_burst=10,
                    seed=11)
-    manifest = load(write_case(tmp_path / "m", luna_yaml(), luna_images(100)))
+    await _converges_with_no_duplicates(env, load(write_case(tmp_path / "m", luna_yaml(), luna_images(100))))
+
+
+@pytest.mark.slow
+async def test_fibo_dataset_converges_under_faults_drops_and_rate_limits(tmp_path, bria_env):
+    env = bria_env(dialect="fibo", fault_rate=0.1, drop_rate=0.1, rate_limit=3000, rate_burst=10, seed=12)
+    await _converges_with_no_duplicates(env, load(write_case(tmp_path / "m", FIBO_YAML, luna_images(100))))
+    version = env.current_state().datasets["luna_v1"].current
+    assert version.visual_schema and {i.caption_source for i in version.images.values()} == {"automatic"}
+
+
+async def _converges_with_no_duplicates(env, manifest) -> None:
     runs = []
     for _ in range(8):
         result = await env.converge(manifest)

@@ -35,6 +35,10 @@ SKIP = {"no_refresh_interrupted"}
 # A stray image in a completed version cannot be put there through bria (it deletes strays
 # from drafts); these are applied for real in test_executor.py (test_stray_images_*).
 SKIP |= {"completed_stray_image_new_version", "completed_stray_image_trained_kept"}
+# FIBO cases need the fibo dialect and JSON captions, which the "before" manifest built here
+# does not produce; each is applied for real in test_apply_fibo.py (create with schema auto,
+# images added, schema change on a draft and on a completed dataset, JSON caption edits).
+SKIP |= {case for case in CASES if case.startswith("fibo_")}
 
 
 def _read(case: str, name: str) -> Any:

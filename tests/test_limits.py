@@ -16,7 +16,9 @@ import pytest
 from reconciler import limits
 from reconciler.emulator import datasets as emulator_datasets
 from reconciler.emulator import images as emulator_images
+from reconciler.emulator import dialects as emulator_dialects
 from reconciler.emulator import prefixes as emulator_prefixes
+from reconciler.emulator import visual_schemas as emulator_schemas
 from reconciler.emulator.config import EmulatorConfig
 
 PACKAGE = Path(limits.__file__).parent
@@ -27,7 +29,11 @@ PACKAGE = Path(limits.__file__).parent
     (limits.MIN_IMAGE_SIDE, emulator_images.MIN_SIDE),
     (limits.MIN_SIDE_WITHOUT_UPSCALE, emulator_images.FULL_RESOLUTION_SIDE),
     (limits.MAX_PREFIX_IMAGES, emulator_prefixes.MAX_SAMPLES),
-], ids=["images per dataset", "min side", "min side without increase_resolution", "prefix images"])
+    (limits.MIN_SCHEMA_IMAGES, emulator_schemas.MIN_SCHEMA_IMAGES),
+    (limits.MAX_SCHEMA_IMAGES, emulator_schemas.MAX_SCHEMA_IMAGES),
+    (limits.MIN_FIBO_IMAGES_TO_COMPLETE, emulator_dialects.MIN_IMAGES_TO_COMPLETE["fibo"]),
+], ids=["images per dataset", "min side", "min side without increase_resolution", "prefix images",
+        "min schema images", "max schema images", "fibo images to complete"])
 def test_the_emulator_enforces_the_limits_bria_checks(ours: int, theirs: int) -> None:
     assert ours == theirs
 

@@ -48,7 +48,7 @@ def test_file_is_sorted_indented_json_matching_to_dict(path: Path, sample_state:
     written = store.write(sample_state)
     text = path.read_text()
     assert json.loads(text) == written.to_dict()
-    assert text.startswith('{\n  "format_version": 1,\n  "journal": [')
+    assert text.startswith('{\n  "format_version": 2,\n  "journal": [')
     top_keys = [line.split('"')[1] for line in text.splitlines() if line.startswith('  "')]
     assert top_keys == sorted(top_keys) == ["format_version", "journal", "lineage", "resources", "serial"]
     # an image record is one line
@@ -93,7 +93,7 @@ def test_schema_violation_lists_where(path: Path, sample_state: State) -> None:
 
 def test_unknown_format_version_is_refused(path: Path, sample_state: State) -> None:
     path.parent.mkdir(parents=True)
-    path.write_text(json.dumps({**sample_state.to_dict(), "format_version": 2}))
+    path.write_text(json.dumps({**sample_state.to_dict(), "format_version": 3}))
     with pytest.raises(StateError, match="format_version"):
         LocalStateStore(path).read()
 

@@ -64,6 +64,7 @@ def test_bad_manifest_with_the_real_console_script(case: str, bad_case) -> None:
 @pytest.mark.parametrize("example, summary", [
     ("luna", "valid — 1 project, 1 dataset (18 images), 1 model"),
     ("icons", "valid — 1 project, 1 dataset (13 images), 2 models"),
+    ("fibo", "valid — 1 project, 1 dataset (8 images), 1 model"),
 ])
 def test_examples_validate(example: str, summary: str, tmp_path: Path) -> None:
     # A copy, so that the image cache is written in tmp_path rather than in the repository.

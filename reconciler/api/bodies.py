@@ -97,8 +97,8 @@ async def _read_chunk(handle: BinaryIO, path: Path) -> bytes:
         raise ImageFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
 
 
-def encode_images(paths: Sequence[Path]) -> list[str]:
-    """Base64 strings of up to `MAX_PREFIX_IMAGES` files (for generate_prefix)."""
-    if not 1 <= len(paths) <= MAX_PREFIX_IMAGES:
-        raise ValueError(f"generate_prefix takes 1 to {MAX_PREFIX_IMAGES} images, got {len(paths)}")
+def encode_images(paths: Sequence[Path], limit: int = MAX_PREFIX_IMAGES) -> list[str]:
+    """Base64 strings of 1 to `limit` files (6 for generate_prefix, 10 for a visual schema)."""
+    if not 1 <= len(paths) <= limit:
+        raise ValueError(f"this call takes 1 to {limit} images, got {len(paths)}")
     return [base64.b64encode(Path(p).read_bytes()).decode("ascii") for p in paths]

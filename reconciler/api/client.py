@@ -1,4 +1,5 @@
-"""`BriaClient`: typed async calls to Bria's Tailored Generation API (generation A).
+"""`BriaClient`: typed async calls to Bria's Tailored Generation API, in one of its
+dialects (`reconciler.api.dialects`: legacy, mixed, fibo).
 
 Every method returns the API's JSON (dicts and lists) or None for a 204, and raises an
 `errors.ApiError` subclass on failure. Request execution (pacing, retries, the rules on
@@ -18,7 +19,8 @@ from typing import Any
 import httpx
 
 from reconciler import __version__
-from reconciler.api import bodies, errors, redaction
+from reconciler.api import bodies, dialects, errors, redaction
+from reconciler.api.checkpoints import CheckpointCalls
 from reconciler.api.generation import GenerationCalls
 from reconciler.api.pacing import AdaptivePacer, PacingConfig
 from reconciler.api.transport import ClientStats, RequestExecutor, RequestSpec, RetryPolicy
@@ -57,7 +59,7 @@ def _present(**fields: Any) -> dict[str, Any]:
     return {name: value for name, value in fields.items() if value is not None}
 
 
-class BriaClient(GenerationCalls):
+class BriaClient(GenerationCalls, CheckpointCalls):
     """Async client; use as `async with BriaClient(...) as client:` or call `aclose()`.
 
     An empty `token` sends no `api_token` header at all (the API answers 401). A token that
@@ -78,6 +80,7 @@ class BriaClient(GenerationCalls):
         backoff_cap: float = 30.0,
         pacing: PacingConfig | None = None,
         rng: random.Random | None = None,
+        dialect: str = dialects.LEGACY,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
@@ -85,6 +88,7 @@ class BriaClient(GenerationCalls):
             raise errors.InvalidToken(INVALID_TOKEN_MESSAGE)
         self.base_url = base_url.rstrip("/")
         self._download_transport = transport     # generated files are fetched without the token
+        self.dialect = dialects.check_dialect(dialect)
         self._token = token
         redaction.register_secret(token)
         headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
@@ -138,6 +142,29 @@ class BriaClient(GenerationCalls):
                            timeout=self._slow_timeout if slow else None)
         return await self._executor.execute(spec)
 
+    async def endpoint_exists(self, method: str, path: str, *, read_only: bool = True) -> bool | None:
+        """Whether the API has the endpoint `method path`, without creating anything.
+
+        `read_only`: ask with a GET — 405 (wrong method) means the path exists, 404 that it
+        does not; None when the answer says neither (a server that answers 404 for every
+        wrong method looks like that). Otherwise ask with `method` and an empty JSON body
+        that no endpoint accepts: 404 → absent; a refusal of the body (400/409/412/415/422)
+        → present. Other errors are raised."""
+        try:
+            if read_only:
+                await self._call("GET", path, expect=None)
+            else:
+                await self._call(method, path, json={}, idempotent=True, expect=None)
+        except errors.NotFound:
+            return None if read_only else False
+        except (errors.ValidationError, errors.Conflict, errors.PreconditionFailed):
+            return True
+        except errors.ApiError as exc:
+            if exc.status == 405:
+                return True
+            raise
+        return True
+
     # Projects ---------------------------------------------------------------------------
 
     async def list_projects(self) -> list[dict[str, Any]]:
@@ -147,7 +174,10 @@ class BriaClient(GenerationCalls):
         return await self._call("GET", f"/tailored-gen/projects/{int(project_id)}")
 
     async def create_project(self, **fields: Any) -> dict[str, Any]:
-        """Fields as the API names them: project_name, ip_type, ip_medium, …"""
+        """Fields as the API names them: project_name, ip_type, ip_medium, … (and, in the
+        mixed dialect only, training_version, which locks the project to a family)."""
+        if fields.get("training_version") is not None and self.dialect != dialects.MIXED:
+            raise dialects.DialectError(f"the {self.dialect} dialect has no training_version on projects")
         return await self._call("POST", "/tailored-gen/projects", json=_present(**fields))
 
     async def update_project(self, project_id: int, **fields: Any) -> dict[str, Any]:
@@ -174,10 +204,16 @@ class BriaClient(GenerationCalls):
         params = None if max_images is None else {"max_images": int(max_images)}
         return await self._call("GET", f"/tailored-gen/datasets/{int(dataset_id)}", params=params)
 
-    async def create_dataset(self, project_id: int, name: str) -> dict[str, Any]:
-        return await self._call(
-            "POST", "/tailored-gen/datasets", json={"project_id": int(project_id), "name": name}
-        )
+    async def create_dataset(self, project_id: int, name: str, *, family: str | None = None) -> dict[str, Any]:
+        """A dataset of `family` (`legacy` or `fibo`; None = the dialect's only family, or
+        legacy in the mixed dialect). The mixed dialect always gets an explicit
+        training_version; the others get none."""
+        family = family or dialects.families(self.dialect)[0]
+        dialects.require_family(self.dialect, family, "this dataset")
+        payload: dict[str, Any] = {"project_id": int(project_id), "name": name}
+        if self.dialect == dialects.MIXED:
+            payload["training_version"] = "fibo" if family == dialects.FIBO_FAMILY else dialects.LEGACY_DATASET_VERSION
+        return await self._call("POST", "/tailored-gen/datasets", json=payload)
 
     async def update_dataset(
         self,
@@ -185,9 +221,16 @@ class BriaClient(GenerationCalls):
         *,
         name: str | None = None,
         caption_prefix: str | None = None,
+        visual_schema: str | None = None,
         status: str | None = None,
     ) -> dict[str, Any]:
-        fields = _present(name=name, caption_prefix=caption_prefix, status=status)
+        """`caption_prefix` (legacy datasets) and `visual_schema` (a JSON string, FIBO
+        datasets) change only while the dataset is a draft."""
+        if caption_prefix is not None:
+            dialects.require_family(self.dialect, dialects.LEGACY_FAMILY, "caption_prefix")
+        if visual_schema is not None:
+            dialects.require_family(self.dialect, dialects.FIBO_FAMILY, "visual_schema")
+        fields = _present(name=name, caption_prefix=caption_prefix, visual_schema=visual_schema, status=status)
         return await self._call("PUT", f"/tailored-gen/datasets/{int(dataset_id)}", json=fields)
 
     async def delete_dataset(self, dataset_id: int) -> None:
@@ -257,6 +300,7 @@ class BriaClient(GenerationCalls):
         ip_name: str | None = None,
     ) -> str:
         """A caption prefix from 1–6 images. It has no side effect, so it is retried."""
+        dialects.require_family(self.dialect, dialects.LEGACY_FAMILY, "generate_prefix")
         payload = _present(
             images=bodies.encode_images([Path(p) for p in paths]),
             ip_type=ip_type, ip_medium=ip_medium, ip_name=ip_name,
@@ -273,6 +317,25 @@ class BriaClient(GenerationCalls):
                 method="POST", path="/tailored-gen/generate_prefix")
         return prefix
 
+    async def generate_visual_schema(self, paths: Sequence[str | Path]) -> str:
+        """A visual schema (a JSON string) from 5–10 images. No side effect, so retried."""
+        dialects.require_family(self.dialect, dialects.FIBO_FAMILY, "generate_visual_schema")
+        count = len(paths)
+        if not dialects.MIN_SCHEMA_IMAGES <= count <= dialects.MAX_SCHEMA_IMAGES:
+            raise ValueError(f"generate_visual_schema takes {dialects.MIN_SCHEMA_IMAGES} to "
+                             f"{dialects.MAX_SCHEMA_IMAGES} images, got {count}")
+        payload = {"images": bodies.encode_images([Path(p) for p in paths], limit=dialects.MAX_SCHEMA_IMAGES)}
+        result = await self._call(
+            "POST", "/tailored-gen/generate_visual_schema", json=payload, idempotent=True, slow=True
+        )
+        schema = result.get("visual_schema")
+        if not isinstance(schema, str):
+            raise errors.UnexpectedResponse(
+                "generate_visual_schema answered without a text `visual_schema` field (fields: "
+                f"{', '.join(sorted(map(str, result))) or 'none'})", method="POST",
+                path="/tailored-gen/generate_visual_schema")
+        return schema
+
     # Models -----------------------------------------------------------------------------
 
     async def list_models(self) -> list[dict[str, Any]]:
@@ -286,12 +349,17 @@ class BriaClient(GenerationCalls):
         *,
         name: str,
         dataset_id: int,
-        training_version: str,
+        training_version: str | None,
         training_mode: str,
         description: str | None = None,
     ) -> dict[str, Any]:
+        """`training_version`: a legacy version (light, max, bria-2.3, bria-3.2), or `fibo`
+        / None for a FIBO model — sent only where the dialect has the field (not in fibo)."""
+        family = dialects.model_family(training_version)
+        dialects.require_family(self.dialect, family, "this model")
+        sent_version = None if self.dialect == dialects.FIBO else training_version
         payload = _present(
-            name=name, dataset_id=int(dataset_id), training_version=training_version,
+            name=name, dataset_id=int(dataset_id), training_version=sent_version,
             training_mode=training_mode, description=description,
         )
         return await self._call("POST", "/tailored-gen/models", json=payload)
@@ -320,3 +388,4 @@ class BriaClient(GenerationCalls):
 
     async def download_model(self, model_id: int) -> dict[str, Any]:
         return await self._call("GET", f"/tailored-gen/models/{int(model_id)}/download")
+

@@ -90,7 +90,7 @@ def main() -> None:
 _COMMAND_MODULES = {"validate": "validate", "plan": "plan", "show": "plan", "apply": "apply",
                     "destroy": "apply", "import": "apply", "output": "apply", "state": "state",
                     "force-unlock": "state", "emulator": "emulator", "sample": "sample",
-                    "captions": "captions"}
+                    "captions": "captions", "probe": "probe"}
 
 
 def _register(module_name: str | None) -> None:

@@ -32,6 +32,7 @@ from reconciler.cli.common import (build_client, check_address_flags, command_li
 from reconciler.cli.session import StateOptions, error, state_options, state_session
 from reconciler.cli.interrupts import signal_name
 from reconciler.cli.safety import account_options, duplicates_message, mismatch_message, settle_option
+from reconciler.cli.dialect import settle_dialect
 from reconciler.cli.waiting import DEFAULT_REFRESH_TIMEOUT, refresh_timeout_option, within_deadline
 from reconciler.executor import ConsoleReporter, apply_plan, resolve_leftovers, stale_reason
 from reconciler.executor.context import DEFAULT_PARALLELISM, RunConfig
@@ -174,7 +175,15 @@ async def _apply(plan_manifest: Manifest, manifest: Manifest, store: StateStore,
                 the_plan = await _check_saved(saved, manifest, state, client, store, options)
                 if isinstance(the_plan, int):
                     return the_plan
-            else:
+            # Before anything changes: the API dialect, configured or detected (a stale saved
+            # plan is refused above without a single call).
+            refused, note = await settle_dialect(client, plan_manifest)
+            if note is not None:
+                console.print(clean_text(note), markup=False, highlight=False)
+            if refused is not None:
+                _err(refused)
+                return exitcodes.ERROR
+            if saved is None:
                 state, the_plan, live = await _make_plan(plan_manifest, state, client, store, options, console)
                 if isinstance(the_plan, int):
                     return the_plan

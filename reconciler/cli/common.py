@@ -150,6 +150,34 @@ def emulator_data_path(manifest: Manifest) -> Path:
     return folder / f"{manifest.path.stem}.emulator.sqlite"
 
 
+DIALECT_ENV = "BRIA_API_DIALECT"
+
+
+def resolve_dialect(manifest: Manifest) -> str | None:
+    """The API dialect: env BRIA_API_DIALECT, else `api.dialect`, else — for the embedded
+    emulator — the one it speaks; None = unknown (apply detects it). A bad env value exits 1."""
+    import os
+
+    from reconciler.api.dialects import DIALECTS
+    from reconciler.cli.exitcodes import ERROR
+
+    configured = os.environ.get(DIALECT_ENV, "").strip()
+    if configured:
+        if configured not in DIALECTS:
+            fail(f"{DIALECT_ENV}={configured!r} is not a dialect (expected one of {', '.join(DIALECTS)})", ERROR)
+        return configured
+    if manifest.api_dialect:
+        return manifest.api_dialect
+    if resolve_endpoint(manifest) == EMULATOR_ENDPOINT:
+        return embedded_dialect(manifest)
+    return None
+
+
+def embedded_dialect(manifest: Manifest) -> str:
+    """The embedded emulator speaks `api.emulator.dialect`, else `api.dialect`, else legacy."""
+    return manifest.emulator.dialect or manifest.api_dialect or "legacy"
+
+
 def build_client(manifest: Manifest, **client_options: Any) -> "BriaClient":
     """A BriaClient for the manifest's endpoint. For "emulator" the emulator runs in-process
     (httpx.ASGITransport) on a SQLite file beside the state. `client_options` go to
@@ -158,6 +186,8 @@ def build_client(manifest: Manifest, **client_options: Any) -> "BriaClient":
 
     endpoint = resolve_endpoint(manifest)
     token = api_token(endpoint)
+    # Unknown until detected: "mixed" accepts every call, and apply settles it first.
+    client_options.setdefault("dialect", resolve_dialect(manifest) or "mixed")
     if endpoint != EMULATOR_ENDPOINT:
         return BriaClient(base_url=endpoint, token=token, **client_options)
     from reconciler.emulator import EmulatorConfig, create_app
@@ -166,7 +196,7 @@ def build_client(manifest: Manifest, **client_options: Any) -> "BriaClient":
     data_path = emulator_data_path(manifest)
     data_path.parent.mkdir(parents=True, exist_ok=True)
     config = EmulatorConfig(data_path=data_path, training_seconds=manifest.emulator.training_seconds,
-                            captions_seconds=EMBEDDED_CAPTIONS_SECONDS)
+                            captions_seconds=EMBEDDED_CAPTIONS_SECONDS, dialect=embedded_dialect(manifest))
     transport = _EmbeddedEmulatorTransport(app=create_app(config))
     return BriaClient(base_url=EMULATOR_BASE_URL, token=token, transport=transport, **client_options)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from reconciler.emulator import EmulatorConfig, create_app
+from reconciler.emulator.config import DIALECTS
 from reconciler.emulator.faults import DroppedConnection
 
 
@@ -78,6 +79,9 @@ def emulator() -> None:
 @click.option("--seed", type=int, help="Seed for failure, fault and drop decisions.")
 @click.option("--max-request-bytes", default=EmulatorConfig.max_request_bytes, show_default=True, type=int,
               help="Larger request bodies are refused with 413.")
+@click.option("--dialect", default="legacy", show_default=True, type=click.Choice(DIALECTS),
+              help="Which generation of the API to speak: legacy (caption prefixes), mixed (both "
+                   "families, training_version on datasets) or fibo (visual schemas only).")
 @click.option("--max-image-bytes", default=EmulatorConfig.max_image_bytes, show_default=True, type=int,
               help="Uploaded images larger than this are refused with 413 (Bria: 12 MB).")
 @click.option("--late-commit-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1),

@@ -68,7 +68,10 @@ def _dataset(addr: str, r: DatasetRecord) -> str:
     lines = [f"{addr}  (remote #{current.remote_id}, project.{r.project})",
              f"  name: {current.name!r}", f"  status: {current.status}",
              f"  images: {len(current.images)} ({manual} with a manual caption)",
-             f"  caption_prefix: {current.caption_prefix!r}"]
+             f"  visual_schema: {current.visual_schema}" if current.visual_schema is not None
+             else f"  caption_prefix: {current.caption_prefix!r}"]
+    if r.pinned_schema:
+        lines.append(f"  pinned generated visual schema: {r.pinned_schema}")
     if r.pinned_prefix:
         lines.append(f"  pinned generated prefix: {r.pinned_prefix!r}")
     if len(r.versions) > 1:

@@ -1,4 +1,5 @@
-"""A local emulator of Bria's Tailored Generation training API (generation A).
+"""A local emulator of Bria's Tailored Generation training API, in three dialects
+(legacy, mixed, fibo: `EmulatorConfig.dialect`).
 
 Used in tests (in-process through `httpx.ASGITransport`), as a server (`bria emulator
 serve`) and embedded (`api.endpoint: emulator`). It imports nothing from the reconciler

@@ -1,6 +1,6 @@
 """`create_app(config)`: the emulator as an ASGI app.
 
-The API lives under `/v1` (every route of the legacy API generation, and the v1
+The API lives under `/v1` (the routes of the configured dialect, see dialects.py, and the v1
 tailored generation endpoint) and `/v2` (FIBO generation and its status service); the admin
 endpoints `/_emulator/stats` (GET) and `/_emulator/stats/reset` (POST) sit outside it and
 need no token. Unknown paths and wrong methods are answered `{"error": ...}` like the rest.
@@ -8,6 +8,7 @@ need no token. Unknown paths and wrong methods are answered `{"error": ...}` lik
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Awaitable, Callable
 
@@ -18,14 +19,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from reconciler.emulator import datasets, generation, genimage, images, models, prefixes, projects
+from reconciler.emulator import (checkpoints, datasets, dialects, generation, genimage, images, models,
+                                 prefixes, projects, visual_schemas)
 from reconciler.emulator.config import EmulatorConfig
 from reconciler.emulator.routing import Operation, Pipeline, error_response
 from reconciler.emulator.store import Store
 
 OPERATIONS: tuple[Operation, ...] = (
     *projects.OPERATIONS, *datasets.OPERATIONS, *images.OPERATIONS, *prefixes.OPERATIONS, *models.OPERATIONS,
-    *generation.V1_OPERATIONS,
+    *generation.V1_OPERATIONS, *visual_schemas.OPERATIONS, *checkpoints.OPERATIONS,
 )
 V2_OPERATIONS: tuple[Operation, ...] = generation.V2_OPERATIONS
 
@@ -48,7 +50,8 @@ register_url_convertor("bria_emulator_id", _IdConvertor())
 
 def _starlette_path(template: str) -> str:
     """`/datasets/{id}/images/{image_id}` → the same with the id converter."""
-    return template.replace("{id}", "{id:bria_emulator_id}").replace("{image_id}", "{image_id:bria_emulator_id}")
+    return (template.replace("{id}", "{id:bria_emulator_id}").replace("{image_id}", "{image_id:bria_emulator_id}")
+            .replace("{step}", "{step:bria_emulator_id}"))
 
 
 def _api_routes(pipeline: Pipeline, operations: tuple[Operation, ...] = OPERATIONS) -> list[Route]:
@@ -56,6 +59,8 @@ def _api_routes(pipeline: Pipeline, operations: tuple[Operation, ...] = OPERATIO
     405 with an `Allow` header naming every method the path has (HEAD is served as GET)."""
     by_template: dict[str, dict[str, Callable[[Request], Awaitable[Response]]]] = {}
     for operation in operations:
+        if not dialects.serves(pipeline.config.dialect, operation.name):
+            continue   # an endpoint this generation of the API does not have: 404
         by_template.setdefault(operation.template, {})[operation.method] = pipeline.endpoint(operation)
 
     def dispatcher(endpoints: dict[str, Callable[[Request], Awaitable[Response]]]):
@@ -108,7 +113,7 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
     """
     config = config or EmulatorConfig()
     store = Store(config.data_path)
-    pipeline = Pipeline(config, store, settle=images.settle_caption_jobs)
+    pipeline = Pipeline(config, store, settle=functools.partial(images.settle_caption_jobs, dialect=config.dialect))
     api = _api_routes(pipeline)
     v2 = _api_routes(pipeline, V2_OPERATIONS)
     app = Starlette(routes=[Mount("/v1", routes=api), Mount("/v2", routes=v2), *_admin_routes(pipeline)],

@@ -6,6 +6,9 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+# Which generation of Bria's documented API the emulator speaks (see `dialects.py`).
+DIALECTS = ("legacy", "mixed", "fibo")
+
 
 ODD_REPLIES = (None, "redirect", "html", "truncated", "hang")
 
@@ -56,6 +59,7 @@ class EmulatorConfig:
     # request; prompts holding one of these words are refused (422) when moderation is on.
     generation_seconds: float = 0.0
     moderation_words: tuple[str, ...] = ("nsfw",)
+    dialect: str = "legacy"               # legacy | mixed | fibo (see dialects.py)
 
     def __post_init__(self) -> None:
         for name in ("failure_rate", "fault_rate", "drop_rate", "late_commit_rate", "garbled_rate"):
@@ -71,6 +75,8 @@ class EmulatorConfig:
             raise ValueError("rate_limit must be positive and finite (or None for no limit)")
         if self.rate_burst is not None and not (math.isfinite(self.rate_burst) and self.rate_burst >= 1):
             raise ValueError("rate_burst must be at least 1")
+        if self.dialect not in DIALECTS:
+            raise ValueError(f"dialect must be one of {', '.join(DIALECTS)}, got {self.dialect!r}")
         if self.max_request_bytes < 1 or self.max_image_bytes < 1:
             raise ValueError("max_request_bytes and max_image_bytes must be positive")
         if self.odd_reply not in ODD_REPLIES:

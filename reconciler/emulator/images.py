@@ -7,7 +7,7 @@ transaction opens, so the slow part never holds the database lock.
 
 from __future__ import annotations
 
-from reconciler.emulator import captions
+from reconciler.emulator import dialects
 from reconciler.emulator.datasets import COMPLETED, MAX_IMAGES
 from reconciler.emulator.errors import ApiError, bad_request, conflict, precondition_failed
 from reconciler.emulator.imagedata import ImageInfo, decode_base64, inspect_image
@@ -58,11 +58,11 @@ def upload_image(call: Call) -> Reply:
         dataset = _writable_dataset(call, db, call.params["id"])
         if image_count(db, dataset["id"]) >= MAX_IMAGES:
             raise conflict(f"dataset already holds the maximum of {MAX_IMAGES} images")
+        caption, source = dialects.automatic_caption(call.config.dialect, dataset, info.sha256)
         image_id = db.insert("images", {
             "org_id": call.org_id, "dataset_id": dataset["id"], "image_name": image_name,
             "sha256": info.sha256, "width": info.width, "height": info.height, "format": info.format,
-            "caption": captions.automatic_caption(dataset["caption_prefix"], info.sha256),
-            "caption_source": AUTOMATIC, "created_at": call.now, "updated_at": call.now})
+            "caption": caption, "caption_source": source, "created_at": call.now, "updated_at": call.now})
         return Reply(201, image_json(owned_image(db, call.org_id, dataset["id"], image_id)))
 
 
@@ -91,12 +91,22 @@ def update_image(call: Call) -> Reply:
         dataset = _writable_dataset(call, db, call.params["id"])
         image = owned_image(db, call.org_id, dataset["id"], call.params["image_id"])
         if regenerate:
-            changes = {"caption": captions.automatic_caption(dataset["caption_prefix"], image["sha256"]),
-                       "caption_source": AUTOMATIC}
+            _check_captionable(call, dataset)
+            automatic, source = dialects.automatic_caption(call.config.dialect, dataset, image["sha256"])
+            changes = {"caption": automatic, "caption_source": source}
         else:
-            changes = {"caption": caption, "caption_source": MANUAL}
+            changes = {"caption": dialects.manual_caption(call.config.dialect, dataset, caption),
+                       "caption_source": MANUAL}
         db.update("images", image["id"], {**changes, "updated_at": call.now})
         return Reply(200, image_json(owned_image(db, call.org_id, dataset["id"], image["id"])))
+
+
+def _check_captionable(call: Call, dataset: Row) -> None:
+    """Regenerating FIBO captions needs a visual schema. The docs are silent on the status;
+    it is a state conflict (the dataset must change first), so 409."""
+    if (dialects.dataset_family(call.config.dialect, dataset) == dialects.FIBO_FAMILY
+            and dataset["visual_schema"] is None):
+        raise conflict("the dataset has no visual_schema yet; set one before regenerating captions")
 
 
 def delete_image(call: Call) -> Reply:
@@ -112,32 +122,33 @@ def regenerate_all_captions(call: Call) -> Reply:
     when the job ends, `captions_seconds` later (see `settle_caption_jobs`)."""
     with call.store.transaction() as db:
         dataset = _writable_dataset(call, db, call.params["id"])
+        _check_captionable(call, dataset)
         db.update("datasets", dataset["id"], {"captions_due_at": call.now + call.config.captions_seconds,
                                               "updated_at": call.now})
         dataset = owned_dataset(db, call.org_id, dataset["id"])
         if call.config.captions_seconds == 0:
-            _finish_caption_job(db, dataset, call.now)
+            _finish_caption_job(db, dataset, call.now, call.config.dialect)
             dataset = owned_dataset(db, call.org_id, dataset["id"])
-        view = dataset_json(dataset, call.now, image_count(db, dataset["id"]))
+        view = dataset_json(dataset, call.now, image_count(db, dataset["id"]), dialect=call.config.dialect)
         # The answer describes the job this call started (the contract: in_progress), even
         # when captions_seconds is 0 and the job is already done.
         return Reply(202, {**view, "captions_update_status": "in_progress"})
 
 
-def settle_caption_jobs(store: Store, now: float) -> None:
+def settle_caption_jobs(store: Store, now: float, dialect: str = dialects.LEGACY) -> None:
     """Applies every regeneration job whose time has come: all captions become automatic,
-    from the dataset's current prefix. Runs before each request; cheap when nothing is due."""
+    from the dataset's current prefix or visual schema. Runs before each request; cheap
+    when nothing is due."""
     with store.transaction() as db:
         for dataset in db.query("SELECT * FROM datasets WHERE captions_due_at IS NOT NULL AND captions_due_at <= ?",
                                 (now,)):
-            _finish_caption_job(db, dataset, now)
+            _finish_caption_job(db, dataset, now, dialect)
 
 
-def _finish_caption_job(db: Db, dataset: Row, now: float) -> None:
+def _finish_caption_job(db: Db, dataset: Row, now: float, dialect: str) -> None:
     for image in images_of(db, dataset["id"]):
-        db.update("images", image["id"], {
-            "caption": captions.automatic_caption(dataset["caption_prefix"], image["sha256"]),
-            "caption_source": AUTOMATIC, "updated_at": now})
+        caption, source = dialects.automatic_caption(dialect, dataset, image["sha256"])
+        db.update("images", image["id"], {"caption": caption, "caption_source": source, "updated_at": now})
     db.update("datasets", dataset["id"], {"captions_status": "completed", "captions_due_at": None})
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from reconciler.emulator import lifecycle
+from reconciler.emulator import dialects, lifecycle
 from reconciler.emulator.datasets import COMPLETED
 from reconciler.emulator.errors import bad_request, conflict, precondition_failed
 from reconciler.emulator.resources import model_json, owned_dataset, owned_model, owned_project
@@ -18,49 +18,60 @@ from reconciler.emulator.routing import Call, Operation, Reply
 from reconciler.emulator.validation import (int_in_range, number_in_range, one_of, optional_str,
                                             reject_unknown, required_int, required_str)
 
-TRAINING_VERSIONS = ("light", "max", "bria-2.3", "bria-3.2")
 TRAINING_MODES = ("fully_automated", "expert")
 LR_SCHEDULERS = ("linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup")
-EXPERT_DEFAULTS: dict[str, Any] = {"lr_scheduler": "constant", "learning_rate": 0.0001, "total_training_steps": 1500,
-                                   "rank": 128, "checkpoint_interval": 500, "lr_warmup_steps": 0}
-BASE_MODEL_NAMES = {"light": "BRIA-2.3-FAST", "max": "BRIA-3.2", "bria-2.3": "BRIA-2.3", "bria-3.2": "BRIA-3.2"}
+EXPERT_PARAMETERS = tuple(dialects.LEGACY_EXPERT_DEFAULTS)
+BASE_MODEL_NAMES = {"light": "BRIA-2.3-FAST", "max": "BRIA-3.2", "bria-2.3": "BRIA-2.3", "bria-3.2": "BRIA-3.2",
+                    "fibo": "BRIA-FIBO"}
 DOWNLOAD_HOST = "https://emulator.bria.local"
 
 
+def _view(call: Call, model: Any, status: str | None = None) -> dict[str, Any]:
+    return model_json(model, call.now, status, dialect=call.config.dialect)
+
+
 def create_model(call: Call) -> Reply:
+    """In the fibo dialect a model has no training_version (stored as `fibo`); in the mixed
+    one a fibo model needs a fibo dataset and a legacy model a legacy dataset (400)."""
+    dialect = call.config.dialect
     body = call.json()
-    reject_unknown(body, ("name", "dataset_id", "training_version", "training_mode", "description"))
+    reject_unknown(body, ("name", "dataset_id", "training_mode", "description", *dialects.model_create_fields(dialect)))
     values = {
         "name": required_str(body, "name"),
         "description": optional_str(body, "description"),
-        "training_version": one_of(body, "training_version", TRAINING_VERSIONS, default="max"),
+        "training_version": "fibo" if dialect == dialects.FIBO else one_of(
+            body, "training_version", dialects.model_versions(dialect), default=dialects.DEFAULT_MODEL_VERSION),
         "training_mode": one_of(body, "training_mode", TRAINING_MODES, default="fully_automated"),
     }
     dataset_id = required_int(body, "dataset_id")
     with call.store.transaction() as db:
         dataset = owned_dataset(db, call.org_id, dataset_id)
+        if dialect == dialects.MIXED:
+            dialects.check_compatible("model", values["training_version"], dataset["training_version"])
+        legacy = dialects.version_family(values["training_version"]) == dialects.LEGACY_FAMILY
         model_id = db.insert("models", {
             **values, "org_id": call.org_id, "project_id": dataset["project_id"], "dataset_id": dataset_id,
-            "training_parameters": "{}", "generation_prefix": "", "created_at": call.now, "updated_at": call.now})
-        return Reply(201, model_json(owned_model(db, call.org_id, model_id), call.now))
+            "training_parameters": "{}", "generation_prefix": "" if legacy else None,
+            "created_at": call.now, "updated_at": call.now})
+        return Reply(201, _view(call, owned_model(db, call.org_id, model_id)))
 
 
 def list_models(call: Call) -> Reply:
     with call.store.transaction() as db:
         rows = db.query("SELECT * FROM models WHERE org_id = ? ORDER BY id", (call.org_id,))
-    return Reply(200, [model_json(row, call.now) for row in rows])
+    return Reply(200, [_view(call, row) for row in rows])
 
 
 def list_project_models(call: Call) -> Reply:
     with call.store.transaction() as db:
         project = owned_project(db, call.org_id, call.params["id"])
         rows = db.query("SELECT * FROM models WHERE project_id = ? ORDER BY id", (project["id"],))
-    return Reply(200, [model_json(row, call.now) for row in rows])
+    return Reply(200, [_view(call, row) for row in rows])
 
 
 def get_model(call: Call) -> Reply:
     with call.store.transaction() as db:
-        return Reply(200, model_json(owned_model(db, call.org_id, call.params["id"]), call.now))
+        return Reply(200, _view(call, owned_model(db, call.org_id, call.params["id"])))
 
 
 def update_model(call: Call) -> Reply:
@@ -76,7 +87,7 @@ def update_model(call: Call) -> Reply:
     with call.store.transaction() as db:
         model = owned_model(db, call.org_id, call.params["id"])
         db.update("models", model["id"], {**changes, "updated_at": call.now})
-        return Reply(200, model_json(owned_model(db, call.org_id, model["id"]), call.now))
+        return Reply(200, _view(call, owned_model(db, call.org_id, model["id"])))
 
 
 def delete_model(call: Call) -> Reply:
@@ -91,15 +102,17 @@ def delete_model(call: Call) -> Reply:
     return Reply(204)
 
 
-def training_parameters(body: dict[str, Any], training_mode: str) -> dict[str, Any]:
+def training_parameters(body: dict[str, Any], training_mode: str, family: str = dialects.LEGACY_FAMILY
+                        ) -> dict[str, Any]:
     """The resolved parameters: `{}` for fully automated models; expert values (checked
-    against the documented ranges) over the defaults for expert models."""
-    reject_unknown(body, EXPERT_DEFAULTS)
+    against the documented ranges) over the family's defaults for expert models."""
+    reject_unknown(body, EXPERT_PARAMETERS)
     if training_mode != "expert":
         if body:
             raise bad_request("training parameters are accepted only for expert models")
         return {}
-    params = {**EXPERT_DEFAULTS, **body}
+    defaults = dialects.expert_defaults(family)
+    params = {**defaults, **body}
     one_of(params, "lr_scheduler", LR_SCHEDULERS)
     number_in_range(params["learning_rate"], "learning_rate", 1e-6, 1e-3)
     steps = int_in_range(params["total_training_steps"], "total_training_steps", 1, 5000)
@@ -110,7 +123,7 @@ def training_parameters(body: dict[str, Any], training_mode: str) -> dict[str, A
     else:
         # A default the caller never sent cannot make its request invalid: with fewer steps
         # than the default interval, the one checkpoint is the last step.
-        params["checkpoint_interval"] = min(EXPERT_DEFAULTS["checkpoint_interval"], steps)
+        params["checkpoint_interval"] = min(defaults["checkpoint_interval"], steps)
     return params
 
 
@@ -126,20 +139,20 @@ def start_training(call: Call) -> Reply:
     body = call.json()
     with call.store.transaction() as db:
         model = owned_model(db, call.org_id, call.params["id"])
-        params = training_parameters(body, model["training_mode"])
+        params = training_parameters(body, model["training_mode"], dialects.model_family(call.config.dialect, model))
         if lifecycle.model_status(model, call.now) != lifecycle.CREATED:
             raise conflict("training already started; a model cannot be trained twice or resumed")
         dataset = db.owned("datasets", call.org_id, model["dataset_id"])
         if dataset is None or dataset["status"] != COMPLETED:
             raise precondition_failed("dataset status must be 'completed' to start training")
         db.update("models", model["id"], {
-            "training_parameters": json.dumps(params), "generation_prefix": dataset["caption_prefix"],
+            "training_parameters": json.dumps(params),
+            "generation_prefix": dataset["caption_prefix"] if model["generation_prefix"] is not None else None,
             "training_started_at": call.now, "training_ends_at": call.now + call.config.training_seconds,
             "will_fail": int(call.dice.training_fails()), "updated_at": call.now})
         # The answer describes the transition this call made (the contract: InProgress),
         # even when `training_seconds` is 0 and a read right after already sees the end.
-        return Reply(200, model_json(owned_model(db, call.org_id, model["id"]), call.now,
-                                     status=lifecycle.IN_PROGRESS))
+        return Reply(200, _view(call, owned_model(db, call.org_id, model["id"]), status=lifecycle.IN_PROGRESS))
 
 
 def stop_training(call: Call) -> Reply:
@@ -151,8 +164,7 @@ def stop_training(call: Call) -> Reply:
                                           "stopped_at": call.now + call.config.stopping_seconds,
                                           "updated_at": call.now})
         # Stopping, as the contract's InProgress → Stopping → Stopped, even with stopping_seconds 0.
-        return Reply(200, model_json(owned_model(db, call.org_id, model["id"]), call.now,
-                                     status=lifecycle.STOPPING))
+        return Reply(200, _view(call, owned_model(db, call.org_id, model["id"]), status=lifecycle.STOPPING))
 
 
 def download_model(call: Call) -> Reply:
@@ -160,11 +172,11 @@ def download_model(call: Call) -> Reply:
         model = owned_model(db, call.org_id, call.params["id"])
     if lifecycle.model_status(model, call.now) != lifecycle.COMPLETED:
         raise conflict("model weights are available only once training is Completed")
-    return Reply(200, {
-        "download_url": f"{DOWNLOAD_HOST}/models/{model['id']}/weights.safetensors",
-        "base_model_name": BASE_MODEL_NAMES[model["training_version"]],
-        "generation_prefix": model["generation_prefix"],
-    })
+    answer = {"download_url": f"{DOWNLOAD_HOST}/models/{model['id']}/weights.safetensors",
+              "base_model_name": BASE_MODEL_NAMES[model["training_version"]]}
+    if model["generation_prefix"] is not None:   # legacy models only
+        answer["generation_prefix"] = model["generation_prefix"]
+    return Reply(200, answer)
 
 
 OPERATIONS = (

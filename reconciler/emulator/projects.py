@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from reconciler.emulator import dialects
 from reconciler.emulator.errors import bad_request, conflict
 from reconciler.emulator.resources import busy_models, owned_project, project_json
 from reconciler.emulator.routing import Call, Operation, Reply
@@ -22,8 +23,10 @@ _FIXED_FIELDS = ("ip_medium", "ip_type")
 
 def create_project(call: Call) -> Reply:
     body = call.json()
-    reject_unknown(body, _CREATE_FIELDS)
+    reject_unknown(body, (*_CREATE_FIELDS, *dialects.project_create_fields(call.config.dialect)))
     values: dict[str, Any] = {"project_name": required_str(body, "project_name")}
+    # Generation B: a training_version given at create locks the project to its family.
+    values["training_version"] = one_of(body, "training_version", dialects.DATASET_VERSIONS)
     for name in ("project_description", "ip_name", "ip_description"):
         values[name] = optional_str(body, name)
     values["ip_medium"] = one_of(body, "ip_medium", IP_MEDIUMS)
@@ -36,7 +39,7 @@ def create_project(call: Call) -> Reply:
     with call.store.transaction() as db:
         project_id = db.insert("projects", {**values, "org_id": call.org_id,
                                             "created_at": call.now, "updated_at": call.now})
-        return Reply(201, project_json(owned_project(db, call.org_id, project_id)))
+        return Reply(201, project_json(owned_project(db, call.org_id, project_id), call.config.dialect))
 
 
 def _check_ip_fields(project: Mapping[str, Any]) -> None:
@@ -49,12 +52,12 @@ def _check_ip_fields(project: Mapping[str, Any]) -> None:
 def list_projects(call: Call) -> Reply:
     with call.store.transaction() as db:
         rows = db.query("SELECT * FROM projects WHERE org_id = ? ORDER BY id", (call.org_id,))
-    return Reply(200, [project_json(row) for row in rows])
+    return Reply(200, [project_json(row, call.config.dialect) for row in rows])
 
 
 def get_project(call: Call) -> Reply:
     with call.store.transaction() as db:
-        return Reply(200, project_json(owned_project(db, call.org_id, call.params["id"])))
+        return Reply(200, project_json(owned_project(db, call.org_id, call.params["id"]), call.config.dialect))
 
 
 def update_project(call: Call) -> Reply:
@@ -73,7 +76,7 @@ def update_project(call: Call) -> Reply:
         project = owned_project(db, call.org_id, call.params["id"])
         _check_ip_fields({**dict(project), **changes})
         db.update("projects", project["id"], {**changes, "updated_at": call.now})
-        return Reply(200, project_json(owned_project(db, call.org_id, project["id"])))
+        return Reply(200, project_json(owned_project(db, call.org_id, project["id"]), call.config.dialect))
 
 
 def delete_project(call: Call) -> Reply:

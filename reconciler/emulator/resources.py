@@ -6,15 +6,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from reconciler.emulator import lifecycle
+from reconciler.emulator import checkpoints, dialects, lifecycle
 from reconciler.emulator.errors import not_found
 from reconciler.emulator.store import Db, Row, is_storable_id
 
 IMAGE_HOST = "https://emulator.bria.local"
 
 
-def project_json(row: Row) -> dict[str, Any]:
-    return {
+def project_json(row: Row, dialect: str = dialects.LEGACY) -> dict[str, Any]:
+    return dialects.shape_project({
         "id": row["id"],
         "project_name": row["project_name"],
         "project_description": row["project_description"],
@@ -25,17 +25,16 @@ def project_json(row: Row) -> dict[str, Any]:
         "status": "active",
         "created_at": lifecycle.iso(row["created_at"]),
         "updated_at": lifecycle.iso(row["updated_at"]),
-    }
+    }, row, dialect)
 
 
-def dataset_json(row: Row, now: float, images_count: int, images: list[Row] | None = None) -> dict[str, Any]:
+def dataset_json(row: Row, now: float, images_count: int, images: list[Row] | None = None,
+                 dialect: str = dialects.LEGACY) -> dict[str, Any]:
     view: dict[str, Any] = {
         "id": row["id"],
         "project_id": row["project_id"],
         "name": row["name"],
         "status": row["status"],
-        "caption_prefix": row["caption_prefix"],
-        "captions_source": None,
         "captions_update_status": lifecycle.captions_update_status(row, now),
         "upload_type": "basic",
         "images_count": images_count,
@@ -44,7 +43,7 @@ def dataset_json(row: Row, now: float, images_count: int, images: list[Row] | No
     }
     if images is not None:
         view["images"] = [image_json(image) for image in images]
-    return view
+    return dialects.shape_dataset(view, row, dialect)
 
 
 def image_json(row: Row) -> dict[str, Any]:
@@ -61,35 +60,24 @@ def image_json(row: Row) -> dict[str, Any]:
     }
 
 
-def model_json(row: Row, now: float, status: str | None = None) -> dict[str, Any]:
+def model_json(row: Row, now: float, status: str | None = None, dialect: str = dialects.LEGACY) -> dict[str, Any]:
     """`status` overrides the clock-derived status (for the answer to a transition)."""
     status = status or lifecycle.model_status(row, now)
     parameters = json.loads(row["training_parameters"])
-    return {
+    return dialects.shape_model({
         "id": row["id"],
         "name": row["name"],
         "description": row["description"],
         "status": status,
         "training_mode": row["training_mode"],
-        "training_version": row["training_version"],
         "project_id": row["project_id"],
         "dataset_id": row["dataset_id"],
-        "generation_prefix": row["generation_prefix"],
         "active_model_version": "default",
         "training_parameters": parameters,
-        "checkpoint_steps": _checkpoint_steps(parameters) if status == lifecycle.COMPLETED else [],
+        "checkpoint_steps": [str(step) for step in checkpoints.saved_steps(row, now)],
         "created_at": lifecycle.iso(row["created_at"]),
         "updated_at": lifecycle.iso(row["updated_at"]),
-    }
-
-
-def _checkpoint_steps(parameters: dict[str, Any]) -> list[str]:
-    """A finished expert training saved a checkpoint every `checkpoint_interval` steps
-    (strings, as documented); a fully automated one (no parameters) saved none."""
-    interval, total = parameters.get("checkpoint_interval"), parameters.get("total_training_steps")
-    if not interval or not total:
-        return []
-    return [str(step) for step in range(interval, total + 1, interval)]
+    }, row, dialect)
 
 
 def owned(db: Db, table: str, org_id: int, row_id: int, what: str) -> Row:

@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS projects (
     ip_description TEXT,
     ip_medium TEXT NOT NULL,
     ip_type TEXT NOT NULL,
+    training_version TEXT,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL
 );
@@ -40,7 +41,9 @@ CREATE TABLE IF NOT EXISTS datasets (
     project_id INTEGER NOT NULL,
     name TEXT NOT NULL,
     status TEXT NOT NULL,
-    caption_prefix TEXT NOT NULL,
+    caption_prefix TEXT,
+    visual_schema TEXT,
+    training_version TEXT,
     captions_status TEXT NOT NULL,
     captions_due_at REAL,
     created_at REAL NOT NULL,
@@ -73,7 +76,8 @@ CREATE TABLE IF NOT EXISTS models (
     training_version TEXT NOT NULL,
     training_mode TEXT NOT NULL,
     training_parameters TEXT NOT NULL,
-    generation_prefix TEXT NOT NULL,
+    generation_prefix TEXT,
+    deleted_checkpoints TEXT NOT NULL DEFAULT '[]',
     training_started_at REAL,
     training_ends_at REAL,
     will_fail INTEGER NOT NULL DEFAULT 0,
@@ -86,6 +90,17 @@ CREATE TABLE IF NOT EXISTS models (
 CREATE INDEX IF NOT EXISTS models_by_dataset ON models (dataset_id);
 CREATE INDEX IF NOT EXISTS models_by_project ON models (project_id);
 """
+
+# Columns added after the first data files were written: `Store` adds them to an older file
+# (whose other columns keep their old constraints, so such a file stays legacy-only in
+# practice: its caption_prefix and generation_prefix columns refuse NULL).
+_ADDED_COLUMNS = (
+    ("projects", "training_version", "TEXT"),
+    ("datasets", "visual_schema", "TEXT"),
+    ("datasets", "training_version", "TEXT"),
+    ("models", "deleted_checkpoints", "TEXT NOT NULL DEFAULT '[]'"),
+    ("models", "deleted_at", "REAL"),   # soft deletes
+)
 
 Row = sqlite3.Row
 MAX_ID = 2**63 - 1
@@ -152,10 +167,11 @@ class Store:
         self._org_cache: dict[str, int] = {}
 
     def _add_missing_columns(self) -> None:
-        """A data file made by an older emulator lacks columns added since (soft deletes)."""
-        columns = {row["name"] for row in self._conn.execute("PRAGMA table_info(models)")}
-        if "deleted_at" not in columns:
-            self._conn.execute("ALTER TABLE models ADD COLUMN deleted_at REAL")
+        """A data file made by an older emulator lacks the columns added since."""
+        for table, column, declaration in _ADDED_COLUMNS:
+            present = {row["name"] for row in self._conn.execute(f"PRAGMA table_info({table})")}
+            if column not in present:
+                self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Db]:

@@ -75,11 +75,15 @@ async def _import_dataset(manifest: Manifest, state: State, client: BriaApi, key
     known.update({img.path.name: img.sha256 for img in spec.images})
     version = DatasetVersion(int(remote["id"]), remote.get("name") or "", remote.get("status") or "draft",
                              remote.get("caption_prefix"),
-                             records.map_images_to_content(images, known, [i.sha256 for i in spec.images]))
+                             records.map_images_to_content(images, known, [i.sha256 for i in spec.images]),
+                             remote.get("visual_schema"))
     # `caption_prefix: auto` pins the prefix once generated; the imported one is that prefix.
     pinned = remote.get("caption_prefix") if spec.caption_prefix == "auto" else None
+    # Likewise `visual_schema: auto`: the imported dataset's schema is the pinned one.
+    pinned_schema = remote.get("visual_schema") if spec.visual_schema == "auto" else None
     return state.with_resource(address("dataset", key), DatasetRecord(project=spec.project, versions=(version,),
-                                                                      pinned_prefix=pinned))
+                                                                      pinned_prefix=pinned,
+                                                                      pinned_schema=pinned_schema))
 
 
 async def _import_model(manifest: Manifest, state: State, client: BriaApi, key: str, remote_id: int) -> State:
@@ -96,7 +100,7 @@ async def _import_model(manifest: Manifest, state: State, client: BriaApi, key: 
     record = ModelRecord(
         remote_id=int(remote["id"]), dataset=spec.dataset, dataset_remote_id=int(remote["dataset_id"]),
         name=remote.get("name") or "", description=remote.get("description"),
-        training_version=remote.get("training_version") or "max",
+        training_version=records.model_training_version(remote),
         training_mode=remote.get("training_mode") or "fully_automated",
         training_parameters=dict(spec.training_parameters), status=remote.get("status") or ModelStatus.CREATED.value,
         generation_prefix=remote.get("generation_prefix") or None)

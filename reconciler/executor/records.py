@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any, Iterable, Mapping
 
 from reconciler.identity import id_order, is_content_key, match_images, stray_key
-from reconciler.model import address
+from reconciler.model import FIBO_TRAINING_VERSION, address
 from reconciler.state.model import (DatasetRecord, DatasetVersion, ImageRecord, ModelRecord, ProjectRecord,
                                     State, SupersededModel)
 from reconciler.status import ModelStatus
@@ -77,7 +77,7 @@ def record_dataset_version(state: State, key: str, project_key: str, remote: Map
                            images: Mapping[str, ImageRecord] | None = None) -> State:
     """Append (or replace, for the same remote id) the current version of dataset `key`."""
     version = DatasetVersion(int(remote["id"]), remote.get("name") or "", remote.get("status") or "draft",
-                             remote.get("caption_prefix"), dict(images or {}))
+                             remote.get("caption_prefix"), dict(images or {}), remote.get("visual_schema"))
     existing = state.datasets.get(key)
     record = existing if existing is not None else DatasetRecord(project=project_key)
     record = replace(record.with_current(version), project=project_key)
@@ -203,11 +203,18 @@ def record_model(state: State, key: str, remote: Mapping[str, Any], *, dataset_k
     record = ModelRecord(
         remote_id=int(remote["id"]), dataset=dataset_key, dataset_remote_id=int(remote["dataset_id"]),
         name=remote.get("name") or "", description=remote.get("description"),
-        training_version=remote.get("training_version") or "max",
+        training_version=model_training_version(remote),
         training_mode=remote.get("training_mode") or "fully_automated",
         training_parameters=dict(training_parameters), status=remote.get("status") or ModelStatus.CREATED.value,
         generation_prefix=remote.get("generation_prefix") or None, superseded=superseded)
     return state.with_resource(address("model", key), record)
+
+
+def model_training_version(remote: Mapping[str, Any]) -> str:
+    """The model's training_version; generation C's models have none: they train FIBO."""
+    if "training_version" not in remote:
+        return FIBO_TRAINING_VERSION
+    return remote.get("training_version") or "max"
 
 
 def change_model(state: State, key: str, **fields: Any) -> State:

@@ -16,6 +16,8 @@ from typing import Any, Awaitable, Callable
 from reconciler.api import errors
 from reconciler.api.protocol import ApiObject
 from reconciler.executor import records
+from reconciler.executor.captioning import (generate_prefix, generate_visual_schema, regenerate_all_captions,
+                                            set_caption_prefix, set_visual_schema)
 from reconciler.executor.context import RunContext
 from reconciler.executor.journal import finish_model_delete, journaled, model_delete_entry, new_entry
 from reconciler.executor.lookup import Caller
@@ -23,12 +25,11 @@ from reconciler.executor.records import StepFailed
 from reconciler.executor.training import settle_transition, wait_until_stopped
 from reconciler.model import Change, Op, address, split_address
 from reconciler.reasons import Reason
-from reconciler.state.model import DatasetRecord, State
+from reconciler.state.model import State
 from reconciler.status import TRAINED, ModelStatus
 from reconciler.stepargs import (CloneDatasetArgs, CompleteDatasetArgs, CreateDatasetArgs, CreateModelArgs,
                                  CreateProjectArgs, DeleteDatasetArgs, DeleteImageArgs, DeleteModelArgs,
-                                 DeleteProjectArgs, ForgetArgs, GeneratePrefixArgs, RegenerateAllCaptionsArgs,
-                                 RegenerateCaptionArgs, SetCaptionArgs, SetCaptionPrefixArgs, StartTrainingArgs,
+                                 DeleteProjectArgs, ForgetArgs, RegenerateCaptionArgs, SetCaptionArgs, StartTrainingArgs,
                                  StopTrainingArgs, SupersedeModelArgs, UpdateDatasetArgs, UpdateModelArgs,
                                  UpdateProjectArgs, UploadImageArgs)
 
@@ -121,7 +122,7 @@ async def create_dataset(ctx: RunContext, run: ChangeRun, args: CreateDatasetArg
     project_key = _project_key_of_dataset(ctx, run.key, args.project)
     project_id = records.require_project(ctx.holder.state, project_key).remote_id
     entry = new_entry(ctx, Op.CREATE_DATASET, run.address, args.name, project_id, project=project_key)
-    await journaled(ctx, entry, lambda call: call(ctx.api.create_dataset, project_id, args.name))
+    await journaled(ctx, entry, lambda call: call(ctx.api.create_dataset, project_id, args.name, family=args.family))
 
 
 async def clone_dataset(ctx: RunContext, run: ChangeRun, args: CloneDatasetArgs) -> None:
@@ -139,51 +140,6 @@ async def update_dataset(ctx: RunContext, run: ChangeRun, args: UpdateDatasetArg
     version = records.require_dataset_version(ctx.holder.state, run.key)
     await ctx.calls(ctx.api.update_dataset, version.remote_id, name=args.name)
     await ctx.holder.update(lambda s: records.change_version(s, run.key, version.remote_id, name=args.name))
-
-
-async def generate_prefix(ctx: RunContext, run: ChangeRun, args: GeneratePrefixArgs) -> None:
-    if ctx.manifest is None or run.key not in ctx.manifest.datasets:
-        raise StepFailed(f"{run.address}: generate_prefix needs the dataset in the manifest")
-    spec = ctx.manifest.datasets[run.key]
-    by_sha = {img.sha256: img.path for img in spec.images}
-    missing = [sha[:12] for sha in args.shas if sha not in by_sha]
-    if missing:
-        raise StepFailed(f"{run.address}: images {missing} are no longer in the manifest (re-plan)")
-    project = ctx.manifest.projects[spec.project]
-    prefix = await ctx.calls(ctx.api.generate_prefix, [by_sha[sha] for sha in args.shas],
-                             ip_type=project.ip_type, ip_medium=project.ip_medium, ip_name=project.ip_name)
-
-    def pin(state: State) -> State:
-        record = state.datasets.get(run.key) or DatasetRecord(project=spec.project)
-        return state.with_resource(run.address, replace(record, pinned_prefix=prefix))
-
-    await ctx.holder.update(pin)
-
-
-async def set_caption_prefix(ctx: RunContext, run: ChangeRun, args: SetCaptionPrefixArgs) -> None:
-    record = ctx.holder.state.datasets.get(run.key)
-    prefix = args.prefix or (record.pinned_prefix if record else None)
-    if not prefix:
-        raise StepFailed(f"{run.address}: no caption prefix to set (none given, none pinned)")
-    version = records.require_dataset_version(ctx.holder.state, run.key)
-    await ctx.calls(ctx.api.update_dataset, version.remote_id, caption_prefix=prefix)
-    await ctx.holder.update(lambda s: records.change_version(s, run.key, version.remote_id, caption_prefix=prefix))
-
-
-async def regenerate_all_captions(ctx: RunContext, run: ChangeRun, args: RegenerateAllCaptionsArgs) -> None:
-    version = records.require_dataset_version(ctx.holder.state, run.key)
-    await ctx.calls(ctx.api.regenerate_all_captions, version.remote_id)
-    started, delay = ctx.clock.monotonic(), min(0.5, ctx.poll_interval)
-    while True:
-        dataset = await ctx.calls(ctx.api.get_dataset, version.remote_id)
-        if dataset.get("captions_update_status") == "completed":
-            break
-        if ctx.clock.monotonic() - started > ctx.config.captions_timeout:
-            raise StepFailed(f"{run.address}: captions still regenerating after {ctx.config.captions_timeout:.0f}s")
-        await ctx.calls.pause(ctx.clock, delay)
-        delay = min(delay * 2, ctx.poll_interval)
-    images = dataset.get("images") or await ctx.calls(ctx.api.list_images, version.remote_id)
-    await ctx.holder.update(lambda s: records.refresh_captions(s, run.key, version.remote_id, images))
 
 
 async def delete_image(ctx: RunContext, run: ChangeRun, args: DeleteImageArgs) -> None:
@@ -388,6 +344,7 @@ HANDLERS: dict[Op, Handler] = {
     Op.CREATE_PROJECT: create_project, Op.UPDATE_PROJECT: update_project, Op.DELETE_PROJECT: delete_project,
     Op.CREATE_DATASET: create_dataset, Op.CLONE_DATASET: clone_dataset, Op.UPDATE_DATASET: update_dataset,
     Op.GENERATE_PREFIX: generate_prefix, Op.SET_CAPTION_PREFIX: set_caption_prefix,
+    Op.GENERATE_VISUAL_SCHEMA: generate_visual_schema, Op.SET_VISUAL_SCHEMA: set_visual_schema,
     Op.REGENERATE_ALL_CAPTIONS: regenerate_all_captions, Op.DELETE_IMAGE: delete_image,
     Op.UPLOAD_IMAGE: upload_image, Op.SET_CAPTION: set_caption, Op.REGENERATE_CAPTION: regenerate_caption,
     Op.COMPLETE_DATASET: complete_dataset, Op.DELETE_DATASET: delete_dataset,

@@ -1,5 +1,11 @@
-"""A dataset version's content — images, captions, caption prefix — and the steps that
-turn what a version holds into what the manifest wants.
+"""A dataset version's content — images, captions, caption prefix or visual schema — and
+the steps that turn what a version holds into what the manifest wants.
+
+FIBO datasets: the visual schema is set before any upload (so each caption is made once);
+a schema change on a draft regenerates every caption; captions and schemas are compared as
+parsed JSON (the API re-serialises them); an image still waiting for its caption
+(`caption_source: pending`, uploaded before the schema existed) is captioned by a
+regeneration once the schema is there.
 
 Images are identified by sha256. Live images are matched back to content by their remote id
 (recorded in state) or by the hash prefix bria embeds in every `image_name` — matched
@@ -26,12 +32,15 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from reconciler.identity import id_order, is_content_key, match_images
-from reconciler.limits import MAX_PREFIX_IMAGES
-from reconciler.model import AUTO_PREFIX, DatasetSpec, ImageChanges, ImageSpec, Op, Step
+from reconciler.json_captions import same_json
+from reconciler.limits import MAX_PREFIX_IMAGES, MAX_SCHEMA_IMAGES
+from reconciler.model import AUTO_PREFIX, AUTO_SCHEMA, DatasetSpec, ImageChanges, ImageSpec, Op, Step
 from reconciler.state.model import DatasetRecord, DatasetVersion
-from reconciler.stepargs import (DeleteImageArgs, GeneratePrefixArgs, RegenerateAllCaptionsArgs, RegenerateCaptionArgs,
-                                  SetCaptionArgs, SetCaptionPrefixArgs, UploadImageArgs)
+from reconciler.stepargs import (DeleteImageArgs, GeneratePrefixArgs, GenerateVisualSchemaArgs,
+                                  RegenerateAllCaptionsArgs, RegenerateCaptionArgs, SetCaptionArgs,
+                                  SetCaptionPrefixArgs, SetVisualSchemaArgs, UploadImageArgs)
 
+PENDING = "pending"
 UNKNOWN = object()   # "we don't know the current prefix" (a version that does not exist yet)
 
 
@@ -70,8 +79,12 @@ class ActualVersion:
     # sha256 → every automatic caption state recorded for that image in this dataset's chain
     # (see `automatic_history`): a pulled caption that is one of them is not a manual caption.
     automatic_history: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    visual_schema: str | None = None                  # FIBO datasets
 
     def summary(self) -> dict[str, Any]:
+        if self.visual_schema is not None:
+            return {"remote_id": self.remote_id, "name": self.name, "status": self.status,
+                    "visual_schema": self.visual_schema, "images": len(self.images) + len(self.strays)}
         return {"remote_id": self.remote_id, "name": self.name, "status": self.status,
                 "caption_prefix": self.caption_prefix, "images": len(self.images) + len(self.strays)}
 
@@ -81,7 +94,7 @@ def version_from_state(version: DatasetVersion) -> ActualVersion:
               for sha, r in version.images.items() if is_content_key(sha)}
     strays = [StrayImage(r.remote_id, r.image_name) for key, r in version.images.items() if not is_content_key(key)]
     return ActualVersion(version.remote_id, version.name, version.status, version.caption_prefix, images,
-                         _ordered(strays))
+                         _ordered(strays), visual_schema=version.visual_schema)
 
 
 def version_from_live(live: Mapping[str, Any], recorded: DatasetVersion, known_shas: Iterable[str]) -> ActualVersion:
@@ -93,8 +106,9 @@ def version_from_live(live: Mapping[str, Any], recorded: DatasetVersion, known_s
     base = version_from_state(recorded)
     name, status = live.get("name", base.name), live.get("status", base.status)
     prefix = live.get("caption_prefix", base.caption_prefix)
+    schema = live.get("visual_schema", base.visual_schema)
     if "images" not in live:
-        return ActualVersion(base.remote_id, name, status, prefix, base.images, base.strays)
+        return ActualVersion(base.remote_id, name, status, prefix, base.images, base.strays, visual_schema=schema)
     by_remote_id = {r.remote_id: key for key, r in recorded.images.items()}
     matched = match_images(live["images"], recorded=by_remote_id, known_shas=[*base.images, *known_shas])
     images: dict[str, ActualImage] = {}
@@ -107,7 +121,7 @@ def version_from_live(live: Mapping[str, Any], recorded: DatasetVersion, known_s
             continue
         images[sha] = ActualImage(sha, img.get("id"), name_, img.get("caption"),
                                   img.get("caption_source") or "unknown")
-    return ActualVersion(base.remote_id, name, status, prefix, images, _ordered(strays), True)
+    return ActualVersion(base.remote_id, name, status, prefix, images, _ordered(strays), True, visual_schema=schema)
 
 
 def _ordered(strays: Iterable[StrayImage]) -> tuple[StrayImage, ...]:
@@ -150,6 +164,35 @@ def prefix_steps(spec: DatasetSpec, current: str | None | object, pinned: str | 
             Step(Op.SET_CAPTION_PREFIX, SetCaptionPrefixArgs(None)))
 
 
+def choose_schema_images(images: Iterable[ImageSpec]) -> list[ImageSpec]:
+    """5–10 images (as many as there are, up to 10) evenly spaced over the images sorted by
+    sha256: the same set whatever the files are called or listed in."""
+    ordered = sorted({i.sha256: i for i in images}.values(), key=lambda i: i.sha256)
+    count = min(MAX_SCHEMA_IMAGES, len(ordered))
+    return [ordered[i * len(ordered) // count] for i in range(count)] if count else []
+
+
+def schema_steps(spec: DatasetSpec, current: str | None | object, pinned: str | None) -> tuple[Step, ...]:
+    """Steps that make the version's visual schema what the manifest asks (maybe none).
+
+    `visual_schema: auto` generates the schema once and pins it in state, like
+    `caption_prefix: auto`; a schema from a file or mapping is set literally. Compared as
+    parsed JSON, since the API stores it re-serialised."""
+    wanted = spec.visual_schema
+    if wanted is None:
+        return ()
+    if wanted != AUTO_SCHEMA:
+        return () if current is not UNKNOWN and same_json(current, wanted) else (
+            Step(Op.SET_VISUAL_SCHEMA, SetVisualSchemaArgs(wanted)),)
+    if pinned is not None:
+        return () if current is not UNKNOWN and same_json(current, pinned) else (
+            Step(Op.SET_VISUAL_SCHEMA, SetVisualSchemaArgs(None)),)
+    chosen = choose_schema_images(spec.images)
+    return (Step(Op.GENERATE_VISUAL_SCHEMA, GenerateVisualSchemaArgs(tuple(i.sha256 for i in chosen),
+                                                                  tuple(i.rel_path for i in chosen))),
+            Step(Op.SET_VISUAL_SCHEMA, SetVisualSchemaArgs(None)))
+
+
 def upload_step(image: ImageSpec, increase_resolution: bool,
                 history: Mapping[str, frozenset[str]] | None = None) -> Step:
     return Step(Op.UPLOAD_IMAGE, UploadImageArgs(image.sha256, image.rel_path, image.image_name, increase_resolution,
@@ -190,9 +233,9 @@ def wanted_caption(image: ImageSpec, actual: ActualImage | None,
     if image.caption is None:
         return None
     if (actual is not None and actual.caption_source == "automatic"
-            and image.caption == (actual.caption or "").strip()):
+            and same_json(image.caption, (actual.caption or "").strip())):
         return None
-    if image.caption in (history or {}).get(image.sha256, ()):
+    if any(same_json(image.caption, old) for old in (history or {}).get(image.sha256, ())):
         return None
     return image.caption
 
@@ -200,7 +243,8 @@ def wanted_caption(image: ImageSpec, actual: ActualImage | None,
 def _caption_needs_set(image: ImageSpec, actual: ActualImage,
                        history: Mapping[str, frozenset[str]] | None = None) -> bool:
     caption = wanted_caption(image, actual, history)
-    return caption is not None and (actual.caption != caption or actual.caption_source == "automatic")
+    return caption is not None and (not same_json(actual.caption, caption)
+                                    or actual.caption_source in ("automatic", PENDING))
 
 
 @dataclass(frozen=True)
@@ -229,16 +273,21 @@ def stray_delete_steps(actual: ActualVersion) -> list[Step]:
     return steps
 
 
-def content_plan(spec: DatasetSpec, actual: ActualVersion, pinned: str | None) -> ContentPlan:
+def content_plan(spec: DatasetSpec, actual: ActualVersion, pinned: str | None,
+                 pinned_schema: str | None = None) -> ContentPlan:
     """Steps that turn the draft (or fresh clone of) `actual` into the manifest's content:
     strays go first (see the module doc), then bria's own images the manifest dropped."""
     wanted = desired_images(spec)
     deletes = [actual.images[sha] for sha in sorted(set(actual.images) - set(wanted))]
     uploads = [img for sha, img in wanted.items() if sha not in actual.images]
     kept = [img for sha, img in wanted.items() if sha in actual.images]
-    prefix = prefix_steps(spec, actual.caption_prefix, pinned)
-    regenerate_all = bool(prefix) and bool(kept)
+    prefix = prefix_steps(spec, actual.caption_prefix, pinned) + schema_steps(spec, actual.visual_schema, pinned_schema)
     history = actual.automatic_history
+    # Images still waiting for their caption (uploaded before the schema) are captioned by a
+    # regeneration, unless a manual caption is set on them anyway.
+    pending = [i for i in kept if actual.images[i.sha256].caption_source == PENDING
+               and wanted_caption(i, actual.images[i.sha256], history) is None]
+    regenerate_all = (bool(prefix) and bool(kept)) or bool(pending)
     set_caption = [i for i in kept if _caption_needs_set(i, actual.images[i.sha256], history)]
     regenerate = [i for i in kept if wanted_caption(i, actual.images[i.sha256], history) is None
                   and actual.images[i.sha256].caption_source == "manual"]

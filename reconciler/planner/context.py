@@ -116,6 +116,7 @@ def live_from_state(state: State) -> LiveView:
         for v in record.versions:
             datasets[v.remote_id] = {
                 "id": v.remote_id, "name": v.name, "status": v.status, "caption_prefix": v.caption_prefix,
+                "visual_schema": v.visual_schema,
                 "images": [{"id": i.remote_id, "image_name": i.image_name, "caption": i.caption,
                             "caption_source": i.caption_source} for i in v.images.values()],
             }

@@ -1,7 +1,7 @@
 """Planning for datasets (docs/design.md, "Lifecycle rules: Datasets").
 
 A draft is edited in place. A completed dataset is frozen: any change to its images,
-captions or caption prefix makes a NEW VERSION — clone it as a draft, change the clone,
+captions, caption prefix or visual schema makes a NEW VERSION — clone it as a draft, change the clone,
 complete it — and the models trained on it are replaced (see models.py). Only the name is
 updated in place on a completed dataset.
 
@@ -14,9 +14,12 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from reconciler.model import AUTO_PREFIX, Action, Change, DatasetSpec, Drift, ImageChanges, Op, Step, address
+from reconciler.json_captions import same_json
+from reconciler.model import (AUTO_PREFIX, AUTO_SCHEMA, FIBO_FAMILY, Action, Change, DatasetSpec, Drift,
+                              ImageChanges, Op, Step, address)
 from reconciler.planner.content import (UNKNOWN, ActualVersion, automatic_history, content_plan, desired_images,
-                                        prefix_steps, upload_step, version_from_live, version_from_state)
+                                        prefix_steps, schema_steps, upload_step, version_from_live,
+                                        version_from_state)
 from reconciler.planner.context import DatasetFate, DatasetOutcome, Findings, PlanInputs, ProjectOutcome
 from reconciler.reasons import Reason
 from reconciler.state.model import DatasetRecord
@@ -38,8 +41,14 @@ def plan_datasets(inputs: PlanInputs, out: Findings, projects: ProjectOutcome,
     return DatasetOutcome(fates)
 
 
-def desired_summary(spec: DatasetSpec, actual: ActualVersion | None, pinned: str | None) -> dict[str, Any]:
+def desired_summary(spec: DatasetSpec, actual: ActualVersion | None, pinned: str | None,
+                    pinned_schema: str | None = None) -> dict[str, Any]:
     """The manifest's side of a dataset, with the same keys as ActualVersion.summary()."""
+    if spec.family == FIBO_FAMILY:
+        schema = (pinned_schema or "auto (generated)") if spec.visual_schema == AUTO_SCHEMA else spec.visual_schema
+        summary = {"name": spec.name, "status": COMPLETED if spec.complete else "draft", "visual_schema": schema,
+                   "images": len(desired_images(spec))}
+        return summary if actual else {"project": spec.project, **summary}
     prefix = spec.caption_prefix
     if prefix is None:
         prefix = actual.caption_prefix if actual else "(API default)"    # left as the API has it
@@ -63,6 +72,13 @@ def _plan_dataset(inputs: PlanInputs, out: Findings, spec: DatasetSpec, projects
         return _create(out, spec, Reason.RECREATE_BECAUSE_PROJECT_REPLACED, record, before, regenerate_prefix=True)
     if record.project != spec.project:
         return _create(out, spec, Reason.RECREATE_BECAUSE_PROJECT_CHANGED, record, before)
+    recorded_family = _positive_family(current)
+    if recorded_family is not None and recorded_family != spec.family:
+        out.note(spec.address, f"{spec.address}: the dataset changes family ({recorded_family} → {spec.family}); "
+                 f"the API cannot convert a dataset, so a new {spec.family} dataset is created (version "
+                 f"{current.remote_id} is kept). Where a project is locked to the family of its first dataset "
+                 "(the mixed dialect) the API refuses it: then put the dataset in a new project")
+        return _create(out, spec, Reason.RECREATE_BECAUSE_FAMILY_CHANGED, record, before)
     live = inputs.live_dataset(spec.key)
     if live is None:
         out.drift.append(Drift(spec.address, "deleted", current.remote_id))
@@ -82,16 +98,30 @@ def _create(out: Findings, spec: DatasetSpec, reason: Reason, record: DatasetRec
     A recreated dataset keeps its record: the new version is appended to the chain (the old,
     gone ones stay as history) and a pinned automatic prefix is reused."""
     pinned = record.pinned_prefix if record else None
-    steps = [Step(Op.CREATE_DATASET, CreateDatasetArgs(spec.name, spec.project))]
+    pinned_schema = record.pinned_schema if record else None
+    family = FIBO_FAMILY if spec.family == FIBO_FAMILY else None
+    steps = [Step(Op.CREATE_DATASET, CreateDatasetArgs(spec.name, spec.project, family))]
     steps.extend(prefix_steps(spec, UNKNOWN, pinned, regenerate=regenerate_prefix))
+    # Before the uploads, so that each image is captioned once, from the schema.
+    steps.extend(schema_steps(spec, UNKNOWN, pinned_schema))
     uploads = list(desired_images(spec).values())
     steps.extend(upload_step(i, spec.increase_resolution, automatic_history(record)) for i in uploads)
     if spec.complete:
         steps.append(Step(Op.COMPLETE_DATASET, CompleteDatasetArgs()))
     out.add(Change(address=spec.address, actions=(Action.CREATE,), reason=reason, steps=tuple(steps),
-                   before=before, after=desired_summary(spec, None, None if regenerate_prefix else pinned),
+                   before=before, after=desired_summary(spec, None, None if regenerate_prefix else pinned,
+                                                        pinned_schema),
                    images=ImageChanges(upload=tuple(i.rel_path for i in uploads))))
     return DatasetFate(renewed=True, completed_after=spec.complete)
+
+
+def _positive_family(version: Any) -> str | None:
+    """The family a recorded version shows beyond doubt: a visual schema is FIBO; a caption
+    prefix without one is legacy (the API gives every legacy dataset a prefix); else unknown
+    (a FIBO draft whose schema is not set yet looks like that) — never guessed."""
+    if version.visual_schema is not None:
+        return FIBO_FAMILY
+    return "legacy" if version.caption_prefix is not None else None
 
 
 def _journaled_uploads(inputs: PlanInputs, spec: DatasetSpec) -> list[str]:
@@ -117,9 +147,9 @@ def _plan_completed(inputs: PlanInputs, out: Findings, spec: DatasetSpec, record
     another training on the version (`trained_next`, computed before any dataset is
     planned: planner.training_targets), because that training must not see them either."""
     pinned = record.pinned_prefix
-    content = content_plan(spec, actual, pinned)
+    content = content_plan(spec, actual, pinned, record.pinned_schema)
     reason = None
-    if not content_plan(spec, replace(actual, strays=()), pinned).empty:
+    if not content_plan(spec, replace(actual, strays=()), pinned, record.pinned_schema).empty:
         reason = Reason.CLONE_BECAUSE_DATASET_COMPLETED
     if actual.strays:
         trained = _trained_on(inputs, actual.remote_id)
@@ -132,7 +162,7 @@ def _plan_completed(inputs: PlanInputs, out: Findings, spec: DatasetSpec, record
             steps.append(Step(Op.COMPLETE_DATASET, CompleteDatasetArgs()))
         out.add(Change(address=spec.address, actions=(Action.CLONE,), reason=reason,
                        steps=tuple(steps), before=actual.summary(),
-                       after=desired_summary(spec, actual, pinned),
+                       after=desired_summary(spec, actual, pinned, record.pinned_schema),
                        images=None if content.images.is_empty() else content.images))
         return DatasetFate(renewed=True, completed_after=spec.complete)
     if not spec.complete:
@@ -149,7 +179,7 @@ def _plan_completed(inputs: PlanInputs, out: Findings, spec: DatasetSpec, record
 def _plan_draft(out: Findings, spec: DatasetSpec, record: DatasetRecord, actual: ActualVersion,
                 drifted: bool) -> DatasetFate:
     fate = DatasetFate(renewed=False, completed_after=spec.complete)
-    content = content_plan(spec, actual, record.pinned_prefix)
+    content = content_plan(spec, actual, record.pinned_prefix, record.pinned_schema)
     steps: list[Step] = []
     if actual.name != spec.name:
         steps.append(Step(Op.UPDATE_DATASET, UpdateDatasetArgs(spec.name)))
@@ -159,9 +189,9 @@ def _plan_draft(out: Findings, spec: DatasetSpec, record: DatasetRecord, actual:
     if not steps:
         return fate
     # Had bria's last apply been left alone, would there be anything to do?
-    recorded = content_plan(spec, version_from_state(record.current), record.pinned_prefix)
+    recorded = content_plan(spec, version_from_state(record.current), record.pinned_prefix, record.pinned_schema)
     as_recorded = recorded.empty and spec.name == record.current.name and not spec.complete
-    after = desired_summary(spec, actual, record.pinned_prefix)
+    after = desired_summary(spec, actual, record.pinned_prefix, record.pinned_schema)
     out.add(Change(address=spec.address, actions=(Action.UPDATE,), reason=_update_reason(drifted, as_recorded),
                    steps=tuple(steps), before=actual.summary(), after=after,
                    images=None if content.images.is_empty() else content.images))
@@ -214,6 +244,8 @@ def _report_drift(out: Findings, spec: DatasetSpec, record: DatasetRecord, actua
         fields["name"] = {"expected": recorded.name, "actual": actual.name}
     if spec.caption_prefix is not None and actual.caption_prefix != recorded.caption_prefix:
         fields["caption_prefix"] = {"expected": recorded.caption_prefix, "actual": actual.caption_prefix}
+    if spec.visual_schema is not None and not same_json(actual.visual_schema, recorded.visual_schema):
+        fields["visual_schema"] = {"expected": recorded.visual_schema, "actual": actual.visual_schema}
     if not spec.complete and actual.status != recorded.status:
         fields["status"] = {"expected": recorded.status, "actual": actual.status}
     if actual.images_from_live:
@@ -227,7 +259,7 @@ def _report_drift(out: Findings, spec: DatasetSpec, record: DatasetRecord, actua
     if actual.images_from_live:
         captions = {r.image_name: (r.caption, actual.images[sha].caption) for sha, r in recorded.images.items()
                     if r.caption_source == "manual" and sha in actual.images
-                    and actual.images[sha].caption != r.caption}
+                    and not same_json(actual.images[sha].caption, r.caption)}
         if captions:
             fields["captions"] = {"expected": {n: c[0] for n, c in sorted(captions.items())},
                                   "actual": {n: c[1] for n, c in sorted(captions.items())}}

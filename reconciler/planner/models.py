@@ -23,9 +23,6 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from reconciler.model import Action, Change, Drift, ModelSpec, Op, Step, address, split_address
-from reconciler.reasons import Reason
-from reconciler.stepargs import (CreateModelArgs, DeleteModelArgs, ForgetArgs, StartTrainingArgs, StopTrainingArgs,
-                                  SupersedeModelArgs, UpdateModelArgs)
 from reconciler.planner.context import (DatasetFate, DatasetOutcome, Findings, PlanInputs, ProjectOutcome, changed_fields,
                                         same_text)
 from reconciler.reasons import Reason

@@ -30,7 +30,7 @@ from typing import Any
 
 import jsonschema
 
-from reconciler.state.model import STATE_FORMAT_VERSION, DatasetRecord, State
+from reconciler.state.model import STATE_FORMAT_VERSION, DatasetRecord, State, migrate_v1
 from reconciler.state.store import StateError
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "state.schema.json"
@@ -276,6 +276,8 @@ def decode_state(document: Any, source: str, hint: str = "") -> State:
     appended (e.g. where the backup is).
     """
     check_format_version(document, source)
+    if isinstance(document, dict) and document.get("format_version") == 1:
+        document = _migrated(document)
     # The fast check first; errors are collected (all of them) only for a bad document.
     errors = [] if state_is_valid(document) else sorted(
         state_validator().iter_errors(document), key=lambda e: [str(p) for p in e.absolute_path])
@@ -288,6 +290,15 @@ def decode_state(document: Any, source: str, hint: str = "") -> State:
         return State.from_dict(document)
     except (KeyError, TypeError, ValueError) as exc:
         raise StateError(f"{source} is not a valid bria state file: {exc}" + (f"\n{hint}" if hint else "")) from exc
+
+
+def _migrated(document: dict[str, Any]) -> dict[str, Any]:
+    """A format-1 document as format 2, for the schema check (a malformed one is left for
+    the schema check to describe)."""
+    try:
+        return migrate_v1(document)
+    except (AttributeError, TypeError):
+        return document
 
 
 def parse_state_text(text: str, source: str, hint: str = "") -> State:

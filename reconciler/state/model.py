@@ -1,10 +1,13 @@
-"""The state format, v1: what bria last applied and observed, per address.
+"""The state format, v2: what bria last applied and observed, per address.
+
+v2 (FIBO datasets) adds a dataset version's `visual_schema` and a dataset's `pinned_schema`;
+a v1 document is read as v2 with both null (nothing else changed), and written as v2.
 
 Frozen dataclasses with `to_dict`/`from_dict`; `schemas/state.schema.json` describes the
 JSON and `state/README.md` documents it for people. The state never holds the API token.
 
 Shape (JSON):
-    {"format_version": 1, "lineage": "<uuid>", "serial": 7,
+    {"format_version": 2, "lineage": "<uuid>", "serial": 7,
      "resources": {"project.luna": {"type": "project", ...},
                    "dataset.luna_v1": {"type": "dataset", ...},
                    "model.luna_max": {"type": "model", ...}},
@@ -19,7 +22,8 @@ from typing import Any, Mapping
 
 from reconciler.model import address, split_address
 
-STATE_FORMAT_VERSION = 1
+STATE_FORMAT_VERSION = 2
+READABLE_FORMAT_VERSIONS = (1, 2)   # 1 is migrated on read (see migrate_v1)
 
 
 @dataclass(frozen=True)
@@ -48,16 +52,19 @@ class DatasetVersion:
     status: str                               # "draft" | "completed"
     caption_prefix: str | None
     images: Mapping[str, ImageRecord] = field(default_factory=dict)   # full sha256 → record
+    # FIBO datasets: the visual schema (a JSON string) as the API last returned it.
+    visual_schema: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"remote_id": self.remote_id, "name": self.name, "status": self.status,
-                "caption_prefix": self.caption_prefix,
+                "caption_prefix": self.caption_prefix, "visual_schema": self.visual_schema,
                 "images": {sha: r.to_dict() for sha, r in sorted(self.images.items())}}
 
     @staticmethod
     def from_dict(d: Mapping[str, Any]) -> "DatasetVersion":
         return DatasetVersion(int(d["remote_id"]), d["name"], d["status"], d.get("caption_prefix"),
-                              {sha: ImageRecord.from_dict(r) for sha, r in (d.get("images") or {}).items()})
+                              {sha: ImageRecord.from_dict(r) for sha, r in (d.get("images") or {}).items()},
+                              d.get("visual_schema"))
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,8 @@ class DatasetRecord:
     # A prefix produced by generate_prefix for `caption_prefix: auto`, pinned so it is never
     # regenerated behind the user's back.
     pinned_prefix: str | None = None
+    # A schema produced by generate_visual_schema for `visual_schema: auto`, pinned likewise.
+    pinned_schema: str | None = None
 
     @property
     def current(self) -> DatasetVersion | None:
@@ -94,12 +103,12 @@ class DatasetRecord:
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": "dataset", "project": self.project, "pinned_prefix": self.pinned_prefix,
-                "versions": [v.to_dict() for v in self.versions]}
+                "pinned_schema": self.pinned_schema, "versions": [v.to_dict() for v in self.versions]}
 
     @staticmethod
     def from_dict(d: Mapping[str, Any]) -> "DatasetRecord":
         return DatasetRecord(d["project"], tuple(DatasetVersion.from_dict(v) for v in d.get("versions") or ()),
-                             d.get("pinned_prefix"))
+                             d.get("pinned_prefix"), d.get("pinned_schema"))
 
 
 @dataclass(frozen=True)
@@ -242,9 +251,12 @@ class State:
 
     @staticmethod
     def from_dict(d: Mapping[str, Any]) -> "State":
-        if d.get("format_version") != STATE_FORMAT_VERSION:
+        """A state document of any readable format version, as the current version."""
+        if d.get("format_version") not in READABLE_FORMAT_VERSIONS:
             raise ValueError(f"unsupported state format_version {d.get('format_version')!r} "
-                             f"(this bria reads {STATE_FORMAT_VERSION})")
+                             f"(this bria reads {', '.join(map(str, READABLE_FORMAT_VERSIONS))})")
+        if d.get("format_version") == 1:
+            d = migrate_v1(d)
         projects: dict[str, ProjectRecord] = {}
         datasets: dict[str, DatasetRecord] = {}
         models: dict[str, ModelRecord] = {}
@@ -259,3 +271,15 @@ class State:
         return State(lineage=d["lineage"], serial=int(d["serial"]), projects=projects, datasets=datasets,
                      models=models, journal=tuple(JournalEntry.from_dict(e) for e in d.get("journal") or ()),
                      endpoint=d.get("endpoint") or None)
+
+
+def migrate_v1(document: Mapping[str, Any]) -> dict[str, Any]:
+    """A v1 state document as v2: every field kept; datasets gain `pinned_schema` and their
+    versions `visual_schema`, both null (v1 knew only legacy caption-prefix datasets)."""
+    resources: dict[str, Any] = {}
+    for addr, record in (document.get("resources") or {}).items():
+        if isinstance(record, dict) and record.get("type") == "dataset":
+            record = {**record, "pinned_schema": None,
+                      "versions": [{**v, "visual_schema": None} for v in record.get("versions") or ()]}
+        resources[addr] = record
+    return {**document, "format_version": 2, "resources": resources}
