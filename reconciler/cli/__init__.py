@@ -88,7 +88,8 @@ def main() -> None:
 # Command name → the module (reconciler.cli.NAME) whose COMMANDS list defines it. A command
 # missing here still works: an unknown name registers every module before giving up.
 _COMMAND_MODULES = {"validate": "validate", "plan": "plan", "show": "plan", "apply": "apply",
-                    "destroy": "apply", "import": "apply", "output": "apply", "state": "state",
+                    "destroy": "apply", "import": "apply", "output": "output",
+                    "refresh": "refresh", "wait": "wait", "state": "state",
                     "force-unlock": "state", "emulator": "emulator", "sample": "sample",
                     "captions": "captions", "probe": "probe"}
 

@@ -34,7 +34,7 @@ from reconciler.cli.dialect import settle_dialect
 from reconciler.cli.waiting import DEFAULT_REFRESH_TIMEOUT, refresh_timeout_option, within_deadline
 from reconciler.executor import ConsoleReporter, apply_plan, resolve_leftovers, stale_reason
 from reconciler.executor.importing import ImportRefused, import_resource
-from reconciler.executor.summary import output_lines, outputs, summary_lines
+from reconciler.executor.summary import summary_lines
 from reconciler.model import Manifest, Plan
 from reconciler.state.model import State
 from reconciler.state.store import LockLost, StateError
@@ -241,6 +241,7 @@ def _as_destroy(the_plan: Plan) -> Plan:
 
 async def _make_plan(manifest: Manifest, state: State, client: Any, store: Any, options: ApplyOptions,
                      console: Console) -> tuple[State, Plan | int, Any]:
+    from reconciler.cli.refresh import absorb_into_state
     from reconciler.planner import PlanError, plan as make_plan
     from reconciler.refresh import refresh
     from reconciler.render.human import render_plan
@@ -264,6 +265,7 @@ async def _make_plan(manifest: Manifest, state: State, client: Any, store: Any, 
     if refusal:
         _err(refusal)
         return state, exitcodes.ERROR, live
+    state = await absorb_into_state(state, live, store)
     try:
         the_plan = make_plan(manifest, state, live, targets=options.targets, excludes=options.excludes,
                              allow_destroy=_allow_destroy(options.allow_destroy),
@@ -388,28 +390,4 @@ def import_command(address: str | None, remote_id: int | None, discover: bool, a
     sys.exit(_locked_run(manifest, state_backend, lock_timeout, command_line(), body))
 
 
-@click.command("output")
-@click.option("--format", "fmt", type=click.Choice(["human", "json"]), default="human", show_default=True)
-@click.option("-f", "--file", "manifest_path", default="bria.yaml", show_default=True, help="The manifest.")
-@click.option("--state-backend", type=click.Choice(["local", "postgres"]), default=None)
-def output_command(fmt: str, manifest_path: str, state_backend: str | None) -> None:
-    """Model ids, statuses and generation prefixes from state, for later pipeline steps."""
-    from reconciler.state import open_store
-
-    manifest = load_manifest_or_exit(manifest_path)
-    try:
-        store = open_store(manifest.state, override_backend=state_backend)
-        try:   # read without the lock: output must work while an apply follows training
-            state = store.read() or State.empty()
-        finally:
-            close_state(store)
-    except StateError as exc:
-        _err(str(exc))
-        sys.exit(exitcodes.ERROR)
-    if fmt == "json":
-        click.echo(json.dumps(outputs(state), indent=2, sort_keys=True))
-    else:
-        click.echo("\n".join(output_lines(state)))
-
-
-COMMANDS = [apply_command, destroy_command, import_command, output_command]
+COMMANDS = [apply_command, destroy_command, import_command]

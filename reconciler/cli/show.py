@@ -4,6 +4,7 @@ model status and history. Reads the state only (no lock, no API call), like `ter
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import click
@@ -17,14 +18,30 @@ from reconciler.state.model import DatasetRecord, ModelRecord, ProjectRecord, St
 @click.command("show")
 @click.argument("addr", required=False, metavar="[ADDR]")
 @click.option("-f", "--file", "manifest_file", default="bria.yaml", show_default=True, help="The manifest.")
-@click.option("--format", "fmt", type=click.Choice(["human", "json"]), default="human", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["human", "json", "markdown"]), default="human", show_default=True,
+              help="markdown: saved plan files only.")
 @click.option("--state-backend", type=click.Choice(["local", "postgres"]), default=None)
-def show_command(addr: str | None, manifest_file: str, fmt: str, state_backend: str | None) -> None:
-    """Show the state: every resource, or the one at ADDR (e.g. model.luna_max)."""
+@click.option("--refresh", is_flag=True, help="Read the live statuses from the API into the state first.")
+def show_command(addr: str | None, manifest_file: str, fmt: str, state_backend: str | None, refresh: bool) -> None:
+    """Show the state: every resource, or the one at ADDR (e.g. model.luna_max).
+
+    ADDR may instead be a saved plan file (`bria plan --out FILE`): it is shown like `bria plan`."""
+    from reconciler.cli.refresh import refreshed_line
     from reconciler.state import open_store
     from reconciler.state.store import StateError
 
+    if addr is not None and Path(addr).is_file():
+        from reconciler.cli.planfile import show_plan_file
+
+        show_plan_file(addr, fmt)
+        return
+    if fmt == "markdown":
+        fail("--format markdown shows a saved plan file; the state has human and json views", exitcodes.ERROR)
     manifest = load_manifest_or_exit(manifest_file)
+    if refresh:
+        from reconciler.cli.refresh import refresh_state
+
+        refresh_state(manifest, state_backend, 0.0)
     try:
         store = open_store(manifest.state, override_backend=state_backend)
         state = store.read() or State.empty()
@@ -41,13 +58,14 @@ def show_command(addr: str | None, manifest_file: str, fmt: str, state_backend: 
         addresses = [addr]
     if fmt == "json":
         resources = state.to_dict()["resources"]
-        click.echo(json.dumps({"lineage": state.lineage, "serial": state.serial,
+        click.echo(json.dumps({"lineage": state.lineage, "serial": state.serial, "refreshed_at": state.refreshed_at,
                                "resources": {a: resources[a] for a in addresses}}, indent=2))
         return
     if not addresses:
         click.echo(f"The state is empty ({store.describe()}).")
         return
     click.echo("\n\n".join(describe(a, state.get(a)) for a in addresses))
+    click.echo("\n" + refreshed_line(state))
 
 
 def describe(addr: str, record: Any) -> str:

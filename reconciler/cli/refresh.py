@@ -1,0 +1,117 @@
+"""`bria refresh`: read the live API into the state without changing anything in the API.
+
+Absorbs what the API decides — model statuses and generation prefixes, current and
+superseded (`executor/observed.py`) — and stamps `refreshed_at`. What the user decides
+(names, descriptions, images) is not absorbed: a change made outside bria is reported here
+as drift and stays in the state as bria applied it, so the next plan shows it and puts it
+back. `refresh_state` is shared with `show --refresh` and `output --refresh`.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+import click
+
+from reconciler.cli import exitcodes
+from reconciler.cli.common import (build_client, close_state, command_line, fail, load_manifest_or_exit,
+                                   open_state, run_async)
+from reconciler.model import Drift, Manifest
+from reconciler.state.model import State
+
+if TYPE_CHECKING:
+    from reconciler.model import LiveView
+    from reconciler.state.store import StateStore
+
+
+@click.command("refresh")
+@click.option("-f", "--file", "manifest_file", default="bria.yaml", show_default=True, help="The manifest.")
+@click.option("--state-backend", type=click.Choice(["local", "postgres"]), default=None)
+@click.option("--lock-timeout", type=click.FloatRange(min=0), default=0.0, show_default=True, metavar="SECONDS")
+def refresh_command(manifest_file: str, state_backend: str | None, lock_timeout: float) -> None:
+    """Update the state from the API (statuses, generation prefixes); the API is not changed.
+
+    Changes made outside bria are listed as drift; the next `bria plan` shows what reverts them.
+    """
+    manifest = load_manifest_or_exit(manifest_file)
+    state, changed, drift = refresh_state(manifest, state_backend, lock_timeout)
+    for line in changed:
+        click.echo(line)
+    for item in drift:
+        click.echo(drift_line(item))
+    if not changed and not drift:
+        click.echo("The state already matches the API's statuses.")
+    click.echo(f"State refreshed at {state.refreshed_at} (serial {state.serial}).")
+    sys.exit(exitcodes.OK)
+
+
+def refresh_state(manifest: Manifest, state_backend: str | None, lock_timeout: float
+                  ) -> tuple[State, list[str], list[Drift]]:
+    """Lock, read, refresh from the API, absorb observed facts, write; exits on errors.
+    Returns the written state, one line per absorbed change, and the drift found."""
+    from reconciler.api import ApiError, TransportError
+    from reconciler.state.store import StateError
+
+    store, stored = open_state(manifest, state_backend, lock_timeout, command_line())
+    try:
+        state = stored or State.empty()
+        try:
+            updated, changed, drift = run_async(_refresh(manifest, state))
+        except (ApiError, TransportError) as exc:
+            fail(f"could not read the live API: {exc}", exitcodes.ERROR)
+        if stored is None and not state.addresses():
+            return updated, changed, drift      # nothing to record: do not create a state
+        try:
+            return store.write(updated), changed, drift
+        except StateError as exc:
+            fail(str(exc), exitcodes.ERROR)
+    finally:
+        close_state(store)
+
+
+async def _refresh(manifest: Manifest, state: State) -> tuple[State, list[str], list[Drift]]:
+    from reconciler.executor.clock import RealClock
+    from reconciler.executor.observed import absorb_model_statuses
+    from reconciler.planner import PlanError, plan
+    from reconciler.refresh import refresh
+
+    async with build_client(manifest) as client:
+        live = await refresh(client, state)
+    updated, changed = absorb_model_statuses(state, live, RealClock().now_iso())
+    try:
+        drift = list(plan(manifest, updated, live).drift)
+    except PlanError:
+        drift = []
+    return updated, changed, drift
+
+
+def drift_line(drift: Drift) -> str:
+    if drift.kind == "deleted":
+        return f"drift: {drift.address} (remote {drift.remote_id}) was deleted outside bria"
+    fields = ", ".join(f"{name} {v.get('expected')!r} → {v.get('actual')!r}"
+                       for name, v in drift.fields.items())
+    return f"drift: {drift.address} changed outside bria: {fields}"
+
+
+def refreshed_line(state: State) -> str:
+    """When the statuses in `state` were last read from the API, for people."""
+    if state.refreshed_at:
+        return f"Statuses as of {state.refreshed_at} (run `bria refresh` or pass --refresh to update)."
+    return "Statuses were never refreshed from the API (run `bria refresh` or pass --refresh)."
+
+
+COMMANDS = [refresh_command]
+
+
+async def absorb_into_state(state: State, live: "LiveView", store: "StateStore") -> State:
+    """For apply: take in the statuses its refresh just read; written at once when a model's
+    status or prefix moved (so `bria output` sees it even when there is nothing to apply)."""
+    import asyncio
+
+    from reconciler.executor.clock import RealClock
+    from reconciler.executor.observed import absorb_model_statuses
+
+    updated, changed = absorb_model_statuses(state, live, RealClock().now_iso())
+    if changed and state.serial > 0:
+        return await asyncio.to_thread(store.write, updated)
+    return updated
