@@ -178,6 +178,33 @@ class EmulatorOptions:
 
 
 @dataclass(frozen=True)
+class MovedBlock:
+    """`moved: [{from, to}]`: the state record at `from` is now `to` (state only)."""
+
+    from_address: str
+    to_address: str
+    source: SourceRange | None = None
+
+
+@dataclass(frozen=True)
+class RemovedBlock:
+    """`removed: [{address, destroy}]`: deliberately out of the manifest; destroy or only forget."""
+
+    address: str
+    destroy: bool
+    source: SourceRange | None = None
+
+
+@dataclass(frozen=True)
+class ImportBlock:
+    """`import: [{to, id}]`: adopt the existing remote object `remote_id` as `to`."""
+
+    to_address: str
+    remote_id: int
+    source: SourceRange | None = None
+
+
+@dataclass(frozen=True)
 class Manifest:
     path: Path                      # absolute path of the manifest file
     root: Path                      # the manifest's folder; image paths must stay inside it
@@ -190,6 +217,9 @@ class Manifest:
     emulator: EmulatorOptions = field(default_factory=EmulatorOptions)
     version: int = 1
     api_dialect: str | None = None  # legacy | mixed | fibo; None = detect (env BRIA_API_DIALECT overrides)
+    moved: tuple[MovedBlock, ...] = ()
+    removed: tuple[RemovedBlock, ...] = ()
+    imports: tuple[ImportBlock, ...] = ()
 
     def addresses(self) -> list[str]:
         return ([p.address for p in self.projects.values()]
@@ -226,6 +256,9 @@ class Action(str, enum.Enum):
     CLONE = "clone"           # dataset: a new draft version cloned from the completed one
     TRAIN = "train"
     STOP = "stop"
+    MOVE = "move"             # state only: the record is now kept under another address
+    IMPORT = "import"         # state only: an existing remote object is adopted
+    FORGET = "forget"         # state only: no longer managed; the remote object is left alone
     NOOP = "no-op"
 
 
@@ -268,6 +301,9 @@ class Op(str, enum.Enum):
     SUPERSEDE_MODEL = "supersede_model"        # state only: move the current model to history; args: remote_id, reason
     # state only
     FORGET = "forget"                          # args: remote_id — drop a record whose object is gone
+    MOVE_ADDRESS = "move_address"              # args: from, to — rename a record (a `moved` block)
+    IMPORT_RESOURCE = "import_resource"        # args: remote_id — read the object and record it (an `import` block)
+    REMOVE_FROM_STATE = "remove_from_state"    # args: remote_id — drop the whole record, remote untouched (`removed`, destroy: false)
 
 
 @dataclass(frozen=True)
@@ -418,8 +454,12 @@ class Plan:
             if Action.TRAIN in acts:
                 trains += 1
             uploads += sum(1 for s in c.steps if s.op is Op.UPLOAD_IMAGE)
+        # move/import/forget: state-only changes (moved, import and removed blocks).
+        state_only = {name: sum(1 for c in self.changes if action in c.actions)
+                      for name, action in (("move", Action.MOVE), ("import", Action.IMPORT),
+                                           ("forget", Action.FORGET))}
         return {"add": add, "change": change, "destroy": destroy,
-                "images_to_upload": uploads, "models_to_train": trains}
+                "images_to_upload": uploads, "models_to_train": trains, **state_only}
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -163,12 +163,14 @@ class BriaEnv:
     async def plan(self, manifest: Any, **kw: Any) -> Any:
         """Journal resolution + refresh + plan, as `bria apply` does before executing."""
         from reconciler.executor import resolve_leftovers
+        from reconciler.executor.import_preview import pending_import_records
         from reconciler.planner import plan as make_plan
         from reconciler.refresh import refresh
         client = self.client()
         state = (await resolve_leftovers(self.current_state(), client=client, store=self.store, manifest=manifest,
                                          clock=InstantClock(), settle_window=kw.pop("settle_window", 0.5))).state
         live = self.live = await refresh(client, state)
+        kw.setdefault("imported", await pending_import_records(manifest, state, client))
         return make_plan(manifest, state, live, **kw)
 
     async def converge(self, manifest: Any, **kw: Any) -> Any:

@@ -242,6 +242,7 @@ def _as_destroy(the_plan: Plan) -> Plan:
 async def _make_plan(manifest: Manifest, state: State, client: Any, store: Any, options: ApplyOptions,
                      console: Console) -> tuple[State, Plan | int, Any]:
     from reconciler.cli.refresh import absorb_into_state
+    from reconciler.executor.import_preview import ImportProblem, pending_import_records
     from reconciler.planner import PlanError, plan as make_plan
     from reconciler.refresh import refresh
     from reconciler.render.human import render_plan
@@ -267,10 +268,11 @@ async def _make_plan(manifest: Manifest, state: State, client: Any, store: Any, 
         return state, exitcodes.ERROR, live
     state = await absorb_into_state(state, live, store)
     try:
+        imported = await pending_import_records(manifest, state, client)
         the_plan = make_plan(manifest, state, live, targets=options.targets, excludes=options.excludes,
                              allow_destroy=_allow_destroy(options.allow_destroy),
-                             allow_duplicates=options.allow_duplicates)
-    except (PlanError, ValueError) as exc:   # unknown --target/--exclude address, cycle
+                             allow_duplicates=options.allow_duplicates, imported=imported)
+    except (PlanError, ValueError, ImportProblem) as exc:   # unknown --target/--exclude address, cycle, import
         _err(str(exc))
         return state, exitcodes.ERROR, live
     if options.destroying:

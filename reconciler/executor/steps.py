@@ -15,6 +15,7 @@ from typing import Any, Awaitable, Callable, Mapping
 
 from reconciler.api import errors
 from reconciler.executor import captioning, records
+from reconciler.executor.block_steps import BLOCK_HANDLERS
 from reconciler.executor.context import RunContext
 from reconciler.executor.journal import finish_model_delete, journaled, model_delete_entry, new_entry
 from reconciler.executor.records import StepFailed
@@ -331,6 +332,7 @@ HANDLERS: dict[Op, Handler] = {
     Op.STOP_TRAINING: stop_training, Op.DELETE_MODEL: delete_model, Op.SUPERSEDE_MODEL: supersede_model,
     Op.FORGET: forget,
 }
+HANDLERS.update(BLOCK_HANDLERS)   # moved / import / removed blocks (state only)
 
 # Steps on distinct images of one dataset: consecutive runs of these execute concurrently.
 IMAGE_OPS = frozenset({Op.UPLOAD_IMAGE, Op.DELETE_IMAGE, Op.SET_CAPTION, Op.REGENERATE_CAPTION})

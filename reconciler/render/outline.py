@@ -33,6 +33,10 @@ _IMAGE_GROUPS = (
 )
 
 
+# Block steps that touch only the state: not listed under "API calls".
+_NO_CALL_OPS = frozenset({Op.MOVE_ADDRESS.value, Op.REMOVE_FROM_STATE.value})
+
+
 @dataclass(frozen=True)
 class Line:
     mark: str          # margin symbol: "+", "-", "~", "-/+", "+/~", "!", "#", or "" (none)
@@ -78,7 +82,8 @@ def build_outline(plan: Mapping[str, Any], *, width: int = 100, max_image_lines:
 def legend_lines(changes: Iterable[Mapping[str, Any]]) -> list[Line]:
     """One line per symbol this plan uses, in a fixed order."""
     used = {symbols.style_of(c) for c in changes}
-    order = (symbols.CREATE, symbols.NEW_VERSION, symbols.UPDATE, symbols.DELETE, symbols.REPLACE)
+    order = (symbols.CREATE, symbols.NEW_VERSION, symbols.UPDATE, symbols.DELETE, symbols.REPLACE,
+             symbols.MOVE, symbols.IMPORT, symbols.FORGET)
     return [Line(s.symbol, s.legend, s.tone) for s in order if s in used]
 
 
@@ -109,7 +114,7 @@ def change_block(change: Mapping[str, Any], *, width: int, max_image_lines: int)
         lines.append(Line("#", f"  reason: {clean(reason)}", Tone.COMMENT))
     remote = _remote_id(change.get("before"))
     # The id names the object acted on; a create's `before` (if any) is a predecessor.
-    exists = style in (symbols.UPDATE, symbols.DELETE, symbols.REPLACE)
+    exists = style in (symbols.UPDATE, symbols.DELETE, symbols.REPLACE, symbols.FORGET)
     where = f" (remote #{remote})" if remote is not None and exists else ""
     tag = "  [protected]" if change.get("protected") else ""
     lines.append(Line(style.symbol, f"{addr}{where}{tag}", style.tone))
@@ -246,6 +251,8 @@ def steps_summary(steps: Iterable[Mapping[str, Any]], limit: int = 8) -> str:
     """`create_dataset, upload_image ×200, complete_dataset`: runs of one op are counted."""
     runs: list[list[Any]] = []
     for step in steps:
+        if step.get("op") in _NO_CALL_OPS:
+            continue
         op = clean(step.get("op", "?"))
         if runs and runs[-1][0] == op:
             runs[-1][1] += 1

@@ -44,7 +44,12 @@ DELETE = ChangeStyle("delete", "-", Tone.DELETE, "destroy")
 REPLACE = ChangeStyle("replace", "-/+", Tone.REPLACE, "destroy, then create a replacement")
 NEW_VERSION = ChangeStyle("new_version", "+/~", Tone.NEW_VERSION,
                           "create a new version; the old one is KEPT (not destroyed)")
+MOVE = ChangeStyle("move", "=>", Tone.UPDATE, "move to a new address (state only: no API call)")
+IMPORT = ChangeStyle("import", "<=", Tone.CREATE, "import an existing object (reads only)")
+FORGET = ChangeStyle("forget", "x", Tone.DELETE, "forget: drop from the state, leave the object in the API")
 NOOP = ChangeStyle("noop", " ", Tone.PLAIN, "no change")
+# State-only actions that accompany another action of the same change (moved, then updated).
+_STATE_ONLY = frozenset({Action.MOVE.value, Action.IMPORT.value})
 
 # Reasons that only repeat what the symbol already says; any other reason is shown.
 TRIVIAL_REASONS = frozenset({"", "create", "update", "update_in_place", "delete", "train",
@@ -57,6 +62,10 @@ _REASON_WORDS = {
     "start_training_because_train_true": "train: true in the manifest",
     "stop_because_train_false": "train: false in the manifest",
     "delete_because_bria_destroy": "bria destroy",
+    "move_because_moved_block": "a moved block in the manifest",
+    "import_because_import_block": "an import block in the manifest",
+    "forget_because_removed_block": "a removed block with destroy: false",
+    "delete_because_removed_block": "a removed block with destroy: true (the reviewed permission)",
 }
 
 # What a protected change would destroy, per resource kind (for the refusal message).
@@ -94,7 +103,14 @@ def is_kept_replacement(change: Mapping[str, Any]) -> bool:
 
 
 def style_of(change: Mapping[str, Any]) -> ChangeStyle:
-    acts = set(actions_of(change))
+    every = set(actions_of(change))
+    acts = every - _STATE_ONLY
+    if not acts - {Action.NOOP.value}:
+        if Action.IMPORT.value in every:
+            return IMPORT
+        return MOVE if Action.MOVE.value in every else NOOP
+    if Action.FORGET.value in acts:
+        return FORGET
     if Action.DELETE.value in acts and Action.CREATE.value in acts:
         return REPLACE
     if Action.CLONE.value in acts or is_kept_replacement(change):
@@ -110,6 +126,29 @@ def style_of(change: Mapping[str, Any]) -> ChangeStyle:
 
 def verb_of(change: Mapping[str, Any]) -> str:
     """What will happen, as the end of a sentence starting with the address."""
+    head = _state_only_head(change)
+    style = style_of(change)
+    if style in (MOVE, IMPORT):
+        return head + " (state only: no API change)"
+    if style is FORGET:
+        return "will be forgotten: removed from the state, the object stays in the API untouched"
+    rest = _verb_of(change)
+    return f"{head}, then {rest.removeprefix('will ')}" if head else rest
+
+
+def _state_only_head(change: Mapping[str, Any]) -> str:
+    """"has moved from X" / "will be imported (remote #N)", or "" for other changes."""
+    parts = []
+    for step in change.get("steps") or ():
+        args = step.get("args") or {}
+        if step.get("op") == Op.MOVE_ADDRESS.value:
+            parts.append(f"has moved from {args.get('from')}")
+        elif step.get("op") == Op.IMPORT_RESOURCE.value:
+            parts.append(f"will be imported (remote #{args.get('remote_id')})")
+    return " and ".join(parts)
+
+
+def _verb_of(change: Mapping[str, Any]) -> str:
     acts = set(actions_of(change))
     style = style_of(change)
     trains = Action.TRAIN.value in acts
@@ -167,10 +206,14 @@ def summary_counts(plan: Mapping[str, Any]) -> dict[str, int]:
 
 
 def summary_line(plan: Mapping[str, Any]) -> str:
-    """The fixed-wording summary; scripts and people grep for it, so it never varies."""
+    """The fixed-wording summary; scripts and people grep for it, so it never varies. State-only
+    changes (moved/import/removed blocks) follow in a second sentence when there are some."""
     s = summary_counts(plan)
-    return (f"Plan: {s['add']} to add, {s['change']} to change, {s['destroy']} to destroy; "
+    line = (f"Plan: {s['add']} to add, {s['change']} to change, {s['destroy']} to destroy; "
             f"{s['images_to_upload']} images to upload; {s['models_to_train']} models to train.")
+    extra = plan.get("summary") or {}
+    state_only = [f"{int(extra[k])} to {k}" for k in ("move", "import", "forget") if extra.get(k)]
+    return line + (f" State only: {', '.join(state_only)}." if state_only else "")
 
 
 NO_CHANGES_LINE = "No changes. Your Bria resources match the manifest."
