@@ -58,6 +58,7 @@ class ApplyOptions:
     settle_window: float = 5.0
     accept_missing: bool = False
     allow_duplicates: bool = False
+    reviewed: tuple[str, dict] | None = None   # --reviewed-plan: (path, plan JSON); see reviewed.py
 
 
 def _console() -> Console:
@@ -103,16 +104,27 @@ NO_TTY_MESSAGE = ("stdin is not a terminal, so bria cannot ask for confirmation;
 @_apply_options
 @click.option("--target", multiple=True, metavar="ADDR", help="Only this resource and its dependencies.")
 @click.option("--exclude", multiple=True, metavar="ADDR", help="Leave out this resource and its dependents.")
+@click.option("--reviewed-plan", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
+              help="Plan again and apply only if the plan matches this reviewed one (else exit 4 with a diff).")
 def apply_command(plan_file: Path | None, manifest_path: str, state_backend: str | None, lock_timeout: float,
                   auto_approve: bool, parallelism: int, wait: bool, allow_destroy: tuple[str, ...],
                   poll_interval: float, refresh_timeout: float, settle_window: float, accept_missing: bool,
-                  allow_duplicates: bool, target: tuple[str, ...], exclude: tuple[str, ...]) -> None:
+                  allow_duplicates: bool, target: tuple[str, ...], exclude: tuple[str, ...],
+                  reviewed_plan: Path | None) -> None:
     """Make the API match the manifest (or carry out a saved PLAN_FILE)."""
+    if plan_file is not None and reviewed_plan is not None:
+        _err("give either a saved PLAN_FILE or --reviewed-plan, not both")
+        sys.exit(exitcodes.ERROR)
     saved = _read_saved_plan(plan_file) if plan_file is not None else None
+    reviewed = _read_saved_plan(reviewed_plan) if reviewed_plan is not None else None
+    if reviewed is not None:   # the reviewed plan's selection, unless the command line gives one
+        target, exclude = target or reviewed.targets, exclude or reviewed.excludes
     manifest = load_manifest_or_exit(manifest_path)
-    options = ApplyOptions(auto_approve or saved is not None, parallelism, wait, allow_destroy, target, exclude,
-                           poll_interval, refresh_timeout=refresh_timeout, settle_window=settle_window,
-                           accept_missing=accept_missing, allow_duplicates=allow_duplicates)
+    options = ApplyOptions(auto_approve or saved is not None or reviewed is not None, parallelism, wait,
+                           allow_destroy, target, exclude, poll_interval, refresh_timeout=refresh_timeout,
+                           settle_window=settle_window, accept_missing=accept_missing,
+                           allow_duplicates=allow_duplicates,
+                           reviewed=(str(reviewed_plan), reviewed.to_dict()) if reviewed is not None else None)
     check_flags = partial(check_address_flags, manifest, targets=target, excludes=exclude,
                           allow_destroy=_allow_destroy(allow_destroy))
     sys.exit(_locked_run(manifest, state_backend, lock_timeout, command_line(),
@@ -280,6 +292,14 @@ async def _make_plan(manifest: Manifest, state: State, client: Any, store: Any, 
     color = console.is_terminal and not console.no_color
     console.print(render_plan(the_plan.to_dict(), color=color, width=console.width), markup=False,
                   highlight=False)
+    if options.reviewed is not None:
+        from reconciler.cli.reviewed import plan_differences, refusal_message
+
+        diff = plan_differences(options.reviewed[1], the_plan.to_dict())
+        if diff:
+            _err(refusal_message(options.reviewed[0], diff))
+            return state, exitcodes.STALE_PLAN, live
+        console.print(f"The plan matches the reviewed plan {options.reviewed[0]}.", markup=False, highlight=False)
     if not the_plan.has_changes:
         return state, exitcodes.OK, live
     if the_plan.refused or (the_plan.blocking_duplicates and not options.allow_duplicates):
