@@ -327,19 +327,24 @@ class ImageChanges:
     delete: tuple[str, ...] = ()         # rel paths or sha256 prefixes (when the file is gone)
     caption: tuple[str, ...] = ()        # rel paths whose manual caption is set/changed
     regenerate: tuple[str, ...] = ()     # rel paths whose caption goes back to automatic
+    # rel path → {"old": caption before, "new": caption after (None = automatic)}, for the
+    # paths of `caption` and `regenerate`: a reviewer sees what each caption becomes.
+    caption_values: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def is_empty(self) -> bool:
         return not (self.upload or self.delete or self.caption or self.regenerate)
 
-    def to_dict(self) -> dict[str, list[str]]:
+    def to_dict(self) -> dict[str, Any]:
         return {"upload": list(self.upload), "delete": list(self.delete),
-                "caption": list(self.caption), "regenerate": list(self.regenerate)}
+                "caption": list(self.caption), "regenerate": list(self.regenerate),
+                "caption_values": {p: dict(v) for p, v in self.caption_values.items()}}
 
     @staticmethod
     def from_dict(d: Mapping[str, Any] | None) -> "ImageChanges | None":
         if d is None:
             return None
-        return ImageChanges(*(tuple(d.get(k) or ()) for k in ("upload", "delete", "caption", "regenerate")))
+        lists = (tuple(d.get(k) or ()) for k in ("upload", "delete", "caption", "regenerate"))
+        return ImageChanges(*lists, caption_values=dict(d.get("caption_values") or {}))
 
 
 @dataclass(frozen=True)

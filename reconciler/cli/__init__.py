@@ -42,6 +42,7 @@ class _BriaGroup(click.Group):
 
     def _main(self, *args, **kwargs) -> None:
         kwargs["standalone_mode"] = False
+        _take_no_color(kwargs)
         try:
             result = super().main(*args, **kwargs)
         except click.exceptions.UsageError as exc:
@@ -69,9 +70,24 @@ class _BriaGroup(click.Group):
         return super().list_commands(ctx)
 
 
+def _take_no_color(kwargs: dict) -> None:
+    """`--no-color` anywhere on the command line (`bria --no-color plan`, `bria plan --no-color`,
+    like terraform's -no-color): no ANSI codes and no live progress bars, as with NO_COLOR=1."""
+    import os
+
+    args = kwargs.get("args")
+    if args is None:
+        args = kwargs["args"] = sys.argv[1:]
+    if "--no-color" in args:
+        os.environ["NO_COLOR"] = "1"
+        kwargs["args"] = [a for a in args if a != "--no-color"]
+
+
 @click.group(cls=_BriaGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="bria")
-def main() -> None:
+@click.option("--no-color", is_flag=True, help="No colours or live progress bars (also: env NO_COLOR=1; "
+              "accepted after the command name too).")
+def main(no_color: bool = False) -> None:
     """Declarative, Terraform-style reconciler for Bria's Tailored Generation API.
 
     Keep projects, datasets and models in a YAML manifest; `bria plan` shows what would

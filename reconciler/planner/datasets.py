@@ -17,8 +17,8 @@ from typing import Any
 from reconciler.json_captions import same_json
 from reconciler.model import (AUTO_PREFIX, AUTO_SCHEMA, FIBO_FAMILY, Action, Change, DatasetSpec, Drift,
                               ImageChanges, Op, Step, address)
-from reconciler.planner.content import (UNKNOWN, ActualVersion, automatic_history, content_plan, desired_images,
-                                        prefix_steps, schema_steps, upload_step, version_from_live,
+from reconciler.planner.content import (UNKNOWN, ActualVersion, automatic_history, caption_counts, content_plan,
+                                        desired_images, prefix_steps, schema_steps, upload_step, version_from_live,
                                         version_from_state)
 from reconciler.planner.context import Findings, PlanInputs
 from reconciler.state.model import DatasetRecord
@@ -38,16 +38,20 @@ def desired_summary(spec: DatasetSpec, actual: ActualVersion | None, pinned: str
     """The manifest's side of a dataset, with the same keys as ActualVersion.summary()."""
     if spec.family == FIBO_FAMILY:
         schema = (pinned_schema or "auto (generated)") if spec.visual_schema == AUTO_SCHEMA else spec.visual_schema
+        images = desired_images(spec)
+        manual = sum(1 for i in images.values() if i.caption is not None)
         summary = {"name": spec.name, "status": COMPLETED if spec.complete else "draft", "visual_schema": schema,
-                   "images": len(desired_images(spec))}
+                   "images": len(images), "captions": caption_counts(manual, len(images) - manual)}
         return summary if actual else {"project": spec.project, **summary}
     prefix = spec.caption_prefix
     if prefix is None:
         prefix = actual.caption_prefix if actual else "(API default)"    # left as the API has it
     elif prefix == AUTO_PREFIX:
         prefix = pinned or "auto (generated)"
+    images = desired_images(spec)
+    manual = sum(1 for i in images.values() if i.caption is not None)
     summary = {"name": spec.name, "status": COMPLETED if spec.complete else "draft", "caption_prefix": prefix,
-               "images": len(desired_images(spec))}
+               "images": len(images), "captions": caption_counts(manual, len(images) - manual)}
     return summary if actual else {"project": spec.project, **summary}
 
 

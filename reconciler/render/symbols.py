@@ -205,12 +205,17 @@ def summary_counts(plan: Mapping[str, Any]) -> dict[str, int]:
             for k in ("add", "change", "destroy", "images_to_upload", "models_to_train")}
 
 
+def plural(n: int, noun: str) -> str:
+    """"1 image", "2 images", "0 images"."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def summary_line(plan: Mapping[str, Any]) -> str:
     """The fixed-wording summary; scripts and people grep for it, so it never varies. State-only
     changes (moved/import/removed blocks) follow in a second sentence when there are some."""
     s = summary_counts(plan)
     line = (f"Plan: {s['add']} to add, {s['change']} to change, {s['destroy']} to destroy; "
-            f"{s['images_to_upload']} images to upload; {s['models_to_train']} models to train.")
+            f"{plural(s['images_to_upload'], 'image')} to upload; {plural(s['models_to_train'], 'model')} to train.")
     extra = plan.get("summary") or {}
     state_only = [f"{int(extra[k])} to {k}" for k in ("move", "import", "forget") if extra.get(k)]
     return line + (f" State only: {', '.join(state_only)}." if state_only else "")
