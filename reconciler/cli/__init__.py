@@ -72,7 +72,8 @@ class _BriaGroup(click.Group):
 
 def _take_no_color(kwargs: dict) -> None:
     """`--no-color` anywhere on the command line (`bria --no-color plan`, `bria plan --no-color`,
-    like terraform's -no-color): no ANSI codes and no live progress bars, as with NO_COLOR=1."""
+    like terraform's -no-color): no ANSI codes and no live progress bars, as with NO_COLOR=1.
+    `--workspace NAME` likewise (cli/workspace.py)."""
     import os
 
     args = kwargs.get("args")
@@ -80,14 +81,19 @@ def _take_no_color(kwargs: dict) -> None:
         args = kwargs["args"] = sys.argv[1:]
     if "--no-color" in args:
         os.environ["NO_COLOR"] = "1"
-        kwargs["args"] = [a for a in args if a != "--no-color"]
+        kwargs["args"] = args = [a for a in args if a != "--no-color"]
+    from reconciler.cli.workspace import take_workspace_arg
+
+    kwargs["args"] = take_workspace_arg(list(args))
 
 
 @click.group(cls=_BriaGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="bria")
 @click.option("--no-color", is_flag=True, help="No colours or live progress bars (also: env NO_COLOR=1; "
               "accepted after the command name too).")
-def main(no_color: bool = False) -> None:
+@click.option("--workspace", metavar="NAME", help="The state workspace (environment), e.g. staging or prod "
+              "(also: env BRIA_WORKSPACE; accepted after the command name too).")
+def main(no_color: bool = False, workspace: str | None = None) -> None:
     """Declarative, Terraform-style reconciler for Bria's Tailored Generation API.
 
     Keep projects, datasets and models in a YAML manifest; `bria plan` shows what would
