@@ -89,6 +89,9 @@ def load_manifest(path: Path, *, hash_cache: HashCache | None = None
     if has_errors(diagnostics):
         return None, diagnostics
     manifest = _build(data, document.source_map, root / path.name, root, checker.images, checker.schemas)
+    naming = data.get("naming") or {}
+    if naming.get("versions"):
+        manifest = replace(manifest, name_pattern=naming["versions"])
     if not any(blocks):
         return manifest, diagnostics
     return replace(manifest, moved=blocks[0], removed=blocks[1], imports=blocks[2],

@@ -216,7 +216,9 @@ class Manifest:
     digest: str                     # sha256 over the canonical desired state (incl. image hashes)
     emulator: EmulatorOptions = field(default_factory=EmulatorOptions)
     version: int = 1
-    api_dialect: str | None = None  # legacy | mixed | fibo; None = detect (env BRIA_API_DIALECT overrides)
+    api_dialect: str | None = None  # legacy | mixed | fibo; None = detect (env BRIA_API_DIALECT overrides)    # How later versions are named (planner/naming.py): {name} and {version}.
+    name_pattern: str = "{name} v{version}"
+
     moved: tuple[MovedBlock, ...] = ()
     removed: tuple[RemovedBlock, ...] = ()
     imports: tuple[ImportBlock, ...] = ()

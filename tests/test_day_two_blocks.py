@@ -189,3 +189,35 @@ def test_state_mv_moves_a_record_without_touching_the_api(tmp_path):
     assert run_bria("plan", "--detailed-exitcode", cwd=tmp_path).returncode == 0
     bad = run_bria("state", "mv", "model.luna_main", "dataset.x", cwd=tmp_path)
     assert bad.returncode == 1 and "only the key can change" in bad.stderr
+
+
+def test_versioned_names_and_prune(tmp_path, emulator_server):
+    """Each replacement gets a name with its version; `bria prune` deletes superseded models
+    (trained ones only with --allow-destroy), never the current one."""
+    from fixtures_emulator import make_png
+
+    url = emulator_server("--training-seconds", "600", "--stopping-seconds", "0.2")
+    env = {"BRIA_API_URL": url}
+    write_case(tmp_path, luna_yaml(), luna_images(1))
+    assert run_bria("apply", "--auto-approve", cwd=tmp_path, env=env).returncode == 0
+    for seed in (50, 51):
+        (tmp_path / f"images/luna/more_{seed}.png").write_bytes(make_png(256, 256, seed))
+        assert run_bria("apply", "--auto-approve", cwd=tmp_path, env=env).returncode == 0
+    assert run_bria("plan", "--detailed-exitcode", cwd=tmp_path, env=env).returncode == 0, "names are stable"
+    with httpx.Client(base_url=url, headers={"api_token": "token-apply-tests"}) as raw:
+        names = sorted(m["name"] for m in raw.get("/tailored-gen/models").json())
+        datasets = sorted(d["name"] for d in raw.get("/tailored-gen/datasets").json())
+    assert names == ["Luna max", "Luna max v2", "Luna max v3"]
+    assert datasets == ["Luna training set", "Luna training set v2", "Luna training set v3"]
+
+    refused = run_bria("prune", "--auto-approve", cwd=tmp_path, env=env)
+    assert refused.returncode == 6 and "--allow-destroy model.luna_max" in refused.stderr
+    assert "model.luna_max will lose its superseded models (its current model stays)" in refused.stdout
+    pruned = run_bria("prune", "model.luna_max", "--allow-destroy", "model.luna_max", "--auto-approve",
+                      cwd=tmp_path, env=env)
+    assert pruned.returncode == 0, pruned.stdout + pruned.stderr
+    with httpx.Client(base_url=url, headers={"api_token": "token-apply-tests"}) as raw:
+        assert [m["name"] for m in raw.get("/tailored-gen/models").json()] == ["Luna max v3"]
+    state = json.loads((tmp_path / "state/bria.json").read_text())["resources"]["model.luna_max"]
+    assert state["superseded"] == [] and state["name"] == "Luna max v3"
+    assert "No superseded models to prune" in run_bria("prune", cwd=tmp_path, env=env).stdout

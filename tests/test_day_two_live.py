@@ -152,3 +152,16 @@ def test_wait_refuses_unknown_and_untrained_models_without_api_calls(tmp_path, e
         done = run_bria("wait", *args, cwd=tmp_path, env=env)
         assert done.returncode == 1 and message in done.stderr, done.stderr
     assert run_bria("wait", cwd=tmp_path, env=env).returncode == 0
+
+
+def test_show_renders_a_saved_plan_and_no_color_is_accepted_anywhere(tmp_path):
+    write_case(tmp_path, "api:\n  endpoint: emulator\n" + luna_yaml(), luna_images(1))
+    saved = run_bria("plan", "--out", "plan.json", "--no-color", cwd=tmp_path)
+    assert saved.returncode == 0, saved.stderr
+    shown = run_bria("show", "plan.json", cwd=tmp_path)
+    assert shown.returncode == 0 and "Plan: 3 to add" in shown.stdout and "1 image to upload" in shown.stdout
+    markdown = run_bria("--no-color", "show", "plan.json", "--format", "markdown", cwd=tmp_path)
+    assert markdown.stdout.startswith("### bria plan") and "\x1b[" not in markdown.stdout
+    (tmp_path / "junk.json").write_text("{}")
+    bad = run_bria("show", "junk.json", cwd=tmp_path)
+    assert bad.returncode == 1 and "junk.json: not a readable bria plan" in bad.stderr

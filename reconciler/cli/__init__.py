@@ -111,7 +111,7 @@ def main(no_color: bool = False, workspace: str | None = None) -> None:
 # missing here still works: an unknown name registers every module before giving up.
 _COMMAND_MODULES = {"validate": "validate", "plan": "plan", "show": "plan", "apply": "apply",
                     "destroy": "apply", "import": "apply", "output": "output",
-                    "refresh": "refresh", "wait": "wait", "state": "state",
+                    "refresh": "refresh", "wait": "wait", "prune": "prune", "state": "state",
                     "force-unlock": "state", "emulator": "emulator", "sample": "sample",
                     "captions": "captions", "probe": "probe"}
 

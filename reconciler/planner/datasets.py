@@ -21,6 +21,7 @@ from reconciler.planner.content import (UNKNOWN, ActualVersion, automatic_histor
                                         desired_images, prefix_steps, schema_steps, upload_step, version_from_live,
                                         version_from_state)
 from reconciler.planner.context import Findings, PlanInputs
+from reconciler.planner.naming import next_version, versioned_name, wanted_name
 from reconciler.state.model import DatasetRecord
 
 COMPLETED = "completed"
@@ -34,14 +35,16 @@ def plan_datasets(inputs: PlanInputs, out: Findings) -> None:
 
 
 def desired_summary(spec: DatasetSpec, actual: ActualVersion | None, pinned: str | None,
-                    pinned_schema: str | None = None) -> dict[str, Any]:
-    """The manifest's side of a dataset, with the same keys as ActualVersion.summary()."""
+                    pinned_schema: str | None = None, name: str | None = None) -> dict[str, Any]:
+    """The manifest's side of a dataset, with the same keys as ActualVersion.summary()
+    (`name`: the version's name when not the plain one, planner/naming.py)."""
     if spec.family == FIBO_FAMILY:
         schema = (pinned_schema or "auto (generated)") if spec.visual_schema == AUTO_SCHEMA else spec.visual_schema
         images = desired_images(spec)
         manual = sum(1 for i in images.values() if i.caption is not None)
-        summary = {"name": spec.name, "status": COMPLETED if spec.complete else "draft", "visual_schema": schema,
-                   "images": len(images), "captions": caption_counts(manual, len(images) - manual)}
+        summary = {"name": name or spec.name, "status": COMPLETED if spec.complete else "draft",
+                   "visual_schema": schema, "images": len(images),
+                   "captions": caption_counts(manual, len(images) - manual)}
         return summary if actual else {"project": spec.project, **summary}
     prefix = spec.caption_prefix
     if prefix is None:
@@ -50,7 +53,7 @@ def desired_summary(spec: DatasetSpec, actual: ActualVersion | None, pinned: str
         prefix = pinned or "auto (generated)"
     images = desired_images(spec)
     manual = sum(1 for i in images.values() if i.caption is not None)
-    summary = {"name": spec.name, "status": COMPLETED if spec.complete else "draft", "caption_prefix": prefix,
+    summary = {"name": name or spec.name, "status": COMPLETED if spec.complete else "draft", "caption_prefix": prefix,
                "images": len(images), "captions": caption_counts(manual, len(images) - manual)}
     return summary if actual else {"project": spec.project, **summary}
 
@@ -59,16 +62,18 @@ def _plan_dataset(inputs: PlanInputs, out: Findings, spec: DatasetSpec) -> None:
     record = inputs.state.datasets.get(spec.key)
     current = record.current if record else None
     if record is None or current is None:
-        _create(out, spec, "create", record)
+        _create(out, spec, "create", record, name=_new_version_name(inputs, spec, record))
         return
     before = version_from_state(current).summary()
     if spec.project in out.replaced_projects:
         # The project's deletion takes every version with it; the ip fields that shaped an
         # automatic prefix changed, so it is generated again.
-        _create(out, spec, "recreate_because_project_replaced", record, before, regenerate_prefix=True)
+        _create(out, spec, "recreate_because_project_replaced", record, before, regenerate_prefix=True,
+                name=_new_version_name(inputs, spec, record))
         return
     if record.project != spec.project:
-        _create(out, spec, "recreate_because_project_changed", record, before)
+        _create(out, spec, "recreate_because_project_changed", record, before,
+                name=_new_version_name(inputs, spec, record))
         return
     recorded_family = _positive_family(current)
     if recorded_family is not None and recorded_family != spec.family:
@@ -81,7 +86,8 @@ def _plan_dataset(inputs: PlanInputs, out: Findings, spec: DatasetSpec) -> None:
     live = inputs.live_dataset(spec.key)
     if live is None:
         out.drift.append(Drift(spec.address, "deleted", current.remote_id))
-        _create(out, spec, "recreate_because_deleted_outside_bria", record, before)
+        _create(out, spec, "recreate_because_deleted_outside_bria", record, before,
+                name=_new_version_name(inputs, spec, record))
         return
     actual = version_from_live(live, current, [*(i.sha256 for i in spec.images), *_journaled_uploads(inputs, spec)])
     actual = replace(actual, automatic_history=automatic_history(record))
@@ -89,18 +95,33 @@ def _plan_dataset(inputs: PlanInputs, out: Findings, spec: DatasetSpec) -> None:
     if actual.status == COMPLETED:
         _plan_completed(inputs, out, spec, record, actual, drifted)
     else:
-        _plan_draft(out, spec, record, actual, drifted)
+        _plan_draft(out, spec, record, actual, drifted, _wanted_name(inputs, spec, record))
+
+
+def _new_version_name(inputs: PlanInputs, spec: DatasetSpec, record: DatasetRecord | None) -> str:
+    """The plain name for a dataset's first version; a versioned one for each later version."""
+    if record is None or not record.versions:
+        return spec.name
+    pattern = inputs.manifest.name_pattern
+    current = record.current.name if record.current else None
+    return versioned_name(pattern, spec.name, next_version(pattern, current, len(record.versions)))
+
+
+def _wanted_name(inputs: PlanInputs, spec: DatasetSpec, record: DatasetRecord) -> str:
+    """The current version's name as the manifest wants it (with the version bria gave it)."""
+    return wanted_name(inputs.manifest.name_pattern, spec.name, record.current.name if record.current else None)
 
 
 def _create(out: Findings, spec: DatasetSpec, reason: str, record: DatasetRecord | None,
-            before: dict[str, Any] | None = None, *, regenerate_prefix: bool = False) -> None:
+            before: dict[str, Any] | None = None, *, regenerate_prefix: bool = False, name: str | None = None) -> None:
     """The full create sequence: create, prefix, uploads (with manual captions), complete.
 
     A recreated dataset keeps its record: the new version is appended to the chain (the old,
     gone ones stay as history) and a pinned automatic prefix is reused."""
     pinned = record.pinned_prefix if record else None
     pinned_schema = record.pinned_schema if record else None
-    create = {"name": spec.name, "project": spec.project}
+    name = name or spec.name
+    create = {"name": name, "project": spec.project}
     if spec.family == FIBO_FAMILY:
         create["family"] = FIBO_FAMILY
     steps = [Step(Op.CREATE_DATASET, create)]
@@ -115,7 +136,7 @@ def _create(out: Findings, spec: DatasetSpec, reason: str, record: DatasetRecord
     out.completed_after[spec.key] = spec.complete
     out.add(Change(address=spec.address, actions=(Action.CREATE,), reason=reason, steps=tuple(steps),
                    before=before, after=desired_summary(spec, None, None if regenerate_prefix else pinned,
-                                                        pinned_schema),
+                                                        pinned_schema, name),
                    images=ImageChanges(upload=tuple(i.rel_path for i in uploads))))
 
 
@@ -162,35 +183,37 @@ def _plan_completed(inputs: PlanInputs, out: Findings, spec: DatasetSpec, record
         _note_strays(out, spec, actual, trained, dropped=reason is not None)
         if reason is None:
             out.kept_strays.add(spec.key)
+    wanted = _wanted_name(inputs, spec, record)
     if reason is not None:
-        steps = [Step(Op.CLONE_DATASET, {"source_remote_id": actual.remote_id, "name": spec.name}), *content.steps]
+        name = _new_version_name(inputs, spec, record)
+        steps = [Step(Op.CLONE_DATASET, {"source_remote_id": actual.remote_id, "name": name}), *content.steps]
         if spec.complete:
             steps.append(Step(Op.COMPLETE_DATASET, {}))
         out.renewed_datasets.add(spec.key)
         out.completed_after[spec.key] = spec.complete
         out.add(Change(address=spec.address, actions=(Action.CLONE,), reason=reason,
                        steps=tuple(steps), before=actual.summary(),
-                       after=desired_summary(spec, actual, pinned, record.pinned_schema),
+                       after=desired_summary(spec, actual, pinned, record.pinned_schema, name),
                        images=None if content.images.is_empty() else content.images))
         return
     out.completed_after[spec.key] = True
     if not spec.complete:
         out.note(spec.address, f"{spec.address}: already completed; `complete: false` does not reopen it "
                                "(completed datasets are frozen; a content change makes a new draft version)")
-    if actual.name != spec.name:
+    if actual.name != wanted:
         out.add(Change(address=spec.address, actions=(Action.UPDATE,),
-                       reason=_update_reason(drifted, spec.name == record.current.name),
-                       steps=(Step(Op.UPDATE_DATASET, {"name": spec.name}),),
-                       before={"name": actual.name}, after={"name": spec.name}))
+                       reason=_update_reason(drifted, wanted == record.current.name),
+                       steps=(Step(Op.UPDATE_DATASET, {"name": wanted}),),
+                       before={"name": actual.name}, after={"name": wanted}))
 
 
 def _plan_draft(out: Findings, spec: DatasetSpec, record: DatasetRecord, actual: ActualVersion,
-                drifted: bool) -> None:
+                drifted: bool, wanted: str) -> None:
     out.completed_after[spec.key] = spec.complete
     content = content_plan(spec, actual, record.pinned_prefix, record.pinned_schema)
     steps: list[Step] = []
-    if actual.name != spec.name:
-        steps.append(Step(Op.UPDATE_DATASET, {"name": spec.name}))
+    if actual.name != wanted:
+        steps.append(Step(Op.UPDATE_DATASET, {"name": wanted}))
     steps.extend(content.steps)
     if spec.complete:
         steps.append(Step(Op.COMPLETE_DATASET, {}))
@@ -198,8 +221,8 @@ def _plan_draft(out: Findings, spec: DatasetSpec, record: DatasetRecord, actual:
         return
     # Had bria's last apply been left alone, would there be anything to do?
     recorded = content_plan(spec, version_from_state(record.current), record.pinned_prefix, record.pinned_schema)
-    as_recorded = recorded.empty and spec.name == record.current.name and not spec.complete
-    after = desired_summary(spec, actual, record.pinned_prefix, record.pinned_schema)
+    as_recorded = recorded.empty and wanted == record.current.name and not spec.complete
+    after = desired_summary(spec, actual, record.pinned_prefix, record.pinned_schema, wanted)
     out.add(Change(address=spec.address, actions=(Action.UPDATE,), reason=_update_reason(drifted, as_recorded),
                    steps=tuple(steps), before=actual.summary(), after=after,
                    images=None if content.images.is_empty() else content.images))

@@ -23,6 +23,7 @@ from typing import Any, Mapping
 
 from reconciler.model import MODEL_STATUSES, Action, Change, Drift, ModelSpec, Op, Step, address
 from reconciler.planner.context import Findings, PlanInputs, changed_fields, same_text
+from reconciler.planner.naming import next_version, versioned_name, wanted_name
 from reconciler.state.model import ModelRecord
 
 TRAINED = ("Completed", "InProgress")
@@ -36,10 +37,12 @@ def plan_models(inputs: PlanInputs, out: Findings) -> None:
         _plan_removal(inputs, out, key)
 
 
-def desired_summary(spec: ModelSpec, trains: bool, dataset_version: int | str | None = None) -> dict[str, Any]:
+def desired_summary(spec: ModelSpec, trains: bool, dataset_version: int | str | None = None,
+                    name: str | None = None) -> dict[str, Any]:
     """The new model, with the same keys as actual_summary() (`dataset_version` only on a
-    replacement: the dataset version it will be created on, "new" when made in this plan)."""
-    summary = {"name": spec.name, "description": spec.description, "dataset": spec.dataset,
+    replacement: the dataset version it will be created on, "new" when made in this plan;
+    `name`: the versioned name, when not the manifest's plain one)."""
+    summary = {"name": name or spec.name, "description": spec.description, "dataset": spec.dataset,
                "training_version": spec.training_version, "training_mode": spec.training_mode,
                "training_parameters": dict(spec.training_parameters), "status": "InProgress" if trains else "Created"}
     return summary if dataset_version is None else {**summary, "dataset_version": dataset_version}
@@ -109,19 +112,29 @@ def _train_steps(out: Findings, spec: ModelSpec) -> list[Step]:
     return [Step(Op.START_TRAINING, {"parameters": dict(spec.training_parameters)})]
 
 
-def _create_step(spec: ModelSpec) -> Step:
-    return Step(Op.CREATE_MODEL, {"name": spec.name, "description": spec.description, "dataset": spec.dataset,
+def _create_step(spec: ModelSpec, name: str) -> Step:
+    return Step(Op.CREATE_MODEL, {"name": name, "description": spec.description, "dataset": spec.dataset,
                                   "training_version": spec.training_version, "training_mode": spec.training_mode})
+
+
+def _new_model_name(inputs: PlanInputs, spec: ModelSpec) -> str:
+    """The plain name for an address's first model; a versioned one for each later model."""
+    record = inputs.state.models.get(spec.key)
+    if record is None:
+        return spec.name
+    pattern = inputs.manifest.name_pattern
+    return versioned_name(pattern, spec.name, next_version(pattern, record.name, 1 + len(record.superseded)))
 
 
 def _create(inputs: PlanInputs, out: Findings, spec: ModelSpec, reason: str,
             before: dict[str, Any] | None = None, forget: int | None = None) -> None:
     steps = [Step(Op.FORGET, {"remote_id": forget})] if forget is not None else []
     train = _train_steps(out, spec)
-    steps += [_create_step(spec), *train]
+    name = _new_model_name(inputs, spec)
+    steps += [_create_step(spec, name), *train]
     actions = (Action.CREATE, Action.TRAIN) if train else (Action.CREATE,)
     out.add(Change(address=spec.address, actions=actions, reason=reason, steps=tuple(steps),
-                   before=before, after=desired_summary(spec, bool(train))))
+                   before=before, after=desired_summary(spec, bool(train), name=name)))
 
 
 def _recreate_deleted(inputs: PlanInputs, out: Findings, spec: ModelSpec, record: ModelRecord,
@@ -157,16 +170,17 @@ def _replace(inputs: PlanInputs, out: Findings, spec: ModelSpec, before: dict[st
     """Keep the old remote model (recorded as superseded) and create + train a new one; an
     old model that never trained is deleted once its successor exists (see the docstring)."""
     train = _train_steps(out, spec)
+    name = _new_model_name(inputs, spec)
     untrained = before["status"] == "Created"
     # `train: false` on a training model means stop it (design.md §3), replaced or not.
     stop_old = not spec.train and before["status"] == "InProgress"
     delete_old = [Step(Op.DELETE_MODEL, {"remote_id": before["remote_id"]})] if untrained else []
     steps = ((Step(Op.STOP_TRAINING, {"remote_id": before["remote_id"]}),) if stop_old else ()) + (
         Step(Op.SUPERSEDE_MODEL, {"remote_id": before["remote_id"], "reason": reason}),
-        _create_step(spec), *delete_old, *train)
+        _create_step(spec, name), *delete_old, *train)
     actions = (((Action.STOP,) if stop_old else ()) + ((Action.DELETE,) if untrained else ()) + (Action.CREATE,)
                + ((Action.TRAIN,) if train else ()))
-    after = desired_summary(spec, bool(train), _dataset_version(inputs, out, spec))
+    after = desired_summary(spec, bool(train), _dataset_version(inputs, out, spec), name=name)
     if stop_old:
         after |= {"old_model_status": "Stopped", "irreversible": True}
     out.add(Change(address=spec.address, actions=actions, reason=reason, steps=steps, before=before, after=after))
@@ -185,7 +199,8 @@ def _dataset_version(inputs: PlanInputs, out: Findings, spec: ModelSpec) -> int 
 def _plan_in_place(inputs: PlanInputs, out: Findings, spec: ModelSpec, record: ModelRecord,
                    actual: dict[str, Any], drifted: bool) -> None:
     status = actual["status"]
-    desired = desired_summary(spec, spec.train)
+    desired = desired_summary(spec, spec.train, name=wanted_name(inputs.manifest.name_pattern, spec.name,
+                                                                 actual["name"]))
     updated = changed_fields(desired, actual, ("name", "description"))
     steps: list[Step] = []
     actions: list[Action] = []
@@ -234,9 +249,15 @@ def _plan_removal(inputs: PlanInputs, out: Findings, key: str) -> None:
     live = inputs.live_model(key)
     before = actual_summary(record, live)
     if record.superseded:
-        # Replacements keep their predecessors; removing the address does not destroy them.
         kept = ", ".join(str(s.remote_id) for s in record.superseded)
-        out.note(addr, f"{addr}: its superseded model(s) {kept} stay in the API, no longer tracked by bria")
+        dataset = inputs.state.datasets.get(record.dataset)
+        project = out.changes.get(address("project", dataset.project)) if dataset else None
+        if project is not None and Action.DELETE in project.actions:
+            out.note(addr, f"{addr}: its superseded model(s) {kept} are deleted with project.{dataset.project}")
+        else:
+            # Replacements keep their predecessors; removing the address does not destroy them.
+            out.note(addr, f"{addr}: its superseded model(s) {kept} stay in the API, no longer tracked by bria "
+                           f"(`bria prune {addr}` before removing it deletes them)")
     if live is None:
         out.drift.append(Drift(addr, "deleted", record.remote_id))
         out.add(Change(address=addr, actions=(Action.DELETE,), reason="forget_because_deleted_outside_bria",

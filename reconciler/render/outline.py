@@ -58,13 +58,9 @@ def clean(text: Any) -> str:
     return clean_text(text)
 
 
-def format_value(value: Any, limit: int | None = None) -> str:
-    """A JSON-ish one-line rendering of a field value; cut to `limit` characters only where
-    a label needs to stay short (a kept object's name in a warning line), never a field."""
-    text = value_text(value)
-    if limit is not None and len(text) > limit:
-        text = text[: max(limit - 1, 1)] + "…"
-    return text
+def format_value(value: Any) -> str:
+    """A JSON-ish one-line rendering of a value, whole (see render/values.py)."""
+    return value_text(value)
 
 
 def build_outline(plan: Mapping[str, Any], *, width: int | None = 100, max_image_lines: int | None = 10) -> Outline:
@@ -151,7 +147,7 @@ def _kept_text(change: Mapping[str, Any]) -> str:
         rid = next((_step_remote_id(s) for s in change.get("steps") or ()
                     if _step_remote_id(s) is not None), None)
     name = before.get("name") if isinstance(before, Mapping) else None
-    ident = (f" #{rid}" if rid is not None else "") + (f" {format_value(name, 60)}" if name else "")
+    ident = (f" #{rid}" if rid is not None else "") + (f" {format_value(name)}" if name else "")
     if "clone" in symbols.actions_of(change):
         return f"the completed version{ident} is KEPT unchanged; the new draft becomes current"
     return f"the old model{ident} is KEPT (recorded as superseded, not deleted)"

@@ -66,6 +66,7 @@ _REASON_WORDS = {
     "import_because_import_block": "an import block in the manifest",
     "forget_because_removed_block": "a removed block with destroy: false",
     "delete_because_removed_block": "a removed block with destroy: true (the reviewed permission)",
+    "delete_because_superseded_and_pruned": "bria prune: its superseded models are deleted; the current one stays",
 }
 
 # What a protected change would destroy, per resource kind (for the refusal message).
@@ -128,6 +129,8 @@ def verb_of(change: Mapping[str, Any]) -> str:
     """What will happen, as the end of a sentence starting with the address."""
     head = _state_only_head(change)
     style = style_of(change)
+    if change.get("reason") == "delete_because_superseded_and_pruned":
+        return "will lose its superseded models (its current model stays)"
     if style in (MOVE, IMPORT):
         return head + " (state only: no API change)"
     if style is FORGET:
