@@ -221,3 +221,22 @@ def test_versioned_names_and_prune(tmp_path, emulator_server):
     state = json.loads((tmp_path / "state/bria.json").read_text())["resources"]["model.luna_max"]
     assert state["superseded"] == [] and state["name"] == "Luna max v3"
     assert "No superseded models to prune" in run_bria("prune", cwd=tmp_path, env=env).stdout
+
+
+async def test_the_destroy_note_says_where_superseded_models_go(tmp_path, bria_env):
+    from fixtures_emulator import make_png
+
+    env = bria_env(training_seconds=600)
+    root = tmp_path / "m"
+    manifest = load(write_case(root, luna_yaml(), luna_images(1)))
+    assert (await env.converge(manifest)).ok
+    (root / "images/luna/extra.png").write_bytes(make_png(256, 256, 90))
+    assert (await env.converge(load(root / "bria.yaml"))).ok
+    old = env.current_state().models["luna_max"].superseded[0].remote_id
+
+    alone = await env.plan(rewrite(root, WITHOUT_MODEL_YAML), allow_destroy="all")
+    assert any(f"superseded model(s) {old} stay in the API" in n and "bria prune model.luna_max" in n
+               for n in alone.notes), alone.notes
+    everything = await env.plan(rewrite(root, "version: 1\n"), allow_destroy="all")
+    assert any(f"superseded model(s) {old} are deleted with project.luna" in n for n in everything.notes), \
+        everything.notes
