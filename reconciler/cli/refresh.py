@@ -16,7 +16,9 @@ import click
 from reconciler.cli import exitcodes
 from reconciler.cli.common import (build_client, close_state, command_line, fail, load_manifest_or_exit,
                                    open_state, run_async)
+from reconciler.cli.waiting import DEFAULT_REFRESH_TIMEOUT, refresh_timeout_option, within_deadline
 from reconciler.model import Drift, Manifest
+from reconciler.textsafe import clean_text
 from reconciler.state.model import State
 
 if TYPE_CHECKING:
@@ -28,15 +30,17 @@ if TYPE_CHECKING:
 @click.option("-f", "--file", "manifest_file", default="bria.yaml", show_default=True, help="The manifest.")
 @click.option("--state-backend", type=click.Choice(["local", "postgres"]), default=None)
 @click.option("--lock-timeout", type=click.FloatRange(min=0), default=0.0, show_default=True, metavar="SECONDS")
-def refresh_command(manifest_file: str, state_backend: str | None, lock_timeout: float) -> None:
+@refresh_timeout_option
+def refresh_command(manifest_file: str, state_backend: str | None, lock_timeout: float,
+                    refresh_timeout: float) -> None:
     """Update the state from the API (statuses, generation prefixes); the API is not changed.
 
     Changes made outside bria are listed as drift; the next `bria plan` shows what reverts them.
     """
     manifest = load_manifest_or_exit(manifest_file)
-    state, changed, drift = refresh_state(manifest, state_backend, lock_timeout)
+    state, changed, drift = refresh_state(manifest, state_backend, lock_timeout, refresh_timeout)
     for line in changed:
-        click.echo(line)
+        click.echo(clean_text(line))
     for item in drift:
         click.echo(drift_line(item))
     if not changed and not drift:
@@ -45,8 +49,8 @@ def refresh_command(manifest_file: str, state_backend: str | None, lock_timeout:
     sys.exit(exitcodes.OK)
 
 
-def refresh_state(manifest: Manifest, state_backend: str | None, lock_timeout: float
-                  ) -> tuple[State, list[str], list[Drift]]:
+def refresh_state(manifest: Manifest, state_backend: str | None, lock_timeout: float,
+                  deadline: float = DEFAULT_REFRESH_TIMEOUT) -> tuple[State, list[str], list[Drift]]:
     """Lock, read, refresh from the API, absorb observed facts, write; exits on errors.
     Returns the written state, one line per absorbed change, and the drift found."""
     from reconciler.api import ApiError, TransportError
@@ -56,7 +60,7 @@ def refresh_state(manifest: Manifest, state_backend: str | None, lock_timeout: f
     try:
         state = stored or State.empty()
         try:
-            updated, changed, drift = run_async(_refresh(manifest, state))
+            updated, changed, drift = run_async(_refresh(manifest, state, deadline))
         except (ApiError, TransportError) as exc:
             fail(f"could not read the live API: {exc}", exitcodes.ERROR)
         if stored is None and not state.addresses():
@@ -69,14 +73,14 @@ def refresh_state(manifest: Manifest, state_backend: str | None, lock_timeout: f
         close_state(store)
 
 
-async def _refresh(manifest: Manifest, state: State) -> tuple[State, list[str], list[Drift]]:
+async def _refresh(manifest: Manifest, state: State, deadline: float) -> tuple[State, list[str], list[Drift]]:
     from reconciler.executor.clock import RealClock
     from reconciler.executor.observed import absorb_model_statuses
     from reconciler.planner import PlanError, plan
     from reconciler.refresh import refresh
 
     async with build_client(manifest) as client:
-        live = await refresh(client, state)
+        live = await within_deadline(refresh(client, state), client.stats, deadline)
     updated, changed = absorb_model_statuses(state, live, RealClock().now_iso())
     try:
         drift = list(plan(manifest, updated, live).drift)
@@ -90,7 +94,7 @@ def drift_line(drift: Drift) -> str:
         return f"drift: {drift.address} (remote {drift.remote_id}) was deleted outside bria"
     fields = ", ".join(f"{name} {v.get('expected')!r} → {v.get('actual')!r}"
                        for name, v in drift.fields.items())
-    return f"drift: {drift.address} changed outside bria: {fields}"
+    return clean_text(f"drift: {drift.address} changed outside bria: {fields}")
 
 
 def refreshed_line(state: State) -> str:

@@ -18,6 +18,7 @@ from reconciler.cli import exitcodes
 from reconciler.cli.common import build_client, command_line, fail, load_manifest_or_exit
 from reconciler.model import split_address
 from reconciler.state.model import State
+from reconciler.textsafe import clean_text
 
 NOT_STARTED = "Created"
 
@@ -92,7 +93,8 @@ async def _wait(manifest: Any, store: Any, state: State, followed: list[str], ti
         model = result.state.models[split_address(addr)[1]]
         mark = "✓" if status == "Completed" else ("✗" if addr in result.failed else "·")
         prefix = f", generation_prefix {model.generation_prefix!r}" if status == "Completed" else ""
-        console.print(f"  {mark} {addr}: {status} (model {model.remote_id}{prefix})", markup=False, highlight=False)
+        console.print(clean_text(f"  {mark} {addr}: {status} (model {model.remote_id}{prefix})"), markup=False,
+                      highlight=False)
     if result.cancelled:
         console.print("Cancelled; the trainings go on. Run `bria wait` again to follow them.", markup=False)
         return exitcodes.CANCELLED
