@@ -240,3 +240,14 @@ async def test_the_destroy_note_says_where_superseded_models_go(tmp_path, bria_e
     everything = await env.plan(rewrite(root, "version: 1\n"), allow_destroy="all")
     assert any(f"superseded model(s) {old} are deleted with project.luna" in n for n in everything.notes), \
         everything.notes
+
+
+def test_destroy_ignores_the_blocks_and_still_needs_its_flag(tmp_path):
+    yaml = "api:\n  endpoint: emulator\n  emulator:\n    training_seconds: 600\n" + luna_yaml()
+    write_case(tmp_path, yaml, luna_images(1))
+    assert run_bria("apply", "--auto-approve", cwd=tmp_path).returncode == 0
+    (tmp_path / "bria.yaml").write_text(yaml + "import:\n  - to: project.luna\n    id: 999\n", encoding="utf-8")
+    refused = run_bria("destroy", "--auto-approve", cwd=tmp_path)
+    assert refused.returncode == 6, refused.stdout + refused.stderr
+    done = run_bria("destroy", "--auto-approve", "--allow-destroy", "all", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -143,7 +143,9 @@ def destroy_command(manifest_path: str, state_backend: str | None, lock_timeout:
     manifest = load_manifest_or_exit(manifest_path)
     # The planner with nothing desired plans the deletion of everything, so the protection
     # rules stay in one place.
-    nothing = replace(manifest, projects={}, datasets={}, models={})
+    # The manifest's blocks do not apply: moves and imports name addresses that are no longer
+    # declared, and a removed block is no permission here (--allow-destroy is).
+    nothing = replace(manifest, projects={}, datasets={}, models={}, moved=(), removed=(), imports=())
     options = ApplyOptions(auto_approve, parallelism, False, allow_destroy, poll_interval=poll_interval,
                            destroying=True, refresh_timeout=refresh_timeout, settle_window=settle_window,
                            accept_missing=accept_missing)
