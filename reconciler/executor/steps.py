@@ -272,7 +272,9 @@ async def delete_model(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any])
     remote_id = int(args["remote_id"])
     current = ctx.holder.state.models.get(run.key)
     if current is not None and current.remote_id != remote_id:
-        # A replaced model that never trained: journaled (the successor's record queued the
+        if any(s.op is Op.STOP_TRAINING and s.args.get("remote_id") == remote_id for s in run.change.steps):
+            await wait_until_stopped(ctx, remote_id)   # `bria prune` of a superseded model still training
+        # A replaced model that never trained (or a pruned superseded one): journaled (the successor's record queued the
         # intent), so a kill after the delete cannot leave a record of a model that is gone.
         entry = next((e for e in ctx.holder.state.journal if e.op == Op.DELETE_MODEL.value
                       and e.address == run.address and e.parent_id == remote_id), None)
