@@ -49,3 +49,8 @@ def next_version(pattern: str, current_name: str | None, known_versions: int) ->
     the current name shows and how many versions state knows."""
     shown = version_in(pattern, current_name or "") or 1
     return max(shown, known_versions) + 1
+
+
+def is_version_of(pattern: str, name: str, actual: str | None) -> bool:
+    """Is `actual` the manifest's `name` or one of its versioned names ("Luna max v3")?"""
+    return actual is not None and wanted_name(pattern, name, actual) == actual
