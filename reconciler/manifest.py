@@ -21,6 +21,7 @@ import difflib
 import hashlib
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from reconciler.diagnostics import Diagnostic, SourceRange, error, has_errors, w
 from reconciler.images import HashCache
 from reconciler.json_captions import compact_json, read_schema_file
 from reconciler.limits import MAX_MANIFEST_BYTES, MIN_FIBO_IMAGES_TO_COMPLETE, MIN_SCHEMA_IMAGES
+from reconciler.manifest_blocks import blocks_digest_part, check_blocks
 from reconciler.model import (address, AUTO_PREFIX, AUTO_SCHEMA, FIBO_FAMILY, FIBO_TRAINING_VERSION, LEGACY_FAMILY,
                               DatasetSpec, EmulatorOptions, ImageSpec, Manifest, ModelSpec, ProjectSpec,
                               StateConfig)
@@ -76,6 +78,8 @@ def load_manifest(path: Path, *, hash_cache: HashCache | None = None
     checker = _Checker(data, document.source_map, root, blocking, hash_cache)
     diagnostics += checker.run()
     diagnostics += _state_path_diagnostics(data, document.source_map, root / path.name, root, blocking)
+    blocks, block_problems = check_blocks(data, document.source_map, _declared(data), blocking)
+    diagnostics += block_problems
     if hash_cache is not None:
         try:
             hash_cache.save()
@@ -84,7 +88,20 @@ def load_manifest(path: Path, *, hash_cache: HashCache | None = None
     diagnostics.sort(key=lambda d: (d.source.line, d.source.col) if d.source else (0, 0))
     if has_errors(diagnostics):
         return None, diagnostics
-    return _build(data, document.source_map, root / path.name, root, checker.images, checker.schemas), diagnostics
+    manifest = _build(data, document.source_map, root / path.name, root, checker.images, checker.schemas)
+    naming = data.get("naming") or {}
+    if naming.get("versions"):
+        manifest = replace(manifest, name_pattern=naming["versions"])
+    if not any(blocks):
+        return manifest, diagnostics
+    return replace(manifest, moved=blocks[0], removed=blocks[1], imports=blocks[2],
+                   digest=manifest_digest(manifest.projects, manifest.datasets, manifest.models,
+                                          blocks_digest_part(blocks))), diagnostics
+
+
+def _declared(data: dict[str, Any]) -> list[str]:
+    return [f"{section[:-1]}.{key}" for section in SECTIONS
+            for key in (data.get(section) if isinstance(data.get(section), dict) else {})]
 
 
 def _read_text(path: Path, label: str) -> tuple[str, Diagnostic | None]:
@@ -375,7 +392,7 @@ def _state_config(state: dict[str, Any], path: Path, root: Path, smap: SourceMap
 
 
 def manifest_digest(projects: dict[str, ProjectSpec], datasets: dict[str, DatasetSpec],
-                    models: dict[str, ModelSpec]) -> str:
+                    models: dict[str, ModelSpec], blocks: dict[str, Any] | None = None) -> str:
     """sha256 of a canonical JSON of the desired state. Images enter by content hash and
     caption only, in hash order, so renaming or reordering files does not change it."""
     desired = {
@@ -392,5 +409,6 @@ def manifest_digest(projects: dict[str, ProjectSpec], datasets: dict[str, Datase
                        "training_parameters": dict(m.training_parameters), "train": m.train}
                    for k, m in models.items()},
     }
+    desired.update(blocks or {})   # moved/removed/import blocks, only when there are some
     canonical = json.dumps(desired, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

@@ -166,6 +166,33 @@ class EmulatorOptions:
 
 
 @dataclass(frozen=True)
+class MovedBlock:
+    """`moved: [{from, to}]`: the state record at `from` is now `to` (state only)."""
+
+    from_address: str
+    to_address: str
+    source: SourceRange | None = None
+
+
+@dataclass(frozen=True)
+class RemovedBlock:
+    """`removed: [{address, destroy}]`: deliberately out of the manifest; destroy or only forget."""
+
+    address: str
+    destroy: bool
+    source: SourceRange | None = None
+
+
+@dataclass(frozen=True)
+class ImportBlock:
+    """`import: [{to, id}]`: adopt the existing remote object `remote_id` as `to`."""
+
+    to_address: str
+    remote_id: int
+    source: SourceRange | None = None
+
+
+@dataclass(frozen=True)
 class Manifest:
     path: Path                      # absolute path of the manifest file
     root: Path                      # the manifest's folder; image paths must stay inside it
@@ -177,7 +204,12 @@ class Manifest:
     digest: str                     # sha256 over the canonical desired state (incl. image hashes)
     emulator: EmulatorOptions = field(default_factory=EmulatorOptions)
     version: int = 1
-    api_dialect: str | None = None  # legacy | mixed | fibo; None = detect (env BRIA_API_DIALECT overrides)
+    api_dialect: str | None = None  # legacy | mixed | fibo; None = detect (env BRIA_API_DIALECT overrides)    # How later versions are named (planner/naming.py): {name} and {version}.
+    name_pattern: str = "{name} v{version}"
+
+    moved: tuple[MovedBlock, ...] = ()
+    removed: tuple[RemovedBlock, ...] = ()
+    imports: tuple[ImportBlock, ...] = ()
 
     def addresses(self) -> list[str]:
         return ([p.address for p in self.projects.values()]
@@ -214,6 +246,9 @@ class Action(str, enum.Enum):
     CLONE = "clone"           # dataset: a new draft version cloned from the completed one
     TRAIN = "train"
     STOP = "stop"
+    MOVE = "move"             # state only: the record is now kept under another address
+    IMPORT = "import"         # state only: an existing remote object is adopted
+    FORGET = "forget"         # state only: no longer managed; the remote object is left alone
     NOOP = "no-op"
 
 
@@ -225,19 +260,24 @@ class ImageChanges:
     delete: tuple[str, ...] = ()         # rel paths or sha256 prefixes (when the file is gone)
     caption: tuple[str, ...] = ()        # rel paths whose manual caption is set/changed
     regenerate: tuple[str, ...] = ()     # rel paths whose caption goes back to automatic
+    # rel path → {"old": caption before, "new": caption after (None = automatic)}, for the
+    # paths of `caption` and `regenerate`: a reviewer sees what each caption becomes.
+    caption_values: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def is_empty(self) -> bool:
         return not (self.upload or self.delete or self.caption or self.regenerate)
 
-    def to_dict(self) -> dict[str, list[str]]:
+    def to_dict(self) -> dict[str, Any]:
         return {"upload": list(self.upload), "delete": list(self.delete),
-                "caption": list(self.caption), "regenerate": list(self.regenerate)}
+                "caption": list(self.caption), "regenerate": list(self.regenerate),
+                "caption_values": {p: dict(v) for p, v in self.caption_values.items()}}
 
     @staticmethod
     def from_dict(d: Mapping[str, Any] | None) -> "ImageChanges | None":
         if d is None:
             return None
-        return ImageChanges(*(tuple(d.get(k) or ()) for k in ("upload", "delete", "caption", "regenerate")))
+        lists = (tuple(d.get(k) or ()) for k in ("upload", "delete", "caption", "regenerate"))
+        return ImageChanges(*lists, caption_values=dict(d.get("caption_values") or {}))
 
 
 @dataclass(frozen=True)
@@ -355,8 +395,12 @@ class Plan:
             if Action.TRAIN in acts:
                 trains += 1
             uploads += sum(1 for s in c.steps if s.op is Op.UPLOAD_IMAGE)
+        # move/import/forget: state-only changes (moved, import and removed blocks).
+        state_only = {name: sum(1 for c in self.changes if action in c.actions)
+                      for name, action in (("move", Action.MOVE), ("import", Action.IMPORT),
+                                           ("forget", Action.FORGET))}
         return {"add": add, "change": change, "destroy": destroy,
-                "images_to_upload": uploads, "models_to_train": trains}
+                "images_to_upload": uploads, "models_to_train": trains, **state_only}
 
     def to_dict(self) -> dict[str, Any]:
         return {

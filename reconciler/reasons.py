@@ -41,6 +41,12 @@ class Reason(enum.StrEnum):
     FORGET_BECAUSE_DELETED_OUTSIDE_BRIA = "forget_because_deleted_outside_bria"
     DELETE_BECAUSE_REMOVED_FROM_MANIFEST = "delete_because_removed_from_manifest"
     DELETE_BECAUSE_BRIA_DESTROY = "delete_because_bria_destroy"
+    # manifest blocks (moved / import / removed) and bria prune
+    MOVE_BECAUSE_MOVED_BLOCK = "move_because_moved_block"
+    IMPORT_BECAUSE_IMPORT_BLOCK = "import_because_import_block"
+    FORGET_BECAUSE_REMOVED_BLOCK = "forget_because_removed_block"
+    DELETE_BECAUSE_REMOVED_BLOCK = "delete_because_removed_block"
+    DELETE_BECAUSE_SUPERSEDED_AND_PRUNED = "delete_because_superseded_and_pruned"
 
     def words(self) -> str | None:
         """The reason in words, or None when it only repeats what the change's verb says."""
@@ -74,6 +80,11 @@ WORDING: dict[Reason, str | None] = {
     Reason.FORGET_BECAUSE_DELETED_OUTSIDE_BRIA: "forget because deleted outside bria",
     Reason.DELETE_BECAUSE_REMOVED_FROM_MANIFEST: "delete because removed from manifest",
     Reason.DELETE_BECAUSE_BRIA_DESTROY: "bria destroy",
+    Reason.MOVE_BECAUSE_MOVED_BLOCK: "a moved block in the manifest",
+    Reason.IMPORT_BECAUSE_IMPORT_BLOCK: "an import block in the manifest",
+    Reason.FORGET_BECAUSE_REMOVED_BLOCK: "a removed block with destroy: false",
+    Reason.DELETE_BECAUSE_REMOVED_BLOCK: "a removed block with destroy: true (the reviewed permission)",
+    Reason.DELETE_BECAUSE_SUPERSEDED_AND_PRUNED: "bria prune: its superseded models are deleted; the current one stays",
 }
 
 

@@ -272,6 +272,21 @@ class SupersedeModelArgs:
         return cls(_opt_int(d.get("remote_id")), None if reason is None else Reason(reason))
 
 
+@dataclass(frozen=True)
+class MoveAddressArgs:
+    """State only: rename a record (a `moved` block). JSON keys `from` and `to` (addresses)."""
+
+    from_address: str = ""
+    to_address: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"from": self.from_address, "to": self.to_address}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "MoveAddressArgs":
+        return cls(str(d.get("from") or ""), str(d.get("to") or ""))
+
+
 # One class per op; ops with the same shape share a base.
 class CreateProjectArgs(ProjectFieldsArgs): pass
 class UpdateProjectArgs(ProjectFieldsArgs): pass
@@ -280,6 +295,8 @@ class DeleteDatasetArgs(RemoteIdArgs): pass
 class DeleteModelArgs(RemoteIdArgs): pass
 class StopTrainingArgs(RemoteIdArgs): pass
 class ForgetArgs(RemoteIdArgs): pass          # drop a record whose object is gone
+class ImportResourceArgs(RemoteIdArgs): pass  # read the object and record it (an `import` block)
+class RemoveFromStateArgs(RemoteIdArgs): pass  # drop the whole record, remote untouched (`removed`, destroy: false)
 class RegenerateAllCaptionsArgs(NoArgs): pass
 class CompleteDatasetArgs(NoArgs): pass
 class GenerateVisualSchemaArgs(GeneratePrefixArgs): pass   # 5–10 images (planner.content), same JSON
@@ -287,7 +304,8 @@ class GenerateVisualSchemaArgs(GeneratePrefixArgs): pass   # 5–10 images (plan
 
 StepArgs = (NoArgs | RemoteIdArgs | ProjectFieldsArgs | CreateDatasetArgs | CloneDatasetArgs | UpdateDatasetArgs
             | GeneratePrefixArgs | SetCaptionPrefixArgs | SetVisualSchemaArgs | DeleteImageArgs | UploadImageArgs | SetCaptionArgs
-            | RegenerateCaptionArgs | CreateModelArgs | UpdateModelArgs | StartTrainingArgs | SupersedeModelArgs)
+            | RegenerateCaptionArgs | CreateModelArgs | UpdateModelArgs | StartTrainingArgs | SupersedeModelArgs
+            | MoveAddressArgs)
 
 
 class Op(str, enum.Enum):
@@ -327,6 +345,9 @@ class Op(str, enum.Enum):
     SUPERSEDE_MODEL = "supersede_model"        # state only: move the current model to history
     # state only
     FORGET = "forget"                          # drop a record whose object is gone
+    MOVE_ADDRESS = "move_address"              # rename a record (a `moved` block)
+    IMPORT_RESOURCE = "import_resource"        # read the object and record it (an `import` block)
+    REMOVE_FROM_STATE = "remove_from_state"    # drop the whole record, remote untouched (`removed`, destroy: false)
 
 
 ARGS_BY_OP: dict[Op, type[StepArgs]] = {
@@ -342,7 +363,8 @@ ARGS_BY_OP: dict[Op, type[StepArgs]] = {
     Op.CREATE_MODEL: CreateModelArgs, Op.UPDATE_MODEL: UpdateModelArgs,
     Op.START_TRAINING: StartTrainingArgs, Op.STOP_TRAINING: StopTrainingArgs,
     Op.DELETE_MODEL: DeleteModelArgs, Op.SUPERSEDE_MODEL: SupersedeModelArgs,
-    Op.FORGET: ForgetArgs,
+    Op.FORGET: ForgetArgs, Op.MOVE_ADDRESS: MoveAddressArgs, Op.IMPORT_RESOURCE: ImportResourceArgs,
+    Op.REMOVE_FROM_STATE: RemoveFromStateArgs,
 }
 
 

@@ -167,6 +167,7 @@ class BriaEnv:
         """Journal resolution + refresh + plan, as `bria apply` does before executing."""
         from reconciler.executor import resolve_leftovers
         from reconciler.executor.context import RunConfig
+        from reconciler.executor.import_preview import pending_import_records
         from reconciler.planner import plan as make_plan
         from reconciler.refresh import refresh
         client = self.client()
@@ -174,6 +175,7 @@ class BriaEnv:
                                          clock=InstantClock(),
                                          config=RunConfig(settle_window=kw.pop("settle_window", 0.5)))).state
         live = self.live = await refresh(client, state)
+        kw.setdefault("imported", await pending_import_records(manifest, state, client))
         return make_plan(manifest, state, live, **kw)
 
     async def converge(self, manifest: Any, **kw: Any) -> Any:

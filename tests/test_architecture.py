@@ -23,7 +23,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("state.local", "state.locking", "state.postgres", "state"),
     ("yamlsource", "image_cache", "images", "json_captions", "dataset_images", "schema_errors", "samples_spec",
      "thumbnails"),
-    ("manifest",),
+    ("manifest", "manifest_blocks"),
     ("api",),
     ("refresh", "graph", "probe"),
     ("planner",),

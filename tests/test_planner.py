@@ -35,7 +35,8 @@ def test_empty_state_creates_everything_in_dependency_order():
     assert model.actions == (Action.CREATE, Action.TRAIN) and model.depends_on == ("dataset.luna_v1",)
     upload = _change(p, "dataset.luna_v1").steps[2]
     assert upload.args.caption == "waving" and upload.args.rel_path == "images/b.png"
-    assert p.summary() == {"add": 3, "change": 0, "destroy": 0, "images_to_upload": 2, "models_to_train": 1}
+    assert p.summary() == {"add": 3, "change": 0, "destroy": 0, "images_to_upload": 2, "models_to_train": 1,
+                           "move": 0, "import": 0, "forget": 0}
 
 
 def test_applied_manifest_plans_nothing_and_is_deterministic():

@@ -57,7 +57,7 @@ def test_trivial_reasons_are_not_repeated():
 def test_summary_line_wording_is_fixed():
     plan = sample_plan_full_create().to_dict()
     assert symbols.summary_line(plan) == ("Plan: 3 to add, 0 to change, 0 to destroy; "
-                                          "200 images to upload; 1 models to train.")
+                                          "200 images to upload; 1 model to train.")
 
 
 def test_clone_names_its_source_from_the_step_when_before_has_no_id():

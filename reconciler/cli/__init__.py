@@ -42,6 +42,7 @@ class _BriaGroup(click.Group):
 
     def _main(self, *args, **kwargs) -> None:
         kwargs["standalone_mode"] = False
+        _take_no_color(kwargs)
         try:
             result = super().main(*args, **kwargs)
         except click.exceptions.UsageError as exc:
@@ -69,9 +70,30 @@ class _BriaGroup(click.Group):
         return super().list_commands(ctx)
 
 
+def _take_no_color(kwargs: dict) -> None:
+    """`--no-color` anywhere on the command line (`bria --no-color plan`, `bria plan --no-color`,
+    like terraform's -no-color): no ANSI codes and no live progress bars, as with NO_COLOR=1.
+    `--workspace NAME` likewise (cli/workspace.py)."""
+    import os
+
+    args = kwargs.get("args")
+    if args is None:
+        args = kwargs["args"] = sys.argv[1:]
+    if "--no-color" in args:
+        os.environ["NO_COLOR"] = "1"
+        kwargs["args"] = args = [a for a in args if a != "--no-color"]
+    from reconciler.cli.workspace import take_workspace_arg
+
+    kwargs["args"] = take_workspace_arg(list(args))
+
+
 @click.group(cls=_BriaGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="bria")
-def main() -> None:
+@click.option("--no-color", is_flag=True, help="No colours or live progress bars (also: env NO_COLOR=1; "
+              "accepted after the command name too).")
+@click.option("--workspace", metavar="NAME", help="The state workspace (environment), e.g. staging or prod "
+              "(also: env BRIA_WORKSPACE; accepted after the command name too).")
+def main(no_color: bool = False, workspace: str | None = None) -> None:
     """Declarative, Terraform-style reconciler for Bria's Tailored Generation API.
 
     Keep projects, datasets and models in a YAML manifest; `bria plan` shows what would
@@ -88,7 +110,8 @@ def main() -> None:
 # Command name → the module (reconciler.cli.NAME) whose COMMANDS list defines it. A command
 # missing here still works: an unknown name registers every module before giving up.
 _COMMAND_MODULES = {"validate": "validate", "plan": "plan", "show": "plan", "apply": "apply",
-                    "destroy": "apply", "import": "apply", "output": "apply", "state": "state",
+                    "destroy": "apply", "import": "apply", "output": "output",
+                    "refresh": "refresh", "wait": "wait", "prune": "prune", "state": "state",
                     "force-unlock": "state", "emulator": "emulator", "sample": "sample",
                     "captions": "captions", "probe": "probe"}
 

@@ -37,7 +37,7 @@ from reconciler.cli.waiting import DEFAULT_REFRESH_TIMEOUT, refresh_timeout_opti
 from reconciler.executor import ConsoleReporter, apply_plan, resolve_leftovers, stale_reason
 from reconciler.executor.context import DEFAULT_PARALLELISM, RunConfig
 from reconciler.executor.importing import ImportRefused, import_resource
-from reconciler.executor.summary import output_lines, outputs, summary_lines
+from reconciler.executor.summary import summary_lines
 from reconciler.model import LiveView, Manifest, Plan
 from reconciler.state.model import State
 from reconciler.state.store import LockLost, StateError, StateStore
@@ -59,6 +59,7 @@ class ApplyOptions:
     refresh_timeout: float = DEFAULT_REFRESH_TIMEOUT
     accept_missing: bool = False
     allow_duplicates: bool = False
+    reviewed: tuple[str, dict] | None = None   # --reviewed-plan: (path, plan JSON); see reviewed.py
 
 
 def _console() -> Console:
@@ -98,16 +99,26 @@ NO_TTY_MESSAGE = ("stdin is not a terminal, so bria cannot ask for confirmation;
 @_apply_options
 @click.option("--target", multiple=True, metavar="ADDR", help="Only this resource and its dependencies.")
 @click.option("--exclude", multiple=True, metavar="ADDR", help="Leave out this resource and its dependents.")
+@click.option("--reviewed-plan", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
+              help="Plan again and apply only if the plan matches this reviewed one (else exit 4 with a diff).")
 def apply_command(plan_file: Path | None, state_opts: StateOptions, auto_approve: bool, parallelism: int, wait: bool,
                   allow_destroy: tuple[str, ...], poll_interval: float, refresh_timeout: float, settle_window: float,
                   accept_missing: bool, allow_duplicates: bool, target: tuple[str, ...],
-                  exclude: tuple[str, ...]) -> None:
+                  exclude: tuple[str, ...], reviewed_plan: Path | None) -> None:
     """Make the API match the manifest (or carry out a saved PLAN_FILE)."""
+    if plan_file is not None and reviewed_plan is not None:
+        _err("give either a saved PLAN_FILE or --reviewed-plan, not both")
+        sys.exit(exitcodes.ERROR)
     saved = _read_saved_plan(plan_file) if plan_file is not None else None
+    reviewed = _read_saved_plan(reviewed_plan) if reviewed_plan is not None else None
+    if reviewed is not None:   # the reviewed plan's selection, unless the command line gives one
+        target, exclude = target or reviewed.targets, exclude or reviewed.excludes
     manifest = load_manifest_or_exit(state_opts.manifest_file)
-    options = ApplyOptions(auto_approve or saved is not None, _run_config(parallelism, poll_interval, settle_window),
+    options = ApplyOptions(auto_approve or saved is not None or reviewed is not None,
+                           _run_config(parallelism, poll_interval, settle_window),
                            wait, allow_destroy, target, exclude, refresh_timeout=refresh_timeout,
-                           accept_missing=accept_missing, allow_duplicates=allow_duplicates)
+                           accept_missing=accept_missing, allow_duplicates=allow_duplicates,
+                           reviewed=(str(reviewed_plan), reviewed.to_dict()) if reviewed is not None else None)
     check_flags = partial(check_address_flags, manifest, targets=target, excludes=exclude,
                           allow_destroy=_allow_destroy(allow_destroy))
     sys.exit(_locked_run(manifest, state_opts, lambda store, state: _apply(manifest, manifest, store, state, options,
@@ -125,7 +136,9 @@ def destroy_command(state_opts: StateOptions, auto_approve: bool, parallelism: i
     manifest = load_manifest_or_exit(state_opts.manifest_file)
     # The planner with nothing desired plans the deletion of everything, so the protection
     # rules stay in one place.
-    nothing = replace(manifest, projects={}, datasets={}, models={})
+    # The manifest's blocks do not apply: moves and imports name addresses that are no longer
+    # declared, and a removed block is no permission here (--allow-destroy is).
+    nothing = replace(manifest, projects={}, datasets={}, models={}, moved=(), removed=(), imports=())
     options = ApplyOptions(auto_approve, _run_config(parallelism, poll_interval, settle_window), False, allow_destroy,
                            destroying=True, refresh_timeout=refresh_timeout, accept_missing=accept_missing)
     check_flags = partial(check_address_flags, manifest, allow_destroy=_allow_destroy(allow_destroy))
@@ -223,6 +236,8 @@ async def _check_saved(saved: Plan, manifest: Manifest, state: State, client: Br
 
 async def _make_plan(manifest: Manifest, state: State, client: BriaApi, store: StateStore, options: ApplyOptions,
                      console: Console) -> tuple[State, Plan | int, LiveView | None]:
+    from reconciler.cli.refresh import absorb_into_state
+    from reconciler.executor.import_preview import ImportProblem, pending_import_records
     from reconciler.planner import PlanError, plan as make_plan
     from reconciler.refresh import refresh
     from reconciler.render.human import render_plan
@@ -245,16 +260,26 @@ async def _make_plan(manifest: Manifest, state: State, client: BriaApi, store: S
     if refusal:
         _err(refusal)
         return state, exitcodes.ERROR, live
+    state = await absorb_into_state(state, live, store)
     try:
+        imported = await pending_import_records(manifest, state, client)
         the_plan = make_plan(manifest, state, live, targets=options.targets, excludes=options.excludes,
                              allow_destroy=_allow_destroy(options.allow_destroy), destroying=options.destroying,
-                             allow_duplicates=options.allow_duplicates)
-    except (PlanError, ValueError) as exc:   # unknown --target/--exclude address, cycle
+                             allow_duplicates=options.allow_duplicates, imported=imported)
+    except (PlanError, ValueError, ImportProblem) as exc:   # unknown --target/--exclude address, cycle, import
         _err(str(exc))
         return state, exitcodes.ERROR, live
     color = console.is_terminal and not console.no_color
     console.print(render_plan(the_plan.to_dict(), color=color, width=console.width), markup=False,
                   highlight=False)
+    if options.reviewed is not None:
+        from reconciler.cli.reviewed import plan_differences, refusal_message
+
+        diff = plan_differences(options.reviewed[1], the_plan.to_dict())
+        if diff:
+            _err(refusal_message(options.reviewed[0], diff))
+            return state, exitcodes.STALE_PLAN, live
+        console.print(f"The plan matches the reviewed plan {options.reviewed[0]}.", markup=False, highlight=False)
     if not the_plan.has_changes:
         return state, exitcodes.OK, live
     if the_plan.refused or (the_plan.blocking_duplicates and not options.allow_duplicates):
@@ -366,18 +391,4 @@ def import_command(address: str | None, remote_id: int | None, discover: bool, a
     sys.exit(_locked_run(manifest, state_opts, body))
 
 
-@click.command("output")
-@click.option("--format", "fmt", type=click.Choice(["human", "json"]), default="human", show_default=True)
-@state_options(lock=False)
-def output_command(fmt: str, state_opts: StateOptions) -> None:
-    """Model ids, statuses and generation prefixes from state, for later pipeline steps."""
-    # Read without the lock: output must work while an apply follows training.
-    with state_session(state_opts) as session:
-        state = session.store.read() or State.empty()
-    if fmt == "json":
-        click.echo(json.dumps(outputs(state), indent=2, sort_keys=True))
-    else:
-        click.echo("\n".join(output_lines(state)))
-
-
-COMMANDS = [apply_command, destroy_command, import_command, output_command]
+COMMANDS = [apply_command, destroy_command, import_command]

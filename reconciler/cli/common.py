@@ -33,6 +33,13 @@ def load_manifest_or_exit(path: str) -> Manifest:
     manifest, diagnostics = load_manifest(manifest_path, hash_cache=cache)
     for diagnostic in diagnostics:
         click.echo(str(diagnostic), err=True)
+    if manifest is not None:
+        from reconciler.cli.workspace import with_workspace
+
+        try:
+            return with_workspace(manifest)
+        except ValueError as exc:
+            fail(str(exc), ERROR)
     if manifest is None:
         errors = sum(1 for d in diagnostics if d.severity is Severity.ERROR)
         warnings = len(diagnostics) - errors
@@ -146,8 +153,10 @@ def _did_you_mean(addr: str, known: set[str]) -> str:
 def emulator_data_path(manifest: Manifest) -> Path:
     """`<state folder>/<manifest stem>.emulator.sqlite`: the embedded emulator's data lives
     beside the state, so a plan sees what the previous apply created."""
+    from reconciler.cli.workspace import workspace_suffix
+
     folder = manifest.state.path.parent if manifest.state.path else manifest.root / "state"
-    return folder / f"{manifest.path.stem}.emulator.sqlite"
+    return folder / f"{manifest.path.stem}{workspace_suffix(manifest)}.emulator.sqlite"
 
 
 DIALECT_ENV = "BRIA_API_DIALECT"

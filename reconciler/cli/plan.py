@@ -89,13 +89,13 @@ def compute_plan(manifest: Manifest, *, targets=(), excludes=(), refresh_live: b
         stored = session.store.read()
         state = stored or State.empty()
         check_address_flags(manifest, state, targets=targets, excludes=excludes, allow_destroy=allow_destroy)
-        live = fetch_live(manifest, state, refresh_timeout) if refresh_live else None
+        live, imported = fetch_live(manifest, state, refresh_live, refresh_timeout)
         refusal = mismatch_message(state, live, resolve_endpoint(manifest), accept_missing)
         if refusal:
             fail(refusal, exitcodes.ERROR)
         try:
             result = plan(manifest, state, live, targets=targets, excludes=excludes, allow_destroy=allow_destroy,
-                          allow_duplicates=allow_duplicates)
+                          allow_duplicates=allow_duplicates, imported=imported)
         except PlanError as exc:
             fail(str(exc), exitcodes.ERROR)
     # No state yet: the plan's lineage is unknown until the first apply writes one.
@@ -153,18 +153,27 @@ def _is_saved_plan(path: Path) -> bool:
     return isinstance(data, dict) and "format_version" in data and "changes" in data
 
 
-def fetch_live(manifest: Manifest, state: State, deadline: float = DEFAULT_REFRESH_TIMEOUT) -> LiveView:
-    """Refresh through a client built for the manifest, within `deadline` seconds; API
-    problems exit 1."""
+def fetch_live(manifest: Manifest, state: State, refresh_live: bool = True,
+               deadline: float = DEFAULT_REFRESH_TIMEOUT) -> tuple[LiveView | None, dict]:
+    """Refresh (unless told not to) within `deadline` seconds, and read the objects of pending
+    `import` blocks, through a client built for the manifest; API problems and impossible
+    imports exit 1."""
     from reconciler.api import ApiError, TransportError
+    from reconciler.executor.import_preview import ImportProblem, pending_import_records
     from reconciler.refresh import refresh
 
-    async def _read() -> LiveView:
+    async def _read() -> tuple[LiveView | None, dict]:
         async with build_client(manifest) as client:
-            return await within_deadline(refresh(client, state), client.stats, deadline)
+            live = (await within_deadline(refresh(client, state), client.stats, deadline)
+                    if refresh_live else None)
+            return live, await pending_import_records(manifest, state, client)
 
+    if not refresh_live and not manifest.imports:
+        return None, {}
     try:
         return run_async(_read())
+    except ImportProblem as exc:
+        fail(str(exc), exitcodes.ERROR)
     except (ApiError, TransportError) as exc:
         fail(f"could not read the live API: {exc}", exitcodes.ERROR)
 

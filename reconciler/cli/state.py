@@ -177,3 +177,9 @@ def force_unlock(lock_id: str, state_opts: StateOptions) -> None:
 
 
 COMMANDS = [state, force_unlock]
+
+
+# `bria state mv` lives in its own module (moves are shared with the manifest's moved blocks).
+from reconciler.cli.state_mv import move_command  # noqa: E402
+
+state.add_command(move_command)

@@ -22,6 +22,18 @@ def _fmt_elapsed(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+def _rate_column() -> Any:
+    """Items per second (images uploaded), from rich's running speed estimate."""
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            return Text(f"{task.speed:.1f}/s" if task.speed else "–/s")
+
+    return RateColumn()
+
+
 class Reporter:
     """The silent reporter; the interface every reporter implements."""
 
@@ -55,9 +67,11 @@ class ConsoleReporter(Reporter):
 
     def _bars(self) -> Any:
         if self._progress is None:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                       TimeRemainingColumn)
             self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                      TimeElapsedColumn(), console=self._console)
+                                      _rate_column(), TimeElapsedColumn(), TextColumn("eta"),
+                                      TimeRemainingColumn(), console=self._console)
             self._progress.start()
         return self._progress
 

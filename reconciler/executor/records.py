@@ -199,7 +199,8 @@ def record_model(state: State, key: str, remote: Mapping[str, Any], *, dataset_k
         superseded = old.superseded
         if old.remote_id not in (int(remote["id"]), forgotten):
             superseded += (SupersededModel(old.remote_id, old.dataset_remote_id, old.training_version,
-                                           old.training_mode, old.status, supersede_reason),)
+                                           old.training_mode, old.status, supersede_reason,
+                                           old.generation_prefix),)
     record = ModelRecord(
         remote_id=int(remote["id"]), dataset=dataset_key, dataset_remote_id=int(remote["dataset_id"]),
         name=remote.get("name") or "", description=remote.get("description"),

@@ -18,6 +18,7 @@ from reconciler.api.protocol import ApiObject
 from reconciler.executor import records
 from reconciler.executor.captioning import (generate_prefix, generate_visual_schema, regenerate_all_captions,
                                             set_caption_prefix, set_visual_schema)
+from reconciler.executor.block_steps import BLOCK_HANDLERS
 from reconciler.executor.context import RunContext
 from reconciler.executor.journal import finish_model_delete, journaled, model_delete_entry, new_entry
 from reconciler.executor.lookup import Caller
@@ -291,7 +292,9 @@ async def delete_model(ctx: RunContext, run: ChangeRun, args: DeleteModelArgs) -
     remote_id = _required_id(run, args.remote_id)
     current = ctx.holder.state.models.get(run.key)
     if current is not None and current.remote_id != remote_id:
-        # A replaced model that never trained: journaled (the successor's record queued the
+        if any(isinstance(s.args, StopTrainingArgs) and s.args.remote_id == remote_id for s in run.change.steps):
+            await wait_until_stopped(ctx, remote_id)   # `bria prune` of a superseded model still training
+        # A replaced model that never trained (or a pruned superseded one): journaled (the successor's record queued the
         # intent), so a kill after the delete cannot leave a record of a model that is gone.
         entry = next((e for e in ctx.holder.state.journal if e.op == Op.DELETE_MODEL.value
                       and e.address == run.address and e.parent_id == remote_id), None)
@@ -352,6 +355,7 @@ HANDLERS: dict[Op, Handler] = {
     Op.STOP_TRAINING: stop_training, Op.DELETE_MODEL: delete_model, Op.SUPERSEDE_MODEL: supersede_model,
     Op.FORGET: forget,
 }
+HANDLERS.update(BLOCK_HANDLERS)   # moved / import / removed blocks (state only)
 
 # Steps on distinct images of one dataset: consecutive runs of these execute concurrently.
 IMAGE_OPS = frozenset({Op.UPLOAD_IMAGE, Op.DELETE_IMAGE, Op.SET_CAPTION, Op.REGENERATE_CAPTION})

@@ -26,11 +26,11 @@ def _followed_to_its_end(status: str) -> bool:
     return status in FINAL or not is_known(status)
 
 
-async def follow_training(ctx: RunContext, addresses: list[str]) -> Mapping[str, str]:
-    """Poll get_model for each address until every model is final (or the run is cancelled).
-
-    Records each observed status in state; returns address → last observed status.
-    """
+async def follow_training(ctx: RunContext, addresses: list[str], timeout: float | None = None) -> Mapping[str, str]:
+    """Poll get_model for each address until every model is final (or has a status bria does
+    not know), the run is cancelled, or `timeout` seconds (of ctx.clock) have passed. Records
+    each observed status in state; returns address → last observed status (not all final
+    when cancelled or timed out)."""
     keys = {addr: split_address(addr)[1] for addr in addresses}
     statuses = {addr: ctx.holder.state.models[key].status for addr, key in keys.items()
                 if key in ctx.holder.state.models}
@@ -43,7 +43,11 @@ async def follow_training(ctx: RunContext, addresses: list[str]) -> Mapping[str,
             ctx.reporter.training(statuses, ctx.clock.monotonic() - started)
             if all(_followed_to_its_end(s) for s in statuses.values()):
                 return statuses
-            await ctx.calls.pause(ctx.clock, ctx.poll_interval)
+            elapsed = ctx.clock.monotonic() - started
+            if timeout is not None and elapsed >= timeout:
+                return statuses
+            pause = ctx.poll_interval if timeout is None else min(ctx.poll_interval, timeout - elapsed)
+            await ctx.calls.pause(ctx.clock, pause)
     except Cancelled:
         return statuses
 

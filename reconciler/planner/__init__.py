@@ -8,10 +8,11 @@ models); this module runs them in dependency order of kinds, applies `--target` 
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Any, Iterable, Mapping
 
 from reconciler.graph import DependencyCycle, order_changes
 from reconciler.model import LiveView, Manifest, Plan
+from reconciler.planner.blocks import add_block_changes, apply_moves, with_imported
 from reconciler.planner.context import ALL, Findings, PlanError, PlanInputs, ProjectOutcome, live_from_state
 from reconciler.planner.datasets import plan_datasets
 from reconciler.planner.journal_match import leftover_notes
@@ -27,22 +28,29 @@ __all__ = ["plan", "PlanError", "ALL"]
 
 def plan(manifest: Manifest, state: State, live: LiveView | None, *, targets: Iterable[str] = (),
          excludes: Iterable[str] = (), allow_destroy: Iterable[str] | str = frozenset(),
-         destroying: bool = False, allow_duplicates: bool = False) -> Plan:
+         destroying: bool = False, allow_duplicates: bool = False,
+         imported: Mapping[str, Any] | None = None) -> Plan:
     """What to do so that the API matches the manifest.
 
     `live=None` (--no-refresh) trusts the state as the live view. `allow_destroy` is a set
     of addresses (or "all") whose protected changes may go ahead; the others stay in the
     plan with `refused=True`. `destroying` (`bria destroy`, an empty manifest): deletions
     give the command as their reason. `allow_duplicates` allows every untracked look-alike
-    (planner/lookalikes.py) for this plan. Raises PlanError for unknown addresses or a
-    dependency cycle.
+    (planner/lookalikes.py) for this plan. `imported` maps the address of each pending
+    `import` block to the record its import will write (planner/blocks.py). Raises PlanError
+    for unknown addresses, a dependency cycle or a move that cannot be made.
     """
+    recorded = state
+    state, moves = apply_moves(manifest, state)
+    imported = dict(imported or {})
+    state = with_imported(state, imported)
     allowed = ALL if allow_destroy == ALL else frozenset(allow_destroy)
     inputs = PlanInputs(manifest, state, live if live is not None else live_from_state(state),
                         refreshed=live is not None, allow_destroy=allowed,
                         removal_reason=Reason.DELETE_BECAUSE_BRIA_DESTROY if destroying
                         else Reason.DELETE_BECAUSE_REMOVED_FROM_MANIFEST)
     out, projects = _plan_resources(inputs)
+    add_block_changes(manifest, state, moves, imported, out)
 
     targets, excludes = tuple(targets), tuple(excludes)
     edges = resource_edges(inputs, projects.replaced)
@@ -65,7 +73,7 @@ def plan(manifest: Manifest, state: State, live: LiveView | None, *, targets: It
         changes=ordered,
         drift=tuple(sorted((d for d in out.drift if d.address in chosen), key=lambda d: d.address)),
         notes=tuple(notes),
-        state_lineage=state.lineage, state_serial=state.serial,
+        state_lineage=recorded.lineage, state_serial=recorded.serial,
         manifest_digest=manifest.digest, manifest_path=manifest.path.as_posix(),
         targets=targets, excludes=excludes, duplicates=duplicates)
 

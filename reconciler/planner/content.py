@@ -82,11 +82,19 @@ class ActualVersion:
     visual_schema: str | None = None                  # FIBO datasets
 
     def summary(self) -> dict[str, Any]:
+        manual = sum(1 for i in self.images.values() if i.caption_source == "manual")
         if self.visual_schema is not None:
             return {"remote_id": self.remote_id, "name": self.name, "status": self.status,
-                    "visual_schema": self.visual_schema, "images": len(self.images) + len(self.strays)}
+                    "visual_schema": self.visual_schema, "images": len(self.images) + len(self.strays),
+                    "captions": caption_counts(manual, len(self.images) + len(self.strays) - manual)}
         return {"remote_id": self.remote_id, "name": self.name, "status": self.status,
-                "caption_prefix": self.caption_prefix, "images": len(self.images) + len(self.strays)}
+                "caption_prefix": self.caption_prefix, "images": len(self.images) + len(self.strays),
+                "captions": caption_counts(manual, len(self.images) + len(self.strays) - manual)}
+
+
+def caption_counts(manual: int, automatic: int) -> str:
+    """"2 manual, 5 automatic": how a dataset's captions are made (shown in plans)."""
+    return f"{manual} manual, {automatic} automatic"
 
 
 def version_from_state(version: DatasetVersion) -> ActualVersion:
@@ -306,5 +314,7 @@ def content_plan(spec: DatasetSpec, actual: ActualVersion, pinned: str | None,
     changes = ImageChanges(upload=tuple(i.rel_path for i in uploads),
                            delete=tuple([s.label for s in actual.strays] + [d.image_name for d in deletes]),
                            caption=tuple(i.rel_path for i in set_caption),
-                           regenerate=tuple(i.rel_path for i in regenerate))
+                           regenerate=tuple(i.rel_path for i in regenerate),
+                           caption_values={i.rel_path: {"old": actual.images[i.sha256].caption, "new": i.caption}
+                                           for i in [*set_caption, *regenerate]})
     return ContentPlan(tuple(steps), changes)

@@ -33,9 +33,10 @@ class PlanInputs:
     removal_reason: Reason = Reason.DELETE_BECAUSE_REMOVED_FROM_MANIFEST
 
     def allowed(self, addr: str) -> bool:
-        """May a protected change at `addr` go ahead (`--allow-destroy ADDR|all`)?"""
-        if self.allow_destroy == ALL:
-            return True
+        """May a protected change at `addr` go ahead (`--allow-destroy ADDR|all`, or a removed
+        block with destroy: true)?"""
+        if self.allow_destroy == ALL or any(r.address == addr and r.destroy for r in self.manifest.removed):
+            return True    # `removed: [{address, destroy: true}]` is a reviewed permission
         return ALL in self.allow_destroy or addr in self.allow_destroy
 
     def live_project(self, key: str) -> Mapping[str, Any] | None:

@@ -17,10 +17,11 @@ from typing import Any
 from reconciler.json_captions import same_json
 from reconciler.model import (AUTO_PREFIX, AUTO_SCHEMA, FIBO_FAMILY, Action, Change, DatasetSpec, Drift,
                               ImageChanges, Op, Step, address)
-from reconciler.planner.content import (UNKNOWN, ActualVersion, automatic_history, content_plan, desired_images,
-                                        prefix_steps, schema_steps, upload_step, version_from_live,
+from reconciler.planner.content import (UNKNOWN, ActualVersion, automatic_history, caption_counts, content_plan,
+                                        desired_images, prefix_steps, schema_steps, upload_step, version_from_live,
                                         version_from_state)
 from reconciler.planner.context import DatasetFate, DatasetOutcome, Findings, PlanInputs, ProjectOutcome
+from reconciler.planner.naming import next_version, versioned_name, wanted_name
 from reconciler.reasons import Reason
 from reconciler.state.model import DatasetRecord
 from reconciler.status import RUNNING, ModelStatus
@@ -42,20 +43,26 @@ def plan_datasets(inputs: PlanInputs, out: Findings, projects: ProjectOutcome,
 
 
 def desired_summary(spec: DatasetSpec, actual: ActualVersion | None, pinned: str | None,
-                    pinned_schema: str | None = None) -> dict[str, Any]:
-    """The manifest's side of a dataset, with the same keys as ActualVersion.summary()."""
+                    pinned_schema: str | None = None, name: str | None = None) -> dict[str, Any]:
+    """The manifest's side of a dataset, with the same keys as ActualVersion.summary()
+    (`name`: the version's name when not the plain one, planner/naming.py)."""
     if spec.family == FIBO_FAMILY:
         schema = (pinned_schema or "auto (generated)") if spec.visual_schema == AUTO_SCHEMA else spec.visual_schema
-        summary = {"name": spec.name, "status": COMPLETED if spec.complete else "draft", "visual_schema": schema,
-                   "images": len(desired_images(spec))}
+        images = desired_images(spec)
+        manual = sum(1 for i in images.values() if i.caption is not None)
+        summary = {"name": name or spec.name, "status": COMPLETED if spec.complete else "draft",
+                   "visual_schema": schema, "images": len(images),
+                   "captions": caption_counts(manual, len(images) - manual)}
         return summary if actual else {"project": spec.project, **summary}
     prefix = spec.caption_prefix
     if prefix is None:
         prefix = actual.caption_prefix if actual else "(API default)"    # left as the API has it
     elif prefix == AUTO_PREFIX:
         prefix = pinned or "auto (generated)"
-    summary = {"name": spec.name, "status": COMPLETED if spec.complete else "draft", "caption_prefix": prefix,
-               "images": len(desired_images(spec))}
+    images = desired_images(spec)
+    manual = sum(1 for i in images.values() if i.caption is not None)
+    summary = {"name": name or spec.name, "status": COMPLETED if spec.complete else "draft", "caption_prefix": prefix,
+               "images": len(images), "captions": caption_counts(manual, len(images) - manual)}
     return summary if actual else {"project": spec.project, **summary}
 
 
@@ -64,14 +71,16 @@ def _plan_dataset(inputs: PlanInputs, out: Findings, spec: DatasetSpec, projects
     record = inputs.state.datasets.get(spec.key)
     current = record.current if record else None
     if record is None or current is None:
-        return _create(out, spec, Reason.CREATE, record)
+        return _create(out, spec, Reason.CREATE, record, name=_new_version_name(inputs, spec, record))
     before = version_from_state(current).summary()
     if spec.project in projects.replaced:
         # The project's deletion takes every version with it; the ip fields that shaped an
         # automatic prefix changed, so it is generated again.
-        return _create(out, spec, Reason.RECREATE_BECAUSE_PROJECT_REPLACED, record, before, regenerate_prefix=True)
+        return _create(out, spec, Reason.RECREATE_BECAUSE_PROJECT_REPLACED, record, before, regenerate_prefix=True,
+                       name=_new_version_name(inputs, spec, record))
     if record.project != spec.project:
-        return _create(out, spec, Reason.RECREATE_BECAUSE_PROJECT_CHANGED, record, before)
+        return _create(out, spec, Reason.RECREATE_BECAUSE_PROJECT_CHANGED, record, before,
+                       name=_new_version_name(inputs, spec, record))
     recorded_family = _positive_family(current)
     if recorded_family is not None and recorded_family != spec.family:
         out.note(spec.address, f"{spec.address}: the dataset changes family ({recorded_family} → {spec.family}); "
@@ -82,25 +91,42 @@ def _plan_dataset(inputs: PlanInputs, out: Findings, spec: DatasetSpec, projects
     live = inputs.live_dataset(spec.key)
     if live is None:
         out.drift.append(Drift(spec.address, "deleted", current.remote_id))
-        return _create(out, spec, Reason.RECREATE_BECAUSE_DELETED_OUTSIDE_BRIA, record, before)
+        return _create(out, spec, Reason.RECREATE_BECAUSE_DELETED_OUTSIDE_BRIA, record, before,
+                       name=_new_version_name(inputs, spec, record))
     actual = version_from_live(live, current, [*(i.sha256 for i in spec.images), *_journaled_uploads(inputs, spec)])
     actual = replace(actual, automatic_history=automatic_history(record))
     drifted = _report_drift(out, spec, record, actual)
     if actual.status == COMPLETED:
         return _plan_completed(inputs, out, spec, record, actual, drifted, spec.key in trained_next)
-    return _plan_draft(out, spec, record, actual, drifted)
+    return _plan_draft(out, spec, record, actual, drifted, _wanted_name(inputs, spec, record))
+
+
+def _new_version_name(inputs: PlanInputs, spec: DatasetSpec, record: DatasetRecord | None) -> str:
+    """The plain name for a dataset's first version; a versioned one for each later version."""
+    if record is None or not record.versions:
+        return spec.name
+    pattern = inputs.manifest.name_pattern
+    current = record.current.name if record.current else None
+    return versioned_name(pattern, spec.name, next_version(pattern, current, len(record.versions)))
+
+
+def _wanted_name(inputs: PlanInputs, spec: DatasetSpec, record: DatasetRecord) -> str:
+    """The current version's name as the manifest wants it (with the version bria gave it)."""
+    return wanted_name(inputs.manifest.name_pattern, spec.name, record.current.name if record.current else None)
 
 
 def _create(out: Findings, spec: DatasetSpec, reason: Reason, record: DatasetRecord | None,
-            before: dict[str, Any] | None = None, *, regenerate_prefix: bool = False) -> DatasetFate:
+            before: dict[str, Any] | None = None, *, regenerate_prefix: bool = False,
+            name: str | None = None) -> DatasetFate:
     """The full create sequence: create, prefix, uploads (with manual captions), complete.
 
     A recreated dataset keeps its record: the new version is appended to the chain (the old,
     gone ones stay as history) and a pinned automatic prefix is reused."""
     pinned = record.pinned_prefix if record else None
     pinned_schema = record.pinned_schema if record else None
+    name = name or spec.name
     family = FIBO_FAMILY if spec.family == FIBO_FAMILY else None
-    steps = [Step(Op.CREATE_DATASET, CreateDatasetArgs(spec.name, spec.project, family))]
+    steps = [Step(Op.CREATE_DATASET, CreateDatasetArgs(name, spec.project, family))]
     steps.extend(prefix_steps(spec, UNKNOWN, pinned, regenerate=regenerate_prefix))
     # Before the uploads, so that each image is captioned once, from the schema.
     steps.extend(schema_steps(spec, UNKNOWN, pinned_schema))
@@ -110,7 +136,7 @@ def _create(out: Findings, spec: DatasetSpec, reason: Reason, record: DatasetRec
         steps.append(Step(Op.COMPLETE_DATASET, CompleteDatasetArgs()))
     out.add(Change(address=spec.address, actions=(Action.CREATE,), reason=reason, steps=tuple(steps),
                    before=before, after=desired_summary(spec, None, None if regenerate_prefix else pinned,
-                                                        pinned_schema),
+                                                        pinned_schema, name),
                    images=ImageChanges(upload=tuple(i.rel_path for i in uploads))))
     return DatasetFate(renewed=True, completed_after=spec.complete)
 
@@ -156,33 +182,35 @@ def _plan_completed(inputs: PlanInputs, out: Findings, spec: DatasetSpec, record
         if reason is None and (not trained or trained_next):
             reason = Reason.CLONE_BECAUSE_STRAY_IMAGES
         _note_strays(out, spec, actual, trained, dropped=reason is not None)
+    wanted = _wanted_name(inputs, spec, record)
     if reason is not None:
-        steps = [Step(Op.CLONE_DATASET, CloneDatasetArgs(actual.remote_id, spec.name)), *content.steps]
+        name = _new_version_name(inputs, spec, record)
+        steps = [Step(Op.CLONE_DATASET, CloneDatasetArgs(actual.remote_id, name)), *content.steps]
         if spec.complete:
             steps.append(Step(Op.COMPLETE_DATASET, CompleteDatasetArgs()))
         out.add(Change(address=spec.address, actions=(Action.CLONE,), reason=reason,
                        steps=tuple(steps), before=actual.summary(),
-                       after=desired_summary(spec, actual, pinned, record.pinned_schema),
+                       after=desired_summary(spec, actual, pinned, record.pinned_schema, name),
                        images=None if content.images.is_empty() else content.images))
         return DatasetFate(renewed=True, completed_after=spec.complete)
     if not spec.complete:
         out.note(spec.address, f"{spec.address}: already completed; `complete: false` does not reopen it "
                                "(completed datasets are frozen; a content change makes a new draft version)")
-    if actual.name != spec.name:
+    if actual.name != wanted:
         out.add(Change(address=spec.address, actions=(Action.UPDATE,),
-                       reason=_update_reason(drifted, spec.name == record.current.name),
-                       steps=(Step(Op.UPDATE_DATASET, UpdateDatasetArgs(spec.name)),),
-                       before={"name": actual.name}, after={"name": spec.name}))
+                       reason=_update_reason(drifted, wanted == record.current.name),
+                       steps=(Step(Op.UPDATE_DATASET, UpdateDatasetArgs(wanted)),),
+                       before={"name": actual.name}, after={"name": wanted}))
     return DatasetFate(renewed=False, completed_after=True)
 
 
 def _plan_draft(out: Findings, spec: DatasetSpec, record: DatasetRecord, actual: ActualVersion,
-                drifted: bool) -> DatasetFate:
+                drifted: bool, wanted: str) -> DatasetFate:
     fate = DatasetFate(renewed=False, completed_after=spec.complete)
     content = content_plan(spec, actual, record.pinned_prefix, record.pinned_schema)
     steps: list[Step] = []
-    if actual.name != spec.name:
-        steps.append(Step(Op.UPDATE_DATASET, UpdateDatasetArgs(spec.name)))
+    if actual.name != wanted:
+        steps.append(Step(Op.UPDATE_DATASET, UpdateDatasetArgs(wanted)))
     steps.extend(content.steps)
     if spec.complete:
         steps.append(Step(Op.COMPLETE_DATASET, CompleteDatasetArgs()))
@@ -190,8 +218,8 @@ def _plan_draft(out: Findings, spec: DatasetSpec, record: DatasetRecord, actual:
         return fate
     # Had bria's last apply been left alone, would there be anything to do?
     recorded = content_plan(spec, version_from_state(record.current), record.pinned_prefix, record.pinned_schema)
-    as_recorded = recorded.empty and spec.name == record.current.name and not spec.complete
-    after = desired_summary(spec, actual, record.pinned_prefix, record.pinned_schema)
+    as_recorded = recorded.empty and wanted == record.current.name and not spec.complete
+    after = desired_summary(spec, actual, record.pinned_prefix, record.pinned_schema, wanted)
     out.add(Change(address=spec.address, actions=(Action.UPDATE,), reason=_update_reason(drifted, as_recorded),
                    steps=tuple(steps), before=actual.summary(), after=after,
                    images=None if content.images.is_empty() else content.images))

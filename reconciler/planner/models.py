@@ -25,6 +25,7 @@ from typing import Any, Mapping
 from reconciler.model import Action, Change, Drift, ModelSpec, Op, Step, address, split_address
 from reconciler.planner.context import (DatasetFate, DatasetOutcome, Findings, PlanInputs, ProjectOutcome, changed_fields,
                                         same_text)
+from reconciler.planner.naming import next_version, versioned_name, wanted_name
 from reconciler.reasons import Reason
 from reconciler.state.model import ModelRecord
 from reconciler.status import TRAINED, ModelStatus, is_known
@@ -69,10 +70,12 @@ def training_targets(inputs: PlanInputs) -> frozenset[str]:
                      if any(s.op is Op.START_TRAINING for s in c.steps))
 
 
-def desired_summary(spec: ModelSpec, trains: bool, dataset_version: int | str | None = None) -> dict[str, Any]:
+def desired_summary(spec: ModelSpec, trains: bool, dataset_version: int | str | None = None,
+                    name: str | None = None) -> dict[str, Any]:
     """The new model, with the same keys as actual_summary() (`dataset_version` only on a
-    replacement: the dataset version it will be created on, "new" when made in this plan)."""
-    summary = {"name": spec.name, "description": spec.description, "dataset": spec.dataset,
+    replacement: the dataset version it will be created on, "new" when made in this plan;
+    `name`: the versioned name, when not the manifest's plain one)."""
+    summary = {"name": name or spec.name, "description": spec.description, "dataset": spec.dataset,
                "training_version": spec.training_version, "training_mode": spec.training_mode,
                "training_parameters": dict(spec.training_parameters), "status": ModelStatus.IN_PROGRESS.value if trains else ModelStatus.CREATED.value}
     return summary if dataset_version is None else {**summary, "dataset_version": dataset_version}
@@ -91,19 +94,19 @@ def actual_summary(record: ModelRecord, live: Mapping[str, Any] | None) -> dict[
 def _plan_model(inputs: PlanInputs, out: Findings, up: Upstream, spec: ModelSpec) -> None:
     record = inputs.state.models.get(spec.key)
     if record is None:
-        _create(out, up, spec, Reason.CREATE)
+        _create(inputs, out, up, spec, Reason.CREATE)
         return
     live = inputs.live_model(spec.key)
     before = actual_summary(record, live)
     if live is None:
         out.drift.append(Drift(spec.address, "deleted", record.remote_id))
-        _recreate_deleted(out, up, spec, record, before)
+        _recreate_deleted(inputs, out, up, spec, record, before)
         return
     if _unknown_status(out, spec.address, record, before):
         return
     dataset_spec = inputs.manifest.datasets.get(spec.dataset)
     if dataset_spec is not None and dataset_spec.project in up.projects.replaced:
-        _create(out, up, spec, Reason.RECREATE_BECAUSE_PROJECT_REPLACED, before, forget=record.remote_id)
+        _create(inputs, out, up, spec, Reason.RECREATE_BECAUSE_PROJECT_REPLACED, before, forget=record.remote_id)
         return
     drifted = changed_fields(before, {"name": record.name, "description": record.description},
                              ("name", "description"))
@@ -138,27 +141,37 @@ def _train_steps(out: Findings, up: Upstream, spec: ModelSpec) -> list[Step]:
     return [Step(Op.START_TRAINING, StartTrainingArgs(dict(spec.training_parameters)))]
 
 
-def _create_step(spec: ModelSpec) -> Step:
-    return Step(Op.CREATE_MODEL, CreateModelArgs(spec.name, spec.description, spec.dataset, spec.training_version,
+def _create_step(spec: ModelSpec, name: str) -> Step:
+    return Step(Op.CREATE_MODEL, CreateModelArgs(name, spec.description, spec.dataset, spec.training_version,
                                                  spec.training_mode))
 
 
-def _create(out: Findings, up: Upstream, spec: ModelSpec, reason: Reason,
+def _new_model_name(inputs: PlanInputs, spec: ModelSpec) -> str:
+    """The plain name for an address's first model; a versioned one for each later model."""
+    record = inputs.state.models.get(spec.key)
+    if record is None:
+        return spec.name
+    pattern = inputs.manifest.name_pattern
+    return versioned_name(pattern, spec.name, next_version(pattern, record.name, 1 + len(record.superseded)))
+
+
+def _create(inputs: PlanInputs, out: Findings, up: Upstream, spec: ModelSpec, reason: Reason,
             before: dict[str, Any] | None = None, forget: int | None = None) -> None:
     steps = [Step(Op.FORGET, ForgetArgs(forget))] if forget is not None else []
     train = _train_steps(out, up, spec)
-    steps += [_create_step(spec), *train]
+    name = _new_model_name(inputs, spec)
+    steps += [_create_step(spec, name), *train]
     actions = (Action.CREATE, Action.TRAIN) if train else (Action.CREATE,)
     out.add(Change(address=spec.address, actions=actions, reason=reason, steps=tuple(steps),
-                   before=before, after=desired_summary(spec, bool(train))))
+                   before=before, after=desired_summary(spec, bool(train), name=name)))
 
 
-def _recreate_deleted(out: Findings, up: Upstream, spec: ModelSpec, record: ModelRecord,
+def _recreate_deleted(inputs: PlanInputs, out: Findings, up: Upstream, spec: ModelSpec, record: ModelRecord,
                       before: dict[str, Any]) -> None:
     retrain = spec.train and record.status in TRAINED
     reason = (Reason.RECREATE_AND_RETRAIN_BECAUSE_DELETED_OUTSIDE_BRIA if retrain
               else Reason.RECREATE_BECAUSE_DELETED_OUTSIDE_BRIA)
-    _create(out, up, spec, reason, before, forget=record.remote_id)
+    _create(inputs, out, up, spec, reason, before, forget=record.remote_id)
     if retrain and Action.TRAIN in out.changes[spec.address].actions:
         out.note(spec.address, f"{spec.address}: model {record.remote_id} ({record.status}) was deleted outside "
                                "bria; a new model will be created and TRAINED AGAIN (a new training run). "
@@ -187,16 +200,17 @@ def _replace(inputs: PlanInputs, out: Findings, up: Upstream, spec: ModelSpec, b
     """Keep the old remote model (recorded as superseded) and create + train a new one; an
     old model that never trained is deleted once its successor exists (see the docstring)."""
     train = _train_steps(out, up, spec)
+    name = _new_model_name(inputs, spec)
     untrained = before["status"] == ModelStatus.CREATED
     # `train: false` on a training model means stop it (docs/design.md), replaced or not.
     stop_old = not spec.train and before["status"] == ModelStatus.IN_PROGRESS
     delete_old = [Step(Op.DELETE_MODEL, DeleteModelArgs(before["remote_id"]))] if untrained else []
     steps = ((Step(Op.STOP_TRAINING, StopTrainingArgs(before["remote_id"])),) if stop_old else ()) + (
         Step(Op.SUPERSEDE_MODEL, SupersedeModelArgs(before["remote_id"], reason)),
-        _create_step(spec), *delete_old, *train)
+        _create_step(spec, name), *delete_old, *train)
     actions = (((Action.STOP,) if stop_old else ()) + ((Action.DELETE,) if untrained else ()) + (Action.CREATE,)
                + ((Action.TRAIN,) if train else ()))
-    after = desired_summary(spec, bool(train), _dataset_version(inputs, up, spec))
+    after = desired_summary(spec, bool(train), _dataset_version(inputs, up, spec), name=name)
     if stop_old:
         after |= {"old_model_status": ModelStatus.STOPPED.value, "irreversible": True}
     out.add(Change(address=spec.address, actions=actions, reason=reason, steps=steps, before=before, after=after))
@@ -215,7 +229,8 @@ def _dataset_version(inputs: PlanInputs, up: Upstream, spec: ModelSpec) -> int |
 def _plan_in_place(inputs: PlanInputs, out: Findings, up: Upstream, spec: ModelSpec, record: ModelRecord,
                    actual: dict[str, Any], drifted: bool) -> None:
     status = actual["status"]
-    desired = desired_summary(spec, spec.train)
+    desired = desired_summary(spec, spec.train, name=wanted_name(inputs.manifest.name_pattern, spec.name,
+                                                                 actual["name"]))
     updated = changed_fields(desired, actual, ("name", "description"))
     steps: list[Step] = []
     actions: list[Action] = []
@@ -264,9 +279,15 @@ def _plan_removal(inputs: PlanInputs, out: Findings, key: str) -> None:
     live = inputs.live_model(key)
     before = actual_summary(record, live)
     if record.superseded:
-        # Replacements keep their predecessors; removing the address does not destroy them.
         kept = ", ".join(str(s.remote_id) for s in record.superseded)
-        out.note(addr, f"{addr}: its superseded model(s) {kept} stay in the API, no longer tracked by bria")
+        dataset = inputs.state.datasets.get(record.dataset)
+        project = out.changes.get(address("project", dataset.project)) if dataset else None
+        if project is not None and Action.DELETE in project.actions:
+            out.note(addr, f"{addr}: its superseded model(s) {kept} are deleted with project.{dataset.project}")
+        else:
+            # Replacements keep their predecessors; removing the address does not destroy them.
+            out.note(addr, f"{addr}: its superseded model(s) {kept} stay in the API, no longer tracked by bria "
+                           f"(`bria prune {addr}` before removing it deletes them)")
     if live is None:
         out.drift.append(Drift(addr, "deleted", record.remote_id))
         out.add(Change(address=addr, actions=(Action.DELETE,), reason=Reason.FORGET_BECAUSE_DELETED_OUTSIDE_BRIA,
