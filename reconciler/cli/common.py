@@ -115,6 +115,16 @@ def require_address(addr: str, flag: str = "") -> tuple[str, str]:
         fail(f"{flag} {addr}: {exc}" if flag else str(exc), ERROR)
 
 
+def require_model_addresses(addresses: "tuple[str, ...]", why: str) -> None:
+    """Every typed address is a well-formed `model.KEY`, or `error: …` and exit 1 (`why` says
+    why only models make sense, e.g. "only models train")."""
+    from reconciler.cli.exitcodes import ERROR
+
+    for addr in addresses:
+        if require_address(addr)[0] != "model":
+            fail(f"{addr}: {why} (expected model.KEY)", ERROR)
+
+
 def check_address_flags(manifest: Manifest, state: "State", *, targets=(), excludes=(), allow_destroy=()) -> None:
     """Bad --target/--exclude/--allow-destroy values exit 1 before any API call.
 

@@ -11,9 +11,9 @@ from typing import Any
 import click
 
 from reconciler.cli import exitcodes
-from reconciler.cli.common import build_client, fail, load_manifest_or_exit
+from reconciler.cli.common import build_client, fail, load_manifest_or_exit, require_model_addresses
 from reconciler.cli.session import StateOptions, state_options
-from reconciler.model import split_address
+from reconciler.model import address, split_address
 from reconciler.state.model import State
 
 
@@ -30,17 +30,12 @@ def prune_command(addresses: tuple[str, ...], state_opts: StateOptions, allow_de
     from reconciler.executor.context import RunConfig
 
     manifest = load_manifest_or_exit(state_opts.manifest_file)
-    for addr in addresses:
-        try:
-            if split_address(addr)[0] != "model":
-                fail(f"{addr}: only models are superseded (expected model.KEY)", exitcodes.ERROR)
-        except ValueError as exc:
-            fail(str(exc), exitcodes.ERROR)
+    require_model_addresses(addresses, "only models are superseded")
     allowed: Any = "all" if "all" in allow_destroy else frozenset(allow_destroy)
     options = ApplyOptions(auto_approve, RunConfig(parallelism=4), False, allow_destroy)
 
     async def body(store: Any, state: State) -> int:
-        chosen = list(addresses) or [f"model.{k}" for k in sorted(state.models)]
+        chosen = list(addresses) or [address("model", k) for k in sorted(state.models)]
         missing = [a for a in chosen if split_address(a)[1] not in state.models]
         if missing:
             fail(f"not in the state: {', '.join(missing)}", exitcodes.ERROR)

@@ -15,9 +15,9 @@ from typing import Any
 import click
 
 from reconciler.cli import exitcodes
-from reconciler.cli.common import build_client, fail, load_manifest_or_exit
+from reconciler.cli.common import build_client, fail, load_manifest_or_exit, require_model_addresses
 from reconciler.cli.session import StateOptions, state_options
-from reconciler.model import split_address
+from reconciler.model import address, split_address
 from reconciler.state.model import State
 from reconciler.status import ModelStatus
 from reconciler.textsafe import clean_text
@@ -37,12 +37,7 @@ def wait_command(addresses: tuple[str, ...], state_opts: StateOptions, timeout: 
     from reconciler.cli.apply import _locked_run
 
     manifest = load_manifest_or_exit(state_opts.manifest_file)
-    for addr in addresses:
-        try:
-            if split_address(addr)[0] != "model":
-                fail(f"{addr}: only models train (expected model.KEY)", exitcodes.ERROR)
-        except ValueError as exc:
-            fail(str(exc), exitcodes.ERROR)
+    require_model_addresses(addresses, "only models train")
 
     async def body(store: Any, state: State) -> int:
         followed = _followed(state, addresses)
@@ -57,7 +52,7 @@ def wait_command(addresses: tuple[str, ...], state_opts: StateOptions, timeout: 
 def _followed(state: State, addresses: tuple[str, ...]) -> list[str]:
     """The addresses to follow; exits 1 for one not in state or one that never started."""
     if not addresses:
-        chosen = [f"model.{k}" for k, m in sorted(state.models.items()) if m.status != NOT_STARTED]
+        chosen = [address("model", k) for k, m in sorted(state.models.items()) if m.status != NOT_STARTED]
         for key in sorted(k for k, m in state.models.items() if m.status == NOT_STARTED):
             click.echo(f"model.{key}: not training (status Created); `bria apply` starts it")
         return chosen
