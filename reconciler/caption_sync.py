@@ -31,9 +31,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from reconciler.identity import match_images
 from reconciler.images import ImageProblem, sidecar_caption
 from reconciler.json_captions import json_sidecar_caption, json_sidecar_path, parse_json, same_json
-from reconciler.model import FIBO_FAMILY, DatasetSpec, Manifest, sha_from_image_name
+from reconciler.model import FIBO_FAMILY, DatasetSpec, Manifest
 from reconciler.planner.content import automatic_history
 from reconciler.state.model import DatasetRecord
 
@@ -75,13 +76,11 @@ def compare(spec: DatasetSpec, record: DatasetRecord, live_images: Iterable[Mapp
     history = automatic_history(record)
     current = record.current
     recorded = dict(current.images) if current else {}
-    by_remote = {r.remote_id: sha for sha, r in recorded.items()}
-    live_by_sha: dict[str, Mapping[str, Any]] = {}
-    prefixes = {image.sha256[:16]: image.sha256 for image in spec.images}
-    for live in live_images:
-        sha = by_remote.get(live.get("id")) or prefixes.get(sha_from_image_name(live.get("image_name")) or "")
-        if sha is not None:
-            live_by_sha.setdefault(sha, live)
+    live_images = list(live_images)
+    # Which live image holds which content: the one matcher (recorded ids, then name prefixes).
+    matched = match_images(live_images, recorded={r.remote_id: sha for sha, r in recorded.items()},
+                           known_shas=[image.sha256 for image in spec.images])
+    live_by_sha = {sha: live for live in live_images if (sha := matched.get(live.get("id"))) is not None}
     seen: set[str] = set()
     for image in spec.images:
         if image.sha256 in seen:

@@ -29,7 +29,7 @@ from reconciler.images import (IMAGE_SUFFIXES, HashCache, ImageInfo, ImageProble
                                sidecar_caption, sidecar_path, size_problem)
 from reconciler.json_captions import compact_json, json_sidecar_caption, parse_json_object
 from reconciler.limits import MAX_IMAGES_PER_DATASET
-from reconciler.model import ImageSpec
+from reconciler.model import ImageSpec, address
 from reconciler.yamlsource import FieldPath, SourceMap, json_path
 
 
@@ -55,7 +55,7 @@ class _Collector:
         self.key = key
         self.root = root
         self.map = source_map
-        self.address = f"dataset.{key}"
+        self.address = address("dataset", key)
         self.diagnostics: list[Diagnostic] = []
 
     def fail(self, message: str, field: FieldPath, source: SourceRange | None = None) -> None:

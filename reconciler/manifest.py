@@ -21,6 +21,7 @@ import difflib
 import hashlib
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,8 @@ from reconciler.diagnostics import Diagnostic, SourceRange, error, has_errors, w
 from reconciler.images import HashCache
 from reconciler.json_captions import compact_json, read_schema_file
 from reconciler.limits import MAX_MANIFEST_BYTES, MIN_FIBO_IMAGES_TO_COMPLETE, MIN_SCHEMA_IMAGES
-from reconciler.model import (AUTO_PREFIX, AUTO_SCHEMA, FIBO_FAMILY, FIBO_TRAINING_VERSION, LEGACY_FAMILY,
+from reconciler.manifest_blocks import blocks_digest_part, check_blocks
+from reconciler.model import (address, AUTO_PREFIX, AUTO_SCHEMA, FIBO_FAMILY, FIBO_TRAINING_VERSION, LEGACY_FAMILY,
                               DatasetSpec, EmulatorOptions, ImageSpec, Manifest, ModelSpec, ProjectSpec,
                               StateConfig)
 from reconciler.samples_spec import check_samples, samples_spec
@@ -76,6 +78,8 @@ def load_manifest(path: Path, *, hash_cache: HashCache | None = None
     checker = _Checker(data, document.source_map, root, blocking, hash_cache)
     diagnostics += checker.run()
     diagnostics += _state_path_diagnostics(data, document.source_map, root / path.name, root, blocking)
+    blocks, block_problems = check_blocks(data, document.source_map, _declared(data), blocking)
+    diagnostics += block_problems
     if hash_cache is not None:
         try:
             hash_cache.save()
@@ -84,7 +88,20 @@ def load_manifest(path: Path, *, hash_cache: HashCache | None = None
     diagnostics.sort(key=lambda d: (d.source.line, d.source.col) if d.source else (0, 0))
     if has_errors(diagnostics):
         return None, diagnostics
-    return _build(data, document.source_map, root / path.name, root, checker.images, checker.schemas), diagnostics
+    manifest = _build(data, document.source_map, root / path.name, root, checker.images, checker.schemas)
+    naming = data.get("naming") or {}
+    if naming.get("versions"):
+        manifest = replace(manifest, name_pattern=naming["versions"])
+    if not any(blocks):
+        return manifest, diagnostics
+    return replace(manifest, moved=blocks[0], removed=blocks[1], imports=blocks[2],
+                   digest=manifest_digest(manifest.projects, manifest.datasets, manifest.models,
+                                          blocks_digest_part(blocks))), diagnostics
+
+
+def _declared(data: dict[str, Any]) -> list[str]:
+    return [f"{section[:-1]}.{key}" for section in SECTIONS
+            for key in (data.get(section) if isinstance(data.get(section), dict) else {})]
 
 
 def _read_text(path: Path, label: str) -> tuple[str, Diagnostic | None]:
@@ -180,7 +197,7 @@ class _Checker:
     # --- resources ------------------------------------------------------------------------
 
     def check_project(self, key: str, project: dict[str, Any]) -> None:
-        addr, base = f"project.{key}", ("projects", key)
+        addr, base = address("project", key), ("projects", key)
         ip_type = project["ip_type"]
         if ip_type in ILLUSTRATION_ONLY_IP_TYPES and project["ip_medium"] != "illustration":
             self.fail(base + ("ip_medium",), f"ip_type {ip_type} needs ip_medium: illustration "
@@ -191,7 +208,7 @@ class _Checker:
                           addr, at_key=base + ("ip_type",))
 
     def check_dataset(self, key: str, dataset: dict[str, Any]) -> None:
-        addr, base = f"dataset.{key}", ("datasets", key)
+        addr, base = address("dataset", key), ("datasets", key)
         if self.reference(base + ("project",), "projects", dataset["project"], addr):
             project = self.lookup("projects", dataset["project"])
             if (dataset.get("caption_prefix") == AUTO_PREFIX and project is not None
@@ -215,7 +232,7 @@ class _Checker:
     def check_family(self, key: str, dataset: dict[str, Any], family: str) -> None:
         """The account's dialect must have the family, and a project holds one family (the
         API locks a project to the family of its first dataset)."""
-        addr, base = f"dataset.{key}", ("datasets", key)
+        addr, base = address("dataset", key), ("datasets", key)
         field = base + ("visual_schema",) if family == FIBO_FAMILY else base
         if self.dialect and family not in FAMILIES_BY_DIALECT[self.dialect]:
             self.fail(field, f"a {family} dataset cannot be created in an account that speaks the "
@@ -230,7 +247,7 @@ class _Checker:
                       "caption_prefix or FIBO visual_schema) — put this one in another project", addr)
 
     def check_fibo_dataset(self, key: str, dataset: dict[str, Any], image_count: int) -> None:
-        addr, base = f"dataset.{key}", ("datasets", key)
+        addr, base = address("dataset", key), ("datasets", key)
         schema = dataset["visual_schema"]
         if isinstance(schema, dict):
             self.schemas[key] = compact_json(schema)
@@ -253,7 +270,7 @@ class _Checker:
                       f"{image_count}); add images or set complete: false", addr)
 
     def check_model(self, key: str, model: dict[str, Any]) -> None:
-        addr, base = f"model.{key}", ("models", key)
+        addr, base = address("model", key), ("models", key)
         params = model.get("training_parameters") or {}
         mode = model.get("training_mode", "fully_automated")
         if params and mode != "expert":
@@ -375,7 +392,7 @@ def _state_config(state: dict[str, Any], path: Path, root: Path, smap: SourceMap
 
 
 def manifest_digest(projects: dict[str, ProjectSpec], datasets: dict[str, DatasetSpec],
-                    models: dict[str, ModelSpec]) -> str:
+                    models: dict[str, ModelSpec], blocks: dict[str, Any] | None = None) -> str:
     """sha256 of a canonical JSON of the desired state. Images enter by content hash and
     caption only, in hash order, so renaming or reordering files does not change it."""
     desired = {
@@ -392,5 +409,6 @@ def manifest_digest(projects: dict[str, ProjectSpec], datasets: dict[str, Datase
                        "training_parameters": dict(m.training_parameters), "train": m.train}
                    for k, m in models.items()},
     }
+    desired.update(blocks or {})   # moved/removed/import blocks, only when there are some
     canonical = json.dumps(desired, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

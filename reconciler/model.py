@@ -17,7 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from reconciler import identity
 from reconciler.diagnostics import SourceRange
+from reconciler.reasons import Reason
+from reconciler.stepargs import ARGS_BY_OP, Op, Step, StepArgs  # noqa: F401  (re-exported)
 
 PLAN_FORMAT_VERSION = 1
 
@@ -25,11 +28,6 @@ PLAN_FORMAT_VERSION = 1
 
 KINDS = ("project", "dataset", "model")
 
-# The model statuses Bria documents. Anything else (e.g. "Deleted", which Gen A's DELETE
-# "changes status to") is handled deliberately: refresh drops Deleted models as gone; the
-# planner and `--wait` leave any other unknown status alone and say so.
-MODEL_STATUSES = frozenset({"Created", "InProgress", "Completed", "Failed", "Stopping", "Stopped"})
-DELETED_MODEL_STATUS = "Deleted"
 
 
 def address(kind: str, key: str) -> str:
@@ -70,18 +68,8 @@ class ImageSpec:
 
     @property
     def image_name(self) -> str:
-        """The name sent to the API. It embeds the content hash so that an upload whose
-        response was lost can be found again and matched to its file (the API has no
-        idempotency key), and so that a clone's copied images map back to content."""
-        return f"{self.sha256[:16]}-{self.path.name}"
-
-
-def sha_from_image_name(image_name: str | None) -> str | None:
-    """The 16-hex-digit content-hash prefix embedded by ImageSpec.image_name, or None."""
-    if not image_name or len(image_name) < 17 or image_name[16] != "-":
-        return None
-    head = image_name[:16]
-    return head if all(c in "0123456789abcdef" for c in head) else None
+        """The name sent to the API (see reconciler.identity)."""
+        return identity.image_name(self.sha256, self.path.name)
 
 
 @dataclass(frozen=True)
@@ -178,6 +166,33 @@ class EmulatorOptions:
 
 
 @dataclass(frozen=True)
+class MovedBlock:
+    """`moved: [{from, to}]`: the state record at `from` is now `to` (state only)."""
+
+    from_address: str
+    to_address: str
+    source: SourceRange | None = None
+
+
+@dataclass(frozen=True)
+class RemovedBlock:
+    """`removed: [{address, destroy}]`: deliberately out of the manifest; destroy or only forget."""
+
+    address: str
+    destroy: bool
+    source: SourceRange | None = None
+
+
+@dataclass(frozen=True)
+class ImportBlock:
+    """`import: [{to, id}]`: adopt the existing remote object `remote_id` as `to`."""
+
+    to_address: str
+    remote_id: int
+    source: SourceRange | None = None
+
+
+@dataclass(frozen=True)
 class Manifest:
     path: Path                      # absolute path of the manifest file
     root: Path                      # the manifest's folder; image paths must stay inside it
@@ -189,7 +204,12 @@ class Manifest:
     digest: str                     # sha256 over the canonical desired state (incl. image hashes)
     emulator: EmulatorOptions = field(default_factory=EmulatorOptions)
     version: int = 1
-    api_dialect: str | None = None  # legacy | mixed | fibo; None = detect (env BRIA_API_DIALECT overrides)
+    api_dialect: str | None = None  # legacy | mixed | fibo; None = detect (env BRIA_API_DIALECT overrides)    # How later versions are named (planner/naming.py): {name} and {version}.
+    name_pattern: str = "{name} v{version}"
+
+    moved: tuple[MovedBlock, ...] = ()
+    removed: tuple[RemovedBlock, ...] = ()
+    imports: tuple[ImportBlock, ...] = ()
 
     def addresses(self) -> list[str]:
         return ([p.address for p in self.projects.values()]
@@ -226,61 +246,10 @@ class Action(str, enum.Enum):
     CLONE = "clone"           # dataset: a new draft version cloned from the completed one
     TRAIN = "train"
     STOP = "stop"
+    MOVE = "move"             # state only: the record is now kept under another address
+    IMPORT = "import"         # state only: an existing remote object is adopted
+    FORGET = "forget"         # state only: no longer managed; the remote object is left alone
     NOOP = "no-op"
-
-
-class Op(str, enum.Enum):
-    """One API operation (or state-only bookkeeping) the executor runs for a change.
-
-    Steps refer to remote objects by address and content hash, never by ids that only exist
-    after earlier steps ran; the executor resolves them from the state at run time. That is
-    what lets a saved plan be applied later and a crashed apply be resumed.
-    """
-
-    # projects
-    CREATE_PROJECT = "create_project"          # args: fields (API body)
-    UPDATE_PROJECT = "update_project"          # args: fields (only changed, updatable ones)
-    DELETE_PROJECT = "delete_project"          # args: remote_id
-    # datasets
-    CREATE_DATASET = "create_dataset"          # args: name, project (project key), family ("fibo"; absent = legacy)
-    CLONE_DATASET = "clone_dataset"            # args: source_remote_id, name
-    UPDATE_DATASET = "update_dataset"          # args: name
-    GENERATE_PREFIX = "generate_prefix"        # args: shas (≤6, chosen deterministically), rel_paths (same order)
-    SET_CAPTION_PREFIX = "set_caption_prefix"  # args: prefix (None = use the pinned generated one)
-    GENERATE_VISUAL_SCHEMA = "generate_visual_schema"  # args: shas (5–10, chosen deterministically), rel_paths
-    SET_VISUAL_SCHEMA = "set_visual_schema"    # args: schema (JSON text; None = use the pinned generated one)
-    REGENERATE_ALL_CAPTIONS = "regenerate_all_captions"  # args: {} (waits for completion)
-    DELETE_IMAGE = "delete_image"              # args: sha256, image_name
-    #   …or, for a stray image (not bria's content, e.g. uploaded in the console; planner/content.py):
-    #   remote_id, dataset_remote_id (the version it was seen in), image_name, copy_index (on a
-    #   clone of that version: which of the clone's strays of that name, in id order)
-    UPLOAD_IMAGE = "upload_image"              # args: sha256, rel_path, image_name, increase_resolution, caption (manual caption to set right after, or None)
-    SET_CAPTION = "set_caption"                # args: sha256, caption
-    REGENERATE_CAPTION = "regenerate_caption"  # args: sha256
-    COMPLETE_DATASET = "complete_dataset"      # args: {}
-    DELETE_DATASET = "delete_dataset"          # args: remote_id
-    # models
-    CREATE_MODEL = "create_model"              # args: name, description, dataset (dataset key), training_version, training_mode
-    UPDATE_MODEL = "update_model"              # args: fields (name/description)
-    START_TRAINING = "start_training"          # args: parameters (expert only, else {})
-    STOP_TRAINING = "stop_training"            # args: remote_id
-    DELETE_MODEL = "delete_model"              # args: remote_id
-    SUPERSEDE_MODEL = "supersede_model"        # state only: move the current model to history; args: remote_id, reason
-    # state only
-    FORGET = "forget"                          # args: remote_id — drop a record whose object is gone
-
-
-@dataclass(frozen=True)
-class Step:
-    op: Op
-    args: Mapping[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"op": self.op.value, "args": dict(self.args)}
-
-    @staticmethod
-    def from_dict(d: Mapping[str, Any]) -> "Step":
-        return Step(Op(d["op"]), dict(d.get("args") or {}))
 
 
 @dataclass(frozen=True)
@@ -291,26 +260,31 @@ class ImageChanges:
     delete: tuple[str, ...] = ()         # rel paths or sha256 prefixes (when the file is gone)
     caption: tuple[str, ...] = ()        # rel paths whose manual caption is set/changed
     regenerate: tuple[str, ...] = ()     # rel paths whose caption goes back to automatic
+    # rel path → {"old": caption before, "new": caption after (None = automatic)}, for the
+    # paths of `caption` and `regenerate`: a reviewer sees what each caption becomes.
+    caption_values: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def is_empty(self) -> bool:
         return not (self.upload or self.delete or self.caption or self.regenerate)
 
-    def to_dict(self) -> dict[str, list[str]]:
+    def to_dict(self) -> dict[str, Any]:
         return {"upload": list(self.upload), "delete": list(self.delete),
-                "caption": list(self.caption), "regenerate": list(self.regenerate)}
+                "caption": list(self.caption), "regenerate": list(self.regenerate),
+                "caption_values": {p: dict(v) for p, v in self.caption_values.items()}}
 
     @staticmethod
     def from_dict(d: Mapping[str, Any] | None) -> "ImageChanges | None":
         if d is None:
             return None
-        return ImageChanges(*(tuple(d.get(k) or ()) for k in ("upload", "delete", "caption", "regenerate")))
+        lists = (tuple(d.get(k) or ()) for k in ("upload", "delete", "caption", "regenerate"))
+        return ImageChanges(*lists, caption_values=dict(d.get("caption_values") or {}))
 
 
 @dataclass(frozen=True)
 class Change:
     address: str
     actions: tuple[Action, ...]
-    reason: str                                  # for people only; the executor never reads it
+    reason: Reason                               # for people only; the executor never reads it
     steps: tuple[Step, ...]
     before: Mapping[str, Any] | None = None
     after: Mapping[str, Any] | None = None
@@ -321,6 +295,9 @@ class Change:
     # protected and not allowed: the plan cannot be applied (exit 6) until allowed.
     refused: bool = False
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reason", Reason(self.reason))
+
     @property
     def kind(self) -> str:
         return split_address(self.address)[0]
@@ -329,7 +306,7 @@ class Change:
         return {
             "address": self.address,
             "actions": [a.value for a in self.actions],
-            "reason": self.reason,
+            "reason": self.reason.value,
             "before": _jsonable(self.before),
             "after": _jsonable(self.after),
             "depends_on": list(self.depends_on),
@@ -344,7 +321,7 @@ class Change:
         return Change(
             address=d["address"],
             actions=tuple(Action(a) for a in d["actions"]),
-            reason=d["reason"],
+            reason=Reason(d["reason"]),
             steps=tuple(Step.from_dict(s) for s in d.get("steps") or ()),
             before=d.get("before"),
             after=d.get("after"),
@@ -418,8 +395,12 @@ class Plan:
             if Action.TRAIN in acts:
                 trains += 1
             uploads += sum(1 for s in c.steps if s.op is Op.UPLOAD_IMAGE)
+        # move/import/forget: state-only changes (moved, import and removed blocks).
+        state_only = {name: sum(1 for c in self.changes if action in c.actions)
+                      for name, action in (("move", Action.MOVE), ("import", Action.IMPORT),
+                                           ("forget", Action.FORGET))}
         return {"add": add, "change": change, "destroy": destroy,
-                "images_to_upload": uploads, "models_to_train": trains}
+                "images_to_upload": uploads, "models_to_train": trains, **state_only}
 
     def to_dict(self) -> dict[str, Any]:
         return {

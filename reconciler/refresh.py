@@ -13,7 +13,7 @@ Real-API edges handled here (the docs are silent or ambiguous on each):
 - Gen A documents model DELETE as "changes status to Deleted": such a model may stay listed.
   `is_live_model` is False for it; refresh leaves it out, so it is never alive nor adoptable.
 - Any other status bria does not know is kept in the view as the API gave it; the planner
-  and `--wait` leave such a model alone and say so (`is_known_model_status`).
+  and `--wait` leave such a model alone and say so (`status.is_known`).
 - Every listed object must be a JSON object with an integer `id`; anything else is an
   `errors.UnexpectedResponse`, never a TypeError.
 """
@@ -24,8 +24,9 @@ import asyncio
 from typing import Any, Awaitable, Callable, Mapping, Protocol
 
 from reconciler.api.errors import NotFound, UnexpectedResponse
-from reconciler.model import DELETED_MODEL_STATUS, MODEL_STATUSES, LiveView
+from reconciler.model import LiveView
 from reconciler.state.model import State
+from reconciler.status import is_deleted
 
 Objects = dict[int, dict[str, Any]]
 
@@ -42,12 +43,7 @@ class ReadClient(Protocol):
 def is_live_model(obj: Mapping[str, Any]) -> bool:
     """False for a model the API reports as `Deleted` (in any letter case): it is gone, even
     though a list may still show it. Use this wherever a listed model could be adopted."""
-    return str(obj.get("status", "")).strip().lower() != DELETED_MODEL_STATUS.lower()
-
-
-def is_known_model_status(status: Any) -> bool:
-    """Whether bria knows what this model status means (and so may act on the model)."""
-    return status in MODEL_STATUSES
+    return not is_deleted(obj.get("status"))
 
 
 async def refresh(client: ReadClient, state: State) -> LiveView:

@@ -20,6 +20,8 @@ from pathlib import Path, PurePosixPath
 
 from PIL import Image, UnidentifiedImageError
 
+from reconciler.identity import hash_prefix_of
+
 MAX_SIDE = 128
 _QUALITY = 70
 _GIT_TIMEOUT = 20.0
@@ -78,9 +80,10 @@ class GitTree:
 
     def find(self, image_name: str) -> tuple[str, bytes] | None:
         """(repository path, bytes) of the blob bria named `image_name`, if any."""
-        prefix, _, file_name = image_name.partition("-")
-        if len(prefix) != 16 or not file_name:
+        prefix = hash_prefix_of(image_name)
+        if prefix is None:
             return None
+        file_name = image_name[len(prefix) + 1:]
         for path in self._by_name.get(file_name, ()):
             data = _git(self.root, "cat-file", "blob", f"{self.rev}:{path}")
             if data is not None and hashlib.sha256(data).hexdigest()[:16] == prefix:

@@ -153,22 +153,29 @@ class BriaEnv:
     async def apply(self, plan: Any, manifest: Any, **kw: Any) -> Any:
         from reconciler.executor import apply_plan
 
+        from reconciler.executor.context import RunConfig
+
         kw.setdefault("clock", InstantClock())
-        kw.setdefault("poll_interval", 0.05)
+        settings = {k: kw.pop(k) for k in ("parallelism", "poll_interval", "kill_after_calls", "settle_window")
+                    if k in kw}
+        kw.setdefault("config", RunConfig(**{"poll_interval": 0.05, "settle_window": 0.5, **settings}))
         kw.setdefault("live", self.live)        # the refresh of the last env.plan (journal watermarks)
-        kw.setdefault("settle_window", 0.5)
         return await apply_plan(plan, manifest, self.current_state(), client=kw.pop("client", None) or self.client(),
                                 store=self.store, **kw)
 
     async def plan(self, manifest: Any, **kw: Any) -> Any:
         """Journal resolution + refresh + plan, as `bria apply` does before executing."""
         from reconciler.executor import resolve_leftovers
+        from reconciler.executor.context import RunConfig
+        from reconciler.executor.import_preview import pending_import_records
         from reconciler.planner import plan as make_plan
         from reconciler.refresh import refresh
         client = self.client()
         state = (await resolve_leftovers(self.current_state(), client=client, store=self.store, manifest=manifest,
-                                         clock=InstantClock(), settle_window=kw.pop("settle_window", 0.5))).state
+                                         clock=InstantClock(),
+                                         config=RunConfig(settle_window=kw.pop("settle_window", 0.5)))).state
         live = self.live = await refresh(client, state)
+        kw.setdefault("imported", await pending_import_records(manifest, state, client))
         return make_plan(manifest, state, live, **kw)
 
     async def converge(self, manifest: Any, **kw: Any) -> Any:

@@ -127,7 +127,7 @@ def sample_plan_drift() -> Plan:
     recreate = _dataset_create("luna_v1", "luna", 4, captions=1)
     recreate = Change(recreate.address, recreate.actions, "recreate_because_deleted_outside_bria",
                       recreate.steps, after=recreate.after, images=recreate.images)
-    train = Change("model.luna_light", (Action.TRAIN,), "train",
+    train = Change("model.luna_light", (Action.TRAIN,), "start_training_because_train_true",
                    (Step(Op.START_TRAINING, {"parameters": {}}),))
     stop = Change("model.luna_expert", (Action.STOP,), "stop_because_train_false",
                   (Step(Op.STOP_TRAINING, {"remote_id": 11}),),

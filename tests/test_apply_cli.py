@@ -81,9 +81,10 @@ def test_apply_then_plan_is_clean_and_output_reports_models(tmp_path, emulator_s
     assert counts(url) == {"projects": 1, "datasets": 1, "models": 1, "images": 3}
 
     output = json.loads(run_bria("output", "--format", "json", cwd=tmp_path, env=env).stdout)
-    model = output["models"]["luna_max"]
+    model = output["models"]["model.luna_max"]["newest"]
     assert model["status"] == "InProgress" and model["generation_prefix"]
     assert model["remote_id"] == cli_backend.read_state(tmp_path).models["luna_max"].remote_id
+    assert output["models"]["model.luna_max"]["newest_completed"] is None
 
 
 def test_saved_plan_applies_once_then_is_stale(tmp_path, emulator_server, cli_backend):

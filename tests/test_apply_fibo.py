@@ -65,8 +65,8 @@ async def test_create_with_visual_schema_auto_then_no_changes(bria_env, tmp_path
     plan = await env.plan(manifest)
     assert _ops(plan)["dataset.luna_v1"] == ["create_dataset", "generate_visual_schema", "set_visual_schema",
                                              *["upload_image"] * 7, "complete_dataset"]
-    assert plan.changes[1].steps[0].args["family"] == "fibo"
-    assert len(plan.changes[1].steps[1].args["shas"]) == 7      # 5–10: all 7 here
+    assert plan.changes[1].steps[0].args.family == "fibo"
+    assert len(plan.changes[1].steps[1].args.shas) == 7      # 5–10: all 7 here
     await _converge_and_settle(env, manifest)
     record = env.current_state().datasets["luna_v1"]
     assert record.pinned_schema and json.loads(record.current.visual_schema) == json.loads(record.pinned_schema)

@@ -17,12 +17,13 @@ PACKAGE = Path(__file__).resolve().parent.parent / "reconciler"
 # Lower index = lower layer. A module in layer N may import from layers <= N only.
 LAYERS: list[tuple[str, ...]] = [
     ("diagnostics", "textsafe", "limits"),
+    ("reasons", "stepargs", "identity", "status"),
     ("model",),
     ("state.model", "state.store", "state.codec", "state.changes", "state.changefile"),
     ("state.local", "state.locking", "state.postgres", "state"),
     ("yamlsource", "image_cache", "images", "json_captions", "dataset_images", "schema_errors", "samples_spec",
      "thumbnails"),
-    ("manifest",),
+    ("manifest", "manifest_blocks"),
     ("api",),
     ("refresh", "graph", "probe"),
     ("planner",),
@@ -109,22 +110,94 @@ def test_emulator_imports_nothing_from_the_reconciler() -> None:
         assert not leaks, f"reconciler.{module} imports {sorted(leaks)}"
 
 
+def _mutating_methods() -> frozenset[str]:
+    from reconciler.api.protocol import MUTATING
+    return MUTATING
+
+
+def test_protocol_lists_every_mutating_method_and_the_client_implements_it() -> None:
+    import inspect
+
+    from reconciler.api.client import BriaClient
+    from reconciler.api.protocol import BriaApi
+
+    declared = {n for n, v in vars(BriaApi).items() if inspect.iscoroutinefunction(v)}
+    assert _mutating_methods() <= declared
+    for name in declared:
+        ours, theirs = inspect.signature(getattr(BriaApi, name)), inspect.signature(getattr(BriaClient, name))
+        assert list(ours.parameters) == list(theirs.parameters), f"BriaClient.{name} differs from BriaApi.{name}"
+
+
+def _mutating_attributes(tree: ast.AST) -> list[ast.Attribute]:
+    """Every `x.<mutating method>` — a call `client.delete_model(…)` as much as a bound
+    method handed on, `ctx.calls(ctx.api.delete_model, …)`."""
+    mutating = _mutating_methods()
+    return [node for node in ast.walk(tree) if isinstance(node, ast.Attribute) and node.attr in mutating]
+
+
 def test_only_the_executor_and_cli_mutate_through_the_client() -> None:
-    """Mutating client methods are called only from the executor (and CLI wiring), and by
-    the probe for its throwaway project."""
-    mutating = {"create_project", "update_project", "delete_project", "create_dataset", "update_dataset",
-                "delete_dataset", "clone_dataset", "upload_image", "set_image_caption",
-                "regenerate_image_caption", "regenerate_all_captions", "delete_image", "create_model",
-                "update_model", "delete_model", "start_training", "stop_training", "delete_checkpoint"}
+    """Mutating API methods are reached only from the executor (and CLI wiring), including
+    bound methods passed to ApiCalls — and by the probe for its throwaway project."""
     offenders = []
     for module, path in _modules():
         # probe: its one throwaway project, created and deleted at once (never a managed object).
         if module.startswith(("executor", "api", "emulator", "cli")) or module == "probe":
             continue
+        offenders += [f"{module}:{n.lineno}: {n.attr}" for n in _mutating_attributes(ast.parse(path.read_text()))]
+    assert not offenders, offenders
+
+
+def test_the_executor_mutates_only_through_api_calls() -> None:
+    """In the executor every mutating method is `ctx.api.<m>` handed to `ctx.calls(…)` (or
+    to a helper that does), never awaited directly, and no client method is looked up by name."""
+    seen = 0
+    for module, path in _modules():
+        if not module.startswith("executor"):
+            continue
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and node.func.attr in mutating and isinstance(node.func.value, ast.Name)
-                    and node.func.value.id in {"client", "api", "self_client"}):
-                offenders.append(f"{module}: {node.func.attr}")
-    assert not offenders, offenders
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr":
+                target = ast.unparse(node.args[0]) if node.args else ""
+                assert "client" not in target and "api" not in target, f"{module}:{node.lineno}: getattr on the API"
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                    node.func.attr in _mutating_methods():
+                pytest.fail(f"{module}:{node.lineno}: {ast.unparse(node.func)}(…) bypasses ctx.calls")
+        for attr in _mutating_attributes(tree):
+            assert ast.unparse(attr.value) == "ctx.api", f"{module}:{attr.lineno}: {ast.unparse(attr)} is not ctx.api"
+            seen += 1
+    assert seen >= len(_mutating_methods()) - 1, "the executor's mutating calls were not found"
+
+
+# Generating images (`bria sample`) is NOT a managed mutation: it creates nothing bria plans,
+# records or destroys, and writes no state, so it is deliberately not in MUTATING and
+# `sampling/` calls the client directly (never through the executor's ApiCalls).
+GENERATION = frozenset({"generate_legacy", "generate_fibo", "download_generated"})
+
+
+def test_generation_is_not_a_managed_mutation() -> None:
+    from reconciler.api.client import BriaClient
+
+    assert not GENERATION & _mutating_methods(), "generation is not a managed mutation"
+    assert all(callable(getattr(BriaClient, name, None)) for name in GENERATION)
+    used = set()
+    for module, path in _modules():
+        attrs = {n.attr for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.Attribute)}
+        if module.startswith("executor") or module.startswith("planner"):
+            assert not attrs & GENERATION, f"reconciler.{module} generates images: only sampling/ may"
+        if module.startswith("sampling"):
+            used |= attrs & GENERATION
+            assert not attrs & _mutating_methods(), f"reconciler.{module} mutates the API"
+    assert used, "sampling/ no longer generates: update GENERATION"
+
+
+def test_the_cli_opens_the_state_only_through_state_session() -> None:
+    """One way to open, lock and close the state (cli/session.py), used by every command."""
+    openers = []
+    for module, path in _modules():
+        if not module.startswith("cli") or module == "cli.session":
+            continue
+        tree = ast.parse(path.read_text())
+        openers += [f"{module}:{n.lineno}" for n in ast.walk(tree) if isinstance(n, ast.Call)
+                    and ast.unparse(n.func).split(".")[-1] in {"open_store", "LocalStateStore", "PostgresStateStore"}
+                    and not (n.args and ast.unparse(n.args[0]) == "source")]   # `state push FILE` reads a file
+    assert not openers, openers

@@ -202,7 +202,7 @@ BAD_FLAGS = {
     "state-list-lock-timeout": (("state", "list", "--lock-timeout", "-1"), "--lock-timeout"),
     "state-push-missing": (("state", "push", "nope.json"), "nope.json"),
     "state-push-garbage": (("state", "push", "bria.yaml"), "bria.yaml"),
-    "state-unknown-subcommand": (("state", "mv", "a", "b"), "No such command"),
+    "state-unknown-subcommand": (("state", "frob", "a", "b"), "No such command"),
     "force-unlock-wrong-id": (("force-unlock", "wrong-id"), "not locked"),
     "show-malformed": (("show", "bogus"), "not a resource address"),
     "show-unknown": (("show", "project.nope"), "project.nope is not in the state"),

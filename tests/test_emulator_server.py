@@ -64,7 +64,7 @@ def test_serve_data_survives_a_restart(tmp_path):
 def test_serve_refuses_bad_options():
     result = subprocess.run([sys.executable, "-m", "reconciler", "emulator", "serve", "--failure-rate", "2"],
                             capture_output=True, text=True, timeout=30)
-    assert result.returncode == 1           # bad flags are bad input (design.md: exit 1, never 2)
+    assert result.returncode == 1           # bad flags are bad input (docs/design.md: exit 1, never 2)
     assert "failure-rate" in result.stderr
 
 

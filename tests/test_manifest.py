@@ -307,7 +307,8 @@ def test_alias_bomb_is_refused_quickly() -> None:
     lines += [f"{c}: &{c} [" + ",".join([f"*{p}"] * 9) + "]" for p, c in zip("abcdefgh", "bcdefghi")]
     started = time.perf_counter()
     doc = load_yaml("\n".join(lines) + "\n", "bomb.yaml")
-    assert time.perf_counter() - started < 2.0
+    # A hang guard, not a timing: the alias budget stops expansion early (linear work).
+    assert time.perf_counter() - started < 30.0
     assert doc.data is None and "alias bomb" in doc.diagnostics[0].message
 
 

@@ -42,7 +42,7 @@ def test_html_plan_shows_uploads_removals_captions_and_models(tmp_path):
     (root / "images/luna/luna_001.txt").write_text("Luna, now with a manual caption")
     result = run_bria("plan", "--format", "html", "--out", "plan.html", cwd=root)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("Plan: 2 to add, 0 to change, 0 to destroy; 1 images to upload;")
+    assert result.stdout.startswith("Plan: 2 to add, 0 to change, 0 to destroy; 1 image to upload;")
     page = (root / "plan.html").read_text()
     assert "Images to upload (1)" in page and "Images to remove (1)" in page and "Captions (1)" in page
     assert page.count("src='data:image/jpeg;base64,") == 3        # upload, removal (from git), caption row

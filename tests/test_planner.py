@@ -1,4 +1,4 @@
-"""Unit tests of the pure planner: each lifecycle rule of design.md §3 on small inputs."""
+"""Unit tests of the pure planner: each lifecycle rule of docs/design.md on small inputs."""
 
 from __future__ import annotations
 
@@ -34,8 +34,9 @@ def test_empty_state_creates_everything_in_dependency_order():
     model = _change(p, "model.luna_max")
     assert model.actions == (Action.CREATE, Action.TRAIN) and model.depends_on == ("dataset.luna_v1",)
     upload = _change(p, "dataset.luna_v1").steps[2]
-    assert upload.args["caption"] == "waving" and upload.args["rel_path"] == "images/b.png"
-    assert p.summary() == {"add": 3, "change": 0, "destroy": 0, "images_to_upload": 2, "models_to_train": 1}
+    assert upload.args.caption == "waving" and upload.args.rel_path == "images/b.png"
+    assert p.summary() == {"add": 3, "change": 0, "destroy": 0, "images_to_upload": 2, "models_to_train": 1,
+                           "move": 0, "import": 0, "forget": 0}
 
 
 def test_applied_manifest_plans_nothing_and_is_deterministic():
@@ -84,7 +85,7 @@ def test_completed_dataset_change_clones_a_new_version_and_replaces_its_model():
     assert ds.actions == (Action.CLONE,) and ds.reason == "clone_because_dataset_completed"
     assert steps_of(p, "dataset.luna_v1") == ["clone_dataset", "delete_image", "upload_image", "set_caption",
                                               "complete_dataset"]
-    assert ds.steps[0].args["source_remote_id"] == s.datasets["luna_v1"].current.remote_id
+    assert ds.steps[0].args.source_remote_id == s.datasets["luna_v1"].current.remote_id
     model = _change(p, "model.luna_max")
     assert model.reason == "replace_because_dataset_changed" and model.depends_on == ("dataset.luna_v1",)
     assert steps_of(p, "model.luna_max") == ["supersede_model", "create_model", "start_training"]
@@ -104,7 +105,7 @@ def test_caption_prefix_change_on_draft_regenerates_all_then_resets_manual_capti
     m = _manifest(caption_prefix="A picture of Luna, ", complete=False, model=luna_model(train=False))
     p = plan(m, s, live_of(s))
     assert steps_of(p, "dataset.luna_v1") == ["set_caption_prefix", "regenerate_all_captions", "set_caption"]
-    assert _change(p, "dataset.luna_v1").steps[0].args == {"prefix": "A picture of Luna, "}
+    assert _change(p, "dataset.luna_v1").steps[0].args.to_dict() == {"prefix": "A picture of Luna, "}
 
 
 def test_auto_prefix_is_generated_once_then_pinned():
@@ -112,8 +113,8 @@ def test_auto_prefix_is_generated_once_then_pinned():
     m = _manifest(dataset=luna_dataset(images=images, caption_prefix="auto"))
     p = plan(m, State.empty(LINEAGE), None)
     gen = _change(p, "dataset.luna_v1").steps[1]
-    assert gen.op is Op.GENERATE_PREFIX and len(gen.args["shas"]) == 6
-    assert gen.args["shas"] == sorted(gen.args["shas"])
+    assert gen.op is Op.GENERATE_PREFIX and len(gen.args.shas) == 6
+    assert list(gen.args.shas) == sorted(gen.args.shas)
     s = applied_state(m)
     assert plan(m, s, live_of(s)).changes == ()
 
@@ -202,7 +203,7 @@ def test_project_update_in_place_and_console_rename_reverted():
     project_id = s.projects["luna"].remote_id
     p = plan(_manifest(project=luna_project(description="New")), s, live_of(s))
     change = _change(p, "project.luna")
-    assert change.reason == "update_in_place" and change.steps[0].args == {"fields": {"project_description": "New"}}
+    assert change.reason == "update_in_place" and change.steps[0].args.to_dict() == {"fields": {"project_description": "New"}}
     p = plan(_manifest(), s, _with_live(s, projects={project_id: {"project_name": "Console name"}}))
     assert _change(p, "project.luna").reason == "revert_drift"
     assert p.drift[0].fields == {"name": {"expected": "Luna", "actual": "Console name"}}
@@ -215,7 +216,7 @@ def test_dataset_deleted_outside_is_recreated_and_its_model_replaced():
     ds = _change(p, "dataset.luna_v1")
     assert ds.reason == "recreate_because_deleted_outside_bria"
     assert steps_of(p, "dataset.luna_v1")[:2] == ["create_dataset", "set_caption_prefix"]
-    assert ds.steps[1].args["prefix"] == s.datasets["luna_v1"].pinned_prefix
+    assert ds.steps[1].args.prefix == s.datasets["luna_v1"].pinned_prefix
     assert _change(p, "model.luna_max").reason == "replace_because_dataset_changed"
     assert [(d.address, d.kind) for d in p.drift] == [("dataset.luna_v1", "deleted")]
 
@@ -240,7 +241,7 @@ def test_model_deleted_outside_is_recreated_and_renamed_model_renamed_back():
     assert steps_of(p, "model.luna_max") == ["forget", "create_model", "start_training"]
     p = plan(m, s, _with_live(s, models={model_id: {"name": "renamed in console"}}))
     change = _change(p, "model.luna_max")
-    assert change.reason == "revert_drift" and change.steps[0].args == {"fields": {"name": "Luna max"}}
+    assert change.reason == "revert_drift" and change.steps[0].args.to_dict() == {"fields": {"name": "Luna max"}}
 
 
 def test_no_refresh_trusts_the_state():
@@ -309,7 +310,7 @@ def test_pinned_prefix_is_reapplied_when_changed_outside_and_prefix_images_are_s
     ds_id = s.datasets["luna_v1"].current.remote_id
     p = plan(m, s, _with_live(s, datasets={ds_id: {"caption_prefix": "Changed in console, "}}))
     assert steps_of(p, "dataset.luna_v1") == ["set_caption_prefix", "regenerate_all_captions", "set_caption"]
-    assert _change(p, "dataset.luna_v1").steps[0].args["prefix"] == s.datasets["luna_v1"].pinned_prefix
+    assert _change(p, "dataset.luna_v1").steps[0].args.prefix == s.datasets["luna_v1"].pinned_prefix
 
 
 def test_removed_dataset_deletes_every_present_version_after_its_models():
@@ -322,7 +323,7 @@ def test_removed_dataset_deletes_every_present_version_after_its_models():
     p = plan(build_manifest([luna_project()]), s, _with_live(s, datasets={42: None}))
     assert [c.address for c in p.changes] == ["model.luna_max", "dataset.luna_v1"]
     ds = _change(p, "dataset.luna_v1")
-    assert [x.args["remote_id"] for x in ds.steps] == [record.current.remote_id]   # 42 is gone remotely
+    assert [x.args.remote_id for x in ds.steps] == [record.current.remote_id]   # 42 is gone remotely
     assert ds.reason == "delete_because_removed_from_manifest" and not ds.protected
 
 
@@ -336,7 +337,7 @@ def test_model_moved_to_another_dataset_or_new_parameters_is_replaced():
                             [luna_model(training_parameters={"rank": 16})])
     change = _change(plan(expert, s, live_of(s)), "model.luna_max")
     assert change.reason == "replace_because_training_parameters_changed"
-    assert change.steps[-1].args == {"parameters": {"rank": 16}}
+    assert change.steps[-1].args.to_dict() == {"parameters": {"rank": 16}}
 
 
 def test_completed_dataset_with_complete_false_is_left_alone_with_a_note():

@@ -1,4 +1,4 @@
-"""Edge cases of the planner's lifecycle rules (design.md §3), probed the way a demanding
+"""Edge cases of the planner's lifecycle rules (docs/design.md), probed the way a demanding
 Terraform user would: what happens between draft and completed, to caption prefixes and
 captions, to models in every status, to removals and replacements, to drift, and whether
 the plan is the same whatever order the API lists things in."""
@@ -83,7 +83,7 @@ def test_prefix_changed_on_a_completed_dataset_clones_regenerates_then_resets_ma
     assert steps_of(p, "dataset.luna_v1") == ["clone_dataset", "set_caption_prefix", "regenerate_all_captions",
                                               "set_caption", "complete_dataset"]
     ds = _change(p, "dataset.luna_v1")
-    assert ds.steps[1].args == {"prefix": "A photo of Luna, "} and ds.steps[3].args["caption"] == "waving"
+    assert ds.steps[1].args.to_dict() == {"prefix": "A photo of Luna, "} and ds.steps[3].args.caption == "waving"
     assert _change(p, "model.luna_max").reason == "replace_because_dataset_changed"
 
 
@@ -118,7 +118,7 @@ def test_auto_prefix_on_a_new_dataset_is_generated_and_set_before_any_upload():
     p = plan(_manifest(caption_prefix="auto"), State.empty(LINEAGE), None)
     assert steps_of(p, "dataset.luna_v1") == ["create_dataset", "generate_prefix", "set_caption_prefix",
                                               "upload_image", "upload_image", "complete_dataset"]
-    assert _change(p, "dataset.luna_v1").steps[2].args == {"prefix": None}   # the pinned, generated one
+    assert _change(p, "dataset.luna_v1").steps[2].args.to_dict() == {"prefix": None}   # the pinned, generated one
 
 
 def test_auto_prefix_on_an_empty_draft_waits_for_images():
@@ -171,12 +171,12 @@ def test_expert_parameters_mode_and_description_changes():
                                                                   "total_training_steps": 2000})
     change = _change(plan(_manifest(model=more_steps), s, live_of(s)), "model.luna_max")
     assert change.reason == "replace_because_training_parameters_changed"
-    assert change.steps[-1].args["parameters"]["total_training_steps"] == 2000
+    assert change.steps[-1].args.parameters["total_training_steps"] == 2000
     mode = _change(plan(_manifest(model=luna_model()), s, live_of(s)), "model.luna_max")
     assert mode.reason == "replace_because_training_mode_changed"
     described = dataclasses.replace(expert, description="now with a description")
     change = _change(plan(_manifest(model=described), s, live_of(s)), "model.luna_max")
-    assert change.actions == (Action.UPDATE,) and change.steps[0].args == {
+    assert change.actions == (Action.UPDATE,) and change.steps[0].args.to_dict() == {
         "fields": {"description": "now with a description"}}
 
 
@@ -199,7 +199,7 @@ def test_untrained_model_replaced_is_deleted_not_kept():
     change = _change(p, "model.luna_max")
     assert change.actions == (Action.DELETE, Action.CREATE) and not change.protected
     assert steps_of(p, "model.luna_max") == ["supersede_model", "create_model", "delete_model"]
-    assert change.steps[2].args == {"remote_id": old_id}
+    assert change.steps[2].args.to_dict() == {"remote_id": old_id}
     # a trained model is kept (superseded), never deleted by a replacement
     s = applied_state(_manifest())
     p = plan(_manifest(images=(fake_image("a.png"),)), s, live_of(s))
@@ -331,7 +331,7 @@ def test_a_duplicate_copy_of_an_image_is_a_stray_removed_not_confused_with_bria_
         p = plan(m, s, _live(s, datasets={ds_id: {"images": order}}))
         change = _change(p, "dataset.luna_v1")
         assert change.reason == "revert_drift"
-        assert [dict(st.args) for st in change.steps] == [
+        assert [st.args.to_dict() for st in change.steps] == [
             {"remote_id": 5, "dataset_remote_id": ds_id, "image_name": images[0]["image_name"], "copy_index": 0}]
         assert p.drift[0].fields["images_added"]["actual"] == [images[0]["image_name"]]
 
@@ -354,7 +354,7 @@ def test_train_false_stops_a_training_model_even_when_it_is_replaced():
     change = _change(p, "model.luna_max")
     assert change.actions == (Action.STOP, Action.CREATE)
     assert steps_of(p, "model.luna_max") == ["stop_training", "supersede_model", "create_model"]
-    assert change.steps[0].args == {"remote_id": s.models["luna_max"].remote_id}
+    assert change.steps[0].args.to_dict() == {"remote_id": s.models["luna_max"].remote_id}
     assert change.after["irreversible"] is True and not any("keeps training" in n for n in p.notes)
     # train: true: the superseded model is kept training, and the plan says so
     p = plan(_manifest(images=(fake_image("a.png"),)), s, live_of(s))

@@ -45,7 +45,7 @@ def _with_recorded_stray(state: State, remote_id: int = 900, name: str = "holida
 
 
 def _stray_args(step):
-    return {k: step.args[k] for k in ("remote_id", "image_name", "copy_index")}
+    return {k: step.args.to_dict()[k] for k in ("remote_id", "image_name", "copy_index")}
 
 
 # --- drafts -------------------------------------------------------------------------------------
@@ -67,7 +67,7 @@ def test_strays_in_a_draft_are_drift_and_deleted_by_remote_id():
         {"remote_id": 901, "image_name": "", "copy_index": 0},
         {"remote_id": 902, "image_name": foreign_content.image_name, "copy_index": 0},
         {"remote_id": 900, "image_name": "holiday.png", "copy_index": 0}]
-    assert {s_.args["dataset_remote_id"] for s_ in change.steps} == {ds_id}
+    assert {s_.args.dataset_remote_id for s_ in change.steps} == {ds_id}
     assert change.images.delete == ("id 901", foreign_content.image_name, "holiday.png")
     assert p.drift[0].fields["images_added"]["actual"] == sorted(["id 901", foreign_content.image_name, "holiday.png"])
     assert change.before["images"] == 5 and change.after["images"] == 2
@@ -114,7 +114,7 @@ def test_a_lost_upload_in_the_journal_is_bria_s_image_not_a_stray():
     # `kept` is wanted: adopted by apply's journal resolution, no step. `dropped` is bria's
     # content the manifest no longer wants: deleted by content, like any dropped image.
     change = _change(p, "dataset.luna_v1")
-    assert [dict(st.args) for st in change.steps] == [{"sha256": dropped.sha256, "image_name": dropped.image_name}]
+    assert [st.args.to_dict() for st in change.steps] == [{"sha256": dropped.sha256, "image_name": dropped.image_name}]
     assert not any("images_added" in d.fields for d in p.drift)
 
 
@@ -128,7 +128,7 @@ def test_strays_in_an_untrained_completed_version_make_a_new_version_without_the
     change = _change(p, "dataset.luna_v1")
     assert change.reason == "clone_because_stray_images"
     assert steps_of(p, "dataset.luna_v1") == ["clone_dataset", "delete_image", "complete_dataset"]
-    assert change.steps[1].args["dataset_remote_id"] == s.datasets["luna_v1"].current.remote_id
+    assert change.steps[1].args.dataset_remote_id == s.datasets["luna_v1"].current.remote_id
     assert _change(p, "model.luna_max").reason == "replace_because_dataset_changed"
     assert p.drift[0].fields == {"images_added": {"expected": [], "actual": ["holiday.png"]}}
 

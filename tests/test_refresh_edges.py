@@ -13,7 +13,8 @@ from fixtures_emulator import EMULATOR_BASE_URL
 from fixtures_proxy import JsonRewriter
 from reconciler.executor.summary import summary_lines
 from reconciler.planner import plan as make_plan
-from reconciler.refresh import is_known_model_status, is_live_model, refresh
+from reconciler.refresh import is_live_model, refresh
+from reconciler.status import is_known
 
 LISTS = ("/tailored-gen/projects", "/tailored-gen/datasets", "/tailored-gen/models")
 MODEL_BY_ID = re.compile(r"^/tailored-gen/models/\d+$")
@@ -92,7 +93,7 @@ async def test_an_unknown_model_status_is_never_acted_on(bria_env, tmp_path):
     env.app = JsonRewriter(env.app, _status_as("Archived\x1b[2J"))
     state = env.current_state()
     live = await refresh(env.client(), state)
-    assert not is_known_model_status(live.models[state.models["luna_max"].remote_id]["status"])
+    assert not is_known(live.models[state.models["luna_max"].remote_id]["status"])
     wants_training = load(write_case(tmp_path / "case", luna_yaml(train=True), luna_images(2)))
     for desired in (manifest, wants_training, load(write_case(tmp_path / "gone", luna_yaml().split("models:")[0],
                                                               luna_images(2)))):

@@ -35,7 +35,7 @@ def test_full_create_lists_resources_and_folds_200_images():
     assert len(listed) == 10                          # the max_image_lines budget
     assert "img_199" not in text
     assert lines[-1] == ("Plan: 3 to add, 0 to change, 0 to destroy; "
-                         "200 images to upload; 1 models to train.")
+                         "200 images to upload; 1 model to train.")
 
 
 def test_image_budget_lists_everything_when_large_enough_and_only_counts_at_zero():
@@ -60,7 +60,7 @@ def test_clone_and_model_replacement_say_the_old_objects_are_kept():
     assert "          + images/luna/new_a.png" in lines
     assert "          - images/luna/old.png" in lines
     assert "          ~ images/luna/wave.png (caption set)" in lines
-    assert "Plan: 2 to add, 0 to change, 0 to destroy; 2 images to upload; 1 models to train." in lines
+    assert "Plan: 2 to add, 0 to change, 0 to destroy; 2 images to upload; 1 model to train." in lines
     assert " - model" not in text and "will be destroyed" not in text
 
 
@@ -116,13 +116,21 @@ def test_hostile_text_cannot_inject_terminal_codes_or_lines():
     assert HOSTILE_NAME.splitlines()[0][:30] in text
 
 
-def test_long_values_are_cut_to_the_width():
+def test_long_values_are_folded_to_the_width_never_cut():
     plan = sample_plan_full_create()
     d = plan.to_dict()
-    d["changes"][0]["after"]["ip_description"] = "x" * 500
-    text = render_plan(d, color=False, width=60)
-    line = next(l for l in text.splitlines() if "ip_description" in l)
-    assert len(line) <= 60 and line.endswith("…")
+    long_text = "a paper-cut style illustration of " * 15
+    d["changes"][0]["after"]["ip_description"] = long_text
+    lines = render_plan(d, color=False, width=60).splitlines()
+    start = next(i for i, l in enumerate(lines) if l.strip() == "+ ip_description:")
+    folded = []
+    for line in lines[start + 1:]:
+        if not line.startswith("          + "):
+            break
+        assert len(line) <= 60
+        folded.append(line.removeprefix("          + "))
+    assert "".join(folded) == json.dumps(long_text), "every character is kept"
+    assert "…" not in "\n".join(lines)
 
 
 def test_a_saved_plan_renders_exactly_like_a_fresh_one():

@@ -40,11 +40,13 @@ def test_empty_plan_is_a_short_comment_without_details():
 
 def test_summary_comes_first_and_details_are_folded_in_a_diff_block():
     text = _md(sample_plan_full_create())
-    summary = "**Plan: 3 to add, 0 to change, 0 to destroy; 200 images to upload; 1 models to train.**"
+    summary = "**Plan: 3 to add, 0 to change, 0 to destroy; 200 images to upload; 1 model to train.**"
     assert text.index(summary) < text.index("<details><summary>Plan details: 3 changes</summary>")
     lines = _diff_block(text)
     assert "+ project.luna" in lines
-    assert any(l.startswith("+") and "200 images to upload (first 7 shown)" in l for l in lines)
+    # Markdown lists every image change (the comment's size budget is the only limit).
+    assert any(l.startswith("#") and "images: 200 to upload" in l for l in lines)
+    assert sum(1 for l in lines if l.startswith("+") and l.strip().endswith(".png")) == 200
     assert text.rstrip().endswith("</details>")
     assert "cut to fit" not in text
 

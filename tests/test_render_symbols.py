@@ -28,14 +28,14 @@ def _change(actions, reason="create", steps=(), before=None) -> dict:
     (["create", "train"], "recreate_because_deleted_outside_bria",
      ["create_model", "start_training"], {"name": "x"}, "+", "will be created and trained"),
     # replaced with its project: the old one is gone remotely (forget), nothing is kept
-    (["create", "train"], "replace_because_project_replaced",
+    (["create", "train"], "recreate_because_project_replaced",
      ["forget", "create_model", "start_training"], {"name": "x"}, "+", "will be created and trained"),
-    (["create"], "replace_because_project_replaced", ["create_dataset"], {"name": "x"}, "+",
+    (["create"], "recreate_because_project_replaced", ["create_dataset"], {"name": "x"}, "+",
      "will be created"),
     (["clone"], "clone_because_dataset_completed", ["clone_dataset"], None, "+/~",
      "will get a new version"),
     (["update"], "update_in_place", ["update_model"], {"name": "a"}, "~", "will be updated in place"),
-    (["train"], "train", ["start_training"], None, "~", "will start training"),
+    (["train"], "start_training_because_train_true", ["start_training"], None, "~", "will start training"),
     (["stop"], "stop_because_train_false", ["stop_training"], None, "~", "will stop training (irreversible"),
     (["delete"], "delete_because_removed_from_manifest", ["delete_model"], None, "-", "will be destroyed"),
     (["stop", "delete"], "delete_because_removed_from_manifest", ["stop_training", "delete_model"],
@@ -57,7 +57,7 @@ def test_trivial_reasons_are_not_repeated():
 def test_summary_line_wording_is_fixed():
     plan = sample_plan_full_create().to_dict()
     assert symbols.summary_line(plan) == ("Plan: 3 to add, 0 to change, 0 to destroy; "
-                                          "200 images to upload; 1 models to train.")
+                                          "200 images to upload; 1 model to train.")
 
 
 def test_clone_names_its_source_from_the_step_when_before_has_no_id():

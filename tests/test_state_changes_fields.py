@@ -35,7 +35,8 @@ def _version(variant: int) -> DatasetVersion:
 
 def _superseded(variant: int) -> SupersededModel:
     return SupersededModel(30 + variant, 40 + variant, f"tv{variant}", f"mode{variant}",
-                           ("Completed", "Failed")[variant], f"reason {variant}")
+                           ("Completed", "Failed")[variant], f"reason {variant}",
+                           f"superseded gen {variant}")
 
 
 def _model(variant: int) -> ModelRecord:
@@ -60,7 +61,8 @@ _MAKERS: dict[type, Callable[[int], Any]] = {
 def _state(variant: int) -> State:
     return State(lineage=f"lineage-{variant}", serial=5, projects={"p": _MAKERS[ProjectRecord](variant)},
                  datasets={"d": _MAKERS[DatasetRecord](variant)}, models={"m": _model(variant)},
-                 journal=(_entry(variant),), endpoint=f"http://endpoint-{variant}.example")
+                 journal=(_entry(variant),), endpoint=f"http://endpoint-{variant}.example",
+                 refreshed_at=f"2026-02-0{variant + 1}T00:00:00Z")
 
 
 def _field_changes() -> list[tuple[str, State, State]]:

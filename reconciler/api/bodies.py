@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from reconciler.limits import MAX_PREFIX_IMAGES
+
 # A multiple of 3 bytes, so that each chunk encodes to base64 without padding and the
 # chunks concatenate into one valid base64 string.
 CHUNK_BYTES = 3 * 64 * 1024
-
-MAX_PREFIX_IMAGES = 6
 
 
 class ImageFileError(Exception):

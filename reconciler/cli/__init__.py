@@ -42,6 +42,9 @@ class _BriaGroup(click.Group):
 
     def _main(self, *args, **kwargs) -> None:
         kwargs["standalone_mode"] = False
+        if args:                                # main(["plan", ...]) as well as main(args=[...])
+            kwargs["args"], args = args[0], args[1:]
+        _take_no_color(kwargs)
         try:
             result = super().main(*args, **kwargs)
         except click.exceptions.UsageError as exc:
@@ -77,9 +80,30 @@ class _BriaGroup(click.Group):
             formatter.write_dl(rows)
 
 
+def _take_no_color(kwargs: dict) -> None:
+    """`--no-color` anywhere on the command line (`bria --no-color plan`, `bria plan --no-color`,
+    like terraform's -no-color): no ANSI codes and no live progress bars, as with NO_COLOR=1.
+    `--workspace NAME` likewise (cli/workspace.py)."""
+    import os
+
+    args = kwargs.get("args")
+    if args is None:
+        args = kwargs["args"] = sys.argv[1:]
+    if "--no-color" in args:
+        os.environ["NO_COLOR"] = "1"
+        kwargs["args"] = args = [a for a in args if a != "--no-color"]
+    from reconciler.cli.workspace import take_workspace_arg
+
+    kwargs["args"] = take_workspace_arg(list(args))
+
+
 @click.group(cls=_BriaGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="bria")
-def main() -> None:
+@click.option("--no-color", is_flag=True, help="No colours or live progress bars (also: env NO_COLOR=1; "
+              "accepted after the command name too).")
+@click.option("--workspace", metavar="NAME", help="The state workspace (environment), e.g. staging or prod "
+              "(also: env BRIA_WORKSPACE; accepted after the command name too).")
+def main(no_color: bool = False, workspace: str | None = None) -> None:
     """Declarative, Terraform-style reconciler for Bria's Tailored Generation API.
 
     Keep projects, datasets and models in a YAML manifest; `bria plan` shows what would
@@ -105,14 +129,17 @@ _COMMANDS = {
     "force-unlock": ("state", "Release the state lock LOCK_ID (the id a blocked run printed)."),
     "import": ("apply", "Record an existing remote object (project, dataset or model) in state as ADDRESS; "
                         "or, with --discover, every object of the manifest found by name and parent."),
-    "output": ("apply", "Model ids, statuses and generation prefixes from state, for later pipeline steps."),
+    "output": ("output", "Per model: the newest model and the newest Completed one (id, status, generation prefix)."),
     "plan": ("plan", "Show what `bria apply` would do, in order, with reasons."),
+    "prune": ("prune", "Delete superseded models (older models kept when an address was replaced)."),
+    "refresh": ("refresh", "Update the state from the API (statuses, generation prefixes); the API is not changed."),
     "probe": ("probe", "Which API dialect the account speaks (legacy, mixed or fibo), whether the token works, "
                        "and what rate limiting the calls met."),
     "sample": ("sample", "Generate sample images with trained models (all models with a samples: block, or ADDR…)."),
     "show": ("plan", "Show the state: every resource, or the one at ADDR (e.g. model.luna_max)."),
     "state": ("state", "Inspect and repair the state (no API calls are made)."),
     "validate": ("validate", "Check the manifest and its images; report every problem at once."),
+    "wait": ("wait", "Follow training of ADDR (default: every model in state) until each one ends."),
 }
 
 

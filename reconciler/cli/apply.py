@@ -15,7 +15,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -25,62 +25,56 @@ import click
 from rich.console import Console
 
 from reconciler.api import errors as api_errors
+from reconciler.api.protocol import BriaApi
 from reconciler.cli import exitcodes
+from reconciler.cli.common import (build_client, check_address_flags, command_line, load_manifest_or_exit,
+                                   require_address, resolve_endpoint, run_async)
+from reconciler.cli.session import StateOptions, error, state_options, state_session
 from reconciler.cli.interrupts import signal_name
-from reconciler.cli.common import (build_client, check_address_flags, close_state, command_line,
-                                   load_manifest_or_exit, open_state, resolve_endpoint, run_async)
 from reconciler.cli.safety import account_options, duplicates_message, mismatch_message, settle_option
 from reconciler.cli.dialect import settle_dialect
 from reconciler.cli.waiting import DEFAULT_REFRESH_TIMEOUT, refresh_timeout_option, within_deadline
 from reconciler.executor import ConsoleReporter, apply_plan, resolve_leftovers, stale_reason
+from reconciler.executor.context import DEFAULT_PARALLELISM, RunConfig
 from reconciler.executor.importing import ImportRefused, import_resource
-from reconciler.executor.summary import output_lines, outputs, summary_lines
-from reconciler.model import Manifest, Plan
+from reconciler.executor.summary import summary_lines
+from reconciler.model import LiveView, Manifest, Plan
 from reconciler.state.model import State
-from reconciler.state.store import LockLost, StateError
+from reconciler.state.store import LockLost, StateError, StateStore
 from reconciler.textsafe import clean_text
 
 # Test hook for the crash tests (see reconciler/executor/calls.py): SIGKILL after N API calls.
 KILL_AFTER_CALLS_ENV = "BRIA_TEST_KILL_AFTER_CALLS"
 
-DEFAULT_PARALLELISM = 16
-
 
 @dataclass(frozen=True)
 class ApplyOptions:
     auto_approve: bool
-    parallelism: int
+    run: RunConfig                  # --parallelism, --poll-interval, --settle-window: the executor's settings
     wait: bool
     allow_destroy: tuple[str, ...]
     targets: tuple[str, ...] = ()
     excludes: tuple[str, ...] = ()
-    poll_interval: float = 5.0
     destroying: bool = False        # `bria destroy`: the plan's deletions come from the command
     refresh_timeout: float = DEFAULT_REFRESH_TIMEOUT
-    settle_window: float = 5.0
     accept_missing: bool = False
     allow_duplicates: bool = False
+    reviewed: tuple[str, dict] | None = None   # --reviewed-plan: (path, plan JSON); see reviewed.py
 
 
 def _console() -> Console:
     return Console(highlight=False, soft_wrap=True)
 
 
-def _err(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
+_err = error
 
 
 def _allow_destroy(values: tuple[str, ...]) -> Any:
     return "all" if "all" in values else frozenset(values)
 
 
-def _state_options(f: Any) -> Any:
-    f = click.option("--lock-timeout", type=click.FloatRange(min=0), default=0.0, show_default=True,
-                     help="Seconds to wait for another run's state lock.")(f)
-    f = click.option("--state-backend", type=click.Choice(["local", "postgres"]), default=None,
-                     help="Override the manifest's state backend.")(f)
-    return click.option("-f", "--file", "manifest_path", default="bria.yaml", show_default=True,
-                        help="The manifest.")(f)
+def _run_config(parallelism: int, poll_interval: float, settle_window: float) -> RunConfig:
+    return RunConfig(parallelism=parallelism, poll_interval=poll_interval, settle_window=settle_window)
 
 
 def _apply_options(f: Any) -> Any:
@@ -90,10 +84,7 @@ def _apply_options(f: Any) -> Any:
     f = click.option("--allow-destroy", multiple=True, metavar="ADDR|all",
                      help="Allow destroying this protected resource (repeatable), or all.")(f)
     f = click.option("--wait/--no-wait", default=False, help="Follow training to the end.")(f)
-    # 16: measured on 2 cores (benchmarks scenario p, 100 ms latency) 1.6x faster than 8; 32
-    # was faster again without a rate limit but, under one, no faster and with twice the
-    # 429s of its opening burst (benchmarks/pacing_sim.py), and twice the calls left in doubt
-    # by a crash.
+    # The default's reason is beside DEFAULT_PARALLELISM (executor/context.py).
     f = click.option("--parallelism", type=click.IntRange(1, 64), default=DEFAULT_PARALLELISM, show_default=True,
                      help="Concurrent API calls.")(f)
     return click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")(f)
@@ -105,45 +96,55 @@ NO_TTY_MESSAGE = ("stdin is not a terminal, so bria cannot ask for confirmation;
 
 @click.command("apply")
 @click.argument("plan_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@_state_options
+@state_options
 @_apply_options
 @click.option("--target", multiple=True, metavar="ADDR", help="Only this resource and its dependencies.")
 @click.option("--exclude", multiple=True, metavar="ADDR", help="Leave out this resource and its dependents.")
-def apply_command(plan_file: Path | None, manifest_path: str, state_backend: str | None, lock_timeout: float,
-                  auto_approve: bool, parallelism: int, wait: bool, allow_destroy: tuple[str, ...],
-                  poll_interval: float, refresh_timeout: float, settle_window: float, accept_missing: bool,
-                  allow_duplicates: bool, target: tuple[str, ...], exclude: tuple[str, ...]) -> None:
+@click.option("--reviewed-plan", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
+              help="Plan again and apply only if the plan matches this reviewed one (else exit 4 with a diff).")
+def apply_command(plan_file: Path | None, state_opts: StateOptions, auto_approve: bool, parallelism: int, wait: bool,
+                  allow_destroy: tuple[str, ...], poll_interval: float, refresh_timeout: float, settle_window: float,
+                  accept_missing: bool, allow_duplicates: bool, target: tuple[str, ...],
+                  exclude: tuple[str, ...], reviewed_plan: Path | None) -> None:
     """Make the API match the manifest (or carry out a saved PLAN_FILE)."""
+    if plan_file is not None and reviewed_plan is not None:
+        _err("give either a saved PLAN_FILE or --reviewed-plan, not both")
+        sys.exit(exitcodes.ERROR)
     saved = _read_saved_plan(plan_file) if plan_file is not None else None
-    manifest = load_manifest_or_exit(manifest_path)
-    options = ApplyOptions(auto_approve or saved is not None, parallelism, wait, allow_destroy, target, exclude,
-                           poll_interval, refresh_timeout=refresh_timeout, settle_window=settle_window,
-                           accept_missing=accept_missing, allow_duplicates=allow_duplicates)
+    reviewed = _read_saved_plan(reviewed_plan) if reviewed_plan is not None else None
+    if reviewed is not None:   # the reviewed plan's selection, unless the command line gives one
+        target, exclude = target or reviewed.targets, exclude or reviewed.excludes
+    manifest = load_manifest_or_exit(state_opts.manifest_file)
+    options = ApplyOptions(auto_approve or saved is not None or reviewed is not None,
+                           _run_config(parallelism, poll_interval, settle_window),
+                           wait, allow_destroy, target, exclude, refresh_timeout=refresh_timeout,
+                           accept_missing=accept_missing, allow_duplicates=allow_duplicates,
+                           reviewed=(str(reviewed_plan), reviewed.to_dict()) if reviewed is not None else None)
     check_flags = partial(check_address_flags, manifest, targets=target, excludes=exclude,
                           allow_destroy=_allow_destroy(allow_destroy))
-    sys.exit(_locked_run(manifest, state_backend, lock_timeout, command_line(),
-                         lambda store, state: _apply(manifest, manifest, store, state, options, saved),
+    sys.exit(_locked_run(manifest, state_opts, lambda store, state: _apply(manifest, manifest, store, state, options,
+                                                                           saved),
                          check_flags=check_flags))
 
 
 @click.command("destroy")
-@_state_options
+@state_options
 @_apply_options
-def destroy_command(manifest_path: str, state_backend: str | None, lock_timeout: float, auto_approve: bool,
-                    parallelism: int, wait: bool, allow_destroy: tuple[str, ...], poll_interval: float,
-                    refresh_timeout: float, settle_window: float, accept_missing: bool,
-                    allow_duplicates: bool) -> None:
+def destroy_command(state_opts: StateOptions, auto_approve: bool, parallelism: int, wait: bool,
+                    allow_destroy: tuple[str, ...], poll_interval: float, refresh_timeout: float,
+                    settle_window: float, accept_missing: bool, allow_duplicates: bool) -> None:
     """Delete everything recorded in state (protected resources need --allow-destroy)."""
-    manifest = load_manifest_or_exit(manifest_path)
+    manifest = load_manifest_or_exit(state_opts.manifest_file)
     # The planner with nothing desired plans the deletion of everything, so the protection
     # rules stay in one place.
-    nothing = replace(manifest, projects={}, datasets={}, models={})
-    options = ApplyOptions(auto_approve, parallelism, False, allow_destroy, poll_interval=poll_interval,
-                           destroying=True, refresh_timeout=refresh_timeout, settle_window=settle_window,
-                           accept_missing=accept_missing)
+    # The manifest's blocks do not apply: moves and imports name addresses that are no longer
+    # declared, and a removed block is no permission here (--allow-destroy is).
+    nothing = replace(manifest, projects={}, datasets={}, models={}, moved=(), removed=(), imports=())
+    options = ApplyOptions(auto_approve, _run_config(parallelism, poll_interval, settle_window), False, allow_destroy,
+                           destroying=True, refresh_timeout=refresh_timeout, accept_missing=accept_missing)
     check_flags = partial(check_address_flags, manifest, allow_destroy=_allow_destroy(allow_destroy))
-    sys.exit(_locked_run(manifest, state_backend, lock_timeout, command_line(),
-                         lambda store, state: _apply(nothing, manifest, store, state, options, None),
+    sys.exit(_locked_run(manifest, state_opts, lambda store, state: _apply(nothing, manifest, store, state, options,
+                                                                           None),
                          check_flags=check_flags))
 
 
@@ -155,36 +156,33 @@ def _read_saved_plan(path: Path) -> Plan:
         sys.exit(exitcodes.ERROR)
 
 
-def _locked_run(manifest: Manifest, backend: str | None, lock_timeout: float, command: str, body: Any,
+def _locked_run(manifest: Manifest, state_opts: StateOptions,
+                body: Callable[[StateStore, State], Coroutine[Any, Any, int]],
                 check_flags: Callable[[State], None] | None = None) -> int:
     """Take the state lock, run `body(store, state)` (a coroutine), always unlock.
 
     `check_flags(state)` runs first, before any client exists: it exits 1 on a flag that
     names no resource, so a bad flag costs no API call and changes nothing."""
-    store, stored = open_state(manifest, backend, lock_timeout, command)
-    try:
-        state = stored or State.empty()
-        if check_flags is not None:
-            check_flags(state)
-        return run_async(body(store, state))
-    except StateError as exc:
-        _err(str(exc))
-        return exitcodes.ERROR
-    except (KeyboardInterrupt, click.Abort) as exc:
-        # Ctrl-C / SIGTERM before execution started (while refreshing, planning or at the
-        # prompt): nothing was changed in the API.
-        cause = exc if isinstance(exc, KeyboardInterrupt) else exc.__cause__
-        _err(f"cancelled by {signal_name(cause)} before anything was applied")
-        return exitcodes.CANCELLED
-    finally:
-        close_state(store)
+    with state_session(state_opts, manifest, lock=command_line()) as session:
+        try:
+            state = session.store.read() or State.empty()
+            if check_flags is not None:
+                check_flags(state)
+            return run_async(body(session.store, state))
+        except (KeyboardInterrupt, click.Abort) as exc:
+            # Ctrl-C / SIGTERM before execution started (while refreshing, planning or at the
+            # prompt): nothing was changed in the API.
+            cause = exc if isinstance(exc, KeyboardInterrupt) else exc.__cause__
+            _err(f"cancelled by {signal_name(cause)} before anything was applied")
+            return exitcodes.CANCELLED
 
 
-async def _apply(plan_manifest: Manifest, manifest: Manifest, store: Any, state: State, options: ApplyOptions,
+async def _apply(plan_manifest: Manifest, manifest: Manifest, store: StateStore, state: State, options: ApplyOptions,
                  saved: Plan | None) -> int:
     console = _console()
     try:
-        async with build_client(manifest, max_concurrency=options.parallelism) as client:
+        # The client's own bound on requests in flight follows the run's (RunConfig.parallelism).
+        async with build_client(manifest, max_concurrency=options.run.parallelism) as client:
             endpoint = resolve_endpoint(manifest)
             live = None
             if saved is not None:
@@ -219,7 +217,7 @@ async def _apply(plan_manifest: Manifest, manifest: Manifest, store: Any, state:
         return exitcodes.ERROR
 
 
-async def _check_saved(saved: Plan, manifest: Manifest, state: State, client: Any, store: Any,
+async def _check_saved(saved: Plan, manifest: Manifest, state: State, client: BriaApi, store: StateStore,
                        options: ApplyOptions) -> Plan | int:
     refusal = mismatch_message(state, None, resolve_endpoint(manifest), options.accept_missing)
     if refusal:
@@ -227,8 +225,7 @@ async def _check_saved(saved: Plan, manifest: Manifest, state: State, client: An
         return exitcodes.ERROR
     reason = stale_reason(saved, state, manifest)
     if reason is None and state.journal:
-        left = await resolve_leftovers(state, client=client, store=store, manifest=manifest,
-                                       settle_window=options.settle_window)
+        left = await resolve_leftovers(state, client=client, store=store, manifest=manifest, config=options.run)
         for note in left.notes:
             click.echo(clean_text(note))
         reason = "an interrupted apply left pending operations, now reconciled into state"
@@ -238,15 +235,10 @@ async def _check_saved(saved: Plan, manifest: Manifest, state: State, client: An
     return saved
 
 
-def _as_destroy(the_plan: Plan) -> Plan:
-    """`bria destroy` plans an empty manifest; its deletions are not "removed from manifest"."""
-    changes = tuple(replace(c, reason="delete_because_bria_destroy")
-                    if c.reason == "delete_because_removed_from_manifest" else c for c in the_plan.changes)
-    return replace(the_plan, changes=changes)
-
-
-async def _make_plan(manifest: Manifest, state: State, client: Any, store: Any, options: ApplyOptions,
-                     console: Console) -> tuple[State, Plan | int, Any]:
+async def _make_plan(manifest: Manifest, state: State, client: BriaApi, store: StateStore, options: ApplyOptions,
+                     console: Console) -> tuple[State, Plan | int, LiveView | None]:
+    from reconciler.cli.refresh import absorb_into_state
+    from reconciler.executor.import_preview import ImportProblem, pending_import_records
     from reconciler.planner import PlanError, plan as make_plan
     from reconciler.refresh import refresh
     from reconciler.render.human import render_plan
@@ -256,8 +248,7 @@ async def _make_plan(manifest: Manifest, state: State, client: Any, store: Any, 
     if refusal:
         _err(refusal)
         return state, exitcodes.ERROR, None
-    left = await resolve_leftovers(state, client=client, store=store, manifest=manifest,
-                                   settle_window=options.settle_window)
+    left = await resolve_leftovers(state, client=client, store=store, manifest=manifest, config=options.run)
     state = left.state
     for note in left.notes:
         console.print(clean_text(note), markup=False)
@@ -270,18 +261,26 @@ async def _make_plan(manifest: Manifest, state: State, client: Any, store: Any, 
     if refusal:
         _err(refusal)
         return state, exitcodes.ERROR, live
+    state = await absorb_into_state(state, live, store)
     try:
+        imported = await pending_import_records(manifest, state, client)
         the_plan = make_plan(manifest, state, live, targets=options.targets, excludes=options.excludes,
-                             allow_destroy=_allow_destroy(options.allow_destroy),
-                             allow_duplicates=options.allow_duplicates)
-    except (PlanError, ValueError) as exc:   # unknown --target/--exclude address, cycle
+                             allow_destroy=_allow_destroy(options.allow_destroy), destroying=options.destroying,
+                             allow_duplicates=options.allow_duplicates, imported=imported)
+    except (PlanError, ValueError, ImportProblem) as exc:   # unknown --target/--exclude address, cycle, import
         _err(str(exc))
         return state, exitcodes.ERROR, live
-    if options.destroying:
-        the_plan = _as_destroy(the_plan)
     color = console.is_terminal and not console.no_color
     console.print(render_plan(the_plan.to_dict(), color=color, width=console.width), markup=False,
                   highlight=False)
+    if options.reviewed is not None:
+        from reconciler.cli.reviewed import plan_differences, refusal_message
+
+        diff = plan_differences(options.reviewed[1], the_plan.to_dict())
+        if diff:
+            _err(refusal_message(options.reviewed[0], diff))
+            return state, exitcodes.STALE_PLAN, live
+        console.print(f"The plan matches the reviewed plan {options.reviewed[0]}.", markup=False, highlight=False)
     if not the_plan.has_changes:
         return state, exitcodes.OK, live
     if the_plan.refused or (the_plan.blocking_duplicates and not options.allow_duplicates):
@@ -303,17 +302,14 @@ def _confirmed() -> bool:
     return answer.strip() == "yes"
 
 
-async def _execute(the_plan: Plan, manifest: Manifest, state: State, client: Any, store: Any,
-                   options: ApplyOptions, console: Console, live: Any = None) -> int:
+async def _execute(the_plan: Plan, manifest: Manifest, state: State, client: BriaApi, store: StateStore,
+                   options: ApplyOptions, console: Console, live: LiveView | None = None) -> int:
     cancel = asyncio.Event()
     _install_cancel_handlers(cancel)
     kill_after = os.environ.get(KILL_AFTER_CALLS_ENV)
-    result = await apply_plan(the_plan, manifest, state, client=client, store=store,
-                              parallelism=options.parallelism, wait=options.wait,
-                              reporter=ConsoleReporter(console), cancel_event=cancel,
-                              poll_interval=options.poll_interval,
-                              kill_after_calls=int(kill_after) if kill_after else None,
-                              live=live, settle_window=options.settle_window)
+    run = replace(options.run, kill_after_calls=int(kill_after) if kill_after else None)
+    result = await apply_plan(the_plan, manifest, state, client=client, store=store, config=run, wait=options.wait,
+                              reporter=ConsoleReporter(console), cancel_event=cancel, live=live)
     for line in summary_lines(result):
         console.print(line, markup=False, highlight=False)
     if options.wait and result.waited and not result.fatal:
@@ -331,7 +327,7 @@ async def _execute(the_plan: Plan, manifest: Manifest, state: State, client: Any
     return exitcodes.OK if result.ok else exitcodes.PARTIAL
 
 
-def _lost_lock(store: Any) -> str | None:
+def _lost_lock(store: StateStore) -> str | None:
     """Why this run no longer holds its state lock, or None while it does."""
     try:
         store.check_lock()
@@ -365,9 +361,9 @@ def _install_cancel_handlers(cancel: asyncio.Event) -> None:
               help="Find every manifest resource in the account by name and parent, show the imports, then "
                    "record them (after confirmation) — the way to restore a lost state.")
 @click.option("--auto-approve", is_flag=True, help="With --discover: do not ask for confirmation.")
-@_state_options
+@state_options
 def import_command(address: str | None, remote_id: int | None, discover: bool, auto_approve: bool,
-                   manifest_path: str, state_backend: str | None, lock_timeout: float) -> None:
+                   state_opts: StateOptions) -> None:
     """Record an existing remote object (project, dataset or model) in state as ADDRESS;
     or, with --discover, every object of the manifest found by name and parent."""
     from reconciler.cli.discover import discover_and_import
@@ -376,9 +372,11 @@ def import_command(address: str | None, remote_id: int | None, discover: bool, a
     if (discover and given) or (not discover and (address is None or remote_id is None)):
         _err("give ADDRESS and REMOTE_ID, or --discover (alone)")
         sys.exit(exitcodes.ERROR)
-    manifest = load_manifest_or_exit(manifest_path)
+    manifest = load_manifest_or_exit(state_opts.manifest_file)
+    if not discover:
+        require_address(address)
 
-    async def body(store: Any, state: State) -> int:
+    async def body(store: StateStore, state: State) -> int:
         if discover:
             return await discover_and_import(manifest, store, state, auto_approve)
         try:
@@ -391,31 +389,7 @@ def import_command(address: str | None, remote_id: int | None, discover: bool, a
         click.echo(f"Imported {address} (remote id {remote_id}). Run `bria plan` to see what differs.")
         return exitcodes.OK
 
-    sys.exit(_locked_run(manifest, state_backend, lock_timeout, command_line(), body))
+    sys.exit(_locked_run(manifest, state_opts, body))
 
 
-@click.command("output")
-@click.option("--format", "fmt", type=click.Choice(["human", "json"]), default="human", show_default=True)
-@click.option("-f", "--file", "manifest_path", default="bria.yaml", show_default=True, help="The manifest.")
-@click.option("--state-backend", type=click.Choice(["local", "postgres"]), default=None)
-def output_command(fmt: str, manifest_path: str, state_backend: str | None) -> None:
-    """Model ids, statuses and generation prefixes from state, for later pipeline steps."""
-    from reconciler.state import open_store
-
-    manifest = load_manifest_or_exit(manifest_path)
-    try:
-        store = open_store(manifest.state, override_backend=state_backend)
-        try:   # read without the lock: output must work while an apply follows training
-            state = store.read() or State.empty()
-        finally:
-            close_state(store)
-    except StateError as exc:
-        _err(str(exc))
-        sys.exit(exitcodes.ERROR)
-    if fmt == "json":
-        click.echo(json.dumps(outputs(state), indent=2, sort_keys=True))
-    else:
-        click.echo("\n".join(output_lines(state)))
-
-
-COMMANDS = [apply_command, destroy_command, import_command, output_command]
+COMMANDS = [apply_command, destroy_command, import_command]

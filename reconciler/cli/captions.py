@@ -8,8 +8,8 @@ from __future__ import annotations
 import click
 
 from reconciler.cli import exitcodes
-from reconciler.cli.common import (build_client, close_state, command_line, fail, load_manifest_or_exit,
-                                   open_state, run_async)
+from reconciler.cli.common import build_client, command_line, fail, load_manifest_or_exit, run_async
+from reconciler.cli.session import StateOptions, state_options, state_session
 
 
 @click.group("captions")
@@ -19,13 +19,10 @@ def captions_group() -> None:
 
 @captions_group.command("pull")
 @click.argument("datasets", nargs=-1, metavar="[DATASET]...")
-@click.option("-f", "--file", "manifest_file", default="bria.yaml", show_default=True, help="The manifest.")
 @click.option("--check", is_flag=True, help="Write nothing; exit 2 when sidecars differ from the API.")
 @click.option("--force", is_flag=True, help="Also replace sidecars holding edits not applied yet.")
-@click.option("--state-backend", type=click.Choice(["local", "postgres"]), default=None)
-@click.option("--lock-timeout", type=click.FloatRange(min=0), default=0.0, show_default=True, metavar="SECONDS")
-def pull_command(datasets: tuple[str, ...], manifest_file: str, check: bool, force: bool,
-                 state_backend: str | None, lock_timeout: float) -> None:
+@state_options
+def pull_command(datasets: tuple[str, ...], check: bool, force: bool, state_opts: StateOptions) -> None:
     """Write each image's caption as the API holds it into the sidecar beside the image.
 
     A pulled caption that still equals the API's automatic caption is not a change (the
@@ -35,12 +32,12 @@ def pull_command(datasets: tuple[str, ...], manifest_file: str, check: bool, for
     from reconciler import caption_sync
     from reconciler.api import ApiError, TransportError
 
-    manifest = load_manifest_or_exit(manifest_file)
+    manifest = load_manifest_or_exit(state_opts.manifest_file)
     specs, unknown = caption_sync.datasets_to_pull(manifest, datasets)
     if unknown:
         fail(f"no such dataset in the manifest: {', '.join(unknown)}", exitcodes.ERROR)
-    store, state = open_state(manifest, state_backend, lock_timeout, command_line())
-    close_state(store)
+    with state_session(state_opts, manifest, lock=command_line()) as session:
+        state = session.store.read()
     records = {spec.key: state.datasets.get(spec.key) for spec in specs} if state else {}
     pending = [spec for spec in specs if records.get(spec.key) and records[spec.key].current]
     for spec in specs:

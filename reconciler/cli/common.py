@@ -10,7 +10,6 @@ from reconciler.model import Manifest
 if TYPE_CHECKING:
     from reconciler.api import BriaClient
     from reconciler.state.model import State
-    from reconciler.state.store import StateStore
 
 T = TypeVar("T")
 
@@ -34,6 +33,13 @@ def load_manifest_or_exit(path: str) -> Manifest:
     manifest, diagnostics = load_manifest(manifest_path, hash_cache=cache)
     for diagnostic in diagnostics:
         click.echo(str(diagnostic), err=True)
+    if manifest is not None:
+        from reconciler.cli.workspace import with_workspace
+
+        try:
+            return with_workspace(manifest)
+        except ValueError as exc:
+            fail(str(exc), ERROR)
     if manifest is None:
         errors = sum(1 for d in diagnostics if d.severity is Severity.ERROR)
         warnings = len(diagnostics) - errors
@@ -56,10 +62,10 @@ EMBEDDED_CAPTIONS_SECONDS = 0.2           # regenerate-all-captions in the embed
 
 
 def fail(message: str, code: int) -> NoReturn:
-    """Print `message` to stderr and exit with `code` (see exitcodes.py)."""
-    import click
+    """Print `error: message` to stderr and exit with `code` (see exitcodes.py)."""
+    from reconciler.cli.session import error
 
-    click.echo(f"Error: {message}", err=True)
+    error(message)
     raise SystemExit(code)
 
 
@@ -97,6 +103,28 @@ def api_token(endpoint: str) -> str:
     return token
 
 
+def require_address(addr: str, flag: str = "") -> tuple[str, str]:
+    """The (kind, key) of a resource address the user typed, or `error: …` and exit 1 — the
+    one check of a typed address (--target/--exclude/--allow-destroy, show, state rm, import)."""
+    from reconciler.cli.exitcodes import ERROR
+    from reconciler.model import split_address
+
+    try:
+        return split_address(addr)
+    except ValueError as exc:
+        fail(f"{flag} {addr}: {exc}" if flag else str(exc), ERROR)
+
+
+def require_model_addresses(addresses: "tuple[str, ...]", why: str) -> None:
+    """Every typed address is a well-formed `model.KEY`, or `error: …` and exit 1 (`why` says
+    why only models make sense, e.g. "only models train")."""
+    from reconciler.cli.exitcodes import ERROR
+
+    for addr in addresses:
+        if require_address(addr)[0] != "model":
+            fail(f"{addr}: {why} (expected model.KEY)", ERROR)
+
+
 def check_address_flags(manifest: Manifest, state: "State", *, targets=(), excludes=(), allow_destroy=()) -> None:
     """Bad --target/--exclude/--allow-destroy values exit 1 before any API call.
 
@@ -107,16 +135,12 @@ def check_address_flags(manifest: Manifest, state: "State", *, targets=(), exclu
     import click
 
     from reconciler.cli.exitcodes import ERROR
-    from reconciler.model import split_address
 
     known = set(manifest.addresses()) | set(state.addresses())
     permissions = () if allow_destroy == "all" else tuple(a for a in allow_destroy if a != "all")
     for flag, addrs in (("--target", targets), ("--exclude", excludes), ("--allow-destroy", permissions)):
         for addr in addrs:
-            try:
-                split_address(addr)
-            except ValueError as exc:
-                fail(f"{flag} {addr}: {exc}", ERROR)
+            require_address(addr, flag)
             if addr in known:
                 continue
             message = f"{flag} {addr}: no such resource in the manifest or the state{_did_you_mean(addr, known)}"
@@ -139,8 +163,10 @@ def _did_you_mean(addr: str, known: set[str]) -> str:
 def emulator_data_path(manifest: Manifest) -> Path:
     """`<state folder>/<manifest stem>.emulator.sqlite`: the embedded emulator's data lives
     beside the state, so a plan sees what the previous apply created."""
+    from reconciler.cli.workspace import workspace_suffix
+
     folder = manifest.state.path.parent if manifest.state.path else manifest.root / "state"
-    return folder / f"{manifest.path.stem}.emulator.sqlite"
+    return folder / f"{manifest.path.stem}{workspace_suffix(manifest)}.emulator.sqlite"
 
 
 DIALECT_ENV = "BRIA_API_DIALECT"
@@ -206,51 +232,6 @@ def _embedded_transport_class() -> type:
             self.app.state.emulator.store.close()
 
     return EmbeddedEmulatorTransport
-
-
-def open_state(manifest: Manifest, backend_override: str | None, lock_timeout: float,
-               command: str) -> tuple["StateStore", "State | None"]:
-    """Open the manifest's state store, take its lock and read the state (None when there
-    is none yet). The caller releases the lock with `close_state(store)`.
-    Exits 3 naming the holder when another run holds the lock, 1 on other state errors."""
-    from reconciler.cli.exitcodes import ERROR, LOCKED
-    from reconciler.state import open_store
-    from reconciler.state.store import StateError, StateLocked
-
-    try:
-        store = open_store(manifest.state, override_backend=backend_override, lock_timeout=lock_timeout)
-        store.lock(command, timeout=lock_timeout)
-    except StateLocked as exc:
-        fail(f"{exc}\nWait for it to finish, or if it is gone for good: bria force-unlock LOCK_ID", LOCKED)
-    except StateError as exc:
-        fail(str(exc) + _state_path_origin(manifest, backend_override), ERROR)
-    try:
-        return store, store.read()
-    except StateError as exc:
-        close_state(store)
-        fail(str(exc) + _state_path_origin(manifest, backend_override), ERROR)
-
-
-def _state_path_origin(manifest: Manifest, backend_override: str | None) -> str:
-    """For a local state problem: where the manifest sets the path (a line for the message)."""
-    from reconciler.state import effective_backend
-
-    config = manifest.state
-    if config.path is None or effective_backend(config, backend_override) != "local":
-        return ""
-    if config.path_source is None:
-        return f"\n(the default state path for {manifest.path.name}; set state.path in the manifest to change it)"
-    where = config.path_source
-    return f"\n(state.path is set at {where.file}:{where.line}:{where.col})"
-
-
-def close_state(store: "StateStore") -> None:
-    """Release the lock (and the connection, for backends that hold one)."""
-    close = getattr(store, "close", None)
-    if callable(close):
-        close()
-    else:
-        store.unlock()
 
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:

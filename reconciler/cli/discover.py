@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import Any
-
 import click
 
 from reconciler.api import errors as api_errors
@@ -21,9 +19,10 @@ from reconciler.executor.discovery import discover
 from reconciler.executor.importing import ImportRefused, import_resource
 from reconciler.model import Manifest
 from reconciler.state.model import State
+from reconciler.state.store import StateStore
 
 
-async def discover_and_import(manifest: Manifest, store: Any, state: State, auto_approve: bool) -> int:
+async def discover_and_import(manifest: Manifest, store: StateStore, state: State, auto_approve: bool) -> int:
     try:
         async with build_client(manifest) as client:
             found = await discover(manifest, state, client)

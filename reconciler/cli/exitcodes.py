@@ -7,4 +7,5 @@ LOCKED = 3             # state is locked by another run
 STALE_PLAN = 4         # saved plan is stale
 PARTIAL = 5            # apply partly done: some changes failed, state saved, re-run resumes
 REFUSED = 6            # refused: would destroy a protected resource
+TIMED_OUT = 7          # bria wait --timeout: a training is still running
 CANCELLED = 8          # cancelled (SIGINT/SIGTERM)

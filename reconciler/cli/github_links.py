@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import quote
 
-from reconciler.model import Manifest, Op
+from reconciler.model import Manifest
+from reconciler.render.symbols import typed_steps
+from reconciler.stepargs import DeleteImageArgs, UploadImageArgs
 
 
 def pr_image_links(manifest: Manifest, plan: Mapping[str, Any],
@@ -40,20 +42,19 @@ def pr_image_links(manifest: Manifest, plan: Mapping[str, Any],
         return {"label": path, "href": href, "src": href + "?raw=true"}
 
     for change in plan.get("changes") or ():
-        for step in change.get("steps") or ():
-            args = step.get("args") or {}
-            if step.get("op") == Op.UPLOAD_IMAGE.value and head and args.get("rel_path"):
+        for step in typed_steps(change):
+            args = step.args
+            if isinstance(args, UploadImageArgs) and head and args.rel_path:
                 try:
-                    path = (manifest.root / args["rel_path"]).resolve().relative_to(top.resolve()).as_posix()
+                    path = (manifest.root / args.rel_path).resolve().relative_to(top.resolve()).as_posix()
                 except ValueError:
                     continue
-                links[str(args.get("sha256"))] = link(head, path)
-            elif step.get("op") == Op.DELETE_IMAGE.value and base and args.get("image_name"):
+                links[args.sha256] = link(head, path)
+            elif isinstance(args, DeleteImageArgs) and base and args.image_name:
                 base_tree = base_tree or GitTree(top, base)
-                found = base_tree.find(str(args["image_name"]))
+                found = base_tree.find(args.image_name)
                 if found:
-                    key = str(args["sha256"]) if args.get("sha256") else f"name:{args['image_name']}"
-                    links[key] = link(base, found[0])
+                    links[args.sha256 or f"name:{args.image_name}"] = link(base, found[0])
     return links
 
 

@@ -17,9 +17,10 @@ from pathlib import Path
 import click
 
 from reconciler.cli import exitcodes
-from reconciler.cli.common import (build_client, check_address_flags, close_state, command_line, fail,
-                                   load_manifest_or_exit, open_state, resolve_endpoint, run_async)
+from reconciler.cli.common import (build_client, check_address_flags, command_line, fail, load_manifest_or_exit,
+                                   resolve_endpoint, run_async)
 from reconciler.cli.safety import account_options, mismatch_message
+from reconciler.cli.session import StateOptions, state_options, state_session
 from reconciler.cli.show import show_command
 from reconciler.cli.waiting import DEFAULT_REFRESH_TIMEOUT, refresh_timeout_option, within_deadline
 from reconciler.model import LiveView, Manifest, Plan
@@ -29,7 +30,6 @@ FORMATS = ("human", "json", "markdown", "html")
 
 
 @click.command("plan")
-@click.option("-f", "--file", "manifest_file", default="bria.yaml", show_default=True, help="The manifest.")
 @click.option("--out", "out_file", type=click.Path(dir_okay=False),
               help="Save the plan (JSON) for `bria apply PLAN`; with --format html, the page.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="human", show_default=True)
@@ -39,14 +39,13 @@ FORMATS = ("human", "json", "markdown", "html")
 @click.option("--no-refresh", is_flag=True, help="Trust the state; do not read the live API.")
 @click.option("--allow-destroy", "allow_destroy", multiple=True, metavar="ADDR|all",
               help="Allow destroying this protected resource (or all).")
-@click.option("--state-backend", type=click.Choice(["local", "postgres"]), default=None)
-@click.option("--lock-timeout", type=click.FloatRange(min=0), default=0.0, show_default=True, metavar="SECONDS")
+@state_options
 @refresh_timeout_option
 @account_options
-def plan_command(manifest_file: str, out_file: str | None, fmt: str, detailed_exitcode: bool,
+def plan_command(state_opts: StateOptions, out_file: str | None, fmt: str, detailed_exitcode: bool,
                  targets: tuple[str, ...], excludes: tuple[str, ...], no_refresh: bool,
-                 allow_destroy: tuple[str, ...], state_backend: str | None, lock_timeout: float,
-                 refresh_timeout: float, accept_missing: bool, allow_duplicates: bool) -> None:
+                 allow_destroy: tuple[str, ...], refresh_timeout: float, accept_missing: bool,
+                 allow_duplicates: bool) -> None:
     """Show what `bria apply` would do, in order, with reasons.
 
     Exit codes: 0 success (with --detailed-exitcode: no changes), 1 error (including a state
@@ -54,17 +53,16 @@ def plan_command(manifest_file: str, out_file: str | None, fmt: str, detailed_ex
     locked, 6 the plan holds refused changes (protected resources, or duplicates of
     untracked objects).
     """
-    manifest = load_manifest_or_exit(manifest_file)
+    manifest = load_manifest_or_exit(state_opts.manifest_file)
     if out_file:
         check_out_path(Path(out_file), manifest, html=fmt == "html")
     allowed = "all" if "all" in allow_destroy else frozenset(allow_destroy)
     result = compute_plan(manifest, targets=targets, excludes=excludes, refresh_live=not no_refresh,
-                          allow_destroy=allowed, state_backend=state_backend, lock_timeout=lock_timeout,
-                          refresh_timeout=refresh_timeout, accept_missing=accept_missing,
-                          allow_duplicates=allow_duplicates)
+                          allow_destroy=allowed, state_opts=state_opts, refresh_timeout=refresh_timeout,
+                          accept_missing=accept_missing, allow_duplicates=allow_duplicates)
     plan_dict = result.to_dict()
     if fmt == "html":
-        emit_html(manifest, plan_dict, out_file, state_backend, lock_timeout)
+        emit_html(manifest, plan_dict, out_file, state_opts)
     elif out_file:
         try:
             save_plan(plan_dict, Path(out_file))
@@ -81,38 +79,35 @@ def plan_command(manifest_file: str, out_file: str | None, fmt: str, detailed_ex
 
 
 def compute_plan(manifest: Manifest, *, targets=(), excludes=(), refresh_live: bool = True,
-                 allow_destroy=frozenset(), state_backend: str | None = None, lock_timeout: float = 0.0,
+                 allow_destroy=frozenset(), state_opts: StateOptions = StateOptions(),
                  refresh_timeout: float = DEFAULT_REFRESH_TIMEOUT, accept_missing: bool = False,
                  allow_duplicates: bool = False) -> Plan:
     """Lock the state, read it, refresh (unless told not to) and plan; exits on errors."""
     from reconciler.planner import PlanError, plan
 
-    store, stored = open_state(manifest, state_backend, lock_timeout, command_line())
-    try:
+    with state_session(state_opts, manifest, lock=command_line()) as session:
+        stored = session.store.read()
         state = stored or State.empty()
         check_address_flags(manifest, state, targets=targets, excludes=excludes, allow_destroy=allow_destroy)
-        live = fetch_live(manifest, state, refresh_timeout) if refresh_live else None
+        live, imported = fetch_live(manifest, state, refresh_live, refresh_timeout)
         refusal = mismatch_message(state, live, resolve_endpoint(manifest), accept_missing)
         if refusal:
             fail(refusal, exitcodes.ERROR)
         try:
             result = plan(manifest, state, live, targets=targets, excludes=excludes, allow_destroy=allow_destroy,
-                          allow_duplicates=allow_duplicates)
+                          allow_duplicates=allow_duplicates, imported=imported)
         except PlanError as exc:
             fail(str(exc), exitcodes.ERROR)
-    finally:
-        close_state(store)
     # No state yet: the plan's lineage is unknown until the first apply writes one.
     return result if stored else dataclasses.replace(result, state_lineage=None)
 
 
-def emit_html(manifest: Manifest, plan_dict: dict, out_file: str | None, state_backend: str | None,
-              lock_timeout: float) -> None:
+def emit_html(manifest: Manifest, plan_dict: dict, out_file: str | None, state_opts: StateOptions) -> None:
     """The HTML page to `out_file` (then one line saying where and its size) or stdout."""
     from reconciler.cli.plan_html import render_html, write_page
 
-    store, stored = open_state(manifest, state_backend, lock_timeout, command_line())
-    close_state(store)
+    with state_session(state_opts, manifest, lock=command_line()) as session:
+        stored = session.store.read()
     page = render_html(manifest, stored or State.empty(), plan_dict)
     if not out_file:
         click.echo(page, nl=False)
@@ -158,18 +153,27 @@ def _is_saved_plan(path: Path) -> bool:
     return isinstance(data, dict) and "format_version" in data and "changes" in data
 
 
-def fetch_live(manifest: Manifest, state: State, deadline: float = DEFAULT_REFRESH_TIMEOUT) -> LiveView:
-    """Refresh through a client built for the manifest, within `deadline` seconds; API
-    problems exit 1."""
+def fetch_live(manifest: Manifest, state: State, refresh_live: bool = True,
+               deadline: float = DEFAULT_REFRESH_TIMEOUT) -> tuple[LiveView | None, dict]:
+    """Refresh (unless told not to) within `deadline` seconds, and read the objects of pending
+    `import` blocks, through a client built for the manifest; API problems and impossible
+    imports exit 1."""
     from reconciler.api import ApiError, TransportError
+    from reconciler.executor.import_preview import ImportProblem, pending_import_records
     from reconciler.refresh import refresh
 
-    async def _read() -> LiveView:
+    async def _read() -> tuple[LiveView | None, dict]:
         async with build_client(manifest) as client:
-            return await within_deadline(refresh(client, state), client.stats, deadline)
+            live = (await within_deadline(refresh(client, state), client.stats, deadline)
+                    if refresh_live else None)
+            return live, await pending_import_records(manifest, state, client)
 
+    if not refresh_live and not manifest.imports:
+        return None, {}
     try:
         return run_async(_read())
+    except ImportProblem as exc:
+        fail(str(exc), exitcodes.ERROR)
     except (ApiError, TransportError) as exc:
         fail(f"could not read the live API: {exc}", exitcodes.ERROR)
 

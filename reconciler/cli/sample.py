@@ -11,31 +11,27 @@ from pathlib import Path
 import click
 
 from reconciler.cli import exitcodes
-from reconciler.cli.common import (build_client, close_state, command_line, fail, load_manifest_or_exit,
-                                   open_state, run_async)
+from reconciler.cli.common import build_client, command_line, fail, run_async
+from reconciler.cli.session import StateOptions, state_options, state_session
 from reconciler.model import Manifest
 from reconciler.state.model import State
+from reconciler.status import ModelStatus
 
 
 @click.command("sample")
 @click.argument("addresses", nargs=-1, metavar="[ADDR]...")
-@click.option("-f", "--file", "manifest_file", default="bria.yaml", show_default=True, help="The manifest.")
 @click.option("--out-dir", type=click.Path(file_okay=False), default=None,
               help="Where samples go (default: .bria/samples beside the manifest); one folder per model id.")
-@click.option("--state-backend", type=click.Choice(["local", "postgres"]), default=None)
-@click.option("--lock-timeout", type=click.FloatRange(min=0), default=0.0, show_default=True, metavar="SECONDS")
-def sample_command(addresses: tuple[str, ...], manifest_file: str, out_dir: str | None,
-                   state_backend: str | None, lock_timeout: float) -> None:
+@state_options
+def sample_command(addresses: tuple[str, ...], out_dir: str | None, state_opts: StateOptions) -> None:
     """Generate sample images with trained models (all models with a samples: block, or ADDR…).
 
     Writes <out-dir>/<model id>/ with the images, contact-sheet.png and index.html; a model
     that replaced an older one is shown beside it. Exit codes: 0 done, 1 error (e.g. a model
     that is not Completed), 3 state locked.
     """
-    manifest = load_manifest_or_exit(manifest_file)
-    store, stored = open_state(manifest, state_backend, lock_timeout, command_line())
-    close_state(store)
-    state = stored or State.empty()
+    with state_session(state_opts, lock=command_line()) as session:
+        manifest, state = session.manifest, session.store.read() or State.empty()
     sample_models(manifest, state, addresses, Path(out_dir) if out_dir else None)
 
 
@@ -77,7 +73,7 @@ async def sample_after_training(manifest: Manifest, state: State, client, traini
     from reconciler.api import ApiError
     from reconciler.sampling import ModelNotReady, default_samples_dir, run_samples, targets_from
 
-    done = [a for a, status in training.items() if status == "Completed"
+    done = [a for a, status in training.items() if status == ModelStatus.COMPLETED
             and (spec := manifest.models.get(a.removeprefix("model."))) is not None and spec.samples]
     if not done:
         return

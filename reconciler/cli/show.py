@@ -4,50 +4,61 @@ model status and history. Reads the state only (no lock, no API call), like `ter
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import click
 
 from reconciler.cli import exitcodes
-from reconciler.cli.common import fail, load_manifest_or_exit
+from reconciler.cli.common import fail, load_manifest_or_exit, require_address
+from reconciler.cli.session import StateOptions, state_options, state_session
 from reconciler.model import split_address
 from reconciler.state.model import DatasetRecord, ModelRecord, ProjectRecord, State
 
 
 @click.command("show")
 @click.argument("addr", required=False, metavar="[ADDR]")
-@click.option("-f", "--file", "manifest_file", default="bria.yaml", show_default=True, help="The manifest.")
-@click.option("--format", "fmt", type=click.Choice(["human", "json"]), default="human", show_default=True)
-@click.option("--state-backend", type=click.Choice(["local", "postgres"]), default=None)
-def show_command(addr: str | None, manifest_file: str, fmt: str, state_backend: str | None) -> None:
-    """Show the state: every resource, or the one at ADDR (e.g. model.luna_max)."""
-    from reconciler.state import open_store
-    from reconciler.state.store import StateError
+@click.option("--format", "fmt", type=click.Choice(["human", "json", "markdown"]), default="human", show_default=True,
+              help="markdown: saved plan files only.")
+@state_options(lock=False)
+@click.option("--refresh", is_flag=True, help="Read the live statuses from the API into the state first.")
+def show_command(addr: str | None, state_opts: StateOptions, fmt: str, refresh: bool) -> None:
+    """Show the state: every resource, or the one at ADDR (e.g. model.luna_max).
 
-    manifest = load_manifest_or_exit(manifest_file)
-    try:
-        store = open_store(manifest.state, override_backend=state_backend)
+    ADDR may instead be a saved plan file (`bria plan --out FILE`): it is shown like `bria plan`."""
+    from reconciler.cli.refresh import refreshed_line
+
+    if addr is not None and Path(addr).is_file():
+        from reconciler.cli.planfile import show_plan_file
+
+        show_plan_file(addr, fmt)
+        return
+    if fmt == "markdown":
+        fail("--format markdown shows a saved plan file; the state has human and json views", exitcodes.ERROR)
+    manifest = load_manifest_or_exit(state_opts.manifest_file)
+    if refresh:
+        from reconciler.cli.refresh import refresh_state
+
+        refresh_state(manifest, state_opts)
+    with state_session(state_opts, manifest) as session:   # read without the lock, then closed
+        store = session.store
         state = store.read() or State.empty()
-    except StateError as exc:
-        fail(str(exc), exitcodes.ERROR)
     addresses = state.addresses()
     if addr is not None:
-        try:
-            split_address(addr)
-        except ValueError as exc:
-            fail(str(exc), exitcodes.ERROR)
+        require_address(addr)
         if state.get(addr) is None:
             fail(f"{addr} is not in the state ({store.describe()})", exitcodes.ERROR)
         addresses = [addr]
     if fmt == "json":
         resources = state.to_dict()["resources"]
-        click.echo(json.dumps({"lineage": state.lineage, "serial": state.serial,
+        click.echo(json.dumps({"lineage": state.lineage, "serial": state.serial, "refreshed_at": state.refreshed_at,
                                "resources": {a: resources[a] for a in addresses}}, indent=2))
         return
     if not addresses:
         click.echo(f"The state is empty ({store.describe()}).")
         return
     click.echo("\n\n".join(describe(a, state.get(a)) for a in addresses))
+    click.echo("\n" + refreshed_line(state))
 
 
 def describe(addr: str, record: Any) -> str:

@@ -6,55 +6,19 @@ they do; `list` and `pull` only read (a store's read is always of a complete ver
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import click
 
-from reconciler.cli.exitcodes import ERROR, LOCKED
-from reconciler.model import split_address
-from reconciler.state.store import StateError, StateLocked, StateStore
-
-LOCKED_HINT = ("Wait for that run to finish, or pass --lock-timeout SECONDS to wait for it. A lock whose "
-               "process died is released automatically; `bria force-unlock LOCK_ID` is for a holder that hangs.")
-
-
-def state_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """-f FILE, --state-backend, --lock-timeout: how every state command finds its store."""
-    command = click.option("--lock-timeout", type=click.FloatRange(min=0), default=0.0, show_default=True,
-                           metavar="SECONDS", help="Wait this long for another run's lock.")(command)
-    command = click.option("--state-backend", type=click.Choice(["local", "postgres"]), default=None,
-                           envvar="BRIA_STATE_BACKEND",
-                           help="Use this backend instead of the manifest's (env BRIA_STATE_BACKEND).")(command)
-    return click.option("-f", "--file", "manifest_file", default="bria.yaml", show_default=True, metavar="FILE",
-                        help="The manifest whose `state:` block names the state.")(command)
-
-
-@contextmanager
-def opened_store(manifest_file: str, state_backend: str | None, lock_timeout: float) -> Iterator[StateStore]:
-    """The manifest's store; state errors become messages and exit codes; always closed."""
-    from reconciler.cli.common import load_manifest_or_exit
-    from reconciler.state import open_store
-
-    manifest = load_manifest_or_exit(manifest_file)
-    store: StateStore | None = None
-    try:
-        store = open_store(manifest.state, override_backend=state_backend, lock_timeout=lock_timeout)
-        yield store
-    except StateLocked as exc:
-        click.echo(f"Error: {exc}\n{LOCKED_HINT}", err=True)
-        raise SystemExit(LOCKED) from None
-    except StateError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        raise SystemExit(ERROR) from None
-    finally:
-        if store is not None:
-            store.close()  # type: ignore[attr-defined]   # both backends have close(); unlocks too
+from reconciler.cli.common import require_address
+from reconciler.cli.exitcodes import ERROR
+from reconciler.cli.session import StateOptions, error, state_options, state_session
+from reconciler.model import address, split_address
 
 
 def _fail(message: str) -> None:
-    click.echo(f"Error: {message}", err=True)
+    error(message)
     raise SystemExit(ERROR)
 
 
@@ -68,13 +32,14 @@ def state() -> None:
 
 @state.command("list")
 @state_options
-def list_resources(manifest_file: str, state_backend: str | None, lock_timeout: float) -> None:
+def list_resources(state_opts: StateOptions) -> None:
     """Print every address in the state with its remote id, one per line (tab-separated).
 
     A dataset shows its current version's id, then its older versions; a model shows the
     models it superseded. Pending journal entries are reported on stderr.
     """
-    with opened_store(manifest_file, state_backend, lock_timeout) as store:
+    with state_session(state_opts) as session:
+        store = session.store
         current = store.read()
     if current is None:
         click.echo(f"No state yet in {store.describe()}.", err=True)
@@ -101,18 +66,16 @@ def _list_line(addr: str, record: Any) -> str:
 @state.command("rm")
 @click.argument("addresses", nargs=-1, required=True, metavar="ADDR...")
 @state_options
-def remove(addresses: tuple[str, ...], manifest_file: str, state_backend: str | None, lock_timeout: float) -> None:
+def remove(addresses: tuple[str, ...], state_opts: StateOptions) -> None:
     """Forget resources: remove ADDR from the state without touching the API.
 
     The remote objects keep existing; the next plan proposes creating them again unless
     they are imported or removed from the manifest.
     """
     for addr in addresses:
-        try:
-            split_address(addr)
-        except ValueError as exc:
-            _fail(str(exc))
-    with opened_store(manifest_file, state_backend, lock_timeout) as store:
+        require_address(addr)
+    with state_session(state_opts) as session:
+        store = session.store
         store.lock(f"bria state rm {' '.join(addresses)}")
         current = store.read()
         missing = [a for a in addresses if current is None or current.get(a) is None]
@@ -140,10 +103,10 @@ def _remote_ids(record: Any) -> str:
 
 def _dangling_references(current: Any, removed: tuple[str, ...]) -> list[str]:
     gone = set(removed)
-    found = [f"dataset.{k} still belongs to project.{d.project}" for k, d in sorted(current.datasets.items())
-             if f"project.{d.project}" in gone]
-    found += [f"model.{k} is still trained on dataset.{m.dataset}" for k, m in sorted(current.models.items())
-              if f"dataset.{m.dataset}" in gone]
+    found = [f"{address('dataset', k)} still belongs to {address('project', d.project)}"
+             for k, d in sorted(current.datasets.items()) if address("project", d.project) in gone]
+    found += [f"{address('model', k)} is still trained on {address('dataset', m.dataset)}"
+              for k, m in sorted(current.models.items()) if address("dataset", m.dataset) in gone]
     return found
 
 
@@ -151,7 +114,7 @@ def _dangling_references(current: Any, removed: tuple[str, ...]) -> list[str]:
 @click.argument("source", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE")
 @click.option("--force", is_flag=True, help="Push even with another lineage or a serial not newer than the backend's.")
 @state_options
-def push(source: Path, force: bool, manifest_file: str, state_backend: str | None, lock_timeout: float) -> None:
+def push(source: Path, force: bool, state_opts: StateOptions) -> None:
     """Write a state file into the configured backend (e.g. to move local state to postgres).
 
     Refused when the backend holds a different lineage, or a serial at least as new as the
@@ -161,7 +124,8 @@ def push(source: Path, force: bool, manifest_file: str, state_backend: str | Non
 
     if not source.is_file():
         _fail(f"{source}: no such state file")
-    with opened_store(manifest_file, state_backend, lock_timeout) as store:
+    with state_session(state_opts) as session:
+        store = session.store
         pushed = LocalStateStore(source).read()
         assert pushed is not None
         store.lock(f"bria state push {source}")
@@ -179,11 +143,12 @@ def push(source: Path, force: bool, manifest_file: str, state_backend: str | Non
 
 @state.command("pull")
 @state_options
-def pull(manifest_file: str, state_backend: str | None, lock_timeout: float) -> None:
+def pull(state_opts: StateOptions) -> None:
     """Print the backend's state as JSON on stdout (the same text a local state file holds)."""
     from reconciler.state.codec import encode_state
 
-    with opened_store(manifest_file, state_backend, lock_timeout) as store:
+    with state_session(state_opts) as session:
+        store = session.store
         current = store.read()
     if current is None:
         _fail(f"no state stored in {store.describe()}")
@@ -197,7 +162,7 @@ def pull(manifest_file: str, state_backend: str | None, lock_timeout: float) -> 
 @click.command("force-unlock")
 @click.argument("lock_id")
 @state_options
-def force_unlock(lock_id: str, manifest_file: str, state_backend: str | None, lock_timeout: float) -> None:
+def force_unlock(lock_id: str, state_opts: StateOptions) -> None:
     """Release the state lock LOCK_ID (the id a blocked run printed).
 
     Local state: the lock is a kernel lock that dies with its process, so it is never stuck;
@@ -205,9 +170,16 @@ def force_unlock(lock_id: str, manifest_file: str, state_backend: str | None, lo
     the holder runs. PostgreSQL: ends the holder's database session (which releases its
     lock and makes its further writes fail), only if LOCK_ID is the current holder's.
     """
-    with opened_store(manifest_file, state_backend, lock_timeout) as store:
+    with state_session(state_opts) as session:
+        store = session.store
         store.force_unlock(lock_id)
     click.echo(f"Unlocked {store.describe()} (lock {lock_id}).")
 
 
 COMMANDS = [state, force_unlock]
+
+
+# `bria state mv` lives in its own module (moves are shared with the manifest's moved blocks).
+from reconciler.cli.state_mv import move_command  # noqa: E402
+
+state.add_command(move_command)

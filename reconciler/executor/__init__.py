@@ -11,7 +11,8 @@ Modules:
   account.py    what the account held before a create (the journal entry's watermark)
   records.py    pure State transformations recording API objects
   holder.py     the single holder/writer of the latest State (group commit)
-  calls.py      the single door to the API client: parallelism, cancel, crash-test hook
+  calls.py      the single door to the API (bound BriaApi methods): in-flight bound, held slots, cancel, crash-test hook
+  context.py    RunContext (what every step shares) and RunConfig (the run's settings)
   training.py   --wait: follow training to the end; start/stop transitions
   progress.py   what the user sees (rich bars on a TTY, plain lines otherwise)
   summary.py    the end-of-run account, and `bria output` data
@@ -22,10 +23,11 @@ Modules:
 
 from reconciler.executor.calls import Cancelled
 from reconciler.executor.clock import Clock, RealClock
+from reconciler.executor.context import RunConfig
 from reconciler.executor.progress import ConsoleReporter, Reporter
 from reconciler.executor.run import (CANCELLED, FAILED, NOT_STARTED, SKIPPED, SUCCEEDED, ApplyResult, ChangeOutcome,
                                      PlanRefused, apply_plan, resolve_leftovers, stale_reason)
 
 __all__ = ["apply_plan", "resolve_leftovers", "stale_reason", "ApplyResult", "ChangeOutcome", "PlanRefused",
-           "Cancelled", "Clock", "RealClock", "Reporter", "ConsoleReporter",
+           "Cancelled", "Clock", "RealClock", "Reporter", "ConsoleReporter", "RunConfig",
            "SUCCEEDED", "FAILED", "SKIPPED", "NOT_STARTED", "CANCELLED"]

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from typing import Any, Awaitable, Callable, Mapping
 
+from reconciler.api.protocol import BriaApi
 from reconciler.model import LiveView
 from reconciler.planner.journal_match import watermark
 
-Caller = Callable[..., Awaitable[Any]]
-LIST_METHOD = {"project": "list_projects", "dataset": "list_datasets", "model": "list_models"}
+Caller = Callable[..., Awaitable[Any]]   # `call(api.method, *args)`
 ALWAYS_FRESH = frozenset({"project"})
 
 
@@ -32,12 +32,18 @@ class AccountView:
             self._listed = {"project": list(live.projects.values()), "dataset": list(live.datasets.values()),
                             "model": list(live.models.values())}
 
-    async def watermark(self, kind: str, name: str, parent_id: int | None, call: Caller) -> dict[str, Any]:
+    async def watermark(self, kind: str, name: str, parent_id: int | None, call: Caller,
+                        api: BriaApi) -> dict[str, Any]:
         if kind in ALWAYS_FRESH or kind not in self._listed:
-            self._listed[kind] = list(await call(LIST_METHOD[kind]))
+            self._listed[kind] = list(await call(_list_method(api, kind)))
         return watermark(kind, name, parent_id, self._listed[kind])
 
     def created(self, kind: str, remote: Mapping[str, Any]) -> None:
         """Remember an object this run created (it raises the watermark of later creates)."""
         if kind in self._listed and "id" in remote:
             self._listed[kind].append(remote)
+
+
+def _list_method(api: BriaApi, kind: str) -> Callable[[], Awaitable[list[Any]]]:
+    """The account-wide list of `kind` (project, dataset, model)."""
+    return {"project": api.list_projects, "dataset": api.list_datasets, "model": api.list_models}[kind]

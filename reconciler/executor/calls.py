@@ -3,7 +3,7 @@
 Every API call the executor makes goes through `ApiCalls`, which
 - bounds how many calls are in flight at once (`--parallelism`),
 - refuses to *start* a call once the run is cancelled (in-flight calls finish),
-- before every mutating call, checks that the run still holds its state lock
+- before every mutating call (`BriaApi` methods in `MUTATING`), checks that the run still holds its state lock
   (`lock_check`, the store's `check_lock`: raises LockLost — a StateError, which stops the
   run — after e.g. a PostgreSQL force-unlock), and
 - counts calls, for the summary and for the crash-test hook below.
@@ -21,14 +21,13 @@ import asyncio
 import os
 import signal
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Callable
+from typing import AsyncIterator, Awaitable, Callable, ParamSpec, TypeVar
 
-# Client methods that change something in the API: each waits for the lock check first.
-MUTATING_METHODS = frozenset({
-    "create_project", "update_project", "delete_project", "create_dataset", "update_dataset",
-    "delete_dataset", "clone_dataset", "upload_image", "set_image_caption", "regenerate_image_caption",
-    "regenerate_all_captions", "delete_image", "create_model", "update_model", "delete_model",
-    "start_training", "stop_training"})
+from reconciler.api.protocol import MUTATING
+from reconciler.executor.clock import Clock
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class Cancelled(Exception):
@@ -36,9 +35,8 @@ class Cancelled(Exception):
 
 
 class ApiCalls:
-    def __init__(self, client: Any, *, parallelism: int, cancel_event: asyncio.Event,
-                 kill_after_calls: int | None = None, lock_check: Callable[[], None] | None = None):
-        self._client = client
+    def __init__(self, *, parallelism: int, cancel_event: asyncio.Event, kill_after_calls: int | None = None,
+                 lock_check: Callable[[], None] | None = None):
         self._lock_check = lock_check
         self.parallelism = max(1, parallelism)
         self._slots = asyncio.Semaphore(self.parallelism)
@@ -58,7 +56,7 @@ class ApiCalls:
         if self._cancel.is_set():
             raise Cancelled()
 
-    async def pause(self, clock: Any, seconds: float) -> None:
+    async def pause(self, clock: Clock, seconds: float) -> None:
         """Sleep on `clock` between polls, waking early (and raising) when cancelled."""
         sleeper = asyncio.ensure_future(clock.sleep(seconds))
         cancelled = asyncio.ensure_future(self._cancel.wait())
@@ -67,8 +65,9 @@ class ApiCalls:
             task.cancel()
         self.check_cancelled()
 
-    async def __call__(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        """Call `client.<method>(*args, **kwargs)` under the concurrency bound."""
+    async def __call__(self, method: Callable[P, Awaitable[R]], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Call `method(*args, **kwargs)` — a bound method of the run's `BriaApi`, e.g.
+        `ctx.calls(ctx.api.upload_image, dataset_id, path)` — under the concurrency bound."""
         self.check_cancelled()
         async with self._slots:
             self.check_cancelled()
@@ -84,17 +83,17 @@ class ApiCalls:
             self.check_cancelled()
             yield HeldSlot(self)
 
-    async def unslotted(self, method: str, *args: Any, **kwargs: Any) -> Any:
+    async def unslotted(self, method: Callable[P, Awaitable[R]], *args: P.args, **kwargs: P.kwargs) -> R:
         """A read made by a task that already holds a slot (taking another could deadlock)."""
         self.check_cancelled()
         return await self._invoke(method, *args, **kwargs)
 
-    async def _invoke(self, method: str, *args: Any, **kwargs: Any) -> Any:
+    async def _invoke(self, method: Callable[P, Awaitable[R]], *args: P.args, **kwargs: P.kwargs) -> R:
         # Every path (a slot per call, a held slot, a read inside a held slot) comes here.
-        if self._lock_check is not None and getattr(method, "__name__", method) in MUTATING_METHODS:
+        if self._lock_check is not None and method.__name__ in MUTATING:
             await asyncio.to_thread(self._lock_check)
         try:
-            return await getattr(self._client, method)(*args, **kwargs)
+            return await method(*args, **kwargs)
         finally:
             self.count += 1
             if self._kill_after is not None and self.count >= self._kill_after:
@@ -113,7 +112,7 @@ class HeldSlot:
     def cancelled(self) -> bool:
         return self._calls.cancelled
 
-    async def __call__(self, method: str, *args: Any, **kwargs: Any) -> Any:
+    async def __call__(self, method: Callable[P, Awaitable[R]], *args: P.args, **kwargs: P.kwargs) -> R:
         if self.started == 0:
             self._calls.check_cancelled()
         self.started += 1

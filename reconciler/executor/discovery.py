@@ -16,9 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from reconciler.api.protocol import BriaApi
 from reconciler.model import Manifest
 from reconciler.planner.journal_match import look_alikes, recorded_ids
+from reconciler.planner.naming import is_version_of
 from reconciler.state.model import State
+from reconciler.status import is_deleted
 
 
 @dataclass(frozen=True)
@@ -34,9 +37,9 @@ class Discovery:
     problems: tuple[str, ...]
 
 
-async def discover(manifest: Manifest, state: State, client: Any) -> Discovery:
-    projects, datasets, models = (await client.list_projects(), await client.list_datasets(),
-                                  await client.list_models())
+async def discover(manifest: Manifest, state: State, api: BriaApi) -> Discovery:
+    projects, datasets, models = (await api.list_projects(), await api.list_datasets(),
+                                  await api.list_models())
     tracked = recorded_ids(state)
     proposals: list[Proposal] = []
     problems: list[str] = []
@@ -55,7 +58,7 @@ async def discover(manifest: Manifest, state: State, client: Any) -> Discovery:
     for key, spec in sorted(manifest.datasets.items()):
         if key in state.datasets or spec.project not in project_ids:
             continue
-        found = [d for d in look_alikes("dataset", spec.name, project_ids[spec.project], datasets)
+        found = [d for d in _versions_named(manifest, "dataset", spec.name, project_ids[spec.project], datasets)
                  if d["id"] not in tracked["dataset"]]
         chosen, note = _choose_version(manifest, key, found, models)
         if chosen is not None:
@@ -64,7 +67,7 @@ async def discover(manifest: Manifest, state: State, client: Any) -> Discovery:
     for key, spec in sorted(manifest.models.items()):
         if key in state.models or spec.dataset not in dataset_ids:
             continue
-        found = [m for m in look_alikes("model", spec.name, dataset_ids[spec.dataset], models)
+        found = [m for m in _versions_named(manifest, "model", spec.name, dataset_ids[spec.dataset], models)
                  if m["id"] not in tracked["model"]]
         if len(found) == 1:
             proposals.append(Proposal(f"model.{key}", int(found[0]["id"]), str(found[0].get("status") or "")))
@@ -75,14 +78,23 @@ async def discover(manifest: Manifest, state: State, client: Any) -> Discovery:
     return Discovery(tuple(proposals), tuple(problems))
 
 
+def _versions_named(manifest: Manifest, kind: str, name: str, parent_id: int,
+                    listed: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Look-alikes named `name` or a versioned form of it (planner/naming.py: a dataset's later
+    versions and an address's replacement models are named "<name> v<N>")."""
+    names = {str(o.get("name")) for o in listed if is_version_of(manifest.name_pattern, name, o.get("name"))}
+    return [o for n in sorted(names) for o in look_alikes(kind, n, parent_id, listed)]
+
+
 def _choose_version(manifest: Manifest, key: str, found: list[Mapping[str, Any]],
                     models: list[Mapping[str, Any]]) -> tuple[int | None, str]:
     if not found:
         return None, ""
     ids = {int(d["id"]) for d in found}
-    names = {m.name for m in manifest.models.values() if m.dataset == key}
+    names = [m.name for m in manifest.models.values() if m.dataset == key]
     trained_on = sorted({int(m["dataset_id"]) for m in models
-                         if m.get("name") in names and m.get("dataset_id") in ids and m.get("status") != "Deleted"})
+                         if any(is_version_of(manifest.name_pattern, n, m.get("name")) for n in names)
+                         and m.get("dataset_id") in ids and not is_deleted(m.get("status"))})
     if trained_on:
         chosen = trained_on[-1]
         why = "the version its model was created on"

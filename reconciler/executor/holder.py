@@ -11,15 +11,16 @@ persisted in the next single write (group commit), so 100 concurrent uploads do 
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable
+from typing import Callable
 
 from reconciler.state.model import State
+from reconciler.state.store import StateStore
 
 StateChange = Callable[[State], State]
 
 
 class StateHolder:
-    def __init__(self, store: Any, state: State):
+    def __init__(self, store: StateStore, state: State):
         self._store = store
         self.state = state
         self._lock = asyncio.Lock()

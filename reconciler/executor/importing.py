@@ -18,19 +18,19 @@ Supported:
 
 from __future__ import annotations
 
-from typing import Any
-
+from reconciler.api.protocol import BriaApi
 from reconciler.executor import records
-from reconciler.model import Manifest, split_address
+from reconciler.model import address, Manifest, split_address
 from reconciler.planner.journal_match import CREATE_KIND
 from reconciler.state.model import DatasetRecord, DatasetVersion, ModelRecord, ProjectRecord, State
+from reconciler.status import ModelStatus
 
 
 class ImportRefused(Exception):
     """The import does not fit the manifest or the state; the message says why."""
 
 
-async def import_resource(manifest: Manifest, state: State, client: Any, addr: str, remote_id: int) -> State:
+async def import_resource(manifest: Manifest, state: State, client: BriaApi, addr: str, remote_id: int) -> State:
     """The state with ADDR recorded as REMOTE_ID. A pending create entry of ADDR (an
     interrupted create whose outcome was ambiguous) is dropped: the import decides it."""
     state = await _import(manifest, state, client, addr, remote_id)
@@ -44,7 +44,7 @@ def _without_create_entries(state: State, addr: str) -> State:
     return state
 
 
-async def _import(manifest: Manifest, state: State, client: Any, addr: str, remote_id: int) -> State:
+async def _import(manifest: Manifest, state: State, client: BriaApi, addr: str, remote_id: int) -> State:
     kind, key = split_address(addr)
     if state.get(addr) is not None:
         raise ImportRefused(f"{addr} is already in state; `bria state rm {addr}` first to import another object")
@@ -58,15 +58,16 @@ async def _import(manifest: Manifest, state: State, client: Any, addr: str, remo
     return await _import_model(manifest, state, client, key, remote_id)
 
 
-async def _import_dataset(manifest: Manifest, state: State, client: Any, key: str, remote_id: int) -> State:
+async def _import_dataset(manifest: Manifest, state: State, client: BriaApi, key: str, remote_id: int) -> State:
     spec = manifest.datasets[key]
     project = state.projects.get(spec.project)
     if project is None:
-        raise ImportRefused(f"dataset.{key} belongs to project.{spec.project}, which is not in state: import it first")
+        raise ImportRefused(f"{address('dataset', key)} belongs to {address('project', spec.project)}, "
+                            "which is not in state: import it first")
     remote = await client.get_dataset(remote_id)
     if int(remote.get("project_id", -1)) != project.remote_id:
         raise ImportRefused(f"dataset {remote_id} belongs to project {remote.get('project_id')}, but "
-                            f"project.{spec.project} is project {project.remote_id}")
+                            f"{address('project', spec.project)} is project {project.remote_id}")
     images = remote.get("images")
     if images is None:
         images = await client.list_images(remote_id)
@@ -80,25 +81,27 @@ async def _import_dataset(manifest: Manifest, state: State, client: Any, key: st
     pinned = remote.get("caption_prefix") if spec.caption_prefix == "auto" else None
     # Likewise `visual_schema: auto`: the imported dataset's schema is the pinned one.
     pinned_schema = remote.get("visual_schema") if spec.visual_schema == "auto" else None
-    return state.with_resource(f"dataset.{key}", DatasetRecord(project=spec.project, versions=(version,),
-                                                               pinned_prefix=pinned, pinned_schema=pinned_schema))
+    return state.with_resource(address("dataset", key), DatasetRecord(project=spec.project, versions=(version,),
+                                                                      pinned_prefix=pinned,
+                                                                      pinned_schema=pinned_schema))
 
 
-async def _import_model(manifest: Manifest, state: State, client: Any, key: str, remote_id: int) -> State:
+async def _import_model(manifest: Manifest, state: State, client: BriaApi, key: str, remote_id: int) -> State:
     spec = manifest.models[key]
     dataset = state.datasets.get(spec.dataset)
     if dataset is None:
-        raise ImportRefused(f"model.{key} is trained on dataset.{spec.dataset}, which is not in state: import it first")
+        raise ImportRefused(f"{address('model', key)} is trained on {address('dataset', spec.dataset)}, "
+                            "which is not in state: import it first")
     remote = await client.get_model(remote_id)
     versions = {v.remote_id for v in dataset.versions}
     if int(remote.get("dataset_id", -1)) not in versions:
         raise ImportRefused(f"model {remote_id} was created on dataset {remote.get('dataset_id')}, which is not a "
-                            f"recorded version of dataset.{spec.dataset} ({sorted(versions)})")
+                            f"recorded version of {address('dataset', spec.dataset)} ({sorted(versions)})")
     record = ModelRecord(
         remote_id=int(remote["id"]), dataset=spec.dataset, dataset_remote_id=int(remote["dataset_id"]),
         name=remote.get("name") or "", description=remote.get("description"),
         training_version=records.model_training_version(remote),
         training_mode=remote.get("training_mode") or "fully_automated",
-        training_parameters=dict(spec.training_parameters), status=remote.get("status") or "Created",
+        training_parameters=dict(spec.training_parameters), status=remote.get("status") or ModelStatus.CREATED.value,
         generation_prefix=remote.get("generation_prefix") or None)
-    return state.with_resource(f"model.{key}", record)
+    return state.with_resource(address("model", key), record)

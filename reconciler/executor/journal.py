@@ -33,9 +33,11 @@ from reconciler.executor.calls import Cancelled, HeldSlot
 from reconciler.executor.context import RunContext
 from reconciler.executor.holder import StateChange
 from reconciler.executor.lookup import Caller, Listings, age_seconds, find_remote, outcome_unknown, settled_lookup
+from reconciler.identity import is_content_key
 from reconciler.model import Op, split_address
 from reconciler.planner.journal_match import CREATE_KIND, ambiguity_message
 from reconciler.state.model import JournalEntry, State
+from reconciler.status import ModelStatus
 
 Remote = Mapping[str, Any]
 
@@ -70,7 +72,7 @@ async def journaled(ctx: RunContext, entry: JournalEntry, call: Callable[[HeldSl
 async def _write_entry(ctx: RunContext, entry: JournalEntry, held: HeldSlot) -> JournalEntry:
     kind = CREATE_KIND.get(entry.op)
     if kind is not None:
-        mark = await ctx.account.watermark(kind, entry.name, entry.parent_id, _reader(ctx))
+        mark = await ctx.account.watermark(kind, entry.name, entry.parent_id, _reader(ctx), ctx.api)
         entry = replace(entry, detail={**entry.detail, **mark}, started_at=ctx.clock.now_iso())
     await ctx.holder.update(lambda s: s.with_journal_entry(entry))
     return entry
@@ -101,7 +103,7 @@ async def _attempts(ctx: RunContext, entry: JournalEntry, held: HeldSlot,
                 return found
             if attempt == MAX_ATTEMPTS or ctx.calls.cancelled:
                 raise Undecided(f"{_describe(entry)}: {attempt} attempt(s) failed and nothing was found after "
-                                f"{ctx.settle_window:g}s; left in the journal — the next run resolves it ({exc})"
+                                f"{ctx.config.settle_window:g}s; left in the journal — the next run resolves it ({exc})"
                                 ) from exc
     raise AssertionError("unreachable")
 
@@ -134,8 +136,8 @@ async def resolve_journal(ctx: RunContext) -> tuple[list[str], list[str]]:
 
 async def _resolve_one(ctx: RunContext, entry: JournalEntry, listings: Listings) -> tuple[str, bool]:
     try:
-        found = await find_remote(entry, ctx.holder.state, listings)
-        if found.none and age_seconds(ctx, entry) < ctx.settle_window:
+        found = await find_remote(ctx.api, entry, ctx.holder.state, listings)
+        if found.none and age_seconds(ctx, entry) < ctx.config.settle_window:
             found = await settled_lookup(ctx, entry, ctx.calls, waited=age_seconds(ctx, entry))
     except errors.ApiError as exc:
         return f"{_describe(entry)}: could not look it up ({exc}); still pending", False
@@ -169,7 +171,7 @@ async def finish_model_delete(ctx: RunContext, entry: JournalEntry, call: Caller
     """Delete the model (idempotent) and, in one state write, its record and the entry."""
     if exists:
         try:
-            await call("delete_model", int(entry.parent_id or 0))
+            await call(ctx.api.delete_model, int(entry.parent_id or 0))
         except errors.NotFound:
             pass
     _, key = split_address(entry.address)
@@ -189,7 +191,7 @@ async def adoption(ctx: RunContext, entry: JournalEntry, remote: Remote, call: C
     if entry.op == Op.CREATE_DATASET.value:
         return lambda s: records.record_dataset_version(s, key, detail["project"], remote)
     if entry.op == Op.CLONE_DATASET.value:
-        full = await call("get_dataset", remote["id"])
+        full = await call(ctx.api.get_dataset, remote["id"])
         return lambda s: records.record_dataset_version(
             s, key, detail["project"], full,
             _content_keyed(ctx, s, key, detail.get("source_remote_id"), full.get("images") or ()))
@@ -197,13 +199,13 @@ async def adoption(ctx: RunContext, entry: JournalEntry, remote: Remote, call: C
         return lambda s: records.with_image(s, key, int(entry.parent_id or 0), detail["sha256"],
                                             records.image_record(remote))
     if entry.op == Op.COMPLETE_DATASET.value:
-        frozen = remote if "images" in remote else await call("get_dataset", entry.parent_id)
+        frozen = remote if "images" in remote else await call(ctx.api.get_dataset, entry.parent_id)
         return lambda s: records.record_completed_images(
             records.change_version(s, key, int(entry.parent_id or 0), status=frozen.get("status") or "completed"),
             key, int(entry.parent_id or 0), frozen.get("images") or (), _manifest_content(ctx, key).values())
     if entry.op == Op.START_TRAINING.value:
         return lambda s: records.change_model(
-            s, key, status=remote.get("status") or "InProgress", training_parameters=detail.get("parameters") or {},
+            s, key, status=remote.get("status") or ModelStatus.IN_PROGRESS.value, training_parameters=detail.get("parameters") or {},
             generation_prefix=remote.get("generation_prefix") or None)
     if entry.op == Op.CREATE_MODEL.value:
         # A replaced model that never trained is deleted once its successor exists; the intent
@@ -224,11 +226,11 @@ async def adoption(ctx: RunContext, entry: JournalEntry, remote: Remote, call: C
 def _content_keyed(ctx: RunContext, state: State, key: str, source_id: Any, remote_images: Any) -> dict:
     """A clone's images keyed by sha256, through image_name: the content the source version
     recorded and the manifest's declaration of the dataset. What matches nothing is a stray
-    (`unknown-<id>`), as the planner saw it in the source version, so the plan's
+    (`identity.stray_key`), as the planner saw it in the source version, so the plan's
     DELETE_IMAGE steps for strays find their copies (steps.delete_image)."""
     source = records.version_by_id(state, key, int(source_id)) if source_id is not None else None
     known = {img.image_name: sha for sha, img in (source.images.items() if source else ())
-             if records.is_content_key(sha)}
+             if is_content_key(sha)}
     known.update(_manifest_content(ctx, key))
     return records.map_images_to_content(remote_images, known, sorted(set(known.values())))
 

@@ -11,18 +11,23 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import Any, Awaitable, Callable, Mapping
+from typing import Any, Awaitable, Callable
 
 import httpx
 
 from reconciler.api import errors
 from reconciler.executor.context import RunContext
+from reconciler.api.protocol import BriaApi
 from reconciler.model import Op
-from reconciler.planner.journal_match import SOFT_DELETED, Match, match
+from reconciler.planner.journal_match import Match, match
 from reconciler.state.model import JournalEntry, State
+from reconciler.status import ModelStatus, is_deleted
 
+# `call(api.method, *args)`: ApiCalls, a HeldSlot, or ApiCalls.unslotted.
 Caller = Callable[..., Awaitable[Any]]
-STARTED = frozenset({"InProgress", "Completed", "Failed", "Stopping", "Stopped"})
+# A model whose training has started (START_TRAINING took effect).
+STARTED = frozenset({ModelStatus.IN_PROGRESS, ModelStatus.COMPLETED, ModelStatus.FAILED,
+                     ModelStatus.STOPPING, ModelStatus.STOPPED})
 
 
 def outcome_unknown(exc: BaseException) -> bool:
@@ -44,8 +49,9 @@ class Listings:
         self._call = call
         self._pending: dict[tuple[Any, ...], asyncio.Future[Any]] = {}
 
-    async def get(self, method: str, *args: Any) -> Any:
-        key = (method, *args)
+    async def get(self, method: Callable[..., Awaitable[Any]], *args: Any) -> Any:
+        """`call(method, *args)` once per pass; `method` is a bound `BriaApi` read."""
+        key = (method.__name__, *args)
         if key not in self._pending:
             self._pending[key] = asyncio.ensure_future(self._call(method, *args))
         return await self._pending[key]
@@ -54,26 +60,26 @@ class Listings:
         self._pending.clear()
 
 
-async def find_remote(entry: JournalEntry, state: State, listings: Listings) -> Match:
+async def find_remote(api: BriaApi, entry: JournalEntry, state: State, listings: Listings) -> Match:
     """What the entry's call left in the API (see planner/journal_match.py for the rules)."""
     try:
         if entry.op == Op.CREATE_PROJECT.value:
-            return match(entry, await listings.get("list_projects"), state)
+            return match(entry, await listings.get(api.list_projects), state)
         if entry.op in (Op.CREATE_DATASET.value, Op.CLONE_DATASET.value):
-            return match(entry, await listings.get("list_project_datasets", entry.parent_id), state)
+            return match(entry, await listings.get(api.list_project_datasets, entry.parent_id), state)
         if entry.op == Op.CREATE_MODEL.value:
-            return match(entry, await listings.get("list_models"), state)
+            return match(entry, await listings.get(api.list_models), state)
         if entry.op == Op.UPLOAD_IMAGE.value:
-            return match(entry, await listings.get("list_images", entry.parent_id), state)
+            return match(entry, await listings.get(api.list_images, entry.parent_id), state)
         if entry.op == Op.COMPLETE_DATASET.value:
-            dataset = await listings.get("get_dataset", entry.parent_id)
+            dataset = await listings.get(api.get_dataset, entry.parent_id)
             return Match(found=dataset) if dataset.get("status") == "completed" else Match()
         if entry.op == Op.START_TRAINING.value:
-            model = await listings.get("get_model", entry.parent_id)
-            return Match(found=model) if model.get("status") in STARTED else Match()
+            model = await listings.get(api.get_model, entry.parent_id)
+            return Match(found=model) if ModelStatus.parse(model.get("status")) in STARTED else Match()
         if entry.op == Op.DELETE_MODEL.value:
-            model = await listings.get("get_model", entry.parent_id)
-            return Match() if model.get("status") in SOFT_DELETED else Match(found=model)
+            model = await listings.get(api.get_model, entry.parent_id)
+            return Match() if is_deleted(model.get("status")) else Match(found=model)
     except errors.NotFound:
         return Match()   # the parent (or the object) is gone, so the object cannot exist
     return Match()
@@ -83,11 +89,12 @@ async def settled_lookup(ctx: RunContext, entry: JournalEntry, call: Caller, *, 
     """Look the entry's object up; while nothing is found, look again until `settle_window`
     seconds (less `waited`, the time already elapsed since the call) have passed. A
     cancellation while waiting raises `Cancelled` (the entry stays: the outcome is unknown)."""
-    window = max(0.0, ctx.settle_window - waited)
+    settle_window = ctx.config.settle_window
+    window = max(0.0, settle_window - waited)
     started = ctx.clock.monotonic()
-    interval = max(0.05, min(1.0, ctx.settle_window / 5 or 0.05))
+    interval = max(0.05, min(1.0, settle_window / 5 or 0.05))
     while True:
-        found = await find_remote(entry, ctx.holder.state, Listings(call))
+        found = await find_remote(ctx.api, entry, ctx.holder.state, Listings(call))
         if not found.none or ctx.clock.monotonic() - started >= window:
             return found
         await ctx.calls.pause(ctx.clock, interval)
@@ -101,18 +108,3 @@ def age_seconds(ctx: RunContext, entry: JournalEntry) -> float:
                          - datetime.fromisoformat(entry.started_at)).total_seconds())
     except (TypeError, ValueError):
         return float("inf")
-
-
-def image_listing_calls(entries: list[JournalEntry]) -> list[Mapping[str, Any]]:
-    """The distinct list calls a set of entries needs (for prefetching them concurrently)."""
-    wanted = {}
-    for entry in entries:
-        if entry.op == Op.UPLOAD_IMAGE.value:
-            wanted[("list_images", entry.parent_id)] = True
-        elif entry.op in (Op.CREATE_DATASET.value, Op.CLONE_DATASET.value):
-            wanted[("list_project_datasets", entry.parent_id)] = True
-        elif entry.op == Op.CREATE_PROJECT.value:
-            wanted[("list_projects",)] = True
-        elif entry.op == Op.CREATE_MODEL.value:
-            wanted[("list_models",)] = True
-    return [{"method": k[0], "args": k[1:]} for k in wanted]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from reconciler.status import RUNNING, ModelStatus
 from reconciler.textsafe import clean_text
 
 PLAIN_TRAINING_EVERY = 30.0   # seconds between plain training status lines (also on any change)
@@ -19,6 +20,18 @@ def _fmt_elapsed(seconds: float) -> str:
     minutes, secs = divmod(int(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _rate_column() -> Any:
+    """Items per second (images uploaded), from rich's running speed estimate."""
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            return Text(f"{task.speed:.1f}/s" if task.speed else "–/s")
+
+    return RateColumn()
 
 
 class Reporter:
@@ -54,9 +67,11 @@ class ConsoleReporter(Reporter):
 
     def _bars(self) -> Any:
         if self._progress is None:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                       TimeRemainingColumn)
             self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                      TimeElapsedColumn(), console=self._console)
+                                      _rate_column(), TimeElapsedColumn(), TextColumn("eta"),
+                                      TimeRemainingColumn(), console=self._console)
             self._progress.start()
         return self._progress
 
@@ -92,8 +107,8 @@ class ConsoleReporter(Reporter):
                 if address not in self._tasks:
                     self._tasks[address] = bars.add_task(text, total=None)
                 bars.update(self._tasks[address], description=text,
-                            completed=1 if status not in ("InProgress", "Stopping", "Created") else 0,
-                            total=1 if status not in ("InProgress", "Stopping", "Created") else None)
+                            completed=1 if status not in (*RUNNING, ModelStatus.CREATED) else 0,
+                            total=1 if status not in (*RUNNING, ModelStatus.CREATED) else None)
             return
         last_time, last = self._last_training
         if dict(statuses) != last or elapsed - last_time >= PLAIN_TRAINING_EVERY:

@@ -10,16 +10,16 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Iterable, Mapping
 
-from reconciler.model import sha_from_image_name
+from reconciler.identity import id_order, is_content_key, match_images, stray_key
+from reconciler.model import FIBO_TRAINING_VERSION, address
 from reconciler.state.model import (DatasetRecord, DatasetVersion, ImageRecord, ModelRecord, ProjectRecord,
                                     State, SupersededModel)
+from reconciler.status import ModelStatus
+from reconciler.stepargs import DeleteImageArgs
 
 # API project body field → ProjectRecord.applied field
 PROJECT_FIELDS = {"project_name": "name", "project_description": "description", "ip_type": "ip_type",
                   "ip_medium": "ip_medium", "ip_name": "ip_name", "ip_description": "ip_description"}
-# State key of an image that maps to no content bria knows — a stray (planner/content.py):
-# the planner removes it (a draft's) or leaves it out of the next version (a completed one's).
-UNKNOWN_IMAGE_PREFIX = "unknown-"
 
 
 class StepFailed(Exception):
@@ -38,33 +38,33 @@ def project_applied(fields: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def record_project(state: State, key: str, remote: Mapping[str, Any]) -> State:
-    return state.with_resource(f"project.{key}", ProjectRecord(int(remote["id"]), project_applied(remote)))
+    return state.with_resource(address("project", key), ProjectRecord(int(remote["id"]), project_applied(remote)))
 
 
 def update_project_applied(state: State, key: str, fields: Mapping[str, Any]) -> State:
     record = require_project(state, key)
     applied = {**record.applied, **project_applied(fields)}
-    return state.with_resource(f"project.{key}", replace(record, applied=applied))
+    return state.with_resource(address("project", key), replace(record, applied=applied))
 
 
 def require_project(state: State, key: str) -> ProjectRecord:
     record = state.projects.get(key)
     if record is None:
-        raise StepFailed(f"project.{key} is not in state (was it created?)")
+        raise StepFailed(f"{address('project', key)} is not in state (was it created?)")
     return record
 
 
 def require_dataset_version(state: State, key: str) -> DatasetVersion:
     record = state.datasets.get(key)
     if record is None or record.current is None:
-        raise StepFailed(f"dataset.{key} has no version in state (was it created?)")
+        raise StepFailed(f"{address('dataset', key)} has no version in state (was it created?)")
     return record.current
 
 
 def require_model(state: State, key: str) -> ModelRecord:
     record = state.models.get(key)
     if record is None:
-        raise StepFailed(f"model.{key} is not in state (was it created?)")
+        raise StepFailed(f"{address('model', key)} is not in state (was it created?)")
     return record
 
 
@@ -81,16 +81,16 @@ def record_dataset_version(state: State, key: str, project_key: str, remote: Map
     existing = state.datasets.get(key)
     record = existing if existing is not None else DatasetRecord(project=project_key)
     record = replace(record.with_current(version), project=project_key)
-    return state.with_resource(f"dataset.{key}", record)
+    return state.with_resource(address("dataset", key), record)
 
 
 def change_version(state: State, key: str, remote_id: int, **fields: Any) -> State:
     """Replace fields of the version `remote_id` of dataset `key` (usually the current one)."""
     record = state.datasets.get(key)
     if record is None:
-        raise StepFailed(f"dataset.{key} is not in state")
+        raise StepFailed(f"{address('dataset', key)} is not in state")
     versions = tuple(replace(v, **fields) if v.remote_id == remote_id else v for v in record.versions)
-    return state.with_resource(f"dataset.{key}", replace(record, versions=versions))
+    return state.with_resource(address("dataset", key), replace(record, versions=versions))
 
 
 def version_by_id(state: State, key: str, remote_id: int) -> DatasetVersion | None:
@@ -101,7 +101,7 @@ def version_by_id(state: State, key: str, remote_id: int) -> DatasetVersion | No
 def with_image(state: State, key: str, dataset_id: int, sha: str, image: ImageRecord) -> State:
     version = version_by_id(state, key, dataset_id)
     if version is None:
-        raise StepFailed(f"dataset.{key} has no version {dataset_id} in state")
+        raise StepFailed(f"{address('dataset', key)} has no version {dataset_id} in state")
     return change_version(state, key, dataset_id, images={**version.images, sha: image})
 
 
@@ -114,22 +114,22 @@ def without_image(state: State, key: str, dataset_id: int, sha: str | None, remo
     return change_version(state, key, dataset_id, images=images)
 
 
-def stray_remote_id(address: str, version: DatasetVersion, args: Mapping[str, Any]) -> int:
+def stray_remote_id(address: str, version: DatasetVersion, args: DeleteImageArgs) -> int:
     """The remote id of the stray image a DELETE_IMAGE step (without sha256) deletes from
     `version`. `remote_id` is its id in version `dataset_remote_id`; when `version` is a clone
     of that one (made earlier in the same change), the stray is the clone's copy: among the
-    clone's strays (`unknown-<id>` records, see journal._content_keyed) of the same image
+    clone's strays (stray-keyed records, see journal._content_keyed) of the same image
     name, in id order, the one at `copy_index`."""
-    planned_on = args.get("dataset_remote_id")
-    if planned_on is None or int(planned_on) == version.remote_id:
-        return int(args["remote_id"])
-    name = args.get("image_name") or ""
+    planned_on = args.dataset_remote_id
+    if planned_on is None or planned_on == version.remote_id:
+        return int(args.remote_id)  # type: ignore[arg-type]   # a stray step always names it
+    name = args.image_name
     copies = sorted(r.remote_id for key, r in version.images.items()
                     if not is_content_key(key) and r.image_name == name)
-    index = int(args.get("copy_index") or 0)
+    index = args.copy_index
     if index >= len(copies):
         raise StepFailed(f"{address}: the new version {version.remote_id} holds no copy of stray image "
-                         f"{name or args.get('remote_id')!r} to leave out (re-plan: it is removed from the draft)")
+                         f"{name or args.remote_id!r} to leave out (re-plan: it is removed from the draft)")
     return copies[index]
 
 
@@ -152,39 +152,20 @@ def without_dataset_version(state: State, key: str, remote_id: int) -> State:
         return state
     versions = tuple(v for v in record.versions if v.remote_id != remote_id)
     if not versions:
-        return state.with_resource(f"dataset.{key}", None)
-    return state.with_resource(f"dataset.{key}", replace(record, versions=versions))
-
-
-def is_content_key(key: str) -> bool:
-    """A sha256 image key, as opposed to a stray's `unknown-<id>` (same rule as the planner's)."""
-    return len(key) == 64 and all(c in "0123456789abcdef" for c in key)
+        return state.with_resource(address("dataset", key), None)
+    return state.with_resource(address("dataset", key), replace(record, versions=versions))
 
 
 def map_images_to_content(remote_images: Iterable[Mapping[str, Any]], known: Mapping[str, str],
                           known_shas: Iterable[str]) -> dict[str, ImageRecord]:
-    """Key a remote dataset's images by full sha256.
-
-    `known` maps image_name → sha256 (from state and manifest); otherwise the 16-hex prefix
-    embedded in image_name is matched against `known_shas`. Exact names are matched first,
-    then prefixes, each in id order, so which copy of a duplicated content is the stray does
-    not depend on the order the API lists them in. An image that matches nothing (or a
-    content already taken) is a stray, recorded under `unknown-<remote id>`: the planner
-    sees it and removes it.
-    """
-    shas = sorted(known_shas)
-    ordered = sorted(remote_images, key=lambda img: int(img["id"]))
-    keyed: dict[int, str] = {}            # remote id → sha256
-    for img in ordered:
-        sha = known.get(img.get("image_name") or "")
-        if sha is not None and sha not in keyed.values():
-            keyed[int(img["id"])] = sha
-    for img in (i for i in ordered if int(i["id"]) not in keyed):
-        prefix = sha_from_image_name(img.get("image_name"))
-        sha = next((s for s in shas if prefix and s.startswith(prefix)), None)
-        if sha is not None and sha not in keyed.values():
-            keyed[int(img["id"])] = sha
-    return {keyed.get(int(img["id"]), f"{UNKNOWN_IMAGE_PREFIX}{img['id']}"): image_record(img) for img in ordered}
+    """Key a remote dataset's images by full sha256 for state (identity.match_images: exact
+    `known` image names first, then the hash prefix in the name against `known_shas`). An
+    image that matches nothing, or a content already taken, is a stray, recorded under
+    `identity.stray_key(<remote id>)`: the planner sees it and removes it."""
+    remote_images = list(remote_images)
+    matched = match_images(remote_images, names=known, known_shas=known_shas)
+    ordered = sorted(remote_images, key=lambda img: id_order(img.get("id")))
+    return {matched[img.get("id")] or stray_key(img["id"]): image_record(img) for img in ordered}
 
 
 def record_completed_images(state: State, key: str, dataset_id: int, remote_images: Iterable[Mapping[str, Any]],
@@ -218,26 +199,27 @@ def record_model(state: State, key: str, remote: Mapping[str, Any], *, dataset_k
         superseded = old.superseded
         if old.remote_id not in (int(remote["id"]), forgotten):
             superseded += (SupersededModel(old.remote_id, old.dataset_remote_id, old.training_version,
-                                           old.training_mode, old.status, supersede_reason),)
+                                           old.training_mode, old.status, supersede_reason,
+                                           old.generation_prefix),)
     record = ModelRecord(
         remote_id=int(remote["id"]), dataset=dataset_key, dataset_remote_id=int(remote["dataset_id"]),
         name=remote.get("name") or "", description=remote.get("description"),
         training_version=model_training_version(remote),
         training_mode=remote.get("training_mode") or "fully_automated",
-        training_parameters=dict(training_parameters), status=remote.get("status") or "Created",
+        training_parameters=dict(training_parameters), status=remote.get("status") or ModelStatus.CREATED.value,
         generation_prefix=remote.get("generation_prefix") or None, superseded=superseded)
-    return state.with_resource(f"model.{key}", record)
+    return state.with_resource(address("model", key), record)
 
 
 def model_training_version(remote: Mapping[str, Any]) -> str:
     """The model's training_version; generation C's models have none: they train FIBO."""
     if "training_version" not in remote:
-        return "fibo"
+        return FIBO_TRAINING_VERSION
     return remote.get("training_version") or "max"
 
 
 def change_model(state: State, key: str, **fields: Any) -> State:
-    return state.with_resource(f"model.{key}", replace(require_model(state, key), **fields))
+    return state.with_resource(address("model", key), replace(require_model(state, key), **fields))
 
 
 def without_model(state: State, key: str, remote_id: int) -> State:
@@ -246,6 +228,6 @@ def without_model(state: State, key: str, remote_id: int) -> State:
     if record is None:
         return state
     if record.remote_id == remote_id:
-        return state.with_resource(f"model.{key}", None)
+        return state.with_resource(address("model", key), None)
     kept = tuple(s for s in record.superseded if s.remote_id != remote_id)
-    return state.with_resource(f"model.{key}", replace(record, superseded=kept))
+    return state.with_resource(address("model", key), replace(record, superseded=kept))

@@ -1,7 +1,7 @@
 """apply_plan: walk a plan's changes in dependency order and execute their steps.
 
 - Changes run as soon as the changes they depend on have succeeded, independent ones in
-  parallel; API calls in flight are bounded by `parallelism` (see calls.ApiCalls).
+  parallel; API calls in flight are bounded by `RunConfig.parallelism` (see calls.ApiCalls).
 - Within a change, steps run in order, except that consecutive image steps (upload,
   delete, caption) on distinct images run concurrently.
 - A failed change stops there; changes depending on it are skipped (never started);
@@ -14,22 +14,25 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Mapping
 
 from reconciler.api import ImageFileError, errors
+from reconciler.api.protocol import BriaApi
 from reconciler.executor.account import AccountView
 from reconciler.executor.calls import ApiCalls, Cancelled
 from reconciler.executor.clock import Clock, RealClock
-from reconciler.executor.context import RunContext
+from reconciler.executor.context import RunConfig, RunContext
 from reconciler.executor.holder import StateHolder
 from reconciler.executor.journal import resolve_journal
 from reconciler.executor.progress import Reporter
 from reconciler.executor.records import StepFailed
 from reconciler.executor.steps import HANDLERS, IMAGE_OPS, ChangeRun
 from reconciler.executor.training import follow_training
-from reconciler.model import MODEL_STATUSES, Action, Change, LiveView, Manifest, Op, Plan, Step
+from reconciler.model import Action, Change, LiveView, Manifest, Op, Plan, Step, split_address
 from reconciler.state.model import State
-from reconciler.state.store import StateError
+from reconciler.state.store import StateError, StateStore
+from reconciler.status import FAILED_OR_STOPPED, is_known
+from reconciler.stepargs import DeleteImageArgs, RegenerateCaptionArgs, SetCaptionArgs, UploadImageArgs
 
 SUCCEEDED, FAILED, SKIPPED, NOT_STARTED, CANCELLED = "succeeded", "failed", "skipped", "not started", "cancelled"
 
@@ -64,7 +67,7 @@ class ApplyResult:
     @property
     def training_failed(self) -> list[str]:
         return [a for a, s in self.training.items()
-                if self.waited and (s in ("Failed", "Stopped") or s not in MODEL_STATUSES)]
+                if self.waited and (s in FAILED_OR_STOPPED or not is_known(s))]
 
     @property
     def ok(self) -> bool:
@@ -96,32 +99,31 @@ class Leftovers:
     undecided: tuple[str, ...] = ()
 
 
-async def resolve_leftovers(state: State, *, client: Any, store: Any, manifest: Manifest | None,
-                            clock: Clock | None = None, settle_window: float = 5.0) -> Leftovers:
+async def resolve_leftovers(state: State, *, client: BriaApi, store: StateStore, manifest: Manifest | None,
+                            clock: Clock | None = None, config: RunConfig | None = None) -> Leftovers:
     """Resolve the journal of an interrupted run (adopt, drop or keep each entry) before
     planning. While any entry stays undecided, nothing may be planned over it."""
     if not state.journal:
         return Leftovers(state)
-    ctx = _context(client, store, state, manifest, clock or RealClock(), Reporter(), 8, asyncio.Event(), None, 5.0)
-    ctx.settle_window = settle_window
+    ctx = _context(client, store, state, manifest, config or RunConfig(), clock=clock)
     notes, undecided = await resolve_journal(ctx)
     return Leftovers(ctx.holder.state, tuple(notes), tuple(undecided))
 
 
-async def apply_plan(plan: Plan, manifest: Manifest | None, state: State, *, client: Any, store: Any,
-                     parallelism: int = 8, wait: bool = False, reporter: Reporter | None = None,
+async def apply_plan(plan: Plan, manifest: Manifest | None, state: State, *, client: BriaApi, store: StateStore,
+                     config: RunConfig | None = None, wait: bool = False, reporter: Reporter | None = None,
                      cancel_event: asyncio.Event | None = None, clock: Clock | None = None,
-                     poll_interval: float = 5.0, kill_after_calls: int | None = None,
-                     live: LiveView | None = None, settle_window: float = 5.0) -> ApplyResult:
-    """Execute `plan` against the API, recording everything in `store`. See module doc.
+                     live: LiveView | None = None) -> ApplyResult:
+    """Execute `plan` against the API, recording everything in `store`, with the run's
+    settings from `config`. See module doc.
 
     `live` (the refresh the plan was made from) seeds the journal's watermarks; without it
-    each kind is listed once when first needed. `settle_window`: see executor/lookup.py."""
+    each kind is listed once when first needed."""
     if plan.refused:
         raise PlanRefused(", ".join(c.address for c in plan.refused))
-    ctx = _context(client, store, state, manifest, clock or RealClock(), reporter or Reporter(), parallelism,
-                   cancel_event or asyncio.Event(), kill_after_calls, poll_interval)
-    ctx.settle_window, ctx.account = settle_window, AccountView(live)
+    ctx = _context(client, store, state, manifest, config or RunConfig(), clock=clock, reporter=reporter,
+                   cancel_event=cancel_event)
+    ctx.account = AccountView(live)
     if ctx.holder.state.journal:
         notes, undecided = await resolve_journal(ctx)
         for note in notes:
@@ -138,8 +140,9 @@ async def apply_plan(plan: Plan, manifest: Manifest | None, state: State, *, cli
     try:
         outcomes = await _walk(ctx, runs)
         trained = [a for a, r in runs.items() if r.trained]
-        training: Mapping[str, str] = {a: ctx.holder.state.models[a.split(".", 1)[1]].status for a in trained
-                                       if a.split(".", 1)[1] in ctx.holder.state.models}
+        models = ctx.holder.state.models
+        training: Mapping[str, str] = {a: models[split_address(a)[1]].status for a in trained
+                                       if split_address(a)[1] in models}
         if wait and trained and not ctx.calls.cancelled:
             training = await follow_training(ctx, trained)
     finally:
@@ -149,12 +152,13 @@ async def apply_plan(plan: Plan, manifest: Manifest | None, state: State, *, cli
                        fatal=ctx.fatal, api_calls=ctx.calls.count, state_writes=ctx.holder.writes)
 
 
-def _context(client: Any, store: Any, state: State, manifest: Manifest | None, clock: Clock, reporter: Reporter,
-             parallelism: int, cancel_event: asyncio.Event, kill_after_calls: int | None,
-             poll_interval: float) -> RunContext:
-    calls = ApiCalls(client, parallelism=parallelism, cancel_event=cancel_event, kill_after_calls=kill_after_calls,
-                     lock_check=store.check_lock)
-    return RunContext(calls, StateHolder(store, state), manifest, clock, reporter, poll_interval)
+def _context(client: BriaApi, store: StateStore, state: State, manifest: Manifest | None, config: RunConfig, *,
+             clock: Clock | None = None, reporter: Reporter | None = None,
+             cancel_event: asyncio.Event | None = None) -> RunContext:
+    calls = ApiCalls(parallelism=config.parallelism, cancel_event=cancel_event or asyncio.Event(),
+                     kill_after_calls=config.kill_after_calls, lock_check=store.check_lock)
+    return RunContext(client, calls, StateHolder(store, state), manifest, clock or RealClock(),
+                      reporter or Reporter(), config)
 
 
 async def _walk(ctx: RunContext, runs: dict[str, ChangeRun]) -> list[ChangeOutcome]:
@@ -236,7 +240,7 @@ async def _run_concurrently(ctx: RunContext, run: ChangeRun, group: list[Step]) 
 def _step_groups(change: Change) -> list[list[Step]]:
     """Steps in order, consecutive image steps on distinct images grouped to run together."""
     groups: list[list[Step]] = []
-    images: set[Any] = set()
+    images: set[object] = set()
     for step in change.steps:
         image = _image_of(step)
         if (step.op in IMAGE_OPS and groups and groups[-1][0].op in IMAGE_OPS and image not in images):
@@ -248,8 +252,12 @@ def _step_groups(change: Change) -> list[list[Step]]:
     return groups
 
 
-def _image_of(step: Step) -> Any:
+def _image_of(step: Step) -> object:
     """Which image a step touches: its content, or for a stray (no sha256) its remote id and
     copy index (distinct for distinct strays, on the planned version and on its clone)."""
-    sha = step.args.get("sha256")
-    return sha if sha else ("stray", step.args.get("remote_id"), step.args.get("copy_index"))
+    args = step.args
+    if isinstance(args, DeleteImageArgs) and args.is_stray:
+        return ("stray", args.remote_id, args.copy_index)
+    if isinstance(args, (DeleteImageArgs, UploadImageArgs, SetCaptionArgs, RegenerateCaptionArgs)):
+        return args.sha256
+    return None

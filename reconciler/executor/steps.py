@@ -11,16 +11,29 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from dataclasses import dataclass, replace
-from typing import Any, Awaitable, Callable, Mapping
+from typing import Any, Awaitable, Callable
 
 from reconciler.api import errors
-from reconciler.executor import captioning, records
+from reconciler.api.protocol import ApiObject
+from reconciler.executor import records
+from reconciler.executor.captioning import (generate_prefix, generate_visual_schema, regenerate_all_captions,
+                                            set_caption_prefix, set_visual_schema)
+from reconciler.executor.block_steps import BLOCK_HANDLERS
 from reconciler.executor.context import RunContext
 from reconciler.executor.journal import finish_model_delete, journaled, model_delete_entry, new_entry
+from reconciler.executor.lookup import Caller
 from reconciler.executor.records import StepFailed
 from reconciler.executor.training import settle_transition, wait_until_stopped
 from reconciler.images import unchanged_since_hashed
-from reconciler.model import Change, Op, split_address
+from reconciler.model import Change, Op, address, split_address
+from reconciler.reasons import Reason
+from reconciler.state.model import State
+from reconciler.status import TRAINED, ModelStatus
+from reconciler.stepargs import (CloneDatasetArgs, CompleteDatasetArgs, CreateDatasetArgs, CreateModelArgs,
+                                 CreateProjectArgs, DeleteDatasetArgs, DeleteImageArgs, DeleteModelArgs,
+                                 DeleteProjectArgs, ForgetArgs, RegenerateCaptionArgs, SetCaptionArgs, StartTrainingArgs,
+                                 StopTrainingArgs, SupersedeModelArgs, UpdateDatasetArgs, UpdateModelArgs,
+                                 UpdateProjectArgs, UploadImageArgs)
 
 
 
@@ -29,7 +42,7 @@ class ChangeRun:
     """One change being executed: its address and what earlier steps left for later ones."""
 
     change: Change
-    supersede_reason: str | None = None   # set by SUPERSEDE_MODEL, consumed by CREATE_MODEL
+    supersede_reason: Reason | None = None  # set by SUPERSEDE_MODEL, consumed by CREATE_MODEL
     forgotten_model: int | None = None    # set by FORGET before CREATE_MODEL: history kept, not superseded
     trained: bool = False                 # START_TRAINING succeeded
 
@@ -42,7 +55,14 @@ class ChangeRun:
         return split_address(self.change.address)[1]
 
 
-Handler = Callable[[RunContext, ChangeRun, Mapping[str, Any]], Awaitable[None]]
+# Each handler takes its op's argument class (model.ARGS_BY_OP).
+Handler = Callable[[RunContext, ChangeRun, Any], Awaitable[None]]
+
+
+def _required_id(run: ChangeRun, remote_id: int | None) -> int:
+    if remote_id is None:
+        raise StepFailed(f"{run.address}: the step names no remote id (re-plan)")
+    return remote_id
 
 
 async def _ignore_not_found(call: Awaitable[Any]) -> None:
@@ -56,31 +76,31 @@ async def _ignore_not_found(call: Awaitable[Any]) -> None:
 # --- projects ----------------------------------------------------------------------------------
 
 
-async def create_project(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
-    fields = dict(args.get("fields") or {})
+async def create_project(ctx: RunContext, run: ChangeRun, args: CreateProjectArgs) -> None:
+    fields = dict(args.fields)
     entry = new_entry(ctx, Op.CREATE_PROJECT, run.address, fields.get("project_name", ""), None, fields=fields)
-    await journaled(ctx, entry, lambda call: call("create_project", **fields))
+    await journaled(ctx, entry, lambda call: call(ctx.api.create_project, **fields))
 
 
-async def update_project(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
-    fields = dict(args.get("fields") or {})
+async def update_project(ctx: RunContext, run: ChangeRun, args: UpdateProjectArgs) -> None:
+    fields = dict(args.fields)
     project = records.require_project(ctx.holder.state, run.key)
-    await ctx.calls("update_project", project.remote_id, **fields)
+    await ctx.calls(ctx.api.update_project, project.remote_id, **fields)
     await ctx.holder.update(lambda s: records.update_project_applied(s, run.key, fields))
 
 
-async def delete_project(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
-    remote_id = int(args["remote_id"])
-    await _ignore_not_found(ctx.calls("delete_project", remote_id))
+async def delete_project(ctx: RunContext, run: ChangeRun, args: DeleteProjectArgs) -> None:
+    remote_id = _required_id(run, args.remote_id)
+    await _ignore_not_found(ctx.calls(ctx.api.delete_project, remote_id))
 
-    def forget_project_and_children(state: Any) -> Any:
+    def forget_project_and_children(state: State) -> State:
         # The API deletes the project's datasets and models with it.
         datasets = [k for k, r in state.datasets.items() if r.project == run.key]
         for key, model in state.models.items():
             if model.dataset in datasets:
-                state = state.with_resource(f"model.{key}", None)
+                state = state.with_resource(address("model", key), None)
         for key in datasets:
-            state = state.with_resource(f"dataset.{key}", None)
+            state = state.with_resource(address("dataset", key), None)
         return state.with_resource(run.address, None)
 
     await ctx.holder.update(forget_project_and_children)
@@ -89,55 +109,54 @@ async def delete_project(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any
 # --- datasets ----------------------------------------------------------------------------------
 
 
-def _project_key_of_dataset(ctx: RunContext, key: str, args: Mapping[str, Any]) -> str:
-    if args.get("project"):
-        return str(args["project"])
+def _project_key_of_dataset(ctx: RunContext, key: str, project: str | None) -> str:
+    if project:
+        return project
     if ctx.manifest is not None and key in ctx.manifest.datasets:
         return ctx.manifest.datasets[key].project
     record = ctx.holder.state.datasets.get(key)
     if record is None:
-        raise StepFailed(f"dataset.{key}: its project is unknown (not in the manifest or state)")
+        raise StepFailed(f"{address('dataset', key)}: its project is unknown (not in the manifest or state)")
     return record.project
 
 
-async def create_dataset(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
-    project_key = _project_key_of_dataset(ctx, run.key, args)
+async def create_dataset(ctx: RunContext, run: ChangeRun, args: CreateDatasetArgs) -> None:
+    project_key = _project_key_of_dataset(ctx, run.key, args.project)
     project_id = records.require_project(ctx.holder.state, project_key).remote_id
-    entry = new_entry(ctx, Op.CREATE_DATASET, run.address, args["name"], project_id, project=project_key)
-    family = {"family": args["family"]} if args.get("family") else {}
-    await journaled(ctx, entry, lambda call: call("create_dataset", project_id, args["name"], **family))
+    entry = new_entry(ctx, Op.CREATE_DATASET, run.address, args.name, project_id, project=project_key)
+    await journaled(ctx, entry, lambda call: call(ctx.api.create_dataset, project_id, args.name, family=args.family))
 
 
-async def clone_dataset(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
-    source_id = int(args["source_remote_id"])
-    project_key = _project_key_of_dataset(ctx, run.key, args)
+async def clone_dataset(ctx: RunContext, run: ChangeRun, args: CloneDatasetArgs) -> None:
+    source_id = args.source_remote_id
+    project_key = _project_key_of_dataset(ctx, run.key, None)
     project_id = records.require_project(ctx.holder.state, project_key).remote_id
     source = records.version_by_id(ctx.holder.state, run.key, source_id)
-    name = args.get("name") or f"Copy of {source.name if source else ''}"
+    name = args.name or f"Copy of {source.name if source else ''}"
     entry = new_entry(ctx, Op.CLONE_DATASET, run.address, name, project_id, project=project_key,
                       source_remote_id=source_id)
-    await journaled(ctx, entry, lambda call: call("clone_dataset", source_id, name=name))
+    await journaled(ctx, entry, lambda call: call(ctx.api.clone_dataset, source_id, name=name))
 
 
-async def update_dataset(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
+async def update_dataset(ctx: RunContext, run: ChangeRun, args: UpdateDatasetArgs) -> None:
     version = records.require_dataset_version(ctx.holder.state, run.key)
-    await ctx.calls("update_dataset", version.remote_id, name=args["name"])
-    await ctx.holder.update(lambda s: records.change_version(s, run.key, version.remote_id, name=args["name"]))
+    await ctx.calls(ctx.api.update_dataset, version.remote_id, name=args.name)
+    await ctx.holder.update(lambda s: records.change_version(s, run.key, version.remote_id, name=args.name))
 
 
-async def delete_image(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
+async def delete_image(ctx: RunContext, run: ChangeRun, args: DeleteImageArgs) -> None:
     """Delete one image of the current version: bria's own by `sha256`, or a stray by
     `remote_id` (an image state may not hold: uploaded in the console; on a clone, its copy —
     see records.stray_remote_id)."""
     version = records.require_dataset_version(ctx.holder.state, run.key)
-    sha = args.get("sha256")
+    sha = args.sha256
     if sha:
         image = version.images.get(sha)
         target = image.remote_id if image is not None else None
     else:
         target = records.stray_remote_id(run.address, version, args)
     if target is not None:
-        await _ignore_not_found(ctx.calls("delete_image", version.remote_id, target))
+        await _ignore_not_found(ctx.calls(ctx.api.delete_image, version.remote_id, target))
     await ctx.holder.update(lambda s: records.without_image(s, run.key, version.remote_id, sha, target))
 
 
@@ -146,33 +165,33 @@ def _sha256_of(path: Any) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-async def upload_image(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
+async def upload_image(ctx: RunContext, run: ChangeRun, args: UploadImageArgs) -> None:
     if ctx.manifest is None:
         raise StepFailed(f"{run.address}: uploads need the manifest's folder")
-    path = ctx.manifest.root / args["rel_path"]
+    path = ctx.manifest.root / args.rel_path
     try:
         # Hashed once per run: the plan's hash stands if the file is the one it hashed.
-        unchanged = unchanged_since_hashed(path, args["sha256"])
+        unchanged = unchanged_since_hashed(path, args.sha256)
         if unchanged is None:
-            unchanged = await asyncio.to_thread(_sha256_of, path) == args["sha256"]
+            unchanged = await asyncio.to_thread(_sha256_of, path) == args.sha256
     except OSError as exc:
-        raise StepFailed(f"{args['rel_path']}: cannot read ({exc.strerror or exc})") from exc
+        raise StepFailed(f"{args.rel_path}: cannot read ({exc.strerror or exc})") from exc
     if not unchanged:
-        raise StepFailed(f"{args['rel_path']}: file changed since plan (re-plan)")
+        raise StepFailed(f"{args.rel_path}: file changed since plan (re-plan)")
     version = records.require_dataset_version(ctx.holder.state, run.key)
-    entry = new_entry(ctx, Op.UPLOAD_IMAGE, run.address, args["image_name"], version.remote_id,
-                      sha256=args["sha256"])
+    entry = new_entry(ctx, Op.UPLOAD_IMAGE, run.address, args.image_name, version.remote_id, sha256=args.sha256)
     await journaled(ctx, entry, lambda call: call(
-        "upload_image", version.remote_id, path, image_name=args["image_name"],
-        increase_resolution=bool(args.get("increase_resolution", True))))
-    if args.get("caption") is not None:
+        ctx.api.upload_image, version.remote_id, path, image_name=args.image_name,
+        increase_resolution=args.increase_resolution))
+    if args.caption is not None:
         # The planner puts a new image's manual caption here (not in a SET_CAPTION step) so that
         # no two steps of one concurrent batch touch the same image.
-        await _change_caption(ctx, run, args["sha256"], "set_image_caption", args["caption"])
+        await _change_caption(ctx, run, args.sha256, ctx.api.set_image_caption, args.caption)
     ctx.reporter.upload_done(run.address)
 
 
-async def _change_caption(ctx: RunContext, run: ChangeRun, sha: str, method: str, *extra: Any) -> None:
+async def _change_caption(ctx: RunContext, run: ChangeRun, sha: str, method: Callable[..., Awaitable[ApiObject]],
+                          *extra: Any) -> None:
     version = records.require_dataset_version(ctx.holder.state, run.key)
     image = version.images.get(sha)
     if image is None:
@@ -182,25 +201,25 @@ async def _change_caption(ctx: RunContext, run: ChangeRun, sha: str, method: str
     await ctx.holder.update(lambda s: records.with_image(s, run.key, version.remote_id, sha, updated))
 
 
-async def set_caption(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
-    await _change_caption(ctx, run, args["sha256"], "set_image_caption", args["caption"])
+async def set_caption(ctx: RunContext, run: ChangeRun, args: SetCaptionArgs) -> None:
+    await _change_caption(ctx, run, args.sha256, ctx.api.set_image_caption, args.caption)
 
 
-async def regenerate_caption(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
-    await _change_caption(ctx, run, args["sha256"], "regenerate_image_caption")
+async def regenerate_caption(ctx: RunContext, run: ChangeRun, args: RegenerateCaptionArgs) -> None:
+    await _change_caption(ctx, run, args.sha256, ctx.api.regenerate_image_caption)
 
 
-async def complete_dataset(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
+async def complete_dataset(ctx: RunContext, run: ChangeRun, args: CompleteDatasetArgs) -> None:
     version = records.require_dataset_version(ctx.holder.state, run.key)
 
-    async def complete(call: Any) -> Any:
+    async def complete(call: Caller) -> ApiObject:
         try:
-            await call("update_dataset", version.remote_id, status="completed")
+            await call(ctx.api.update_dataset, version.remote_id, status="completed")
         except errors.Conflict:
             pass   # already completed by an earlier run? the re-read below tells
         # A completed version is frozen and later plans trust its record instead of re-reading
         # it, so it is recorded from the API's own view of it (journal.adoption).
-        frozen = await call("get_dataset", version.remote_id)
+        frozen = await call(ctx.api.get_dataset, version.remote_id)
         if frozen.get("status") != "completed":
             raise StepFailed(f"{run.address}: dataset {version.remote_id} is still {frozen.get('status')}")
         return frozen
@@ -209,73 +228,77 @@ async def complete_dataset(ctx: RunContext, run: ChangeRun, args: Mapping[str, A
     await journaled(ctx, entry, complete)
 
 
-async def delete_dataset(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
-    remote_id = int(args["remote_id"])
-    await _ignore_not_found(ctx.calls("delete_dataset", remote_id))
+async def delete_dataset(ctx: RunContext, run: ChangeRun, args: DeleteDatasetArgs) -> None:
+    remote_id = _required_id(run, args.remote_id)
+    await _ignore_not_found(ctx.calls(ctx.api.delete_dataset, remote_id))
     await ctx.holder.update(lambda s: records.without_dataset_version(s, run.key, remote_id))
 
 
 # --- models ------------------------------------------------------------------------------------
 
 
-async def supersede_model(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
+async def supersede_model(ctx: RunContext, run: ChangeRun, args: SupersedeModelArgs) -> None:
     # State only, and deferred: the current model moves into `superseded` in the same state
     # write that records its replacement, so state never holds a model address with no model.
-    run.supersede_reason = args.get("reason") or run.change.reason
+    run.supersede_reason = args.reason
 
 
-def _dataset_key_of_model(ctx: RunContext, key: str, args: Mapping[str, Any]) -> str:
-    if args.get("dataset"):
-        return str(args["dataset"])
+def _dataset_key_of_model(ctx: RunContext, key: str, dataset: str | None) -> str:
+    if dataset:
+        return dataset
     if ctx.manifest is not None and key in ctx.manifest.models:
         return ctx.manifest.models[key].dataset
     return records.require_model(ctx.holder.state, key).dataset
 
 
-async def create_model(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
-    dataset_key = _dataset_key_of_model(ctx, run.key, args)
+async def create_model(ctx: RunContext, run: ChangeRun, args: CreateModelArgs) -> None:
+    dataset_key = _dataset_key_of_model(ctx, run.key, args.dataset)
     dataset_id = records.require_dataset_version(ctx.holder.state, dataset_key).remote_id
     spec = ctx.manifest.models.get(run.key) if ctx.manifest is not None else None
     parameters = dict(spec.training_parameters) if spec is not None else {}
-    entry = new_entry(ctx, Op.CREATE_MODEL, run.address, args["name"], dataset_id, dataset=dataset_key,
-                      training_parameters=parameters,
-                      supersede_reason=run.supersede_reason or run.change.reason, forgotten=run.forgotten_model,
+    # The reason recorded for a superseded predecessor comes from SUPERSEDE_MODEL's arguments,
+    # else the change's (records.record_model uses it only when there is a predecessor).
+    reason = (run.supersede_reason or run.change.reason).value
+    entry = new_entry(ctx, Op.CREATE_MODEL, run.address, args.name, dataset_id, dataset=dataset_key,
+                      training_parameters=parameters, supersede_reason=reason, forgotten=run.forgotten_model,
                       delete_superseded=_replaced_untrained(ctx, run))
     await journaled(ctx, entry, lambda call: call(
-        "create_model", name=args["name"], dataset_id=dataset_id,
-        training_version=args.get("training_version") or "max",
-        training_mode=args.get("training_mode") or "fully_automated", description=args.get("description")))
+        ctx.api.create_model, name=args.name, dataset_id=dataset_id, training_version=args.training_version,
+        training_mode=args.training_mode, description=args.description))
 
 
-async def update_model(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
-    fields = {k: v for k, v in dict(args.get("fields") or {}).items() if k in ("name", "description")}
+async def update_model(ctx: RunContext, run: ChangeRun, args: UpdateModelArgs) -> None:
+    fields = {k: v for k, v in args.fields.items() if k in UpdateModelArgs.UPDATABLE}
     model = records.require_model(ctx.holder.state, run.key)
-    await ctx.calls("update_model", model.remote_id, **fields)
+    await ctx.calls(ctx.api.update_model, model.remote_id, **fields)
     await ctx.holder.update(lambda s: records.change_model(s, run.key, **fields))
 
 
-async def start_training(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
-    parameters = dict(args.get("parameters") or {})
+async def start_training(ctx: RunContext, run: ChangeRun, args: StartTrainingArgs) -> None:
+    parameters = dict(args.parameters)
     model = records.require_model(ctx.holder.state, run.key)
     entry = new_entry(ctx, Op.START_TRAINING, run.address, model.name, model.remote_id, parameters=parameters)
-    await journaled(ctx, entry, lambda call: settle_transition(call, model.remote_id, "start_training",
-                                                     ("InProgress", "Completed"), model.remote_id, parameters or None))
+    await journaled(ctx, entry, lambda call: settle_transition(
+        call, ctx.api, model.remote_id, ctx.api.start_training, TRAINED, model.remote_id, parameters or None))
     run.trained = True
 
 
-async def stop_training(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
+async def stop_training(ctx: RunContext, run: ChangeRun, args: StopTrainingArgs) -> None:
     model = records.require_model(ctx.holder.state, run.key)
-    remote_id = int(args.get("remote_id") or model.remote_id)
-    remote = await settle_transition(ctx.calls, remote_id, "stop_training", ("Stopping", "Stopped"), remote_id)
+    remote_id = args.remote_id or model.remote_id
+    remote = await settle_transition(ctx.calls, ctx.api, remote_id, ctx.api.stop_training,
+                                     (ModelStatus.STOPPING, ModelStatus.STOPPED), remote_id)
     if remote_id == model.remote_id:
-        await ctx.holder.update(lambda s: records.change_model(s, run.key, status=remote.get("status") or "Stopping"))
+        await ctx.holder.update(lambda s: records.change_model(s, run.key, status=remote.get("status") or ModelStatus.STOPPING.value))
 
 
-async def delete_model(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
-    remote_id = int(args["remote_id"])
+async def delete_model(ctx: RunContext, run: ChangeRun, args: DeleteModelArgs) -> None:
+    remote_id = _required_id(run, args.remote_id)
     current = ctx.holder.state.models.get(run.key)
     if current is not None and current.remote_id != remote_id:
-        # A replaced model that never trained: journaled (the successor's record queued the
+        if any(isinstance(s.args, StopTrainingArgs) and s.args.remote_id == remote_id for s in run.change.steps):
+            await wait_until_stopped(ctx, remote_id)   # `bria prune` of a superseded model still training
+        # A replaced model that never trained (or a pruned superseded one): journaled (the successor's record queued the
         # intent), so a kill after the delete cannot leave a record of a model that is gone.
         entry = next((e for e in ctx.holder.state.journal if e.op == Op.DELETE_MODEL.value
                       and e.address == run.address and e.parent_id == remote_id), None)
@@ -285,11 +308,11 @@ async def delete_model(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any])
         await finish_model_delete(ctx, entry, ctx.calls)
         return
     try:
-        await _ignore_not_found(ctx.calls("delete_model", remote_id))
+        await _ignore_not_found(ctx.calls(ctx.api.delete_model, remote_id))
     except errors.Conflict:
         # Just stopped (STOP_TRAINING earlier in this change): deletable once Stopped.
         await wait_until_stopped(ctx, remote_id)
-        await _ignore_not_found(ctx.calls("delete_model", remote_id))
+        await _ignore_not_found(ctx.calls(ctx.api.delete_model, remote_id))
     await ctx.holder.update(lambda s: records.without_model(s, run.key, remote_id))
 
 
@@ -297,13 +320,14 @@ def _replaced_untrained(ctx: RunContext, run: ChangeRun) -> int | None:
     """The never-trained model this change replaces and deletes once its successor exists."""
     current = ctx.holder.state.models.get(run.key)
     for step in run.change.steps:
-        if step.op is Op.DELETE_MODEL and current is not None and step.args.get("remote_id") == current.remote_id:
-            return int(step.args["remote_id"])
+        if (step.op is Op.DELETE_MODEL and current is not None and isinstance(step.args, DeleteModelArgs)
+                and step.args.remote_id == current.remote_id):
+            return step.args.remote_id
     return None
 
 
-async def forget(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> None:
-    remote_id = args.get("remote_id")
+async def forget(ctx: RunContext, run: ChangeRun, args: ForgetArgs) -> None:
+    remote_id = args.remote_id
     model = ctx.holder.state.models.get(run.key) if run.address.startswith("model.") else None
     recreated = any(s.op is Op.CREATE_MODEL for s in run.change.steps)
     if model is not None and recreated and remote_id in (None, model.remote_id):
@@ -312,7 +336,7 @@ async def forget(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> No
         run.forgotten_model = model.remote_id
         return
 
-    def drop(state: Any) -> Any:
+    def drop(state: State) -> State:
         kind = split_address(run.address)[0]
         if remote_id is None or kind == "project":
             return state.with_resource(run.address, None)
@@ -326,15 +350,16 @@ async def forget(ctx: RunContext, run: ChangeRun, args: Mapping[str, Any]) -> No
 HANDLERS: dict[Op, Handler] = {
     Op.CREATE_PROJECT: create_project, Op.UPDATE_PROJECT: update_project, Op.DELETE_PROJECT: delete_project,
     Op.CREATE_DATASET: create_dataset, Op.CLONE_DATASET: clone_dataset, Op.UPDATE_DATASET: update_dataset,
-    Op.GENERATE_PREFIX: captioning.generate_prefix, Op.SET_CAPTION_PREFIX: captioning.set_caption_prefix,
-    Op.GENERATE_VISUAL_SCHEMA: captioning.generate_visual_schema, Op.SET_VISUAL_SCHEMA: captioning.set_visual_schema,
-    Op.REGENERATE_ALL_CAPTIONS: captioning.regenerate_all_captions, Op.DELETE_IMAGE: delete_image,
+    Op.GENERATE_PREFIX: generate_prefix, Op.SET_CAPTION_PREFIX: set_caption_prefix,
+    Op.GENERATE_VISUAL_SCHEMA: generate_visual_schema, Op.SET_VISUAL_SCHEMA: set_visual_schema,
+    Op.REGENERATE_ALL_CAPTIONS: regenerate_all_captions, Op.DELETE_IMAGE: delete_image,
     Op.UPLOAD_IMAGE: upload_image, Op.SET_CAPTION: set_caption, Op.REGENERATE_CAPTION: regenerate_caption,
     Op.COMPLETE_DATASET: complete_dataset, Op.DELETE_DATASET: delete_dataset,
     Op.CREATE_MODEL: create_model, Op.UPDATE_MODEL: update_model, Op.START_TRAINING: start_training,
     Op.STOP_TRAINING: stop_training, Op.DELETE_MODEL: delete_model, Op.SUPERSEDE_MODEL: supersede_model,
     Op.FORGET: forget,
 }
+HANDLERS.update(BLOCK_HANDLERS)   # moved / import / removed blocks (state only)
 
 # Steps on distinct images of one dataset: consecutive runs of these execute concurrently.
 IMAGE_OPS = frozenset({Op.UPLOAD_IMAGE, Op.DELETE_IMAGE, Op.SET_CAPTION, Op.REGENERATE_CAPTION})

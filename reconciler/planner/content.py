@@ -31,11 +31,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
+from reconciler.identity import id_order, is_content_key, match_images
 from reconciler.json_captions import same_json
 from reconciler.limits import MAX_PREFIX_IMAGES, MAX_SCHEMA_IMAGES
-from reconciler.model import (AUTO_PREFIX, AUTO_SCHEMA, DatasetSpec, ImageChanges, ImageSpec, Op, Step,
-                              sha_from_image_name)
+from reconciler.model import AUTO_PREFIX, AUTO_SCHEMA, DatasetSpec, ImageChanges, ImageSpec, Op, Step
 from reconciler.state.model import DatasetRecord, DatasetVersion
+from reconciler.stepargs import (DeleteImageArgs, GeneratePrefixArgs, GenerateVisualSchemaArgs,
+                                  RegenerateAllCaptionsArgs, RegenerateCaptionArgs, SetCaptionArgs,
+                                  SetCaptionPrefixArgs, SetVisualSchemaArgs, UploadImageArgs)
 
 PENDING = "pending"
 UNKNOWN = object()   # "we don't know the current prefix" (a version that does not exist yet)
@@ -62,12 +65,6 @@ class StrayImage:
         return self.image_name or f"id {self.remote_id}"
 
 
-def is_content_key(key: str) -> bool:
-    """Is this state image key a sha256 (bria's content), rather than a stray's `unknown-<id>`?
-    (The executor keys images it cannot map to content that way: executor.records.)"""
-    return len(key) == 64 and all(c in "0123456789abcdef" for c in key)
-
-
 @dataclass(frozen=True)
 class ActualVersion:
     """A remote dataset version as the planner sees it (live when fetched, else from state)."""
@@ -85,11 +82,19 @@ class ActualVersion:
     visual_schema: str | None = None                  # FIBO datasets
 
     def summary(self) -> dict[str, Any]:
+        manual = sum(1 for i in self.images.values() if i.caption_source == "manual")
         if self.visual_schema is not None:
             return {"remote_id": self.remote_id, "name": self.name, "status": self.status,
-                    "visual_schema": self.visual_schema, "images": len(self.images) + len(self.strays)}
+                    "visual_schema": self.visual_schema, "images": len(self.images) + len(self.strays),
+                    "captions": caption_counts(manual, len(self.images) + len(self.strays) - manual)}
         return {"remote_id": self.remote_id, "name": self.name, "status": self.status,
-                "caption_prefix": self.caption_prefix, "images": len(self.images) + len(self.strays)}
+                "caption_prefix": self.caption_prefix, "images": len(self.images) + len(self.strays),
+                "captions": caption_counts(manual, len(self.images) + len(self.strays) - manual)}
+
+
+def caption_counts(manual: int, automatic: int) -> str:
+    """"2 manual, 5 automatic": how a dataset's captions are made (shown in plans)."""
+    return f"{manual} manual, {automatic} automatic"
 
 
 def version_from_state(version: DatasetVersion) -> ActualVersion:
@@ -113,16 +118,13 @@ def version_from_live(live: Mapping[str, Any], recorded: DatasetVersion, known_s
     if "images" not in live:
         return ActualVersion(base.remote_id, name, status, prefix, base.images, base.strays, visual_schema=schema)
     by_remote_id = {r.remote_id: key for key, r in recorded.images.items()}
-    by_prefix = {sha[:16]: sha for sha in [*base.images, *known_shas]}
+    matched = match_images(live["images"], recorded=by_remote_id, known_shas=[*base.images, *known_shas])
     images: dict[str, ActualImage] = {}
     strays: list[StrayImage] = []
-    # Images whose id state recorded are matched first, then the others in id order, so a
-    # second copy of one content (a duplicate upload) is the same one whatever order the
-    # API lists them in; it is a stray, not mistaken for bria's.
-    for img in sorted(live["images"], key=lambda i: (i.get("id") not in by_remote_id, _id_order(i.get("id")))):
-        name_ = img.get("image_name") or ""
-        sha = by_remote_id.get(img.get("id")) or by_prefix.get(sha_from_image_name(name_) or "")
-        if sha is None or not is_content_key(sha) or sha in images:
+    # In the order the matcher gave precedence to: recorded images first, then the others.
+    for img in sorted(live["images"], key=lambda i: (i.get("id") not in by_remote_id, id_order(i.get("id")))):
+        name_, sha = img.get("image_name") or "", matched[img.get("id")]
+        if sha is None:
             strays.append(StrayImage(img.get("id"), name_))
             continue
         images[sha] = ActualImage(sha, img.get("id"), name_, img.get("caption"),
@@ -131,11 +133,7 @@ def version_from_live(live: Mapping[str, Any], recorded: DatasetVersion, known_s
 
 
 def _ordered(strays: Iterable[StrayImage]) -> tuple[StrayImage, ...]:
-    return tuple(sorted(strays, key=lambda s: (s.image_name, _id_order(s.remote_id))))
-
-
-def _id_order(remote_id: Any) -> tuple[int, str]:
-    return (remote_id, "") if isinstance(remote_id, int) else (0, str(remote_id))
+    return tuple(sorted(strays, key=lambda s: (s.image_name, id_order(s.remote_id))))
 
 
 def choose_prefix_images(images: Iterable[ImageSpec]) -> list[ImageSpec]:
@@ -163,14 +161,15 @@ def prefix_steps(spec: DatasetSpec, current: str | None | object, pinned: str | 
     if wanted is None:
         return ()
     if wanted != AUTO_PREFIX:
-        return () if current == wanted else (Step(Op.SET_CAPTION_PREFIX, {"prefix": wanted}),)
+        return () if current == wanted else (Step(Op.SET_CAPTION_PREFIX, SetCaptionPrefixArgs(wanted)),)
     if pinned is not None and not regenerate:
-        return () if current == pinned else (Step(Op.SET_CAPTION_PREFIX, {"prefix": pinned}),)
+        return () if current == pinned else (Step(Op.SET_CAPTION_PREFIX, SetCaptionPrefixArgs(pinned)),)
     chosen = choose_prefix_images(spec.images)
     if not chosen:
         return ()
-    return (Step(Op.GENERATE_PREFIX, {"shas": [i.sha256 for i in chosen], "rel_paths": [i.rel_path for i in chosen]}),
-            Step(Op.SET_CAPTION_PREFIX, {"prefix": None}))
+    return (Step(Op.GENERATE_PREFIX, GeneratePrefixArgs(tuple(i.sha256 for i in chosen),
+                                                        tuple(i.rel_path for i in chosen))),
+            Step(Op.SET_CAPTION_PREFIX, SetCaptionPrefixArgs(None)))
 
 
 def choose_schema_images(images: Iterable[ImageSpec]) -> list[ImageSpec]:
@@ -192,21 +191,20 @@ def schema_steps(spec: DatasetSpec, current: str | None | object, pinned: str | 
         return ()
     if wanted != AUTO_SCHEMA:
         return () if current is not UNKNOWN and same_json(current, wanted) else (
-            Step(Op.SET_VISUAL_SCHEMA, {"schema": wanted}),)
+            Step(Op.SET_VISUAL_SCHEMA, SetVisualSchemaArgs(wanted)),)
     if pinned is not None:
         return () if current is not UNKNOWN and same_json(current, pinned) else (
-            Step(Op.SET_VISUAL_SCHEMA, {"schema": None}),)
+            Step(Op.SET_VISUAL_SCHEMA, SetVisualSchemaArgs(None)),)
     chosen = choose_schema_images(spec.images)
-    return (Step(Op.GENERATE_VISUAL_SCHEMA, {"shas": [i.sha256 for i in chosen],
-                                             "rel_paths": [i.rel_path for i in chosen]}),
-            Step(Op.SET_VISUAL_SCHEMA, {"schema": None}))
+    return (Step(Op.GENERATE_VISUAL_SCHEMA, GenerateVisualSchemaArgs(tuple(i.sha256 for i in chosen),
+                                                                  tuple(i.rel_path for i in chosen))),
+            Step(Op.SET_VISUAL_SCHEMA, SetVisualSchemaArgs(None)))
 
 
 def upload_step(image: ImageSpec, increase_resolution: bool,
                 history: Mapping[str, frozenset[str]] | None = None) -> Step:
-    return Step(Op.UPLOAD_IMAGE, {"sha256": image.sha256, "rel_path": image.rel_path, "image_name": image.image_name,
-                                  "increase_resolution": increase_resolution,
-                                  "caption": wanted_caption(image, None, history)})
+    return Step(Op.UPLOAD_IMAGE, UploadImageArgs(image.sha256, image.rel_path, image.image_name, increase_resolution,
+                                                 wanted_caption(image, None, history)))
 
 
 def desired_images(spec: DatasetSpec) -> dict[str, ImageSpec]:
@@ -278,8 +276,8 @@ def stray_delete_steps(actual: ActualVersion) -> list[Step]:
     seen: dict[str, int] = {}
     for stray in actual.strays:
         index = seen[stray.image_name] = seen.get(stray.image_name, -1) + 1
-        steps.append(Step(Op.DELETE_IMAGE, {"remote_id": stray.remote_id, "dataset_remote_id": actual.remote_id,
-                                            "image_name": stray.image_name, "copy_index": index}))
+        steps.append(Step(Op.DELETE_IMAGE, DeleteImageArgs(stray.image_name, remote_id=stray.remote_id,
+                                                           dataset_remote_id=actual.remote_id, copy_index=index)))
     return steps
 
 
@@ -302,19 +300,21 @@ def content_plan(spec: DatasetSpec, actual: ActualVersion, pinned: str | None,
     regenerate = [i for i in kept if wanted_caption(i, actual.images[i.sha256], history) is None
                   and actual.images[i.sha256].caption_source == "manual"]
     steps = stray_delete_steps(actual)
-    steps.extend(Step(Op.DELETE_IMAGE, {"sha256": d.sha256, "image_name": d.image_name}) for d in deletes)
+    steps.extend(Step(Op.DELETE_IMAGE, DeleteImageArgs(d.image_name, d.sha256)) for d in deletes)
     steps.extend(prefix)
     if regenerate_all:
         # Regenerating makes every caption automatic: manual ones are set again afterwards.
-        steps.append(Step(Op.REGENERATE_ALL_CAPTIONS, {}))
+        steps.append(Step(Op.REGENERATE_ALL_CAPTIONS, RegenerateAllCaptionsArgs()))
     steps.extend(upload_step(i, spec.increase_resolution, history) for i in uploads)
     recaption = ([i for i in kept if wanted_caption(i, actual.images[i.sha256], history) is not None]
                  if regenerate_all else set_caption)
-    steps.extend(Step(Op.SET_CAPTION, {"sha256": i.sha256, "caption": i.caption}) for i in recaption)
+    steps.extend(Step(Op.SET_CAPTION, SetCaptionArgs(i.sha256, i.caption or "")) for i in recaption)
     if not regenerate_all:
-        steps.extend(Step(Op.REGENERATE_CAPTION, {"sha256": i.sha256}) for i in regenerate)
+        steps.extend(Step(Op.REGENERATE_CAPTION, RegenerateCaptionArgs(i.sha256)) for i in regenerate)
     changes = ImageChanges(upload=tuple(i.rel_path for i in uploads),
                            delete=tuple([s.label for s in actual.strays] + [d.image_name for d in deletes]),
                            caption=tuple(i.rel_path for i in set_caption),
-                           regenerate=tuple(i.rel_path for i in regenerate))
+                           regenerate=tuple(i.rel_path for i in regenerate),
+                           caption_values={i.rel_path: {"old": actual.images[i.sha256].caption, "new": i.caption}
+                                           for i in [*set_caption, *regenerate]})
     return ContentPlan(tuple(steps), changes)

@@ -1,8 +1,9 @@
 """What every part of the planner reads (manifest, state, live view) and what it produces.
 
-`PlanInputs` is read-only. `Findings` is the one mutable accumulator of a planning run: the
-project planner fills it first, then datasets, then models, because later kinds need to know
-what happened to earlier ones (a replaced project, a dataset that gets a new version).
+`PlanInputs` is read-only. `Findings` accumulates what goes into the plan (changes, drift,
+notes). What one kind's planning tells the next travels explicitly, as typed return values:
+projects → `ProjectOutcome` → datasets → `DatasetOutcome` → models; and which dataset
+versions a training would start on is computed before any of them (planner.training_targets).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from reconciler.model import Change, Drift, LiveView, Manifest
+from reconciler.reasons import Reason
 from reconciler.state.model import State
 
 ALL = "all"
@@ -27,14 +29,14 @@ class PlanInputs:
     live: LiveView
     refreshed: bool                   # False with --no-refresh: `live` was built from the state
     allow_destroy: frozenset[str] | str = frozenset()
-    # dataset keys whose completed version keeps stray images but on which this plan would
-    # start a training: they get a new version without the strays (datasets._plan_completed)
-    renew_for_training: frozenset[str] = frozenset()
+    # why a resource in state but not in the manifest is deleted (`bria destroy` says so)
+    removal_reason: Reason = Reason.DELETE_BECAUSE_REMOVED_FROM_MANIFEST
 
     def allowed(self, addr: str) -> bool:
-        """May a protected change at `addr` go ahead (`--allow-destroy ADDR|all`)?"""
-        if self.allow_destroy == ALL:
-            return True
+        """May a protected change at `addr` go ahead (`--allow-destroy ADDR|all`, or a removed
+        block with destroy: true)?"""
+        if self.allow_destroy == ALL or any(r.address == addr and r.destroy for r in self.manifest.removed):
+            return True    # `removed: [{address, destroy: true}]` is a reviewed permission
         return ALL in self.allow_destroy or addr in self.allow_destroy
 
     def live_project(self, key: str) -> Mapping[str, Any] | None:
@@ -51,27 +53,59 @@ class PlanInputs:
         return self.live.models.get(record.remote_id) if record else None
 
 
+@dataclass(frozen=True)
+class PlanNote:
+    """An informational line of the plan, and the resource it is about (None = the whole
+    plan): a note about a resource left out by --target/--exclude is left out too. The plan
+    carries the text (`Plan.notes`, the JSON `notes`)."""
+
+    address: str | None
+    text: str
+
+
 @dataclass
 class Findings:
     """Accumulated results; `notes` carry the address they are about (None = the whole plan)."""
 
     changes: dict[str, Change] = field(default_factory=dict)
     drift: list[Drift] = field(default_factory=list)
-    notes: list[tuple[str | None, str]] = field(default_factory=list)
-    # project keys whose remote project is deleted and created again in this plan
-    replaced_projects: set[str] = field(default_factory=set)
-    # dataset keys that get a new remote version (create, clone, recreate) in this plan
-    renewed_datasets: set[str] = field(default_factory=set)
-    # dataset key → whether it will be completed once this plan is applied
-    completed_after: dict[str, bool] = field(default_factory=dict)
-    # dataset keys whose current (completed) version keeps its stray images in this plan
-    kept_strays: set[str] = field(default_factory=set)
+    notes: list[PlanNote] = field(default_factory=list)
 
     def add(self, change: Change) -> None:
         self.changes[change.address] = change
 
     def note(self, addr: str | None, text: str) -> None:
-        self.notes.append((addr, text))
+        self.notes.append(PlanNote(addr, text))
+
+
+@dataclass(frozen=True)
+class ProjectOutcome:
+    """What project planning tells dataset and model planning."""
+
+    replaced: frozenset[str] = frozenset()       # project keys deleted and created again
+
+
+@dataclass(frozen=True)
+class DatasetFate:
+    """What this plan does to one dataset, as model planning needs it."""
+
+    renewed: bool            # a new remote version (create, clone, recreate)
+    completed_after: bool    # completed once the plan is applied
+
+
+@dataclass(frozen=True)
+class DatasetOutcome:
+    """What dataset planning tells model planning, per dataset key."""
+
+    fates: Mapping[str, DatasetFate] = field(default_factory=dict)
+
+    def renewed(self, key: str) -> bool:
+        fate = self.fates.get(key)
+        return fate is not None and fate.renewed
+
+    def completed_after(self, key: str) -> bool:
+        fate = self.fates.get(key)
+        return fate is not None and fate.completed_after
 
 
 def live_from_state(state: State) -> LiveView:

@@ -32,14 +32,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from reconciler.model import split_address
+from reconciler.identity import id_order
+from reconciler.model import Op, split_address
 from reconciler.state.model import JournalEntry, State
+from reconciler.status import is_deleted
 
 Remote = Mapping[str, Any]
 
-CREATE_KIND = {"create_project": "project", "create_dataset": "dataset", "clone_dataset": "dataset",
-               "create_model": "model"}
-SOFT_DELETED = frozenset({"Deleted"})
+CREATE_KIND = {Op.CREATE_PROJECT.value: "project", Op.CREATE_DATASET.value: "dataset",
+               Op.CLONE_DATASET.value: "dataset", Op.CREATE_MODEL.value: "model"}
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def parent_of(kind: str, remote: Remote) -> Any:
 def look_alikes(kind: str, name: str, parent_id: int | None, listed: Iterable[Remote]) -> list[Remote]:
     """Live objects of `kind` with this name and parent (soft-deleted models excluded)."""
     return [o for o in listed if name_of(kind, o) == name and _same_parent(parent_of(kind, o), parent_id)
-            and o.get("status") not in SOFT_DELETED]
+            and not is_deleted(o.get("status"))]
 
 
 def _same_parent(a: Any, b: Any) -> bool:
@@ -94,7 +95,7 @@ def recorded_ids(state: State) -> dict[str, set[int]]:
 def match(entry: JournalEntry, listed: Iterable[Remote], state: State) -> Match:
     """What a create/clone/upload entry may adopt among `listed` (the parent's children, or
     every object of the kind)."""
-    if entry.op == "upload_image":
+    if entry.op == Op.UPLOAD_IMAGE.value:
         return _match_upload(entry, listed, state)
     kind = CREATE_KIND[entry.op]
     detail = entry.detail
@@ -114,8 +115,9 @@ def _match_upload(entry: JournalEntry, listed: Iterable[Remote], state: State) -
     record = state.datasets.get(key)
     version = next((v for v in record.versions if v.remote_id == entry.parent_id), None) if record else None
     recorded = {r.remote_id for r in version.images.values()} if version else set()
+    # entry.name is the upload's `identity.image_name` (content hash prefix + file name).
     candidates = sorted((i for i in listed if i.get("image_name") == entry.name and i["id"] not in recorded),
-                        key=lambda i: int(i["id"]))
+                        key=lambda i: id_order(i.get("id")))
     return Match(found=candidates[0]) if candidates else Match()
 
 

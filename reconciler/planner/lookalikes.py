@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-from reconciler.model import Change, LiveView, Manifest, Op, split_address
+from reconciler.model import Change, LiveView, Manifest, Op, address, split_address
 from reconciler.planner.journal_match import CREATE_KIND, look_alikes, match, name_of, parent_of, recorded_ids
 from reconciler.state.model import State
+from reconciler.stepargs import CreateDatasetArgs, CreateModelArgs, CreateProjectArgs, StepArgs
 
 CREATES = {Op.CREATE_PROJECT: "project", Op.CREATE_DATASET: "dataset", Op.CREATE_MODEL: "model"}
 
@@ -91,22 +92,23 @@ def _listed(live: LiveView, kind: str) -> Iterable[Mapping[str, Any]]:
     return {"project": live.projects, "dataset": live.datasets, "model": live.models}[kind].values()
 
 
-def _name_and_parent(manifest: Manifest, state: State, address: str, args: Mapping[str, Any],
+def _name_and_parent(manifest: Manifest, state: State, addr: str, args: StepArgs,
                      created_here: set[str]) -> tuple[str | None, int | None]:
-    kind, key = split_address(address)
-    if kind == "project":
-        return (args.get("fields") or {}).get("project_name"), None
-    if kind == "dataset":
-        project_key = args.get("project") or (manifest.datasets[key].project if key in manifest.datasets else None)
+    kind, key = split_address(addr)
+    if isinstance(args, CreateProjectArgs):
+        return args.fields.get("project_name"), None
+    if isinstance(args, CreateDatasetArgs):
+        project_key = args.project or (manifest.datasets[key].project if key in manifest.datasets else None)
         record = state.projects.get(project_key) if project_key else None
-        if record is None or f"project.{project_key}" in created_here:
+        if record is None or address("project", project_key) in created_here:
             return None, None
-        return args.get("name"), record.remote_id
-    dataset_key = args.get("dataset") or (manifest.models[key].dataset if key in manifest.models else None)
+        return args.name, record.remote_id
+    assert isinstance(args, CreateModelArgs), kind
+    dataset_key = args.dataset or (manifest.models[key].dataset if key in manifest.models else None)
     record = state.datasets.get(dataset_key) if dataset_key else None
-    if record is None or record.current is None or f"dataset.{dataset_key}" in created_here:
+    if record is None or record.current is None or address("dataset", dataset_key) in created_here:
         return None, None
-    return args.get("name"), record.current.remote_id
+    return args.name, record.current.remote_id
 
 
 def _journal_candidates(state: State, live: LiveView, address: str) -> set[int]:

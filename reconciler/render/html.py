@@ -20,6 +20,8 @@ from typing import Any, Iterable, Mapping
 from reconciler.model import Op
 from reconciler.render import symbols
 from reconciler.render.outline import build_outline, change_block, clean
+from reconciler.stepargs import (DeleteImageArgs, RegenerateAllCaptionsArgs, RegenerateCaptionArgs, SetCaptionArgs,
+                                 SupersedeModelArgs, UploadImageArgs)
 
 GENERATOR = "bria plan --format html"
 _STYLE = """
@@ -106,9 +108,9 @@ def _model_summary(change: Mapping[str, Any]) -> str:
         items.append(f"<li>trains{' on dataset ' + escape(clean(dataset)) if dataset else ''}"
                      f" ({escape(clean(after.get('training_version', '')))}, "
                      f"{escape(clean(after.get('training_mode', '')))})</li>")
-    for step in change.get("steps") or ():
-        if step.get("op") == Op.SUPERSEDE_MODEL.value:
-            rid = (step.get("args") or {}).get("remote_id")
+    for step in symbols.typed_steps(change):
+        if isinstance(step.args, SupersedeModelArgs):
+            rid = step.args.remote_id
             items.append(f"<li class=kept>model #{escape(str(rid))} is KEPT (recorded as superseded)</li>")
     if Op.STOP_TRAINING.value in ops:
         items.append("<li class=warn>training stops (irreversible)</li>")
@@ -118,20 +120,19 @@ def _model_summary(change: Mapping[str, Any]) -> str:
 
 
 def _dataset_visuals(change: Mapping[str, Any], images: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    steps = [(s.get("op"), s.get("args") or {}) for s in change.get("steps") or ()]
+    args = [step.args for step in symbols.typed_steps(change)]
     parts = _prefix_change(change)
-    uploads = [_image(images, a.get("sha256"), a.get("rel_path")) for op, a in steps if op == Op.UPLOAD_IMAGE.value]
-    removes = [_image(images, a.get("sha256"), a.get("image_name")) for op, a in steps if op == Op.DELETE_IMAGE.value]
+    uploads = [_image(images, a.sha256, a.rel_path) for a in args if isinstance(a, UploadImageArgs)]
+    removes = [_image(images, a.sha256, a.image_name) for a in args if isinstance(a, DeleteImageArgs)]
     if uploads:
         parts.append(f"<h3>Images to upload ({len(uploads)})</h3>" + _grid("upload", uploads))
     if removes:
         parts.append(f"<h3>Images to remove ({len(removes)})</h3>" + _grid("remove", removes))
-    rows = [(_image(images, a.get("sha256"), None), a.get("caption")) for op, a in steps
-            if op == Op.SET_CAPTION.value]
-    rows += [(_image(images, a.get("sha256"), None), None) for op, a in steps if op == Op.REGENERATE_CAPTION.value]
-    rows += [(_image(images, a.get("sha256"), a.get("rel_path")), a.get("caption")) for op, a in steps
-             if op == Op.UPLOAD_IMAGE.value and a.get("caption")]
-    if any(op == Op.REGENERATE_ALL_CAPTIONS.value for op, _ in steps):
+    rows = [(_image(images, a.sha256, None), a.caption) for a in args if isinstance(a, SetCaptionArgs)]
+    rows += [(_image(images, a.sha256, None), None) for a in args if isinstance(a, RegenerateCaptionArgs)]
+    rows += [(_image(images, a.sha256, a.rel_path), a.caption) for a in args
+             if isinstance(a, UploadImageArgs) and a.caption]
+    if any(isinstance(a, RegenerateAllCaptionsArgs) for a in args):
         parts.append("<p class=reason>Every automatic caption is regenerated for the new prefix.</p>")
     if rows:
         parts.append(f"<h3>Captions ({len(rows)})</h3><table class=captions><tr><th></th><th>now</th>"

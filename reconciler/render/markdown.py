@@ -110,7 +110,9 @@ def _callout(kind: str, lead: list[str], items: list[str]) -> str:
 
 def _detail_lines(plan: Mapping[str, Any]) -> list[str]:
     """The outline as diff lines: the symbol in column 0 so GitHub colours it."""
-    outline = build_outline(plan)
+    # Every value whole on its line and every image change listed: the comment's size
+    # budget (max_chars) is the only limit, and a cut says how much was left out.
+    outline = build_outline(plan, width=None, max_image_lines=None)
     lines: list[str] = []
     if outline.drift:
         lines += ["# Objects changed outside bria (recorded → actual):", *_diff(outline.drift), ""]
@@ -146,7 +148,7 @@ def _details_block(summary: str, lines: list[str], total: int, hint: str, budget
 
 def _truncation_note(shown: int, total: int, hint: str) -> str:
     return (f"> [!NOTE]\n> The details were cut to fit a comment: {shown:,} of {total:,} lines "
-            f"shown. {hint}")
+            f"shown, {total - shown:,} left out. {hint}")
 
 
 def _fit(text: str, max_chars: int) -> str:

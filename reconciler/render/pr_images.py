@@ -12,8 +12,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any, Mapping
 
-from reconciler.model import Op
 from reconciler.render import symbols
+from reconciler.stepargs import DeleteImageArgs, UploadImageArgs
 
 MAX_PER_LIST = 24
 WIDTH = 64
@@ -22,9 +22,10 @@ WIDTH = 64
 def sections(plan: Mapping[str, Any], links: Mapping[str, Mapping[str, str]]) -> list[str]:
     out = []
     for change in symbols.visible_changes(plan):
-        steps = [(s.get("op"), s.get("args") or {}) for s in change.get("steps") or ()]
-        added = [_key(a, "rel_path") for op, a in steps if op == Op.UPLOAD_IMAGE.value]
-        removed = [_key(a, "image_name") for op, a in steps if op == Op.DELETE_IMAGE.value]
+        args = [step.args for step in symbols.typed_steps(change)]
+        added = [_key(a.sha256, a.rel_path or a.image_name, a.image_name) for a in args
+                 if isinstance(a, UploadImageArgs)]
+        removed = [_key(a.sha256, a.image_name, a.image_name) for a in args if isinstance(a, DeleteImageArgs)]
         if not added and not removed:
             continue
         lines = [f"#### Images of `{escape(str(change.get('address')))}`"]
@@ -35,9 +36,8 @@ def sections(plan: Mapping[str, Any], links: Mapping[str, Mapping[str, str]]) ->
     return out
 
 
-def _key(args: Mapping[str, Any], name_field: str) -> tuple[str, str]:
-    sha, name = args.get("sha256"), str(args.get(name_field) or args.get("image_name") or "?")
-    return (str(sha) if sha else f"name:{args.get('image_name')}", name)
+def _key(sha256: str | None, name: str, image_name: str) -> tuple[str, str]:
+    return (sha256 if sha256 else f"name:{image_name}", name or "?")
 
 
 def _thumbs(keys: list[tuple[str, str]], links: Mapping[str, Mapping[str, str]]) -> str:

@@ -11,7 +11,8 @@ import enum
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from reconciler.model import Action, Op, split_address
+from reconciler.model import Action, Op, Step, split_address
+from reconciler.reasons import words_of
 
 
 class Tone(str, enum.Enum):
@@ -44,20 +45,12 @@ DELETE = ChangeStyle("delete", "-", Tone.DELETE, "destroy")
 REPLACE = ChangeStyle("replace", "-/+", Tone.REPLACE, "destroy, then create a replacement")
 NEW_VERSION = ChangeStyle("new_version", "+/~", Tone.NEW_VERSION,
                           "create a new version; the old one is KEPT (not destroyed)")
+MOVE = ChangeStyle("move", "=>", Tone.UPDATE, "move to a new address (state only: no API call)")
+IMPORT = ChangeStyle("import", "<=", Tone.CREATE, "import an existing object (reads only)")
+FORGET = ChangeStyle("forget", "x", Tone.DELETE, "forget: drop from the state, leave the object in the API")
 NOOP = ChangeStyle("noop", " ", Tone.PLAIN, "no change")
-
-# Reasons that only repeat what the symbol already says; any other reason is shown.
-TRIVIAL_REASONS = frozenset({"", "create", "update", "update_in_place", "delete", "train",
-                             "stop", "no-op", "no_op", "noop"})
-
-# Reason codes whose word-for-word reading is unclear; the rest read well with "_" → " ".
-_REASON_WORDS = {
-    "clone_because_dataset_completed": "the dataset is completed (frozen), so the change needs a new version",
-    "clone_because_stray_images": "images added outside bria are left out of a new version",
-    "start_training_because_train_true": "train: true in the manifest",
-    "stop_because_train_false": "train: false in the manifest",
-    "delete_because_bria_destroy": "bria destroy",
-}
+# State-only actions that accompany another action of the same change (moved, then updated).
+_STATE_ONLY = frozenset({Action.MOVE.value, Action.IMPORT.value})
 
 # What a protected change would destroy, per resource kind (for the refusal message).
 _DESTROYS = {
@@ -79,6 +72,18 @@ def ops_of(change: Mapping[str, Any]) -> list[str]:
     return [str(step.get("op")) for step in change.get("steps") or ()]
 
 
+def typed_steps(change: Mapping[str, Any]) -> list[Step]:
+    """The change's steps read through their argument classes (stepargs); a step this bria
+    cannot read (a plan from another version) is left out of the pictures, not fatal."""
+    steps = []
+    for step in change.get("steps") or ():
+        try:
+            steps.append(Step.from_dict(step))
+        except (KeyError, TypeError, ValueError):
+            continue
+    return steps
+
+
 def is_kept_replacement(change: Mapping[str, Any]) -> bool:
     """A model replaced by a new one while the old one stays, recorded as superseded.
 
@@ -94,7 +99,14 @@ def is_kept_replacement(change: Mapping[str, Any]) -> bool:
 
 
 def style_of(change: Mapping[str, Any]) -> ChangeStyle:
-    acts = set(actions_of(change))
+    every = set(actions_of(change))
+    acts = every - _STATE_ONLY
+    if not acts - {Action.NOOP.value}:
+        if Action.IMPORT.value in every:
+            return IMPORT
+        return MOVE if Action.MOVE.value in every else NOOP
+    if Action.FORGET.value in acts:
+        return FORGET
     if Action.DELETE.value in acts and Action.CREATE.value in acts:
         return REPLACE
     if Action.CLONE.value in acts or is_kept_replacement(change):
@@ -110,6 +122,31 @@ def style_of(change: Mapping[str, Any]) -> ChangeStyle:
 
 def verb_of(change: Mapping[str, Any]) -> str:
     """What will happen, as the end of a sentence starting with the address."""
+    head = _state_only_head(change)
+    style = style_of(change)
+    if change.get("reason") == "delete_because_superseded_and_pruned":
+        return "will lose its superseded models (its current model stays)"
+    if style in (MOVE, IMPORT):
+        return head + " (state only: no API change)"
+    if style is FORGET:
+        return "will be forgotten: removed from the state, the object stays in the API untouched"
+    rest = _verb_of(change)
+    return f"{head}, then {rest.removeprefix('will ')}" if head else rest
+
+
+def _state_only_head(change: Mapping[str, Any]) -> str:
+    """"has moved from X" / "will be imported (remote #N)", or "" for other changes."""
+    parts = []
+    for step in change.get("steps") or ():
+        args = step.get("args") or {}
+        if step.get("op") == Op.MOVE_ADDRESS.value:
+            parts.append(f"has moved from {args.get('from')}")
+        elif step.get("op") == Op.IMPORT_RESOURCE.value:
+            parts.append(f"will be imported (remote #{args.get('remote_id')})")
+    return " and ".join(parts)
+
+
+def _verb_of(change: Mapping[str, Any]) -> str:
     acts = set(actions_of(change))
     style = style_of(change)
     trains = Action.TRAIN.value in acts
@@ -136,11 +173,8 @@ def verb_of(change: Mapping[str, Any]) -> str:
 
 
 def reason_text(change: Mapping[str, Any]) -> str | None:
-    """The planner's reason in words, or None when it only repeats the verb."""
-    reason = str(change.get("reason") or "")
-    if reason in TRIVIAL_REASONS:
-        return None
-    return _REASON_WORDS.get(reason) or reason.replace("_", " ")
+    """The planner's reason in words (reasons.WORDING), or None when it only repeats the verb."""
+    return words_of(str(change.get("reason") or ""))
 
 
 def destroys_what(address: str) -> str:
@@ -166,11 +200,20 @@ def summary_counts(plan: Mapping[str, Any]) -> dict[str, int]:
             for k in ("add", "change", "destroy", "images_to_upload", "models_to_train")}
 
 
+def plural(n: int, noun: str) -> str:
+    """"1 image", "2 images", "0 images"."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def summary_line(plan: Mapping[str, Any]) -> str:
-    """The fixed-wording summary; scripts and people grep for it, so it never varies."""
+    """The fixed-wording summary; scripts and people grep for it, so it never varies. State-only
+    changes (moved/import/removed blocks) follow in a second sentence when there are some."""
     s = summary_counts(plan)
-    return (f"Plan: {s['add']} to add, {s['change']} to change, {s['destroy']} to destroy; "
-            f"{s['images_to_upload']} images to upload; {s['models_to_train']} models to train.")
+    line = (f"Plan: {s['add']} to add, {s['change']} to change, {s['destroy']} to destroy; "
+            f"{plural(s['images_to_upload'], 'image')} to upload; {plural(s['models_to_train'], 'model')} to train.")
+    extra = plan.get("summary") or {}
+    state_only = [f"{int(extra[k])} to {k}" for k in ("move", "import", "forget") if extra.get(k)]
+    return line + (f" State only: {', '.join(state_only)}." if state_only else "")
 
 
 NO_CHANGES_LINE = "No changes. Your Bria resources match the manifest."

@@ -27,8 +27,9 @@ from reconciler.api import ApiError, BriaClient, NotFound, ValidationError
 from reconciler.model import Manifest, SamplesSpec
 from reconciler.samples_spec import FIBO, api_fields
 from reconciler.state.model import State
+from reconciler.status import ModelStatus
 
-COMPLETED = "Completed"
+COMPLETED = ModelStatus.COMPLETED   # only a trained model can generate
 MODERATED = 422           # the status the API answers a prompt its moderation blocks
 
 

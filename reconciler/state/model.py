@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
-from reconciler.model import split_address
+from reconciler.model import address, split_address
 
 STATE_FORMAT_VERSION = 2
 READABLE_FORMAT_VERSIONS = (1, 2)   # 1 is migrated on read (see migrate_v1)
@@ -119,16 +119,18 @@ class SupersededModel:
     training_mode: str
     status: str
     reason: str
+    generation_prefix: str | None = None   # last observed (kept so `bria output` can name it)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"remote_id": self.remote_id, "dataset_remote_id": self.dataset_remote_id,
-                "training_version": self.training_version, "training_mode": self.training_mode,
-                "status": self.status, "reason": self.reason}
+        d = {"remote_id": self.remote_id, "dataset_remote_id": self.dataset_remote_id,
+             "training_version": self.training_version, "training_mode": self.training_mode,
+             "status": self.status, "reason": self.reason}
+        return d if self.generation_prefix is None else {**d, "generation_prefix": self.generation_prefix}
 
     @staticmethod
     def from_dict(d: Mapping[str, Any]) -> "SupersededModel":
         return SupersededModel(int(d["remote_id"]), int(d["dataset_remote_id"]), d["training_version"],
-                               d["training_mode"], d["status"], d.get("reason") or "")
+                               d["training_mode"], d["status"], d.get("reason") or "", d.get("generation_prefix"))
 
 
 @dataclass(frozen=True)
@@ -204,14 +206,17 @@ class State:
     # The API endpoint the state was made against; None for states written before it was
     # recorded. Never anything token-derived (see planner/account_check.py).
     endpoint: str | None = None
+    # When statuses were last read from the API into this state (ISO 8601 UTC), or None.
+    refreshed_at: str | None = None
 
     @staticmethod
     def empty(lineage: str | None = None) -> "State":
         return State(lineage=lineage or str(uuid.uuid4()))
 
     def addresses(self) -> list[str]:
-        return ([f"project.{k}" for k in sorted(self.projects)] + [f"dataset.{k}" for k in sorted(self.datasets)]
-                + [f"model.{k}" for k in sorted(self.models)])
+        return ([address("project", k) for k in sorted(self.projects)]
+                + [address("dataset", k) for k in sorted(self.datasets)]
+                + [address("model", k) for k in sorted(self.models)])
 
     def get(self, addr: str) -> ProjectRecord | DatasetRecord | ModelRecord | None:
         kind, key = split_address(addr)
@@ -237,15 +242,17 @@ class State:
     def to_dict(self) -> dict[str, Any]:
         resources: dict[str, Any] = {}
         for k in sorted(self.projects):
-            resources[f"project.{k}"] = self.projects[k].to_dict()
+            resources[address("project", k)] = self.projects[k].to_dict()
         for k in sorted(self.datasets):
-            resources[f"dataset.{k}"] = self.datasets[k].to_dict()
+            resources[address("dataset", k)] = self.datasets[k].to_dict()
         for k in sorted(self.models):
-            resources[f"model.{k}"] = self.models[k].to_dict()
+            resources[address("model", k)] = self.models[k].to_dict()
         document = {"format_version": self.format_version, "lineage": self.lineage, "serial": self.serial,
                     "resources": resources, "journal": [e.to_dict() for e in self.journal]}
         if self.endpoint is not None:
             document["endpoint"] = self.endpoint
+        if self.refreshed_at is not None:
+            document["refreshed_at"] = self.refreshed_at
         return document
 
     @staticmethod
@@ -269,7 +276,7 @@ class State:
                 models[key] = ModelRecord.from_dict(r)
         return State(lineage=d["lineage"], serial=int(d["serial"]), projects=projects, datasets=datasets,
                      models=models, journal=tuple(JournalEntry.from_dict(e) for e in d.get("journal") or ()),
-                     endpoint=d.get("endpoint") or None)
+                     endpoint=d.get("endpoint") or None, refreshed_at=d.get("refreshed_at"))
 
 
 def migrate_v1(document: Mapping[str, Any]) -> dict[str, Any]:
