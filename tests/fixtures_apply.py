@@ -310,11 +310,19 @@ class CliBackend:
         return row["state"]
 
     def read_state(self, root: Path) -> Any:
-        """The stored State (it must parse), or None."""
-        from reconciler.state.model import State
+        """The stored State as bria reads it (snapshot and any changes after it; it must
+        parse), or None."""
+        if self.name == "local":
+            from reconciler.state.local import LocalStateStore
 
-        document = self.state_document(root)
-        return None if document is None else State.from_dict(document)
+            return LocalStateStore(root / "state" / "bria.json").read()
+        from reconciler.state.postgres import PostgresStateStore
+
+        store = PostgresStateStore(self.dsn, self.workspace(root))
+        try:
+            return store.read()
+        finally:
+            store.close()
 
 
 @pytest.fixture(params=["local", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -357,7 +357,7 @@ def test_damaged_state_is_named_with_its_backup_and_nothing_is_called(applied_wo
     else:
         data = json.loads(text)
         if damage == "future_format":
-            data["format_version"] = 3
+            data["format_version"] = 4
         else:
             data["resources"]["project.luna"]["remote_id"] = "one"
         ws.state_file.write_text(json.dumps(data))
@@ -375,13 +375,13 @@ def test_state_from_a_newer_bria_says_upgrade(applied_workspace: Workspace) -> N
     """Not damage: restoring the backup would roll the state back, so the advice is to upgrade."""
     ws = applied_workspace
     data = json.loads(ws.state_file.read_text())
-    data["format_version"] = 3
+    data["format_version"] = 4
     ws.state_file.write_text(json.dumps(data))
     before = ws.snapshot()
     done = ws.run("plan")
     assert done.returncode == 1
     assert "newer" in done.stderr and "copy it over" not in done.stderr
-    assert "format_version 3" in done.stderr and "Upgrade bria" in done.stderr, done.stderr
+    assert "format_version 4" in done.stderr and "Upgrade bria" in done.stderr, done.stderr
     assert ws.snapshot() == before
     assert ws.requests() == 0
 

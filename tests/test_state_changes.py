@@ -39,6 +39,17 @@ def _stored_bytes(factory: Any) -> tuple[Any, int]:
     return serial, size + int(changes)
 
 
+def _format_version(factory: Any) -> int:
+    """The format_version of the stored snapshot, as a reader of the snapshot alone sees it."""
+    if factory.backend == "local":
+        return json.loads(Path(factory.state_config.path).read_text(encoding="utf-8"))["format_version"]
+    import psycopg
+
+    with psycopg.connect(factory.env[factory.state_config.dsn_env], autocommit=True) as conn:
+        return conn.execute("SELECT state->'format_version' FROM bria_state WHERE workspace = %s",
+                            (factory.state_config.workspace,)).fetchone()[0]
+
+
 def _entry(i: int) -> JournalEntry:
     return JournalEntry(f"entry-{i:06d}", "upload_image", "dataset.ds0", f"{i:016x}-img.png", 50,
                         {"sha256": f"{i:064x}"}, "2024-05-01T10:00:00+00:00")
@@ -52,6 +63,11 @@ def test_bytes_per_write_do_not_grow_with_pending_journal_entries(state_store_fa
     store.lock("apply")
     store.read()
     state = store.write(make_sample_state(datasets=6, images=100))
+    assert _format_version(state_store_factory) == 2
+    # The first write that may append rewrites the snapshot once more, with the mark that
+    # tells a bria predating changes to refuse it rather than read it without them.
+    state = store.write(state.with_journal_entry(_entry(999_999)))
+    assert _format_version(state_store_factory) == 3
     snapshot, _ = _stored_bytes(state_store_factory)
     sizes: list[int] = []
     for i in range(600):
@@ -70,9 +86,11 @@ def test_bytes_per_write_do_not_grow_with_pending_journal_entries(state_store_fa
         "dataset.ds0", state.datasets["ds0"].with_current(grown)))
     assert _stored_bytes(state_store_factory)[1] - before < 400
     assert state_store_factory().read() == state            # a reader replays the changes
+    assert _format_version(state_store_factory) == 3
     store.unlock()                                          # unlock folds them into one document
     assert _stored_bytes(state_store_factory)[0] != snapshot
     assert state_store_factory().read() == state
+    assert _format_version(state_store_factory) == 2      # one plain document again
 
 
 def test_every_kind_of_change_replays_exactly(state_store_factory) -> None:
@@ -173,11 +191,11 @@ def test_a_damaged_change_followed_by_good_ones_is_reported(tmp_path: Path) -> N
     store.lock("apply")
     store.read()
     state = store.write(make_sample_state(datasets=4, images=100))
-    for i in range(3):
+    for i in range(4):           # the first write marks the snapshot; three changes follow
         state = store.write(state.with_journal_entry(_entry(i)))
     changes = path.with_name("luna.json.changes")
     lines = changes.read_bytes().split(b"\n")
-    lines[0] = lines[0].replace(b"entry-000000", b"entry-00000X")
+    lines[0] = lines[0].replace(b"entry-000001", b"entry-00000X")
     changes.write_bytes(b"\n".join(lines))
     with pytest.raises(StateError, match=r"luna\.json\.changes line 1 is damaged"):
         LocalStateStore(path).read()
@@ -239,7 +257,8 @@ def test_a_failed_append_makes_the_next_write_rewrite_the_state(tmp_path: Path) 
     store.lock("apply")
     store.read()
     state = store.write(make_sample_state(datasets=4, images=100))
-    state = store.write(state.with_journal_entry(_entry(1)))
+    state = store.write(state.with_journal_entry(_entry(0)))      # the marked snapshot
+    state = store.write(state.with_journal_entry(_entry(1)))      # the first change
     changes = path.with_name("luna.json.changes")
     aside = changes.with_name("aside")
     store._appender.close()                  # the next append reopens the path: make it unwritable

@@ -26,7 +26,8 @@ import os
 from dataclasses import replace
 from typing import Any, Iterable
 
-from reconciler.state.model import DatasetRecord, DatasetVersion, State, migrate_v1
+from reconciler.state.model import (PENDING_CHANGES_FORMAT_VERSION, STATE_FORMAT_VERSION, DatasetRecord,
+                                    DatasetVersion, State, migrate_v1)
 
 Op = list[Any]
 _KINDS = (("project", "projects"), ("dataset", "datasets"), ("model", "models"))
@@ -149,6 +150,8 @@ def replay(document: dict[str, Any], changes: Iterable[dict[str, Any]]) -> dict[
     stopped before it removed them); the others must follow one another (serial + 1) in
     the snapshot's lineage. Raises ChangeError otherwise, or when an op does not apply.
     """
+    if document.get("format_version") == PENDING_CHANGES_FORMAT_VERSION:
+        document["format_version"] = STATE_FORMAT_VERSION
     if document.get("format_version") == 1:
         # Changes are diffs of the current format: a format-1 snapshot is migrated first, or
         # migrating it after would reset the fields the changes set (visual_schema, …).

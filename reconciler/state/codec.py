@@ -30,7 +30,8 @@ from typing import Any
 
 import jsonschema
 
-from reconciler.state.model import STATE_FORMAT_VERSION, DatasetRecord, State, migrate_v1
+from reconciler.state.model import (PENDING_CHANGES_FORMAT_VERSION, STATE_FORMAT_VERSION, DatasetRecord, State,
+                                    migrate_v1)
 from reconciler.state.store import StateError
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "state.schema.json"
@@ -262,10 +263,21 @@ class NewerStateFormat(StateError):
 
 
 def check_format_version(document: Any, source: str) -> None:
-    """Raise NewerStateFormat when `document` declares a format_version above this bria's."""
+    """Raise NewerStateFormat when `document` declares a format_version above this bria's
+    (the pending-changes mark is this bria's own: see PENDING_CHANGES_FORMAT_VERSION)."""
     version = document.get("format_version") if isinstance(document, dict) else None
-    if type(version) is int and version > STATE_FORMAT_VERSION:
+    if type(version) is int and version > STATE_FORMAT_VERSION and version != PENDING_CHANGES_FORMAT_VERSION:
         raise NewerStateFormat(source, version)
+
+
+def has_pending_mark(document: Any) -> bool:
+    """Whether a snapshot is marked as having changes after it."""
+    return isinstance(document, dict) and document.get("format_version") == PENDING_CHANGES_FORMAT_VERSION
+
+
+def without_pending_mark(document: Any) -> Any:
+    """A marked snapshot as the format-2 document it is (other documents unchanged)."""
+    return {**document, "format_version": STATE_FORMAT_VERSION} if has_pending_mark(document) else document
 
 
 def decode_state(document: Any, source: str, hint: str = "") -> State:
@@ -276,6 +288,7 @@ def decode_state(document: Any, source: str, hint: str = "") -> State:
     appended (e.g. where the backup is).
     """
     check_format_version(document, source)
+    document = without_pending_mark(document)
     if isinstance(document, dict) and document.get("format_version") == 1:
         document = _migrated(document)
     # The fast check first; errors are collected (all of them) only for a bad document.

@@ -31,9 +31,9 @@ from typing import Any
 from reconciler.state.changefile import ChangeAppender, ChangeFileContents, ChangeFileError, frame, read_changes
 from reconciler.state.changes import ChangeError, encode_change, replay, should_append
 from reconciler.state.codec import (NewerStateFormat, StateEncoder, check_format_version, decode_state,
-                                   parse_state_text)
+                                   has_pending_mark, parse_state_text)
 from reconciler.state.locking import FileLock, pid_alive, read_holder
-from reconciler.state.model import State
+from reconciler.state.model import PENDING_CHANGES_FORMAT_VERSION, State
 from reconciler.state.store import LockInfo, SerialConflict, StateError
 
 _Fingerprint = tuple[int, int, int, int]   # (st_dev, st_ino, st_size, st_mtime_ns)
@@ -83,6 +83,7 @@ class LocalStateStore:
         self._head: State | None = None
         self._snapshot_bytes = 0
         self._changes_clean = True
+        self._marked = False       # the state file carries the pending-changes mark
         self._appender = ChangeAppender(self.changes_path)
 
     def describe(self) -> str:
@@ -101,7 +102,7 @@ class LocalStateStore:
     def unlock(self) -> None:
         """Fold pending changes into the state file (a run ends with one complete file),
         then release the lock."""
-        if self._lock.held and self._seen is not None and self._seen.changes is not None:
+        if self._lock.held and self._seen is not None and (self._marked or self._seen.changes is not None):
             try:
                 self._fold()
             except (StateError, OSError):
@@ -164,14 +165,12 @@ class LocalStateStore:
             raise StateError(f"{self.path} is corrupt (not UTF-8 text)\n{self._backup_hint()}") from exc
         changes = self._read_changes()
         try:
-            if changes.changes:
-                state = self._replayed(text, changes.changes)
-            else:
-                state = parse_state_text(text, str(self.path), self._backup_hint())
+            state, marked = self._decoded(text, changes.changes)
         except NewerStateFormat as exc:
             raise NewerStateFormat(str(self.path), exc.format_version, self._newer_format_note()) from None
         self._seen = _Seen(state.serial, fingerprint, self._changes_stat() if changes.size else None)
         self._head, self._snapshot_bytes, self._changes_clean = state, len(data), changes.clean
+        self._marked = marked
         return state
 
     def _read_changes(self) -> ChangeFileContents:
@@ -182,19 +181,23 @@ class LocalStateStore:
         except OSError as exc:
             raise StateError(f"cannot read {self.changes_path}: {exc.strerror}") from exc
 
-    def _replayed(self, text: str, changes: list[dict[str, Any]]) -> State:
-        """The state file with the change file's changes applied, schema-checked."""
+    def _decoded(self, text: str, changes: list[dict[str, Any]]) -> tuple[State, bool]:
+        """The state file with the change file's changes applied, schema-checked, and whether
+        the state file carries the pending-changes mark."""
         try:
             document = json.loads(text)
         except ValueError:
-            return parse_state_text(text, str(self.path), self._backup_hint())   # raises, worded
+            return parse_state_text(text, str(self.path), self._backup_hint()), False   # raises, worded
+        marked = has_pending_mark(document)
+        if not changes:
+            return decode_state(document, str(self.path), self._backup_hint()), marked
         check_format_version(document, str(self.path))
         try:
             document = replay(document, changes)
         except (ChangeError, AttributeError, KeyError, TypeError, ValueError) as exc:
             raise StateError(f"{self.changes_path} does not apply to {self.path}: {exc}\n"
                              f"{self._backup_hint()}") from exc
-        return decode_state(document, f"{self.path} with {self.changes_path.name}", self._backup_hint())
+        return decode_state(document, f"{self.path} with {self.changes_path.name}", self._backup_hint()), marked
 
     def _changes_stat(self) -> tuple[int, int] | None:
         try:
@@ -216,7 +219,9 @@ class LocalStateStore:
                                  f"this run last saw {base}; nothing was overwritten")
         new = replace(state, lineage=state.lineage or str(uuid.uuid4()), serial=max(state.serial, base) + 1)
         try:
-            if self._can_append(new):
+            if self._can_append(new) and not self._marked:
+                self._write_snapshot(new, marked=True)   # the mark first, then changes after it
+            elif self._can_append(new):
                 assert self._seen is not None and self._head is not None
                 self._changes_clean = False      # until the append is whole: a failed one may leave
                 changes = self._appender.append(frame(encode_change(self._head, new)))   # a torn line
@@ -240,13 +245,15 @@ class LocalStateStore:
             return False
         return should_append(self._snapshot_bytes, seen.changes[1] if seen.changes else 0)
 
-    def _write_snapshot(self, state: State) -> None:
-        """Rewrite the state file with `state`, then drop the change file it includes."""
-        data = self._encoder.encode(state).encode("utf-8")
+    def _write_snapshot(self, state: State, marked: bool = False) -> None:
+        """Rewrite the state file with `state` (`marked`: with the pending-changes mark, as the
+        snapshot that changes will follow), then drop the change file it includes."""
+        stored = replace(state, format_version=PENDING_CHANGES_FORMAT_VERSION) if marked else state
+        data = self._encoder.encode(stored).encode("utf-8")
         fingerprint = self._replace_atomically(data)
         self._appender.remove()
         self._seen = _Seen(state.serial, fingerprint)
-        self._snapshot_bytes, self._changes_clean = len(data), True
+        self._snapshot_bytes, self._changes_clean, self._marked = len(data), True, marked
 
     def _fold(self) -> None:
         """Rewrite the state file with the state the change file leads to (same serial)."""

@@ -24,6 +24,11 @@ from reconciler.model import address, split_address
 
 STATE_FORMAT_VERSION = 2
 READABLE_FORMAT_VERSIONS = (1, 2)   # 1 is migrated on read (see migrate_v1)
+# A format-2 snapshot that has changes after it (`<file>.changes`, or rows of
+# bria_state_changes; see state/changes.py) is marked 3 until they are folded in: a bria
+# that predates changes would read the snapshot alone and miss them, and it refuses a
+# format above its own instead. Readers take a 3 as the 2 it is, then replay the changes.
+PENDING_CHANGES_FORMAT_VERSION = 3
 
 
 @dataclass(frozen=True)

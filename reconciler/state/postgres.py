@@ -38,8 +38,8 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from reconciler.state.changes import ChangeError, encode_change, replay, should_append
-from reconciler.state.codec import StateEncoder, decode_state
-from reconciler.state.model import State
+from reconciler.state.codec import StateEncoder, decode_state, has_pending_mark
+from reconciler.state.model import PENDING_CHANGES_FORMAT_VERSION, State
 from reconciler.state.store import LockInfo, LockLost, SerialConflict, StateError, StateLocked
 
 TABLE_DDL = """
@@ -86,6 +86,7 @@ class PostgresStateStore:
         self._snapshot_serial = 0
         self._snapshot_bytes = 0
         self._changes_bytes = 0
+        self._marked = False       # the snapshot row carries the pending-changes mark
 
     def describe(self) -> str:
         try:
@@ -171,7 +172,7 @@ class PostgresStateStore:
     def unlock(self) -> None:
         held = self._held
         if held is not None and self._conn is not None and not self._conn.closed:
-            if self._changes_bytes and self._head is not None:
+            if (self._marked or self._changes_bytes) and self._head is not None:
                 try:
                     self._write_snapshot(self._head, self._head.serial)   # fold: one row again
                 except StateError:
@@ -262,6 +263,7 @@ class PostgresStateStore:
         if row is None or row[1] is None:
             self._seen_serial, self._head = 0, None
             self._snapshot_serial = self._snapshot_bytes = self._changes_bytes = 0
+            self._marked = False
             return None
         document, snapshot_serial = row[1], row[1].get("serial", 0)
         changes = self._run("SELECT change, octet_length(change::text) FROM bria_state_changes "
@@ -276,6 +278,7 @@ class PostgresStateStore:
         self._seen_serial, self._head, self._snapshot_serial = state.serial, state, snapshot_serial
         self._snapshot_bytes = 0 if changes else row[2]   # 0: the first write folds the changes
         self._changes_bytes = sum(size for _, size in changes)
+        self._marked = has_pending_mark(row[1])
         return state
 
     def write(self, state: State) -> State:
@@ -283,7 +286,9 @@ class PostgresStateStore:
         the serial read (or `state.serial` if this store read nothing)."""
         base = self._seen_serial if self._seen_serial is not None else state.serial
         new = replace(state, lineage=state.lineage or str(uuid.uuid4()), serial=max(state.serial, base) + 1)
-        if self._can_append(new, base):
+        if self._can_append(new, base) and not self._marked:
+            self._write_snapshot(new, base, marked=True)   # the mark first, then changes after it
+        elif self._can_append(new, base):
             assert self._head is not None
             self._append_change(encode_change(self._head, new), new.serial)
         else:
@@ -317,10 +322,11 @@ class PostgresStateStore:
             raise self._error(exc) from exc
         self._changes_bytes += len(change)
 
-    def _write_snapshot(self, new: State, base: int) -> None:
+    def _write_snapshot(self, new: State, base: int, marked: bool = False) -> None:
         """Replace the document (CAS on the snapshot serial, no change row after `base`)
-        and delete the changes it includes, in one transaction."""
-        text = self._encoder.encode(new)
+        and delete the changes it includes, in one transaction. `marked`: with the
+        pending-changes mark, as the snapshot that change rows will follow."""
+        text = self._encoder.encode(replace(new, format_version=PENDING_CHANGES_FORMAT_VERSION) if marked else new)
         conn = self._connection()
         try:
             with conn.transaction():
@@ -334,6 +340,7 @@ class PostgresStateStore:
             raise SerialConflict(f"{self.describe()} changed behind this run: serial is "
                                  f"{row[0] if row else 'gone'}, this run last saw {base}; nothing was overwritten")
         self._snapshot_serial, self._snapshot_bytes, self._changes_bytes = new.serial, len(text), 0
+        self._marked = marked
 
     def _swap_snapshot(self, conn: psycopg.Connection, new: State, text: str, base: int) -> bool:
         later = conn.execute("SELECT max(serial) FROM bria_state_changes WHERE workspace = %s",
