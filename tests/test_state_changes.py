@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from fixtures_state import make_sample_state
 
+from reconciler.state import changes as state_changes
 from reconciler.state.local import LocalStateStore
 from reconciler.state.model import ImageRecord, JournalEntry, ModelRecord, ProjectRecord, State
 from reconciler.state.store import SerialConflict, StateError
@@ -141,6 +142,7 @@ _KILLED_APPENDER = """
 import sys, pathlib
 sys.path.insert(0, sys.argv[2])
 from fixtures_state import make_sample_state
+from reconciler.state import changes
 from reconciler.state.local import LocalStateStore
 from reconciler.state.model import ProjectRecord
 store = LocalStateStore(pathlib.Path(sys.argv[1]))
@@ -201,18 +203,34 @@ def test_a_damaged_change_followed_by_good_ones_is_reported(tmp_path: Path) -> N
         LocalStateStore(path).read()
 
 
-def test_a_small_state_is_always_one_document(tmp_path: Path) -> None:
-    """Below the size where appending pays, every write rewrites the file (and `.backup`
-    is the previous write), so a small state never has a change file."""
+def test_a_small_state_appends_too_and_is_one_document_after_the_run(tmp_path: Path, monkeypatch) -> None:
+    """A small state is not rewritten per write (the snapshot stays the same file): its
+    writes append until the changes pass the fold floor, then the snapshot is rewritten
+    and the change file starts again; unlock leaves one document and no change file."""
+    monkeypatch.setattr(state_changes, "FOLD_FLOOR_BYTES", 8 * 1024)   # a floor this test reaches fast
     path = tmp_path / "state" / "luna.json"
+    changes_path = path.with_name("luna.json.changes")
     store = LocalStateStore(path)
     store.lock("apply")
     store.read()
     state: State = store.write(make_sample_state())
+    snapshot = path.stat().st_ino
+    assert path.stat().st_size < 4 * 1024                        # small: the floor, not 2× it, rules
     for i in range(5):
         state = store.write(state.with_journal_entry(_entry(i)))
-        assert json.loads(path.read_text()) == state.to_dict()
-    assert not path.with_name("luna.json.changes").exists()
+        assert path.stat().st_ino == snapshot, f"write {i} rewrote a small state"
+        assert LocalStateStore(path).read() == state            # a reader replays the changes
+    assert len(changes_path.read_bytes().splitlines()) == 5
+    appended = changes_path.stat().st_size
+    while path.stat().st_ino == snapshot:                        # until the changes pass the floor
+        appended = changes_path.stat().st_size
+        state = store.write(state.with_journal_entry(_entry(len(state.journal))))
+    assert appended > 8 * 1024 - 400                             # not folded before the floor
+    assert not changes_path.exists()                             # the fold dropped the changes
+    state = store.write(state.with_journal_entry(_entry(len(state.journal))))
+    assert changes_path.exists()                                 # and appending starts again
+    store.unlock()
+    assert json.loads(path.read_text()) == state.to_dict() and not changes_path.exists()
 
 
 @pytest.mark.slow
