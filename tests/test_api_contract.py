@@ -10,14 +10,19 @@ Each server is shared by the session, so these tests only look at objects they c
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import io
 import json
+import random
 import time
 
 import pytest
+from PIL import Image
 
 from fixtures_api import TOKEN_A, TOKEN_B
 from fixtures_emulator import make_png
-from reconciler.api import BriaClient, errors
+from reconciler.api import BriaClient, ImageChanged, errors
+from reconciler.api.bodies import CHUNK_BYTES
 
 LUNA = {
     "project_name": "StoryCharacter_Luna", "project_description": "Heroine",
@@ -279,6 +284,36 @@ def _same_caption(left: str, right: str) -> bool:
         return json.loads(left) == json.loads(right)
     except ValueError:
         return left == right
+
+
+async def test_an_upload_of_bytes_other_than_planned_never_reaches_the_api(api_harness, api_image_file):
+    """`upload_image(sha256=…)`: bytes that hash otherwise (the file was rewritten since it
+    was planned) raise ImageChanged and the request never completes, so no image is made;
+    the planned bytes upload as usual. Over a loopback server, one file smaller than a
+    chunk and one of several chunks (cut before the last)."""
+    client = api_harness.client()
+    dataset, _ = await _dataset_with_image(client, api_image_file("first.png", seed=41), extra=0)
+    for name, noisy in (("small.png", False), ("large.png", True)):
+        path = api_image_file(name, 512, 512, seed=7)
+        if noisy:                                                       # incompressible: several chunks
+            path.write_bytes(_noise_png(512, seed=1))
+        assert (path.stat().st_size > 2 * CHUNK_BYTES) == noisy
+        planned = hashlib.sha256(path.read_bytes()).hexdigest()
+        path.write_bytes(_noise_png(512, seed=2) if noisy else make_png(512, 512, seed=8))   # rewritten
+        with pytest.raises(ImageChanged, match="changed since it was planned"):
+            await client.upload_image(dataset["id"], path, image_name=name, sha256=planned)
+        assert name not in [i["image_name"] for i in await client.list_images(dataset["id"])]
+        image = await client.upload_image(dataset["id"], path, image_name=name,
+                                          sha256=hashlib.sha256(path.read_bytes()).hexdigest())
+        assert image["image_name"] == name
+    assert len(await client.list_images(dataset["id"])) == 3
+
+
+def _noise_png(size: int, seed: int) -> bytes:
+    rng = random.Random(seed)
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (size, size), rng.randbytes(size * size * 3)).save(buffer, "PNG")
+    return buffer.getvalue()
 
 
 async def test_upload_rejections(api_harness, api_image_file, tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
 import logging
 import socket
@@ -13,7 +14,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from reconciler.api import BriaClient, errors
-from reconciler.api.bodies import CHUNK_BYTES, ImageFileError, base64_length, encode_images, upload_body
+from reconciler.api.bodies import (CHUNK_BYTES, ImageChanged, ImageFileError, base64_length, encode_images,
+                                   upload_body)
 from reconciler.api.pacing import AdaptivePacer, PacingConfig
 from reconciler.api.redaction import REDACTED, RedactingFilter, redact, register_secret, unregister_secret
 from reconciler.api.transport import RequestSpec, RetryPolicy, build_request, parse_retry_after
@@ -323,8 +325,35 @@ async def test_upload_body_streams_in_bounded_chunks(tmp_path):
     image = tmp_path / "big.png"
     image.write_bytes(b"\0" * (CHUNK_BYTES * 5))
     chunks = [chunk async for chunk in upload_body(image, image_name=None, increase_resolution=True).open()]
-    assert max(len(c) for c in chunks) == base64_length(CHUNK_BYTES)
-    assert len(chunks) == 5 + 2
+    assert base64_length(CHUNK_BYTES) <= max(len(c) for c in chunks) <= base64_length(CHUNK_BYTES) + 64
+    assert len(chunks) == 5 + 1          # the JSON head rides on the first chunk, the tail on the end
+
+
+async def test_a_file_smaller_than_a_chunk_goes_out_as_one_piece(tmp_path):
+    image = tmp_path / "small.png"
+    image.write_bytes(b"x" * (CHUNK_BYTES - 1))
+    body = upload_body(image, image_name="small.png", increase_resolution=True)
+    chunks = [chunk async for chunk in body.open()]
+    assert len(chunks) == 1 and len(chunks[0]) == body.length
+
+
+@pytest.mark.parametrize("size", [10, CHUNK_BYTES * 2 + 5])
+async def test_upload_body_checks_the_planned_sha256_before_its_last_piece(tmp_path, size):
+    """The bytes sent are the bytes planned: a file whose content changed (same size) is
+    stopped before the body completes, so the server never gets a whole request."""
+    image = tmp_path / "a.png"
+    image.write_bytes(b"a" * size)
+    planned = hashlib.sha256(b"a" * size).hexdigest()
+    good = upload_body(image, image_name=None, increase_resolution=True, sha256=planned)
+    assert json.loads(await _collect(good))["file"] == base64.b64encode(b"a" * size).decode()
+    image.write_bytes(b"b" * size)
+    changed = upload_body(image, image_name=None, increase_resolution=True, sha256=planned)
+    sent: list[bytes] = []
+    with pytest.raises(ImageChanged, match="changed since it was planned"):
+        async for chunk in changed.open():
+            sent.append(chunk)
+    assert sum(map(len, sent)) < changed.length        # the body never completed
+    assert not any(chunk.endswith(b"}") for chunk in sent)
 
 
 async def test_upload_body_detects_a_file_that_changed_size(tmp_path):

@@ -12,7 +12,7 @@ if "httpx" not in sys.modules:
 
 
 from reconciler.api import errors
-from reconciler.api.bodies import ImageFileError
+from reconciler.api.bodies import ImageChanged, ImageFileError
 from reconciler.api.client import PRODUCTION_BASE_URL, USER_AGENT, BriaClient
 from reconciler.api.errors import (
     ApiError,
@@ -39,6 +39,7 @@ __all__ = [
     "ClientStats",
     "Conflict",
     "EndpointStats",
+    "ImageChanged",
     "ImageFileError",
     "InvalidToken",
     "NotFound",

@@ -5,12 +5,22 @@ httpx sends it, so only one chunk per in-flight upload is held beyond httpx's ow
 Its exact length is known from the file size, so the request carries a Content-Length and
 the server needs no chunked decoding. A body is a factory: each call starts a fresh stream
 (a 429 retry regenerates the body from the file).
+
+Each read runs in a worker thread, the first one also opening the file and the one that
+meets the end closing it, so a file smaller than a chunk costs one thread hop, and its body
+goes out as one piece (JSON head, base64, tail).
+
+Given the sha256 the caller planned with, the stream checks that the bytes it read are
+those, and raises `ImageChanged` *before its last piece* otherwise: the request then never
+completes (its Content-Length is not met), so the server cannot have taken it, and the
+bytes uploaded are always the bytes that were planned, with no separate hashing pass.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
@@ -32,6 +42,10 @@ class ImageFileError(Exception):
     """
 
 
+class ImageChanged(ImageFileError):
+    """The file's bytes are not the ones planned (its sha256 differs); nothing was sent whole."""
+
+
 @dataclass(frozen=True)
 class StreamedBody:
     """How to produce one request body: `open()` returns a fresh byte stream."""
@@ -46,11 +60,13 @@ def base64_length(byte_count: int) -> int:
 
 
 def upload_body(
-    path: Path, *, image_name: str | None, increase_resolution: bool
+    path: Path, *, image_name: str | None, increase_resolution: bool, sha256: str | None = None
 ) -> StreamedBody:
     """The JSON body `{"file": <base64>, "image_name": …, "increase_resolution": …}`.
 
-    Raises OSError now (before any request) if the file cannot be stat'ed.
+    Raises OSError now (before any request) if the file cannot be stat'ed. With `sha256`,
+    the stream raises `ImageChanged` before its last piece if the file's bytes hash to
+    anything else.
     """
     size = path.stat().st_size
     fields: dict[str, Any] = {"increase_resolution": increase_resolution}
@@ -60,41 +76,67 @@ def upload_body(
     tail = b'", ' + json.dumps(fields).encode("ascii")[1:]  # ensure_ascii: bytes == chars
 
     async def stream() -> AsyncIterator[bytes]:
-        yield head
-        async for chunk in _base64_chunks(path, size):
-            yield chunk
-        yield tail
+        reader = _ChunkReader(path, sha256)
+        prefix = head
+        try:
+            while True:
+                chunk = await asyncio.to_thread(reader.read)
+                if reader.read_bytes > size:
+                    break
+                if reader.at_end:
+                    reader.check(size)
+                    yield prefix + base64.b64encode(chunk) + tail
+                    return
+                yield prefix + base64.b64encode(chunk)
+                prefix = b""
+        finally:
+            reader.close()
+        # The Content-Length already promised `size` bytes: stop the request.
+        raise ImageFileError(f"{path} changed size while it was being uploaded")
 
     return StreamedBody(length=len(head) + base64_length(size) + len(tail), open=stream)
 
 
-async def _base64_chunks(path: Path, expected_size: int) -> AsyncIterator[bytes]:
-    try:
-        handle = await asyncio.to_thread(path.open, "rb")
-    except OSError as exc:
-        raise ImageFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    try:
-        sent = 0
-        while True:
-            chunk = await _read_chunk(handle, path)
-            if not chunk:
-                break
-            sent += len(chunk)
-            if sent > expected_size:
-                break
-            yield base64.b64encode(chunk)
-    finally:
-        handle.close()
-    if sent != expected_size:
-        # The Content-Length already promised `expected_size` bytes: stop the request.
-        raise ImageFileError(f"{path} changed size while it was being uploaded")
+class _ChunkReader:
+    """Reads one file chunk by chunk; `read` runs in a worker thread (it opens the file on
+    the first call and closes it at the end) and hashes what it reads when a sha256 is to be
+    checked. A read shorter than a chunk is the end: regular files return less only there."""
 
+    def __init__(self, path: Path, sha256: str | None):
+        self._path = path
+        self._expected = sha256
+        self._digest = hashlib.sha256() if sha256 is not None else None
+        self._handle: BinaryIO | None = None
+        self.read_bytes = 0
+        self.at_end = False
 
-async def _read_chunk(handle: BinaryIO, path: Path) -> bytes:
-    try:
-        return await asyncio.to_thread(handle.read, CHUNK_BYTES)
-    except OSError as exc:
-        raise ImageFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    def read(self) -> bytes:
+        try:
+            if self._handle is None:
+                self._handle = self._path.open("rb")
+            chunk = self._handle.read(CHUNK_BYTES)
+        except OSError as exc:
+            self.close()
+            raise ImageFileError(f"cannot read {self._path}: {exc.strerror or exc}") from exc
+        self.read_bytes += len(chunk)
+        if self._digest is not None:
+            self._digest.update(chunk)
+        if len(chunk) < CHUNK_BYTES:
+            self.at_end = True
+            self.close()
+        return chunk
+
+    def check(self, size: int) -> None:
+        """Raise unless the whole file was read, `size` bytes long, with the expected hash."""
+        if self.read_bytes != size:
+            raise ImageFileError(f"{self._path} changed size while it was being uploaded")
+        if self._digest is not None and self._digest.hexdigest() != self._expected:
+            raise ImageChanged(f"{self._path} changed since it was planned (its sha256 differs)")
+
+    def close(self) -> None:
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            handle.close()
 
 
 def encode_images(paths: Sequence[Path], limit: int = MAX_PREFIX_IMAGES) -> list[str]:

@@ -271,14 +271,17 @@ class BriaClient(GenerationCalls, CheckpointCalls):
         *,
         image_name: str | None = None,
         increase_resolution: bool = True,
+        sha256: str | None = None,
     ) -> dict[str, Any]:
         """Upload a local image file, streaming its base64 JSON body from disk.
 
         Raises OSError before any request if the file cannot be stat'ed, and
-        `bodies.ImageFileError` if it cannot be read (or changes size) while sending.
+        `bodies.ImageFileError` if it cannot be read (or changes size) while sending. With
+        `sha256` (the content the caller planned), bytes that hash otherwise raise
+        `bodies.ImageChanged` before the request completes, so the API never receives them.
         """
         body = bodies.upload_body(
-            Path(path), image_name=image_name, increase_resolution=increase_resolution
+            Path(path), image_name=image_name, increase_resolution=increase_resolution, sha256=sha256
         )
         return await self._call("POST", self._images_path(dataset_id), body=body, slow=True)
 
