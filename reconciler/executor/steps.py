@@ -8,12 +8,10 @@ mutation in state through `ctx.holder` before returning. Non-idempotent calls go
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 from dataclasses import dataclass, replace
 from typing import Any, Awaitable, Callable
 
-from reconciler.api import errors
+from reconciler.api import ImageChanged, errors
 from reconciler.api.protocol import ApiObject
 from reconciler.executor import records
 from reconciler.executor.captioning import (generate_prefix, generate_visual_schema, regenerate_all_captions,
@@ -24,7 +22,6 @@ from reconciler.executor.journal import finish_model_delete, journaled, model_de
 from reconciler.executor.lookup import Caller
 from reconciler.executor.records import StepFailed
 from reconciler.executor.training import settle_transition, wait_until_stopped
-from reconciler.images import unchanged_since_hashed
 from reconciler.model import Change, Op, address, split_address
 from reconciler.reasons import Reason
 from reconciler.state.model import State
@@ -160,29 +157,23 @@ async def delete_image(ctx: RunContext, run: ChangeRun, args: DeleteImageArgs) -
     await ctx.holder.update(lambda s: records.without_image(s, run.key, version.remote_id, sha, target))
 
 
-def _sha256_of(path: Any) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
-
-
 async def upload_image(ctx: RunContext, run: ChangeRun, args: UploadImageArgs) -> None:
+    """The client hashes the bytes it reads for the body and stops the request before it
+    completes if they are not the planned content (`ImageChanged`): what is uploaded is what
+    was planned, with no separate hashing pass and no window between a check and the read."""
     if ctx.manifest is None:
         raise StepFailed(f"{run.address}: uploads need the manifest's folder")
     path = ctx.manifest.root / args.rel_path
-    try:
-        # Hashed once per run: the plan's hash stands if the file is the one it hashed.
-        unchanged = unchanged_since_hashed(path, args.sha256)
-        if unchanged is None:
-            unchanged = await asyncio.to_thread(_sha256_of, path) == args.sha256
-    except OSError as exc:
-        raise StepFailed(f"{args.rel_path}: cannot read ({exc.strerror or exc})") from exc
-    if not unchanged:
-        raise StepFailed(f"{args.rel_path}: file changed since plan (re-plan)")
     version = records.require_dataset_version(ctx.holder.state, run.key)
     entry = new_entry(ctx, Op.UPLOAD_IMAGE, run.address, args.image_name, version.remote_id, sha256=args.sha256)
-    await journaled(ctx, entry, lambda call: call(
-        ctx.api.upload_image, version.remote_id, path, image_name=args.image_name,
-        increase_resolution=args.increase_resolution))
+    try:
+        await journaled(ctx, entry, lambda call: call(
+            ctx.api.upload_image, version.remote_id, path, image_name=args.image_name,
+            increase_resolution=args.increase_resolution, sha256=args.sha256))
+    except ImageChanged as exc:
+        raise StepFailed(f"{args.rel_path}: file changed since plan (re-plan)") from exc
+    except OSError as exc:          # the file could not be stat'ed: nothing was sent
+        raise StepFailed(f"{args.rel_path}: cannot read ({exc.strerror or exc})") from exc
     if args.caption is not None:
         # The planner puts a new image's manual caption here (not in a SET_CAPTION step) so that
         # no two steps of one concurrent batch touch the same image.
