@@ -23,6 +23,7 @@ needs); its statistics give the rate-limit observations.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -64,16 +65,22 @@ def rate_limit_report(stats: Any) -> dict[str, Any]:
                             for key, s in sorted(stats.by_endpoint.items())}}
 
 
-async def detect(client: Any, *, allow_throwaway: bool = True) -> ProbeResult:
+async def detect(client: Any, *, allow_throwaway: bool = True, lists: Any = None) -> ProbeResult:
     """Probe the account behind `client` (see the module docstring). Raises nothing for a
-    bad token: `token_ok` is False and `problem` says why."""
-    try:
-        await client.list_projects()
-    except errors.Unauthorized as exc:
-        return ProbeResult(False, problem=f"the API refused the token (HTTP {exc.status}): {exc.message}")
+    bad token: `token_ok` is False and `problem` says why. `lists` answers the two list
+    calls (default: `client`; `bria apply` shares them with its refresh). Steps 1 and 2 are
+    asked at once, as are the two helpers of step 3: one round of latency each."""
+    lists = client if lists is None else lists
+    projects, datasets = await asyncio.gather(lists.list_projects(), lists.list_datasets(),
+                                              return_exceptions=True)
+    if isinstance(projects, errors.Unauthorized):
+        return ProbeResult(False, problem=f"the API refused the token (HTTP {projects.status}): {projects.message}")
+    for answer in (projects, datasets):
+        if isinstance(answer, BaseException):
+            raise answer
     result = ProbeResult(True)
     result.evidence.append("GET /tailored-gen/projects accepted the token")
-    result.dialect = _from_datasets(await client.list_datasets(), result)
+    result.dialect = _from_datasets(datasets, result)
     if result.dialect is None:
         result.dialect = await _from_helpers(client, result)
     if result.dialect is None and allow_throwaway:
@@ -99,11 +106,12 @@ def _from_datasets(datasets: list[Mapping[str, Any]], result: ProbeResult) -> st
 
 
 async def _from_helpers(client: Any, result: ProbeResult) -> str | None:
-    has_prefix = await client.endpoint_exists("POST", _PREFIX_HELPER)
-    has_schema = await client.endpoint_exists("POST", _SCHEMA_HELPER)
+    has_prefix, has_schema = await asyncio.gather(client.endpoint_exists("POST", _PREFIX_HELPER),
+                                                  client.endpoint_exists("POST", _SCHEMA_HELPER))
     if not (has_prefix or has_schema):   # GETs told nothing: ask with empty POSTs
-        has_prefix = await client.endpoint_exists("POST", _PREFIX_HELPER, read_only=False)
-        has_schema = await client.endpoint_exists("POST", _SCHEMA_HELPER, read_only=False)
+        has_prefix, has_schema = await asyncio.gather(
+            client.endpoint_exists("POST", _PREFIX_HELPER, read_only=False),
+            client.endpoint_exists("POST", _SCHEMA_HELPER, read_only=False))
     result.evidence.append(f"POST {_PREFIX_HELPER} {'exists' if has_prefix else 'is absent (404)'}")
     result.evidence.append(f"POST {_SCHEMA_HELPER} {'exists' if has_schema else 'is absent (404)'}")
     if has_prefix and not has_schema:

@@ -110,3 +110,35 @@ def test_apply_on_a_fibo_account_with_the_dialect_detected_or_configured(configu
     assert detected == (configured is None)   # detection only when the dialect is not configured
     plan = run_bria("plan", "--detailed-exitcode", cwd=tmp_path, env=env)
     assert plan.returncode == 0, plan.stdout
+
+
+def _gets(url: str) -> dict[str, int]:
+    return {ep: e["requests"] for ep, e in _stats(url)["by_endpoint"].items() if ep.startswith("GET /tailored-gen/")
+            and ep.count("/") == 2}
+
+
+def test_apply_shares_the_probes_list_calls_with_its_refresh(emulator_server, tmp_path):
+    """Detecting the dialect lists projects and datasets; the refresh lists them again with
+    the models. `bria apply` asks each list once (the three at once); the one extra project
+    list is the fresh read right before the project create (executor/account.py)."""
+    url = emulator_server("--token", TOKEN)
+    write_case(tmp_path, luna_yaml(), {f"images/luna/{n}.png": n for n in range(2)})
+    done = run_bria("apply", "--auto-approve", "--no-wait", cwd=tmp_path, env={"BRIA_API_URL": url})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "API dialect: legacy (detected: " in done.stdout
+    assert _gets(url) == {"GET /tailored-gen/projects": 2, "GET /tailored-gen/datasets": 1,
+                          "GET /tailored-gen/models": 1}
+    plan = run_bria("plan", "--detailed-exitcode", cwd=tmp_path, env={"BRIA_API_URL": url})
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+
+
+def test_apply_lists_again_after_a_probe_made_a_throwaway_project(emulator_server, tmp_path):
+    """A mixed account with no datasets yet needs the throwaway project: the lists read
+    before it are not the refresh's, which reads the account again."""
+    url = emulator_server("--dialect", "mixed", "--token", TOKEN)
+    write_case(tmp_path, FIBO_MANIFEST, {f"images/luna/{n}.png": n for n in range(5)})
+    done = run_bria("apply", "--auto-approve", "--no-wait", cwd=tmp_path, env={"BRIA_API_URL": url})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "API dialect: mixed (detected: " in done.stdout
+    assert _gets(url) == {"GET /tailored-gen/projects": 3, "GET /tailored-gen/datasets": 2,
+                          "GET /tailored-gen/models": 2}

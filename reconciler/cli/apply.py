@@ -33,6 +33,7 @@ from reconciler.cli.session import StateOptions, error, state_options, state_ses
 from reconciler.cli.interrupts import signal_name
 from reconciler.cli.safety import account_options, duplicates_message, mismatch_message, settle_option
 from reconciler.cli.dialect import settle_dialect
+from reconciler.cli.first_reads import FirstReads
 from reconciler.cli.waiting import DEFAULT_REFRESH_TIMEOUT, refresh_timeout_option, within_deadline
 from reconciler.executor import ConsoleReporter, apply_plan, resolve_leftovers, stale_reason
 from reconciler.executor.context import DEFAULT_PARALLELISM, RunConfig
@@ -190,17 +191,24 @@ async def _apply(plan_manifest: Manifest, manifest: Manifest, store: StateStore,
                 if isinstance(the_plan, int):
                     return the_plan
             # Before anything changes: the API dialect, configured or detected (a stale saved
-            # plan is refused above without a single call).
-            refused, note = await settle_dialect(client, plan_manifest)
-            if note is not None:
-                console.print(clean_text(note), markup=False, highlight=False)
-            if refused is not None:
-                _err(refused)
-                return exitcodes.ERROR
-            if saved is None:
-                state, the_plan, live = await _make_plan(plan_manifest, state, client, store, options, console)
-                if isinstance(the_plan, int):
-                    return the_plan
+            # plan is refused above without a single call). The probe's list calls are the
+            # refresh's too (cli/first_reads.py).
+            first_reads = FirstReads(client) if saved is None else None
+            try:
+                refused, note = await settle_dialect(client, plan_manifest, lists=first_reads)
+                if note is not None:
+                    console.print(clean_text(note), markup=False, highlight=False)
+                if refused is not None:
+                    _err(refused)
+                    return exitcodes.ERROR
+                if saved is None:
+                    state, the_plan, live = await _make_plan(plan_manifest, state, client, store, options, console,
+                                                             first_reads)
+                    if isinstance(the_plan, int):
+                        return the_plan
+            finally:
+                if first_reads is not None:
+                    first_reads.cancel()     # list calls a refused run never read
             if the_plan.blocking_duplicates and not options.allow_duplicates:
                 _err(duplicates_message(the_plan.blocking_duplicates))
                 return exitcodes.REFUSED
@@ -236,7 +244,8 @@ async def _check_saved(saved: Plan, manifest: Manifest, state: State, client: Br
 
 
 async def _make_plan(manifest: Manifest, state: State, client: BriaApi, store: StateStore, options: ApplyOptions,
-                     console: Console) -> tuple[State, Plan | int, LiveView | None]:
+                     console: Console, first_reads: FirstReads | None = None
+                     ) -> tuple[State, Plan | int, LiveView | None]:
     from reconciler.cli.refresh import absorb_into_state
     from reconciler.executor.import_preview import ImportProblem, pending_import_records
     from reconciler.planner import PlanError, plan as make_plan
@@ -248,6 +257,8 @@ async def _make_plan(manifest: Manifest, state: State, client: BriaApi, store: S
     if refusal:
         _err(refusal)
         return state, exitcodes.ERROR, None
+    if first_reads is not None and state.journal:
+        first_reads.shareable = False   # resolving leftovers may adopt or delete: list afresh
     left = await resolve_leftovers(state, client=client, store=store, manifest=manifest, config=options.run)
     state = left.state
     for note in left.notes:
@@ -256,7 +267,8 @@ async def _make_plan(manifest: Manifest, state: State, client: BriaApi, store: S
         _err(f"{len(left.undecided)} earlier call(s) could not be decided (above); nothing was planned, so nothing "
              f"is duplicated. Re-run to resolve them")
         return state, exitcodes.PARTIAL, None
-    live = await within_deadline(refresh(client, state), client.stats, options.refresh_timeout)
+    reads = first_reads if first_reads is not None and first_reads.shareable else client
+    live = await within_deadline(refresh(reads, state), client.stats, options.refresh_timeout)
     refusal = mismatch_message(state, live, resolve_endpoint(manifest), options.accept_missing)
     if refusal:
         _err(refusal)

@@ -10,9 +10,10 @@ from reconciler.cli.common import resolve_dialect
 from reconciler.model import Manifest
 
 
-async def settle_dialect(client: Any, manifest: Manifest) -> tuple[str | None, str | None]:
+async def settle_dialect(client: Any, manifest: Manifest, lists: Any = None) -> tuple[str | None, str | None]:
     """Set `client.dialect`; returns (why the run must stop or None, a note for the user:
-    the detected dialect and its evidence, or None when it was configured)."""
+    the detected dialect and its evidence, or None when it was configured). `lists`: the
+    run's shared list calls (`cli.first_reads.FirstReads`), if any."""
     from reconciler import probe
 
     dialect = resolve_dialect(manifest)
@@ -21,7 +22,9 @@ async def settle_dialect(client: Any, manifest: Manifest) -> tuple[str | None, s
     if dialect is None and not manifest.datasets:
         return None, None   # nothing dialect-specific to send (e.g. `bria destroy`): no probing
     if dialect is None:
-        result = await probe.detect(client)
+        result = await probe.detect(client, lists=lists)
+        if result.throwaway_project is not None and lists is not None:
+            lists.shareable = False       # the lists were read before the throwaway project
         if result.dialect is None:
             return result.problem or "the account's API dialect could not be detected; set api.dialect", None
         dialect, how = result.dialect, f"detected: {result.explanation()}"

@@ -1,0 +1,63 @@
+"""The three list calls that start `bria apply`, made once and shared.
+
+Detecting the API dialect lists projects and datasets, and the refresh that follows lists
+projects, datasets and models. Made one after the other that is three rounds of latency
+before planning; here the first list call starts all three at once, and the probe and the
+refresh each take the same answers: one round. The answers are as fresh as the refresh's
+own would be — no API call is made between them (the caller stops sharing when one is:
+a probe's throwaway project, or leftover journal entries resolved before the refresh).
+
+Only the list calls are shared; every other read goes to the client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+LISTS = ("list_projects", "list_datasets", "list_models")
+
+
+class FirstReads:
+    """A `refresh.ReadClient` (and the probe's list reader) over `client`."""
+
+    def __init__(self, client: Any):
+        self._client = client
+        self._answers: dict[str, asyncio.Future[Any]] = {}
+        self.shareable = True      # False once an API call may have changed what the lists say
+
+    def _answer(self, method: str) -> asyncio.Future[Any]:
+        if not self._answers:
+            for name in LISTS:
+                task = asyncio.ensure_future(getattr(self._client, name)())
+                task.add_done_callback(_retrieve)   # a run that stops early never awaits some
+                self._answers[name] = task
+        return self._answers[method]
+
+    async def list_projects(self) -> list[dict[str, Any]]:
+        return await asyncio.shield(self._answer("list_projects"))
+
+    async def list_datasets(self) -> list[dict[str, Any]]:
+        return await asyncio.shield(self._answer("list_datasets"))
+
+    async def list_models(self) -> list[dict[str, Any]]:
+        return await asyncio.shield(self._answer("list_models"))
+
+    async def get_project(self, project_id: int) -> dict[str, Any]:
+        return await self._client.get_project(project_id)
+
+    async def get_dataset(self, dataset_id: int, max_images: int | None = None) -> dict[str, Any]:
+        return await self._client.get_dataset(dataset_id, max_images)
+
+    async def get_model(self, model_id: int) -> dict[str, Any]:
+        return await self._client.get_model(model_id)
+
+    def cancel(self) -> None:
+        """Stop list calls nobody will read (the run ended before its refresh)."""
+        for task in self._answers.values():
+            task.cancel()
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
