@@ -69,6 +69,9 @@ def _fingerprint(st: os.stat_result) -> _Fingerprint:
 
 
 class LocalStateStore:
+    # An flock is held until this process lets go or exits: `check_lock` has nothing to check.
+    lock_can_be_lost = False
+
     def __init__(self, path: Path, *, lock_timeout: float = 0.0):
         self.path = Path(path).absolute()
         self.backup_path = self.path.with_name(self.path.name + ".backup")

@@ -101,5 +101,7 @@ class StateStore(Protocol):
         ...
 
     def check_lock(self) -> None:
-        """Raise LockLost if the backend's lock is no longer held (no-op where it cannot be lost)."""
+        """Raise LockLost if the backend's lock is no longer held (no-op where it cannot be lost;
+        such a store says so with a class attribute `lock_can_be_lost = False`, and the executor
+        then does not call this before each mutating call)."""
         ...
