@@ -88,7 +88,6 @@ class LocalStateStore:
         self._changes_clean = True
         self._marked = False       # the state file carries the pending-changes mark
         self._appender = ChangeAppender(self.changes_path)
-        self._replaced = False    # whether this store has rewritten the state file yet
 
     def describe(self) -> str:
         return f"local state file {self.path}"
@@ -245,11 +244,6 @@ class LocalStateStore:
         head, seen = self._head, self._seen
         if not self._lock.held or head is None or seen is None or seen.fingerprint is None or not self._changes_clean:
             return False
-        if not self._replaced:
-            # The first write of a run rewrites the file: that proves it can be replaced (an
-            # immutable state file stops the run here, before any API call, instead of making
-            # the fold at unlock fail, silently, run after run). O(state) once per run.
-            return False
         if new.serial != head.serial + 1 or new.lineage != head.lineage or seen.serial != head.serial:
             return False
         return should_append(self._snapshot_bytes, seen.changes[1] if seen.changes else 0)
@@ -260,7 +254,6 @@ class LocalStateStore:
         stored = replace(state, format_version=PENDING_CHANGES_FORMAT_VERSION) if marked else state
         data = self._encoder.encode(stored).encode("utf-8")
         fingerprint = self._replace_atomically(data)
-        self._replaced = True
         self._appender.remove()
         self._seen = _Seen(state.serial, fingerprint)
         self._snapshot_bytes, self._changes_clean, self._marked = len(data), True, marked
