@@ -204,9 +204,9 @@ def scenario_e(workdir: Path, quick: bool) -> list[Row]:
 
 
 def scenario_p(workdir: Path, quick: bool) -> list[Row]:
-    """--parallelism 4, 8, 16, 32: apply one 200-image dataset (1024 px), 100 ms latency"""
+    """--parallelism 4, 8, 16, 32, 64: apply one 200-image dataset (1024 px), 100 ms latency"""
     return _apply_rows(workdir, quick, label="p", latency_ms=100, rate_limit=None, image_size=1024,
-                       noisy=False, repeats=3, target="fastest is the default", parallelisms=(4, 8, 16, 32))
+                       noisy=False, repeats=3, target="fastest is the default", parallelisms=(4, 8, 16, 32, 64))
 
 
 def scenario_s(workdir: Path, quick: bool) -> list[Row]:
