@@ -142,3 +142,20 @@ def test_apply_lists_again_after_a_probe_made_a_throwaway_project(emulator_serve
     assert "API dialect: mixed (detected: " in done.stdout
     assert _gets(url) == {"GET /tailored-gen/projects": 3, "GET /tailored-gen/datasets": 2,
                           "GET /tailored-gen/models": 2}
+
+
+def test_apply_lists_afresh_when_leftover_entries_are_resolved_first(emulator_server, tmp_path):
+    """Resolving an interrupted run's journal entries may adopt or delete objects, so the
+    refresh after it does not reuse the lists the dialect probe read before it."""
+    from reconciler.state.local import LocalStateStore
+
+    url = emulator_server("--token", TOKEN)
+    write_case(tmp_path, luna_yaml(), {f"images/luna/{n}.png": n for n in range(3)})
+    killed = run_bria("apply", "--auto-approve", "--no-wait", cwd=tmp_path,
+                      env={"BRIA_API_URL": url, "BRIA_TEST_KILL_AFTER_CALLS": "4"})
+    assert killed.returncode == -9, killed.stdout + killed.stderr
+    assert (LocalStateStore(tmp_path / "state" / "bria.json").read()).journal   # a leftover entry
+    httpx.post(url.removesuffix("/v1") + "/_emulator/stats/reset")
+    done = run_bria("apply", "--auto-approve", "--no-wait", cwd=tmp_path, env={"BRIA_API_URL": url})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert _gets(url)["GET /tailored-gen/datasets"] == 2      # the probe's, then the refresh's own
