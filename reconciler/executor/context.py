@@ -13,9 +13,11 @@ from reconciler.executor.holder import StateHolder
 from reconciler.executor.progress import Reporter
 from reconciler.model import Manifest
 
-# 16: measured on 2 cores (benchmarks scenario p, 100 ms latency) 1.6x faster than 8; 32 was
+# 16: measured on 2 cores (benchmarks scenario p, 100 ms latency) 1.5x faster than 8; 32 was
 # faster again without a rate limit but, under one, no faster and with twice the 429s of its
 # opening burst (benchmarks/pacing_sim.py), and twice the calls left in doubt by a crash.
+# Re-measured once an upload cost half the CPU (no longer CPU-bound at 64 on 2 cores): 8 4.05 s,
+# 16 2.75 s, 32 2.08 s, 64 1.88 s without a limit — the reasons above still choose 16.
 DEFAULT_PARALLELISM = 16
 
 
