@@ -12,8 +12,11 @@ Order of work, so that a bad dataset costs little:
    is a warning naming it: its caption is not used;
 2. count: more than 200 images is reported at once, without hashing or decoding any file;
 3. only then hash and check the images (through the HashCache; all of a dataset's files at
-   once, see `inspect_images`), read sidecar captions, and report sizes the API would
+   once, see `inspect_with_captions`), read sidecar captions (on the same pool), and report sizes the API would
    refuse and the same content listed twice.
+
+`DatasetsAhead` does steps 1–2 for every dataset of a manifest before its schema is checked
+and starts step 3's reading on the pool, so that reading overlaps the rest of the loading.
 """
 
 from __future__ import annotations
@@ -24,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.diagnostics import Diagnostic, SourceRange, error, warning
-from reconciler.images import (IMAGE_SUFFIXES, HashCache, ImageInfo, ImageProblem, image_spec,
-                               inspect_images, list_folder, orphaned_sidecars, relative_posix,
+from reconciler.images import (IMAGE_SUFFIXES, Caption, CaptionReader, HashCache, ImageInfo, ImageProblem,
+                               ReadAhead, Unread, image_spec, inspect_with_captions, list_folder, orphaned_sidecars, relative_posix,
                                sidecar_caption, sidecar_path, size_problem)
 from reconciler.json_captions import compact_json, json_sidecar_caption, parse_json_object
 from reconciler.limits import MAX_IMAGES_PER_DATASET
@@ -132,8 +135,9 @@ class _Collector:
         if not path.is_dir():
             self.fail(f"{raw!r} is not a folder (use `file:` for a single image)", field)
             return []
+        symlinks: set[Path] = set()
         try:
-            files = list_folder(path, recursive)
+            files = list_folder(path, recursive, symlinks)
         except OSError as exc:
             self.fail(f"cannot list folder {raw!r}: {exc.strerror}", field)
             return []
@@ -144,7 +148,7 @@ class _Collector:
         self.report_orphans(path, recursive, files, field)
         # The folder itself resolved inside the root, so only symlinked files can leave it.
         return [_Candidate(f, None, False, field, source) for f in files
-                if not f.is_symlink() or self.inside(self.rel(f), f, field)]
+                if f not in symlinks or self.inside(self.rel(f), f, field)]
 
     def report_orphans(self, folder: Path, recursive: bool, images: list[Path], field: FieldPath) -> None:
         try:
@@ -155,15 +159,25 @@ class _Collector:
             self.warn(f"{self.rel(orphan)} is a caption file with no image of the same name beside it "
                       f"(was its image renamed or moved?); it is not used", field)
 
+    def caption_reader(self, candidate: _Candidate) -> CaptionReader | None:
+        """How this candidate's sidecar caption is read; None when its entry gives one."""
+        if candidate.inline_caption is not None:
+            return None
+        return json_sidecar_caption if self.fibo else sidecar_caption
+
     def check(self, candidate: _Candidate, inspected: ImageInfo | ImageProblem,
-              increase_resolution: bool) -> ImageSpec | None:
+              increase_resolution: bool, read: Caption = Unread.CAPTION) -> ImageSpec | None:
+        """The ImageSpec, or None and a diagnostic. `read` is the sidecar caption when the
+        pool read it already (see `inspect_with_captions`)."""
         rel = self.rel(candidate.path)
         try:
             if isinstance(inspected, ImageProblem):
                 raise inspected
             info = inspected
-            read_sidecar = json_sidecar_caption if self.fibo else sidecar_caption
-            sidecar = None if candidate.inline_caption is not None else read_sidecar(candidate.path)
+            reader = self.caption_reader(candidate)
+            sidecar = None if reader is None else reader(candidate.path) if read is Unread.CAPTION else read
+            if isinstance(sidecar, ImageProblem):
+                raise sidecar
         except ImageProblem as problem:
             self.fail(f"{rel} {problem}", candidate.field, candidate.source)
             return None
@@ -181,26 +195,47 @@ class _Collector:
         return image_spec(candidate.path, self.root, info, caption, origin, candidate.source)
 
 
-def collect_dataset_images(key: str, dataset: dict[str, Any], root: Path, source_map: SourceMap,
-                           cache: HashCache | None = None) -> DatasetImages:
-    """Resolve and check the `images:` of a schema-valid dataset. `root` must be resolved.
-    A dataset with `visual_schema` is FIBO: its captions are JSON."""
+@dataclass(frozen=True)
+class Resolution:
+    """A dataset's entries resolved to files (step 1 and 2 of the module doc), not yet read."""
+    collector: _Collector
+    candidates: list[_Candidate]
+    too_many: bool
+
+
+def resolve_dataset_images(key: str, dataset: dict[str, Any], root: Path, source_map: SourceMap) -> Resolution:
+    """Resolve a dataset's `images:` entries to files and count them; reads no file contents."""
     collector = _Collector(key, root, source_map, fibo="visual_schema" in dataset)
     candidates: list[_Candidate] = []
     for index, entry in enumerate(dataset.get("images") or []):
         candidates.extend(collector.entry(index, entry))
     candidates = _file_entries_win(candidates)
-    if len(candidates) > MAX_IMAGES_PER_DATASET:
+    too_many = len(candidates) > MAX_IMAGES_PER_DATASET
+    if too_many:
         collector.fail(f"dataset has {len(candidates)} images; the API accepts at most "
                        f"{MAX_IMAGES_PER_DATASET} per dataset (split it into several datasets)",
                        ("datasets", key, "images"))
+    return Resolution(collector, candidates, too_many)
+
+
+def collect_dataset_images(key: str, dataset: dict[str, Any], root: Path, source_map: SourceMap,
+                           cache: HashCache | None = None, ahead: DatasetsAhead | None = None) -> DatasetImages:
+    """Resolve and check the `images:` of a schema-valid dataset. `root` must be resolved.
+    A dataset with `visual_schema` is FIBO: its captions are JSON. `ahead`, when it resolved
+    this very dataset already, spares resolving it again and holds its files' reads."""
+    resolution = ahead.resolution(key, dataset) if ahead is not None else None
+    resolution = resolution or resolve_dataset_images(key, dataset, root, source_map)
+    collector, candidates = resolution.collector, resolution.candidates
+    if resolution.too_many:
         return DatasetImages((), collector.diagnostics, len(candidates))
     increase_resolution = bool(dataset.get("increase_resolution", True))
     specs: list[ImageSpec] = []
     first_by_sha: dict[str, ImageSpec] = {}
-    inspected = inspect_images([candidate.path for candidate in candidates], cache)
-    for candidate, facts in zip(candidates, inspected):
-        spec = collector.check(candidate, facts, increase_resolution)
+    inspected = inspect_with_captions([candidate.path for candidate in candidates],
+                                      [collector.caption_reader(candidate) for candidate in candidates],
+                                      cache, ahead.reads if ahead is not None else None)
+    for candidate, (facts, caption) in zip(candidates, inspected):
+        spec = collector.check(candidate, facts, increase_resolution, caption)
         if spec is None:
             continue
         first = first_by_sha.get(spec.sha256)
@@ -212,6 +247,46 @@ def collect_dataset_images(key: str, dataset: dict[str, Any], root: Path, source
         first_by_sha[spec.sha256] = spec
         specs.append(spec)
     return DatasetImages(tuple(specs), collector.diagnostics, len(candidates))
+
+
+class DatasetsAhead:
+    """Every dataset of a manifest resolved, and its files being read on the pool, before the
+    manifest's schema is checked (the schema check and the checks of other resources then
+    overlap the reading). Only datasets whose `images:` already have the shape the schema
+    requires are resolved here; `collect_dataset_images` uses a resolution only for the very
+    dataset object it was made from, so what is reported is exactly what it would find itself.
+    A dataset the schema refuses is not checked, and its reads are dropped by `cancel`."""
+
+    def __init__(self, data: Any, root: Path, source_map: SourceMap, cache: HashCache | None):
+        self.reads = ReadAhead()
+        self._resolved: dict[str, tuple[dict[str, Any], Resolution]] = {}
+        datasets = data.get("datasets") if isinstance(data, dict) else None
+        for key, dataset in (datasets.items() if isinstance(datasets, dict) else ()):
+            if isinstance(key, str) and _resolvable(dataset):
+                resolution = resolve_dataset_images(key, dataset, root, source_map)
+                self._resolved[key] = (dataset, resolution)
+                if not resolution.too_many:
+                    candidates = resolution.candidates
+                    self.reads.start([candidate.path for candidate in candidates],
+                                     [resolution.collector.caption_reader(candidate) for candidate in candidates], cache)
+
+    def resolution(self, key: str, dataset: dict[str, Any]) -> Resolution | None:
+        made_from, resolution = self._resolved.pop(key, (None, None))
+        return resolution if made_from is dataset else None
+
+    def cancel(self) -> None:
+        self.reads.cancel()
+
+
+def _resolvable(dataset: Any) -> bool:
+    """`images:` entries of the shape `_Collector.entry` reads (the schema's, loosely)."""
+    images = dataset.get("images") if isinstance(dataset, dict) else None
+    return isinstance(images, list) and all(
+        isinstance(entry, dict) and len({"folder", "file"} & entry.keys()) == 1
+        and isinstance(entry.get("folder", entry.get("file")), str)
+        and isinstance(entry.get("recursive", False), bool)
+        and isinstance(entry.get("caption"), (str, dict, type(None)))
+        for entry in images)
 
 
 def _file_entries_win(candidates: list[_Candidate]) -> list[_Candidate]:

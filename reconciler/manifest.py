@@ -25,7 +25,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from reconciler.dataset_images import collect_dataset_images
+from reconciler.dataset_images import DatasetsAhead, collect_dataset_images
 from reconciler.diagnostics import Diagnostic, SourceRange, error, has_errors, warning
 from reconciler.images import HashCache
 from reconciler.json_captions import compact_json, read_schema_file
@@ -35,7 +35,6 @@ from reconciler.model import (address, AUTO_PREFIX, AUTO_SCHEMA, FIBO_FAMILY, FI
                               DatasetSpec, EmulatorOptions, ImageSpec, Manifest, ModelSpec, ProjectSpec,
                               StateConfig)
 from reconciler.samples_spec import check_samples, samples_spec
-from reconciler.schema_errors import schema_diagnostics
 from reconciler.state.local import state_path_problem
 from reconciler.yamlsource import FieldPath, SourceMap, json_path, load_yaml
 
@@ -68,15 +67,23 @@ def load_manifest(path: Path, *, hash_cache: HashCache | None = None
     diagnostics = list(document.diagnostics)
     if document.data is None:
         return None, diagnostics
-    schema_found = schema_diagnostics(document.data, document.source_map)
-    diagnostics += [problem.diagnostic for problem in schema_found]
-    data = document.data
-    if not isinstance(data, dict):
-        return None, diagnostics
     root = path.absolute().parent.resolve()
-    blocking = [problem.path for problem in schema_found if not problem.harmless]
-    checker = _Checker(data, document.source_map, root, blocking, hash_cache)
-    diagnostics += checker.run()
+    # Images are read on a pool from here on, while the schema (jsonschema is imported only
+    # now, for the same reason) and the other resources are checked.
+    ahead = DatasetsAhead(document.data, root, document.source_map, hash_cache)
+    try:
+        from reconciler.schema_errors import schema_diagnostics
+
+        schema_found = schema_diagnostics(document.data, document.source_map)
+        diagnostics += [problem.diagnostic for problem in schema_found]
+        data = document.data
+        if not isinstance(data, dict):
+            return None, diagnostics
+        blocking = [problem.path for problem in schema_found if not problem.harmless]
+        checker = _Checker(data, document.source_map, root, blocking, hash_cache, ahead)
+        diagnostics += checker.run()
+    finally:
+        ahead.cancel()
     diagnostics += _state_path_diagnostics(data, document.source_map, root / path.name, root, blocking)
     blocks, block_problems = check_blocks(data, document.source_map, _declared(data), blocking)
     diagnostics += block_problems
@@ -138,8 +145,10 @@ class _Checker:
     """Semantic checks over a schema-checked document (skipping resources the schema refused)."""
 
     def __init__(self, data: dict[str, Any], source_map: SourceMap, root: Path,
-                 schema_error_paths: list[FieldPath], hash_cache: HashCache | None):
+                 schema_error_paths: list[FieldPath], hash_cache: HashCache | None,
+                 ahead: DatasetsAhead | None = None):
         self.data = data
+        self.ahead = ahead
         self.map = source_map
         self.root = root
         self.cache = hash_cache
@@ -223,7 +232,7 @@ class _Checker:
             self.fail(base + ("complete",), "complete: true needs at least one image (the API "
                       "refuses to complete an empty dataset)", addr,
                       at_key=base + ("complete",) if "complete" in dataset else base)
-        found = collect_dataset_images(key, dataset, self.root, self.map, self.cache)
+        found = collect_dataset_images(key, dataset, self.root, self.map, self.cache, self.ahead)
         self.diagnostics += found.diagnostics
         self.images[key] = found.images
         if family == FIBO_FAMILY:

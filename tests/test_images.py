@@ -15,7 +15,7 @@ from fixtures_manifest import image_bytes, write_image, write_many_pngs
 
 from reconciler.images import (JPEG_TAIL, HashCache, ImageInfo, ImageProblem, default_cache_path,
                                inspect_image, inspect_images, list_folder, relative_posix,
-                               sidecar_caption, size_problem)
+                               sidecar_caption, size_problem, unchanged_since_hashed)
 from reconciler.manifest import load_manifest
 
 MANIFEST = """\
@@ -110,6 +110,16 @@ def test_sidecar_captions(tmp_path: Path) -> None:
         sidecar_caption(image)
 
 
+def test_sidecar_caption_reads_newlines_as_a_text_mode_read_does(tmp_path: Path) -> None:
+    """Captions are read as bytes for speed; the text must be what `read_text` gives (CRLF
+    and CR become LF), or a Windows-edited caption would look changed."""
+    image = tmp_path / "a.png"
+    for raw in (b"line one\r\nline two\r\n", b"old mac\rstyle\r", b"mixed\r\n\rand\n\nlf", b"\xef\xbb\xbfbom\r\nx"):
+        (tmp_path / "a.txt").write_bytes(raw)
+        assert sidecar_caption(image) == ((tmp_path / "a.txt").read_text(encoding="utf-8-sig").strip() or None)
+        assert "\r" not in sidecar_caption(image)
+
+
 def test_hash_cache_hits_only_for_unchanged_files(tmp_path: Path) -> None:
     path = write_image(tmp_path / "a.png", 300, 300)
     cache = HashCache(tmp_path / "cache.json")
@@ -173,6 +183,10 @@ def test_five_thousand_images_fail_fast_without_reading_them(tmp_path: Path) -> 
         f"{manifest_path}:8:5: error: $.datasets.d.images: dataset has 5000 images; the API "
         "accepts at most 200 per dataset (split it into several datasets)"]
     assert (cache.stats.misses, cache.stats.hits, cache.stats.bytes_hashed) == (0, 0, 0)
+    # Nor read ahead of the checks (this process hashed none of them):
+    for name in ("img_00000.png", "img_00001.png", "img_02500.png"):
+        path = tmp_path / "images" / name
+        assert unchanged_since_hashed(path, hashlib.sha256(path.read_bytes()).hexdigest()) is None
     assert elapsed < 5.0, elapsed     # ~0.2 s: a folder listing, not 5000 reads
 
 
@@ -319,3 +333,34 @@ def test_a_camera_mpo_jpeg_is_accepted_as_jpeg(tmp_path):
         assert im.format == "MPO"          # the case this test is about
     facts = inspect_image(path)
     assert (facts.width, facts.height, facts.format) == (640, 480, "JPEG")
+
+
+def test_images_are_read_ahead_of_the_checks_and_reported_only_for_checked_datasets(tmp_path: Path) -> None:
+    """Every dataset's files are read on the pool as soon as the YAML is parsed; what is
+    reported is still only what the checks of schema-valid datasets find, once each."""
+    for i in range(3):
+        write_image(tmp_path / "good" / f"g{i}.png", 300, 300)
+    (tmp_path / "good" / "g0.txt").write_text("a caption\r\n")
+    write_image(tmp_path / "bad" / "b0.png", 300, 300)
+    (tmp_path / "bad" / "broken.png").write_bytes(b"not an image")
+    (tmp_path / "bria.yaml").write_text(
+        "version: 1\nprojects:\n  p: {name: P, ip_type: other, ip_medium: illustration}\ndatasets:\n"
+        "  good:\n    project: p\n    name: Good\n    images:\n      - folder: good\n"
+        "  refused:\n    project: p\n    name: [Refused]\n    images:\n      - folder: bad\n")
+    cache = HashCache(None)
+    manifest, diagnostics = load_manifest(tmp_path / "bria.yaml", hash_cache=cache)
+    assert manifest is None
+    assert [d.message for d in diagnostics if "broken" in d.message] == []    # the refused dataset is not checked
+    assert [d.path for d in diagnostics] == ["$.datasets.refused.name"]
+    assert (cache.stats.misses, cache.stats.bytes_hashed) == (3, sum(p.stat().st_size for p in (tmp_path / "good").glob("*.png")))
+    (tmp_path / "bria.yaml").write_text((tmp_path / "bria.yaml").read_text().replace("[Refused]", "Refused"))
+    manifest, diagnostics = load_manifest(tmp_path / "bria.yaml", hash_cache=cache)
+    assert [d.message for d in diagnostics] == ["bad/broken.png is not a JPEG, PNG or WEBP image (its content is not a "
+                                                "recognised image)"]
+    (tmp_path / "bad" / "broken.png").unlink()
+    manifest, diagnostics = load_manifest(tmp_path / "bria.yaml", hash_cache=HashCache(None))
+    assert manifest is not None, diagnostics
+    good = {image.rel_path: image for image in manifest.datasets["good"].images}
+    assert good["good/g0.png"].caption == "a caption" and good["good/g1.png"].caption is None
+    assert [image.sha256 for image in manifest.datasets["refused"].images] == [
+        hashlib.sha256((tmp_path / "bad" / "b0.png").read_bytes()).hexdigest()]
