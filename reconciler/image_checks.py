@@ -80,13 +80,16 @@ class ReadImage:
 
 def ignore_bomb_warnings() -> None:
     """Past Pillow's limit (~179 Mpx) opening raises DecompressionBombError; between ~89 and
-    ~179 Mpx it only warns, and such photos are legitimate inputs. Call from the main thread
-    before reading on a pool (`warnings.catch_warnings` is not thread-safe); re-adding the
-    same filter replaces it, so calling it per batch is cheap and survives a test harness that
-    resets the filters."""
-    from PIL import Image
+    ~179 Mpx it only warns (DecompressionBombWarning, a RuntimeWarning), and such photos are
+    legitimate inputs. Call from the main thread before reading on a pool
+    (`warnings.catch_warnings` is not thread-safe); re-adding the same filter replaces it, so
+    calling it per batch is cheap and survives a test harness that resets the filters. The
+    filter names Pillow's message, not its class, so that setting it does not import Pillow
+    (plain JPEGs never need it)."""
+    warnings.filterwarnings("ignore", message=_BOMB_WARNING, category=RuntimeWarning)
 
-    warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
+_BOMB_WARNING = r"Image size \(\d+ pixels\) exceeds limit of \d+ pixels"
 
 
 def read_image_and_caption(path: Path, read_caption: CaptionReader | None) -> ReadImage:

@@ -78,3 +78,31 @@ def test_validate_imports_no_http_client_nor_emulator(tmp_path) -> None:
 def test_the_api_client_does_not_import_httpx_command_line_dependencies() -> None:
     modules = _modules_after("import reconciler.api")
     assert "httpx" in modules and _loaded(modules, ("rich", "pygments")) == []
+
+
+def test_loading_code_imports_no_schema_validator_before_images_are_being_read() -> None:
+    """jsonschema (~30 ms) is imported inside `load_manifest`, after the image reads started,
+    so that a cold plan imports it while the pool hashes; the state codec imports it on use."""
+    modules = _modules_after("import reconciler.manifest, reconciler.state.local, reconciler.images")
+    assert _loaded(modules, ("jsonschema", "PIL", "httpx")) == []
+
+
+def test_validate_opens_pillow_only_for_images_it_must_read(tmp_path) -> None:
+    """Plain JPEGs are checked without Pillow (~10 ms to import), and cached images are not
+    opened at all."""
+    from fixtures_manifest import image_bytes
+
+    (tmp_path / "images").mkdir()
+    for i in range(3):
+        (tmp_path / "images" / f"{i}.jpg").write_bytes(image_bytes(600, 600, "JPEG", seed=str(i)))
+    (tmp_path / "bria.yaml").write_text("version: 1\nprojects:\n  p:\n    name: P\n    ip_type: other\n"
+                                        "    ip_medium: photography\ndatasets:\n  d:\n    project: p\n    name: D\n"
+                                        "    images:\n      - folder: images\n")
+    validate = ("import os, sys\n"
+                f"os.chdir({str(tmp_path)!r})\nsys.argv = ['bria', 'validate']\n"
+                "import reconciler.cli\n"
+                "try:\n    reconciler.cli.main()\nexcept SystemExit as exc:\n    assert exc.code == 0, exc.code")
+    assert _loaded(_modules_after(validate), ("PIL",)) == []        # plain JPEGs: no Pillow at all
+    (tmp_path / "images" / "3.png").write_bytes(image_bytes(600, 600, "PNG", seed="3"))
+    assert "PIL.PngImagePlugin" in _modules_after(validate)          # a PNG is verified by Pillow
+    assert _loaded(_modules_after(validate), ("PIL",)) == []          # all four from the cache now

@@ -26,13 +26,14 @@ import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from reconciler.state.model import (PENDING_CHANGES_FORMAT_VERSION, STATE_FORMAT_VERSION, DatasetRecord, State,
                                     migrate_v1)
 from reconciler.state.store import StateError
+
+if TYPE_CHECKING:
+    import jsonschema
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "state.schema.json"
 _INDENT = "  "
@@ -120,6 +121,8 @@ def encode_state(state: State) -> str:
 def state_validator() -> jsonschema.protocols.Validator:
     # The schema itself is checked against its metaschema by tests/test_state_schema.py, not
     # on every read: that check costs ~50 ms of CPU, a sixth of a small `bria plan`.
+    import jsonschema  # here: importing the state store (as `bria validate` does) need not cost ~30 ms
+
     return jsonschema.validators.validator_for(_schema())(_schema())
 
 
