@@ -3,13 +3,15 @@
 Starts `bria emulator serve` on loopback with set latency and rate limits, runs `bria` as a
 separate process, and prints one table: wall time, the lower bound the emulator's settings
 allow, their ratio, requests sent, 429s received and the peak RSS of the `bria` process.
+The package's bytecode is compiled first, as an install does.
 
 Scenarios (issue 7):
   a  apply one 200-image dataset (images >= 1024 px), 100 ms latency, no rate limit
   b  the same with a 600 requests/minute per-endpoint limit
   c  sequential baseline: one upload at a time with a 500 ms pause (the vendor guide's way)
-  d  no-change plan on 25 datasets x 200 images, cold (no hash cache) and warm;
-     plus `sha256sum` over the same files for comparison
+  d  no-change plan on 25 datasets x 200 images, cold (no hash cache) and warm; bound:
+     single-threaded hashlib (read + sha256 only, benchmarks/hashlib_baseline.py) over the
+     same files, interleaved; `sha256sum` in the note
   e  peak memory applying 200 images of ~2 MB each
 """
 

@@ -28,8 +28,9 @@ from typing import Any
 
 from reconciler.diagnostics import Diagnostic, SourceRange, error, warning
 from reconciler.images import (IMAGE_SUFFIXES, Caption, CaptionReader, HashCache, ImageInfo, ImageProblem,
-                               ReadAhead, Unread, image_spec, inspect_with_captions, list_folder, orphaned_sidecars, relative_posix,
-                               sidecar_caption, sidecar_path, size_problem)
+                               ReadAhead, Unread, image_spec, inspect_with_captions, list_folder, no_sidecar,
+                               orphaned_sidecars, relative_posix, sidecar_caption, sidecar_may_exist, sidecar_path,
+                               size_problem)
 from reconciler.json_captions import compact_json, json_sidecar_caption, parse_json_object
 from reconciler.limits import MAX_IMAGES_PER_DATASET
 from reconciler.model import ImageSpec, address
@@ -43,6 +44,7 @@ class _Candidate:
     from_file_entry: bool               # named by a `file:` entry (else found in a `folder:`)
     field: FieldPath                    # path of the entry's folder/file value in the manifest
     source: SourceRange
+    sidecar_listed: bool | None = None  # whether its folder's listing shows a .txt sidecar; None: unknown
 
 
 @dataclass(frozen=True)
@@ -145,25 +147,30 @@ class _Collector:
             where = " or its sub-folders" if recursive else ""
             self.fail(f"image folder {raw!r}{where} has no images ({', '.join(IMAGE_SUFFIXES)})", field)
             return []
-        self.report_orphans(path, recursive, files, field)
+        listed = self.report_orphans(path, recursive, files, field)
         # The folder itself resolved inside the root, so only symlinked files can leave it.
-        return [_Candidate(f, None, False, field, source) for f in files
-                if f not in symlinks or self.inside(self.rel(f), f, field)]
+        return [_Candidate(f, None, False, field, source, None if listed is None else sidecar_may_exist(f, listed))
+                for f in files if f not in symlinks or self.inside(self.rel(f), f, field)]
 
-    def report_orphans(self, folder: Path, recursive: bool, images: list[Path], field: FieldPath) -> None:
+    def report_orphans(self, folder: Path, recursive: bool, images: list[Path], field: FieldPath) -> set[str] | None:
+        """Warn of orphaned sidecars; the `.txt` names the listing found (None if it failed)."""
+        listed: set[str] = set()
         try:
-            orphans = orphaned_sidecars(folder, recursive, images)
+            orphans = orphaned_sidecars(folder, recursive, images, listed)
         except OSError:
-            return                      # the folder listed a moment ago; a warning is not worth a failure
+            return None                 # the folder listed a moment ago; a warning is not worth a failure
         for orphan in orphans:
             self.warn(f"{self.rel(orphan)} is a caption file with no image of the same name beside it "
                       f"(was its image renamed or moved?); it is not used", field)
+        return listed
 
     def caption_reader(self, candidate: _Candidate) -> CaptionReader | None:
         """How this candidate's sidecar caption is read; None when its entry gives one."""
         if candidate.inline_caption is not None:
             return None
-        return json_sidecar_caption if self.fibo else sidecar_caption
+        if self.fibo:
+            return json_sidecar_caption
+        return no_sidecar if candidate.sidecar_listed is False else sidecar_caption
 
     def check(self, candidate: _Candidate, inspected: ImageInfo | ImageProblem,
               increase_resolution: bool, read: Caption = Unread.CAPTION) -> ImageSpec | None:

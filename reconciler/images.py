@@ -72,20 +72,36 @@ def list_folder(folder: Path, recursive: bool = False, symlinks: set[Path] | Non
     return [path for _, path in sorted(found)]
 
 
-def orphaned_sidecars(folder: Path, recursive: bool, images: Sequence[Path]) -> list[Path]:
+def orphaned_sidecars(folder: Path, recursive: bool, images: Sequence[Path],
+                      listed: set[str] | None = None) -> list[Path]:
     """`.txt` files in `folder` (and its sub-folders when `recursive`, skipping hidden ones as
     `list_folder` does) whose stem no image in `images` shares, sorted. (Compared as text:
-    thousands of images per run, and pathlib objects cost microseconds each.)"""
-    used = {_sidecar_text(str(image)) for image in images}
+    thousands of images per run, and pathlib objects cost microseconds each.) When `listed` is
+    given, every entry whose name ends in `.txt` (any kind: see `sidecar_may_exist`) is added
+    to it, lower-cased."""
+    used = {sidecar_text(str(image)) for image in images}
     found: list[str] = []
     if recursive:
         for dirpath, dirnames, filenames in os.walk(folder):
+            if listed is not None:
+                listed.update(os.path.join(dirpath, n).lower() for n in (*dirnames, *filenames) if n.endswith(".txt"))
             dirnames[:] = [d for d in dirnames if not d.startswith(".")]
             found.extend(os.path.join(dirpath, name) for name in filenames if _is_caption_name(name))
     else:
         with os.scandir(folder) as entries:
-            found.extend(e.path for e in entries if _is_caption_name(e.name) and e.is_file())
+            for e in entries:
+                if listed is not None and e.name.endswith(".txt"):
+                    listed.add(e.path.lower())
+                if _is_caption_name(e.name) and e.is_file():
+                    found.append(e.path)
     return sorted(Path(path) for path in found if path not in used)
+
+
+def sidecar_may_exist(image: Path, listed: set[str]) -> bool:
+    """False when the folder listing `listed` (see `orphaned_sidecars`) shows `image` has no
+    sidecar, so that reading it can be skipped. Compared lower-cased, so that on a
+    case-insensitive file system a sidecar whose name differs in case is still read."""
+    return sidecar_text(str(image)).lower() in listed
 
 
 def _is_caption_name(name: str) -> bool:
@@ -96,7 +112,7 @@ def sidecar_path(image: Path) -> Path:
     return image.with_suffix(".txt")
 
 
-def _sidecar_text(image: str) -> str:
+def sidecar_text(image: str) -> str:
     """`sidecar_path` on a path's text (an image's name always has a suffix)."""
     return os.path.splitext(image)[0] + ".txt"
 
@@ -106,7 +122,7 @@ def sidecar_caption(image: Path) -> str | None:
     Read as bytes and decoded, newlines translated as a text-mode read does (no text-file
     wrapper: this runs once per image)."""
     try:
-        with open(_sidecar_text(str(image)), "rb") as f:
+        with open(sidecar_text(str(image)), "rb") as f:
             text = f.read().decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
     except FileNotFoundError:
         return None
@@ -115,6 +131,11 @@ def sidecar_caption(image: Path) -> str | None:
     except OSError as exc:
         raise ImageProblem(f"has a caption file {sidecar_path(image).name} that cannot be read ({exc.strerror})")
     return text.strip() or None
+
+
+def no_sidecar(image: Path) -> None:
+    """The caption reader for an image whose folder listing shows no sidecar: reads nothing."""
+    return None
 
 
 # --- hashing and checks ---------------------------------------------------------------------
@@ -320,4 +341,4 @@ def image_spec(path: Path, root: Path, info: ImageInfo, caption: str | None,
 __all__ = ["IMAGE_SUFFIXES", "SUPPORTED_FORMATS", "HASH_CHUNK", "JPEG_TAIL", "MIN_SIDE", "MIN_SIDE_WITHOUT_UPSCALE",
            "MAX_IMAGES_PER_DATASET", "ImageProblem", "file_identity", "ImageInfo", "CacheStats", "HashCache",
            "default_cache_path", "inspect_image", "inspect_images", "inspect_with_captions", "ReadAhead", "Unread", "is_image_name", "list_folder", "orphaned_sidecars", "sidecar_caption",
-           "sidecar_path", "size_problem", "image_spec", "relative_posix"]
+           "sidecar_path", "sidecar_text", "sidecar_may_exist", "no_sidecar", "size_problem", "image_spec", "relative_posix"]

@@ -364,3 +364,23 @@ def test_images_are_read_ahead_of_the_checks_and_reported_only_for_checked_datas
     assert good["good/g0.png"].caption == "a caption" and good["good/g1.png"].caption is None
     assert [image.sha256 for image in manifest.datasets["refused"].images] == [
         hashlib.sha256((tmp_path / "bad" / "b0.png").read_bytes()).hexdigest()]
+
+
+@pytest.mark.parametrize("recursive", [False, True])
+def test_sidecars_the_listing_shows_absent_are_not_read_and_the_others_are(tmp_path: Path, recursive: bool) -> None:
+    """Whether a sidecar exists comes from the folder listing (no open per image); anything
+    named like one is still read, so a folder named x.txt is reported as before."""
+    folder = tmp_path / "images" / ("sub" if recursive else "")
+    for name in ("a", "b", "c"):
+        write_image(folder / f"{name}.png", 300, 300)
+    (folder / "a.txt").write_text("caption a")
+    (folder / "c.txt").mkdir()
+    (tmp_path / "bria.yaml").write_text(MANIFEST + ("        recursive: true\n" if recursive else ""))
+    manifest, diagnostics = load_manifest(tmp_path / "bria.yaml")
+    rel = "images/sub/c.png" if recursive else "images/c.png"
+    assert [d.message for d in diagnostics] == [f"{rel} has a caption file c.txt that cannot be read (Is a directory)"]
+    (folder / "c.txt").rmdir()
+    manifest, diagnostics = load_manifest(tmp_path / "bria.yaml")
+    assert manifest is not None, diagnostics
+    assert {image.rel_path.rsplit("/", 1)[1]: image.caption for image in manifest.datasets["d"].images} == {
+        "a.png": "caption a", "b.png": None, "c.png": None}

@@ -12,8 +12,10 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from reconciler.model import Manifest
+if TYPE_CHECKING:       # annotations only: `bria --help` parses --workspace and needs no model (~18 ms)
+    from reconciler.model import Manifest
 
 WORKSPACE_ENV = "BRIA_WORKSPACE"
 DEFAULT = "default"
