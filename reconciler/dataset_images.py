@@ -12,8 +12,8 @@ Order of work, so that a bad dataset costs little:
    is a warning naming it: its caption is not used;
 2. count: more than 200 images is reported at once, without hashing or decoding any file;
 3. only then hash and check the images (through the HashCache; all of a dataset's files at
-   once, see `inspect_with_captions`), read sidecar captions (on the same pool), and report sizes the API would
-   refuse and the same content listed twice.
+   once, see `inspect_with_captions`), read sidecar captions (on the same pool), and report
+   sizes the API would refuse and the same content listed twice.
 
 `DatasetsAhead` does steps 1–2 for every dataset of a manifest before its schema is checked
 and starts step 3's reading on the pool, so that reading overlaps the rest of the loading.

@@ -340,5 +340,7 @@ def image_spec(path: Path, root: Path, info: ImageInfo, caption: str | None,
 
 __all__ = ["IMAGE_SUFFIXES", "SUPPORTED_FORMATS", "HASH_CHUNK", "JPEG_TAIL", "MIN_SIDE", "MIN_SIDE_WITHOUT_UPSCALE",
            "MAX_IMAGES_PER_DATASET", "ImageProblem", "file_identity", "ImageInfo", "CacheStats", "HashCache",
-           "default_cache_path", "inspect_image", "inspect_images", "inspect_with_captions", "ReadAhead", "Unread", "is_image_name", "list_folder", "orphaned_sidecars", "sidecar_caption",
-           "sidecar_path", "sidecar_text", "sidecar_may_exist", "no_sidecar", "size_problem", "image_spec", "relative_posix"]
+           "default_cache_path", "inspect_image", "inspect_images", "inspect_with_captions", "ReadAhead", "Unread",
+           "Caption", "CaptionReader", "is_image_name", "list_folder", "orphaned_sidecars", "sidecar_caption",
+           "sidecar_path", "sidecar_text", "sidecar_may_exist", "no_sidecar", "size_problem", "image_spec",
+           "relative_posix"]
