@@ -229,7 +229,8 @@ def _verify_integrity(im: Image.Image, source: _Source, fmt: str, size: int) -> 
 
 # --- plain JPEGs without Pillow ------------------------------------------------------------
 # Opening a JPEG with Pillow costs ~20 µs of Python per file, under the GIL that the pool's
-# threads share: a fifth of a cold scan's wall time. Most training images are "plain" JPEGs
+# threads share (0.1 s per 5,000 files, on a path where hashing them on 2 cores takes ~0.5 s).
+# Most training images are "plain" JPEGs
 # whose header segments Pillow only stores, and for those the facts are read here. A file is
 # plain only when Pillow 13's JPEG `_open` (JpegImagePlugin) would read it without error and
 # to the same size: every segment before the scan whole, exactly one baseline, extended or
