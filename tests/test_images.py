@@ -384,3 +384,20 @@ def test_sidecars_the_listing_shows_absent_are_not_read_and_the_others_are(tmp_p
     assert manifest is not None, diagnostics
     assert {image.rel_path.rsplit("/", 1)[1]: image.caption for image in manifest.datasets["d"].images} == {
         "a.png": "caption a", "b.png": None, "c.png": None}
+
+
+def test_reads_ahead_not_begun_are_dropped_by_cancel(tmp_path: Path) -> None:
+    """On an error or Ctrl-C while loading, `cancel` leaves queued reads undone (only the
+    batches in flight finish), and a cancelled read-ahead hands nothing out."""
+    from reconciler.images import ReadAhead, _pool
+
+    write_many_pngs(tmp_path / "many", 3000)
+    paths = sorted((tmp_path / "many").iterdir())
+    _pool().submit(lambda: None).result()              # threads started: the race is only the reads
+    ahead = ReadAhead()
+    ahead.start(paths, [None] * len(paths), None)
+    ahead.cancel()
+    _pool().submit(lambda: None).result()              # queued after every batch: they are all settled
+    unread = [p for p in paths if unchanged_since_hashed(p, hashlib.sha256(p.read_bytes()).hexdigest()) is None]
+    assert len(unread) > len(paths) // 2, f"{len(paths) - len(unread)} of {len(paths)} read after cancel"
+    assert ahead.take(paths[-1]) is None
