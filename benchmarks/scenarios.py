@@ -65,31 +65,42 @@ def _checked(result: RunResult, what: str, ok_codes: tuple[int, ...] = (0,)) -> 
 
 def _apply_rows(workdir: Path, quick: bool, *, label: str, latency_ms: float, rate_limit: int | None,
                 image_size: int, noisy: bool, repeats: int, target: str,
-                baselines: tuple[int, ...] = (), parallelisms: tuple[int, ...] = (PARALLELISM,)) -> list[Row]:
+                baselines: tuple[int, ...] = (), parallelisms: tuple[int, ...] = (PARALLELISM,),
+                marginal: bool = False) -> list[Row]:
     """bria apply (one row per --parallelism) and, when `baselines` names in-flight counts,
     the hand-written asyncio script (benchmarks/asyncio_baseline.py) on the same images and
-    emulator; repeats are interleaved so that load changes hit every variant alike."""
+    emulator; repeats are interleaved so that load changes hit every variant alike.
+    `marginal=True` also runs every variant on a 1-image dataset in the same repeats, so the
+    note can give the marginal CPU per upload, (CPU of N images − CPU of 1 image) ÷ (N − 1):
+    the per-upload cost without the fixed start-up (imports, first requests)."""
     count = 40 if quick else 200
     images = make_images(workdir / "images", count, size=image_size, noisy=noisy, seed=ord(label))
+    single = make_images(workdir / "images-1", 1, size=image_size, noisy=noisy, seed=ord(label)) if marginal else []
     mb = sum(p.stat().st_size for p in images) / len(images) / 1e6
     _forget_earlier_runs(workdir)
     variants = [("bria", n) for n in parallelisms] + [("asyncio", n) for n in baselines]
     runs: dict[tuple[str, int], list[tuple[RunResult, dict]]] = {v: [] for v in variants}
+    singles: dict[tuple[str, int], list[float]] = {v: [] for v in variants}
     with EmulatorServer(workdir / "emulator.sqlite", latency_ms=latency_ms, rate_limit=rate_limit) as emu:
         for rep in range(1 if quick else repeats):
             for kind, n in variants:
-                token = f"bench-{label}-{kind}{n}-{rep}"
-                if kind == "bria":
-                    manifest = write_manifest(workdir / f"bria-{n}-run{rep}.yaml", datasets={"set": images[0].parent},
-                                              endpoint=emu.base_url)
-                    argv = [*BRIA, "apply", "-f", str(manifest), "--auto-approve", "--no-wait", "--parallelism", str(n)]
-                else:
-                    argv = [sys.executable, "-m", "benchmarks.asyncio_baseline", emu.base_url, str(images[0].parent),
-                            str(n)]
-                emu.reset_stats()
-                result = _checked(run_timed(argv, env={"BRIA_API_TOKEN": token, "NO_COLOR": "1"}),
-                                  f"scenario {label} {kind} {n}")
-                runs[(kind, n)].append((result, emu.stats()))
+                for folder in ([images[0].parent] + ([single[0].parent] if single else [])):
+                    tag = "" if folder == images[0].parent else "-one"
+                    token = f"bench-{label}-{kind}{n}-{rep}{tag}"
+                    if kind == "bria":
+                        manifest = write_manifest(workdir / f"bria-{n}-run{rep}{tag}.yaml", datasets={"set": folder},
+                                                  endpoint=emu.base_url)
+                        argv = [*BRIA, "apply", "-f", str(manifest), "--auto-approve", "--no-wait",
+                                "--parallelism", str(n)]
+                    else:
+                        argv = [sys.executable, "-m", "benchmarks.asyncio_baseline", emu.base_url, str(folder), str(n)]
+                    emu.reset_stats()
+                    result = _checked(run_timed(argv, env={"BRIA_API_TOKEN": token, "NO_COLOR": "1"}),
+                                      f"scenario {label} {kind} {n}{tag}")
+                    if tag:
+                        singles[(kind, n)].append(result.cpu_s)
+                    else:
+                        runs[(kind, n)].append((result, emu.stats()))
     rows = []
     reference = {n: runs[("asyncio", n)] for n in baselines}
     for kind, n in variants:
@@ -100,11 +111,16 @@ def _apply_rows(workdir: Path, quick: bool, *, label: str, latency_ms: float, ra
         who = f"bria --parallelism {n}" if kind == "bria" else f"asyncio script, {n} in flight"
         desc = f"{label}: {who}, {count} images of {mb:.2g} MB" + (f", {latency_ms:g} ms latency" if latency_ms else "") + (
             f", {rate_limit}/min/endpoint" if rate_limit else "")
-        note = f"CPU {median(cpus) / count * 1000:.2f} ms/upload"
+        note = f"CPU {median(cpus) / count * 1000:.2f} ms/upload (total ÷ {count})"
+        if singles[(kind, n)]:
+            note += f", {_marginal(cpus, singles[(kind, n)], count) * 1000:.2f} ms marginal"
         if kind == "bria" and n in reference:
             base_wall = median([r.wall_s for r, _ in reference[n]])
             base_cpu = median([r.cpu_s for r, _ in reference[n]])
-            note += f"; vs the script at {n}: wall {median(walls) / base_wall:.2f}×, CPU {median(cpus) / base_cpu:.2f}×"
+            note += f"; vs the script at {n}: wall {median(walls) / base_wall:.2f}×, CPU {median(cpus) / base_cpu:.2f}× total"
+            if singles[(kind, n)]:
+                base_marginal = _marginal([r.cpu_s for r, _ in reference[n]], singles[("asyncio", n)], count)
+                note += f", {_marginal(cpus, singles[(kind, n)], count) / base_marginal:.2f}× marginal"
         if rate_limit:
             note += f"; 429s {median([st.get('rate_limited', 0) for _, st in done]) / max(1, median([st['requests'] for _, st in done])) * 100:.1f}%"
         bound = median(bounds) or None   # no latency and no limit: no meaningful lower bound
@@ -113,6 +129,12 @@ def _apply_rows(workdir: Path, quick: bool, *, label: str, latency_ms: float, ra
                         max(r.peak_rss_mb for r, _ in done), target if kind == "bria" else "comparison",
                         note, median(cpus)))
     return rows
+
+
+def _marginal(cpus_n: list[float], cpus_1: list[float], count: int) -> float:
+    """CPU seconds per upload beyond the first: (median CPU of the `count`-image runs − median
+    CPU of the 1-image runs) ÷ (count − 1)."""
+    return (median(cpus_n) - median(cpus_1)) / (count - 1)
 
 
 def _forget_earlier_runs(workdir: Path) -> None:
@@ -127,7 +149,7 @@ def scenario_a(workdir: Path, quick: bool) -> list[Row]:
     """apply one 200-image dataset (1024 px), 100 ms latency, no rate limit; vs a hand-written asyncio script"""
     return _apply_rows(workdir, quick, label="a", latency_ms=100, rate_limit=None, image_size=1024,
                        noisy=False, repeats=3, target="wall ≤ 1.1× the script, CPU ≤ 1.3×",
-                       baselines=(8, 16), parallelisms=(8, 16))
+                       baselines=(8, 16), parallelisms=(8, 16), marginal=True)
 
 
 def scenario_b(workdir: Path, quick: bool) -> list[Row]:
