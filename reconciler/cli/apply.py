@@ -22,13 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 
 from reconciler.api import errors as api_errors
 from reconciler.api.protocol import BriaApi
 from reconciler.cli import exitcodes
 from reconciler.cli.common import (build_client, check_address_flags, command_line, load_manifest_or_exit,
                                    require_address, resolve_endpoint, run_async)
+from reconciler.cli.console import make_console
 from reconciler.cli.session import StateOptions, error, state_options, state_session
 from reconciler.cli.interrupts import signal_name
 from reconciler.cli.safety import account_options, duplicates_message, mismatch_message, settle_option
@@ -63,8 +63,9 @@ class ApplyOptions:
     reviewed: tuple[str, dict] | None = None   # --reviewed-plan: (path, plan JSON); see reviewed.py
 
 
-def _console() -> Console:
-    return Console(highlight=False, soft_wrap=True)
+def _console() -> Any:
+    """rich's Console on a terminal; elsewhere a plain one that does not import rich (cli/console.py)."""
+    return make_console()
 
 
 _err = error
@@ -244,7 +245,7 @@ async def _check_saved(saved: Plan, manifest: Manifest, state: State, client: Br
 
 
 async def _make_plan(manifest: Manifest, state: State, client: BriaApi, store: StateStore, options: ApplyOptions,
-                     console: Console, first_reads: FirstReads | None = None
+                     console: Any, first_reads: FirstReads | None = None
                      ) -> tuple[State, Plan | int, LiveView | None]:
     from reconciler.cli.refresh import absorb_into_state
     from reconciler.executor.import_preview import ImportProblem, pending_import_records
@@ -315,7 +316,7 @@ def _confirmed() -> bool:
 
 
 async def _execute(the_plan: Plan, manifest: Manifest, state: State, client: BriaApi, store: StateStore,
-                   options: ApplyOptions, console: Console, live: LiveView | None = None) -> int:
+                   options: ApplyOptions, console: Any, live: LiveView | None = None) -> int:
     cancel = asyncio.Event()
     _install_cancel_handlers(cancel)
     kill_after = os.environ.get(KILL_AFTER_CALLS_ENV)

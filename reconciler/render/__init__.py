@@ -14,25 +14,33 @@ schemas/plan.schema.json.
 
 from __future__ import annotations
 
+import importlib
 from typing import Any, Mapping
 
-from reconciler.render import html, human, json, markdown
+from reconciler.render import human
 from reconciler.render.human import should_color
 
 FORMATS = ("human", "json", "markdown", "html")
+_LAZY_VIEWS = ("html", "json", "markdown")   # imported on first use: `apply` prints only the human view
+
+
+def __getattr__(name: str) -> Any:
+    """`render.html`, `render.json`, `render.markdown` without importing them up front."""
+    if name in _LAZY_VIEWS:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def render_plan(plan: Mapping[str, Any], fmt: str = "human", **options: Any) -> str:
     """The plan in one of FORMATS; `options` go to that view's render_plan (human:
     color, width, max_image_lines; markdown: max_chars, json_hint). Human output is
     uncoloured unless `color=True`. ValueError for an unknown format."""
-    views = {"human": human.render_plan, "json": json.render_plan, "markdown": markdown.render_plan,
-             "html": html.render_plan}
-    if fmt not in views:
+    if fmt not in FORMATS:
         raise ValueError(f"unknown plan format {fmt!r} (expected one of: {', '.join(FORMATS)})")
     if fmt == "human":
         options.setdefault("color", False)
-    return views[fmt](plan, **options)
+    view = human if fmt == "human" else importlib.import_module(f"{__name__}.{fmt}")
+    return view.render_plan(plan, **options)
 
 
 __all__ = ["FORMATS", "html", "human", "json", "markdown", "render_plan", "should_color"]
