@@ -386,3 +386,22 @@ async def test_model_deleted_outside_bria_is_recreated_keeping_its_history(tmp_p
     assert model.remote_id not in (first, second)
     assert [s.remote_id for s in model.superseded] == [first]             # the deleted one is not history
     assert_no_duplicates(await env.remote(), env.current_state())
+
+
+async def test_an_upload_record_and_the_next_upload_journal_entry_share_one_state_write(tmp_path, bria_env):
+    """Group commit at the slot hand-off (executor/holder.py, run.py): when an upload's
+    answer frees its slot, the worker waiting for it writes its journal entry in the same
+    state write as the finished upload's record — about one write per upload, not two —
+    and every upload is still recorded (no journal entry left, nothing duplicated)."""
+    env = bria_env()
+    manifest = load(write_case(tmp_path / "m", luna_yaml(train=False), luna_images(12)))
+    result = await env.apply(await env.plan(manifest), manifest, parallelism=1)
+    assert result.ok
+    state = env.current_state()
+    assert state.journal == () and len(state.datasets["luna_v1"].current.images) == 12
+    assert_no_duplicates(await env.remote(), state)
+    # One call in flight, a second worker waiting for its slot. Project, dataset, complete,
+    # model: an entry and a record each (8 writes); the 12 uploads: 13 writes (24 when each
+    # entry and each record went out on its own, as before).
+    assert result.state_writes <= 8 + 12 + 2
+    assert env.current_state().serial == result.state.serial == result.state_writes

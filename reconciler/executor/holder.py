@@ -4,8 +4,12 @@ Every state change is a pure function `State -> State` handed to `update`, which
 to the latest snapshot and persists the result with `store.write` before returning. Writes
 are serialised; updates that arrive while a write is in progress are applied together and
 persisted in the next single write (group commit), so 100 concurrent uploads do not need
-200 sequential fsyncs. `update` returns only once its change is durable — which is what
-"journal entry written before the call" requires.
+200 sequential fsyncs. An update that finds no write in progress first lets the other tasks
+ready in this turn of the event loop run, so the changes they make then join its write: when
+an upload's answer frees its slot, its record and the journal entry of the upload that takes
+the slot go out in one write instead of two (one thread hop and one fdatasync fewer per
+upload). `update` returns only once its change is durable — which is what "journal entry
+written before the call" requires.
 """
 
 from __future__ import annotations
@@ -29,7 +33,15 @@ class StateHolder:
 
     async def update(self, change: StateChange) -> State:
         done: asyncio.Future[State] = asyncio.get_running_loop().create_future()
-        self._pending.append((change, done))
+        item = (change, done)
+        self._pending.append(item)
+        if not self._lock.locked():
+            try:
+                await asyncio.sleep(0)      # the tasks ready now may add their changes to this write
+            except asyncio.CancelledError:
+                if item in self._pending:   # not written, not being written: as if never asked
+                    self._pending.remove(item)
+                raise
         async with self._lock:
             if not done.done():
                 await self._flush()

@@ -216,8 +216,12 @@ async def _execute(ctx: RunContext, run: ChangeRun) -> tuple[str, str]:
 
 
 async def _run_concurrently(ctx: RunContext, run: ChangeRun, group: list[Step]) -> None:
-    # As many workers as calls may be in flight, not a coroutine per image: 25 datasets of
-    # 200 uploads would otherwise hold 5,000 suspended steps (and their memory) at once.
+    # Twice as many workers as calls may be in flight, not a coroutine per image: 25 datasets
+    # of 200 uploads would otherwise hold 5,000 suspended steps (and their memory) at once.
+    # The second half waits for a slot (a journal entry is written only once the slot is
+    # held, so at most `parallelism` entries exist): when an upload's answer frees its slot,
+    # a waiting worker takes it at once, and the first one's record and the next one's journal
+    # entry go out in one state write (see holder.py) instead of one after the other.
     pending = iter(group)
     results: list[Any] = []
 
@@ -228,7 +232,7 @@ async def _run_concurrently(ctx: RunContext, run: ChangeRun, group: list[Step]) 
             except Exception as exc:     # as gather(return_exceptions=True): every failure is kept
                 results.append(exc)
 
-    await asyncio.gather(*(worker() for _ in range(min(len(group), ctx.calls.parallelism))))
+    await asyncio.gather(*(worker() for _ in range(min(len(group), 2 * ctx.calls.parallelism))))
     failures = [r for r in results if isinstance(r, BaseException) and not isinstance(r, Cancelled)]
     for failure in failures:
         if isinstance(failure, StateError):
