@@ -4,7 +4,8 @@
 The real AdaptivePacer and RetryPolicy (reconciler/api/) drive PARALLELISM workers (default
 8) that send REQUESTS on one endpoint to the emulator's own token bucket
 (reconciler/emulator/faults.RateLimiter: refill LIMIT/60 per second, capacity BURST,
-default — or "-" — max(1, LIMIT/60); 429s carry Retry-After only with "ra"), on a simulated
+default — or "-" — max(1, LIMIT/60); 429s carry Retry-After only with "ra"; "w" counts each
+minute's requests instead, "ra+w" both), on a simulated
 clock: an hour-long apply under 60/min takes a second. Each request takes 100 ms ± J × 100
 ms (default J = 0.2; seeded) and, as in the emulator, meets the bucket after that latency.
 It prints the wall time against the bound (requests beyond the burst ÷ the limit), the
@@ -31,7 +32,8 @@ from reconciler.emulator.faults import RateLimiter, retry_after_header
 KEY = "POST /tailored-gen/datasets/{id}/images"
 SAMPLE_MINUTES = (1, 5, 60)
 DEFAULT_CASES = ("60:300", "60:300:16", "60:3600", "600:200", "600:2000:16", "600:36000:16",
-                 "60:300:8:60", "600:2000:16:600", "60:300:8:-:ra", "600:2000:16:-:ra")
+                 "60:300:8:60", "600:2000:16:600", "60:300:8:-:ra", "600:2000:16:-:ra", "60:300:8:-:w",
+                 "60:300:8:-:w+ra")
 
 
 class _Sleep:
@@ -66,14 +68,16 @@ class SimResult:
 
 def simulate(limit_per_minute: float, requests: int, *, parallelism: int = 8, latency: float = 0.1,
              burst: float | None = None, retry_after: bool = False, config: PacingConfig | None = None,
-             seed: int = 0, max_retries: int = 6, jitter: float = 0.2, clients: int = 1) -> SimResult:
+             seed: int = 0, max_retries: int = 6, jitter: float = 0.2, clients: int = 1,
+             window: bool = False) -> SimResult:
     """`requests` uploads by `parallelism` workers through one pacer against the emulator's
     token bucket, in virtual time (see the module docstring). `clients` > 1 runs that many
     independent clients (each its own pacer and workers) on the same account's bucket,
     sharing the uploads: two applies at once."""
     now = [0.0]
     pacers = [AdaptivePacer(config, clock=lambda: now[0], sleep=_Sleep) for _ in range(clients)]
-    emulator = EmulatorConfig(rate_limit=limit_per_minute, rate_burst=burst, retry_after=retry_after)
+    emulator = EmulatorConfig(rate_limit=limit_per_minute, rate_burst=burst, retry_after=retry_after,
+                              rate_window=window)
     limiter = RateLimiter(emulator)
     policy, rng = RetryPolicy(max_retries, 0.5, 30.0), random.Random(seed)
     left = [requests]
@@ -109,7 +113,8 @@ def simulate(limit_per_minute: float, requests: int, *, parallelism: int = 8, la
                 await _Sleep(refused if refused >= 0 else policy.backoff(retry + 1, rng))
         finished[0] = max(finished[0], now[0])
 
-    result = SimResult(0.0, max(0.0, requests - emulator.bucket_capacity) / (limit_per_minute / 60), 0, 0, 0)
+    burst_allowance = limit_per_minute if window else emulator.bucket_capacity
+    result = SimResult(0.0, max(0.0, requests - burst_allowance) / (limit_per_minute / 60), 0, 0, 0)
     workers = [worker(pacer) for pacer in pacers for _ in range(parallelism)]
     _run(workers, now, lambda minute: _sample(result, pacers[0], minute))
     result.wall, result.limited, result.requests, result.gave_up = (
@@ -154,10 +159,12 @@ def main(argv: list[str]) -> None:
         limit, requests = float(fields[0]), int(fields[1])
         parallelism = int(fields[2]) if len(fields) > 2 else 8
         burst = float(fields[3]) if len(fields) > 3 and fields[3] != "-" else None
-        retry_after = len(fields) > 4 and fields[4] == "ra"
-        r = simulate(limit, requests, parallelism=parallelism, burst=burst, retry_after=retry_after, jitter=jitter)
-        shown_burst = burst if burst is not None else max(1.0, limit / 60)
-        print(f"| {limit:g} | {requests} | {parallelism} | {shown_burst:g} | {'yes' if retry_after else 'no'} | "
+        flags = fields[4].split("+") if len(fields) > 4 else []
+        retry_after, window = "ra" in flags, "w" in flags
+        r = simulate(limit, requests, parallelism=parallelism, burst=burst, retry_after=retry_after, jitter=jitter,
+                     window=window)
+        shown_burst = f"{limit:g}/min window" if window else f"{burst if burst is not None else max(1.0, limit / 60):g}"
+        print(f"| {limit:g} | {requests} | {parallelism} | {shown_burst} | {'yes' if retry_after else 'no'} | "
               f"{r.wall:.0f} | {r.bound:.0f} | {r.ratio:.3f} | {r.limited} ({r.limited_share * 100:.1f}%) | "
               f"{r.gave_up} | {_rates(r.rate_at_minute)} | {_rates(r.estimate_at_minute)} ({limit / 60:g}) |")
 

@@ -19,6 +19,9 @@ client sent less than the limit measures low). The rules, per endpoint:
 - Each later 429 for a request sent after the previous cut:
   - right after another one, nothing got through between (within `burst_seconds`): the
     rate was far too high (a guess from a large burst): it is halved;
+  - after another one, nothing got through between nor since the oldest recent 429: not
+    a rate but a lockout (a counter per minute that ran out, another client holding the
+    bucket): the endpoint waits as long again at the same pace, rather than crawling;
   - within `span_horizon` of the previous one, if less got through since the oldest
     recent 429 than the pace sent: that span measures the limit (the longest recent span:
     the most precise), and the endpoint is paced `margin` under it. A measurement over
@@ -47,8 +50,9 @@ already waiting. Concurrent callers thus share the rate instead of each probing 
 The clock and sleep are injected: benchmarks/pacing_sim.py and tests/test_pacing.py run
 the pacer against the emulator's own token bucket on a simulated clock.
 
-Known limit: two clients on one account's bucket are not made fair. Each measures only its
-own share; at a tiny bucket (one token) the one that paces first keeps most of it.
+Known limits: two clients on one account's bucket are not made fair (each measures only its
+own share; at a bucket of one token the one that paces first keeps most of it), and a
+counter per minute without `Retry-After` is followed well under its limit.
 """
 
 from __future__ import annotations
@@ -217,6 +221,12 @@ class AdaptivePacer:
             self._set_base(pace, pace.rate * config.decrease_factor)
             return
         measured, count = self._measure(pace, sent_at)
+        if in_a_row and not count:
+            # Nothing got through for a while although the pace is low: not a rate but a
+            # lockout (a counter per minute that ran out, another client on the bucket).
+            # Cutting further would only crawl; wait as long again, at the same pace.
+            pace.paused_until = max(pace.paused_until, self._clock() + (sent_at - pace.empty_at[0]))
+            return
         if sent_at - previous <= config.span_horizon and measured < pace.rate:
             # Less got through than was sent: the limit, measured — roughly, over a few
             # successes, so then the cut is bounded (a streak of 429s goes on measuring).
