@@ -8,6 +8,8 @@ The package's bytecode is compiled first, as an install does.
 Scenarios (issue 7):
   a  apply one 200-image dataset (images >= 1024 px), 100 ms latency, no rate limit
   b  the same with a 600 requests/minute per-endpoint limit
+  l  300 images (2 datasets) under 60 requests/minute per endpoint (Bria's Starter tier;
+     scaled down from an hour-long apply, ~5 minutes)
   c  sequential baseline: one upload at a time with a 500 ms pause (the vendor guide's way)
   d  no-change plan on 25 datasets x 200 images, cold (no hash cache) and warm; bound:
      single-threaded hashlib (read + sha256 only, benchmarks/hashlib_baseline.py) over the

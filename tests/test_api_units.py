@@ -1,9 +1,8 @@
 """Unit tests of the API client's parts that need no server: error bodies, Retry-After,
-the AIMD pacer (with a fake clock), streamed upload bodies, and redaction."""
+streamed upload bodies, and redaction."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import json
@@ -16,7 +15,6 @@ import pytest
 from reconciler.api import BriaClient, errors
 from reconciler.api.bodies import (CHUNK_BYTES, ImageChanged, ImageFileError, base64_length, encode_images,
                                    upload_body)
-from reconciler.api.pacing import AdaptivePacer, PacingConfig
 from reconciler.api.redaction import REDACTED, RedactingFilter, redact, register_secret, unregister_secret
 from reconciler.api.transport import RequestSpec, RetryPolicy, build_request, parse_retry_after
 
@@ -112,183 +110,6 @@ def test_endpoint_key_replaces_ids():
     assert RequestSpec("POST", "/tailored-gen/models/7/start_training", False).endpoint == (
         "POST /tailored-gen/models/{id}/start_training"
     )
-
-
-# --- pacer (fake clock) ---------------------------------------------------------------------
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
-async def test_pacer_is_unpaced_until_rate_limited():
-    clock = FakeClock()
-    pacer = AdaptivePacer(clock=clock, sleep=clock.sleep)
-    for _ in range(20):
-        await pacer.wait_turn("POST /x")
-        pacer.record_success("POST /x")
-    assert clock.slept == []
-    assert pacer.rate("POST /x") is None
-
-
-def _measured_limit(pacer, clock, key: str, limit: float, seconds: float = 2.0) -> None:
-    """Drive `key` to a measured `limit`: a first 429 after a burst, then a send rate just
-    over the limit until the bucket runs dry again (a deficit of one request)."""
-    for _ in range(round(limit) + 1):
-        pacer.record_success(key, clock.now)
-    pacer.record_rate_limited(key, sent_at=clock.now)
-    first = clock.now
-    per_second = limit + 1 / seconds
-    count = round(per_second * seconds)
-    for i in range(1, count):
-        pacer.record_success(key, first + i / per_second)
-    clock.now = first + count / per_second
-    pacer.record_rate_limited(key, sent_at=clock.now)
-
-
-async def test_pacer_measures_the_limit_between_two_429s_and_paces_just_under_it():
-    """A token bucket is empty at each 429, so the successes sent in between are what it let
-    through: 10/s here, although 10.5/s were sent."""
-    clock = FakeClock()
-    pacer = AdaptivePacer(PacingConfig(margin=0.05), clock=clock, sleep=clock.sleep)
-    for _ in range(11):
-        pacer.record_success("k", clock.now)
-    pacer.record_rate_limited("k", sent_at=clock.now)
-    assert pacer.rate("k") == pytest.approx(11.0) and pacer.estimate("k") is None
-    first = clock.now
-    for i in range(1, 21):
-        pacer.record_success("k", first + i / 10.5)
-    clock.now = first + 21 / 10.5
-    pacer.record_rate_limited("k", sent_at=clock.now)
-    assert pacer.estimate("k") == pytest.approx(10.0)
-    assert pacer.rate("k") == pytest.approx(9.5)
-
-
-async def test_pacer_trusts_a_short_measurement_for_the_rate_but_keeps_exploring():
-    """Under `min_estimate_span` a count of successes still beats halving blindly, but one
-    success more or less moves it a lot: the pacer keeps exploring instead of probing."""
-    clock = FakeClock()
-    pacer = AdaptivePacer(PacingConfig(margin=0.05, min_estimate_span=1.0), clock=clock, sleep=clock.sleep)
-    for _ in range(12):
-        pacer.record_success("k", clock.now)
-    pacer.record_rate_limited("k", sent_at=clock.now)       # a guess: 12/s
-    first = clock.now
-    for i in range(1, 5):
-        pacer.record_success("k", first + i / 10)          # 4 successes in 0.5 s: 8/s
-    pacer.record_rate_limited("k", sent_at=first + 0.5)
-    assert pacer.rate("k") == pytest.approx(8.0 * 0.95)
-    assert pacer.estimate("k") is None
-    before = pacer.rate("k")
-    pacer.record_success("k", first + 0.6)
-    assert pacer.rate("k") == pytest.approx(before + PacingConfig().explore_per_second)
-
-
-async def test_pacer_measures_no_more_than_got_through():
-    """Sending below the limit for a while (the bucket overflowed) measures low, never high."""
-    clock = FakeClock()
-    pacer = AdaptivePacer(clock=clock, sleep=clock.sleep)
-    for _ in range(20):
-        pacer.record_success("k", clock.now)  # a burst of 20 (the bucket's initial tokens)
-    pacer.record_rate_limited("k", sent_at=clock.now)
-    assert pacer.rate("k") == pytest.approx(20.0)
-    pacer.record_rate_limited("k", sent_at=clock.now + 0.01)  # too soon to measure: halve
-    assert pacer.rate("k") == pytest.approx(10.0) and pacer.estimate("k") is None
-    start = clock.now + 0.01
-    for i in range(1, 9):
-        pacer.record_success("k", start + i / 4)  # 4/s for 2 s, then a 429
-    pacer.record_rate_limited("k", sent_at=start + 2.01)
-    assert pacer.estimate("k") == pytest.approx(8 / 2.01)
-
-
-async def test_pacer_probes_slowly_after_a_measurement():
-    clock = FakeClock()
-    pacer = AdaptivePacer(PacingConfig(margin=0.05, probe_per_second=0.01), clock=clock, sleep=clock.sleep)
-    _measured_limit(pacer, clock, "k", limit=10.0)
-    assert pacer.estimate("k") == pytest.approx(10.0)
-    start_rate, start = pacer.rate("k"), clock.now
-    while clock.now < start + 10:  # 10 s at the paced rate, all successes
-        sent = await pacer.wait_turn("k")
-        pacer.record_success("k", sent)
-    grown = pacer.rate("k") - start_rate
-    assert grown == pytest.approx(10 * 0.01 * 10.0, rel=0.1)  # 1% of the limit per second
-
-
-async def test_pacer_explores_faster_after_a_guess_and_follows_the_rate_while_waiting():
-    clock = FakeClock()
-    pacer = AdaptivePacer(PacingConfig(explore_per_second=0.25), clock=clock, sleep=clock.sleep)
-    pacer.record_rate_limited("k", sent_at=clock.now)  # no history: a guess of 1/s
-    assert pacer.rate("k") == pytest.approx(1.0)
-    waiter = asyncio.ensure_future(pacer.wait_turn("k"))
-    await asyncio.sleep(0)  # the waiter now sleeps towards a 1 s interval ...
-    for _ in range(4):
-        pacer.record_success("k")  # ... but the rate rises by 0.25/s per success meanwhile
-    granted = await waiter
-    assert granted - 100.0 == pytest.approx(1.0)  # its own sleep was already fixed
-    assert await pacer.wait_turn("k") - granted == pytest.approx(1 / 2.0)
-
-
-async def test_pacer_cuts_once_per_burst_of_in_flight_429s():
-    clock = FakeClock()
-    pacer = AdaptivePacer(clock=clock, sleep=clock.sleep)
-    sent = [await pacer.wait_turn("k") for _ in range(4)]  # all in flight at once
-    clock.now += 0.5
-    for sent_at in sent:
-        pacer.record_rate_limited("k", sent_at)
-    first_cut = pacer.rate("k")
-    assert first_cut == pytest.approx(2.0)  # half of 4 sends in the last second
-    sent_after = await pacer.wait_turn("k")
-    pacer.record_rate_limited("k", sent_after)  # too soon after to measure anything
-    assert pacer.rate("k") == pytest.approx(first_cut / 2)
-
-
-async def test_pacer_becomes_unpaced_only_well_above_the_limit_it_hit():
-    clock = FakeClock()
-    config = PacingConfig(explore_per_second=1.0, unlimited_above=3.0)
-    pacer = AdaptivePacer(config, clock=clock, sleep=clock.sleep)
-    for _ in range(4):
-        await pacer.wait_turn("k")
-    pacer.record_rate_limited("k", sent_at=clock.now)  # half of 4 sends: 2/s
-    assert pacer.rate("k") == pytest.approx(2.0)
-    pacer.record_success("k")
-    assert pacer.rate("k") == pytest.approx(3.0)  # at unlimited_above, but not twice 2/s
-    pacer.record_success("k")
-    assert pacer.rate("k") == pytest.approx(4.0)
-    pacer.record_success("k")
-    assert pacer.rate("k") is None  # 5/s: above both
-
-
-async def test_pacer_retry_after_pauses_every_caller():
-    clock = FakeClock()
-    pacer = AdaptivePacer(clock=clock, sleep=clock.sleep)
-    pacer.record_rate_limited("k", sent_at=clock.now, retry_after=5.0)
-    start = clock.now
-    slot = await pacer.wait_turn("k")
-    assert slot >= start + 5.0
-
-
-async def test_pacer_limited_with_no_send_history_starts_from_one_per_second():
-    clock = FakeClock()
-    pacer = AdaptivePacer(clock=clock, sleep=clock.sleep)
-    pacer.record_rate_limited("k", sent_at=clock.now)
-    assert pacer.rate("k") == pytest.approx(1.0)
-
-
-async def test_pacer_never_goes_below_min_rate():
-    clock = FakeClock()
-    pacer = AdaptivePacer(PacingConfig(min_rate=0.5), clock=clock, sleep=clock.sleep)
-    for _ in range(10):
-        pacer.record_rate_limited("k", sent_at=clock.now)
-        clock.now += 1
-    assert pacer.rate("k") == pytest.approx(0.5)
 
 
 # --- streamed upload body -------------------------------------------------------------------

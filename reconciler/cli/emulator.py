@@ -65,6 +65,8 @@ def emulator() -> None:
               help="Probability that a training run ends Failed.")
 @click.option("--rate-limit", type=float, help="Requests per minute per endpoint per organisation.")
 @click.option("--rate-burst", type=float, help="Token bucket capacity (default: rate-limit / 60, at least 1).")
+@click.option("--rate-window", is_flag=True,
+              help="Count each minute's requests (reset every minute) instead of a token bucket.")
 @click.option("--retry-after", is_flag=True, help="Send a Retry-After header with 429 responses.")
 @click.option("--latency-ms", default=0.0, show_default=True, type=float, help="Delay added to every /v1 request.")
 @click.option("--fault-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1),

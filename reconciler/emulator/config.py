@@ -21,13 +21,17 @@ class EmulatorConfig:
     per endpoint (method + route template) per organisation, enforced as a token bucket
     that refills `rate_limit / 60` tokens per second and holds at most `rate_burst`
     (default `max(1, rate_limit / 60)`), so a client that paces itself sees a smooth,
-    measurable throughput.
+    measurable throughput; or, with `rate_window`, as a counter per minute.
     """
 
     training_seconds: float = 3600.0      # InProgress -> Completed/Failed after this long
     failure_rate: float = 0.0             # probability a training run ends Failed (decided at start)
     rate_limit: float | None = None       # requests/minute per endpoint per organisation; None = off
     rate_burst: float | None = None       # bucket capacity; None = max(1, rate_limit / 60)
+    # Instead of a bucket, a fixed window: at most `rate_limit` requests per endpoint in each
+    # minute (counted from the emulator's start), the counter reset at the minute's end —
+    # the other common reading of "N requests per minute" (the docs do not say which).
+    rate_window: bool = False
     retry_after: bool = False             # add a Retry-After header (whole seconds) to 429s
     latency_ms: float = 0.0               # added to every /v1 request
     fault_rate: float = 0.0               # probability of a 500/502/503 before anything is committed

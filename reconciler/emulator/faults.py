@@ -44,13 +44,17 @@ class _Bucket:
 
 
 class RateLimiter:
-    """Token buckets per (organisation, endpoint); refill `rate_limit / 60` tokens per second."""
+    """Token buckets per (organisation, endpoint); refill `rate_limit / 60` tokens per second.
+    With `rate_window`, a counter per (organisation, endpoint, minute) instead."""
 
     def __init__(self, config: EmulatorConfig) -> None:
         self._per_second = (config.rate_limit or 0.0) / 60.0
         self._capacity = config.bucket_capacity
         self._enabled = config.rate_limit is not None
+        self._window = config.rate_window
+        self._per_window = int(config.rate_limit or 0)
         self._buckets: dict[tuple[int, str], _Bucket] = {}
+        self._counts: dict[tuple[int, str], tuple[int, int]] = {}   # → (minute, requests in it)
         self._lock = threading.Lock()
 
     def take(self, org_id: int, endpoint: str, now: float) -> float | None:
@@ -58,6 +62,8 @@ class RateLimiter:
         if not self._enabled:
             return None
         with self._lock:
+            if self._window:
+                return self._take_from_window((org_id, endpoint), now)
             bucket = self._buckets.setdefault((org_id, endpoint), _Bucket(self._capacity, now))
             bucket.tokens = min(self._capacity, bucket.tokens + (now - bucket.updated) * self._per_second)
             bucket.updated = now
@@ -65,6 +71,16 @@ class RateLimiter:
                 bucket.tokens -= 1.0
                 return None
             return (1.0 - bucket.tokens) / self._per_second
+
+    def _take_from_window(self, key: tuple[int, str], now: float) -> float | None:
+        minute = int(now // 60)
+        counted_minute, count = self._counts.get(key, (minute, 0))
+        if counted_minute != minute:
+            count = 0
+        if count < self._per_window:
+            self._counts[key] = (minute, count + 1)
+            return None
+        return (minute + 1) * 60 - now
 
 
 def retry_after_header(wait_seconds: float) -> str:
