@@ -228,15 +228,8 @@ def _submit_all(items: list[tuple[Path, CaptionReader | None]]) -> list[Future[l
 
 
 def _read_batch(batch: list[tuple[Path, CaptionReader | None]]) -> list[ReadImage]:
-    """Runs on a pool thread. Besides reading, notes each file it hashed in `_HASHED` (a dict
-    item assignment: atomic)."""
-    done = []
-    for path, read_caption in batch:
-        read = read_image_and_caption(path, read_caption)
-        if isinstance(read.result, ImageInfo) and read.stat is not None:
-            _HASHED[str(path.absolute())] = (file_identity(read.stat), read.result.sha256)
-        done.append(read)
-    return done
+    """Runs on a pool thread."""
+    return [read_image_and_caption(path, read_caption) for path, read_caption in batch]
 
 
 def _recorded(path: Path, read: ReadImage, cache: HashCache | None, new_miss: bool
@@ -249,23 +242,6 @@ def _recorded(path: Path, read: ReadImage, cache: HashCache | None, new_miss: bo
         if isinstance(read.result, ImageInfo):
             cache.store(path, read.stat, read.result)
     return read.result
-
-
-# The files this process hashed (not cache hits: the cache is another run's word): their
-# `file_identity`, from the open file they were read from, and sha256. An upload checks the
-# file is still that file without reading it again (`unchanged_since_hashed`); hashing every
-# file a second time just before its upload cost apply a third of its CPU.
-_HASHED: dict[str, tuple[dict[str, int], str]] = {}
-
-
-def unchanged_since_hashed(path: Path, sha256: str) -> bool | None:
-    """Whether `path` is still the file this process hashed to `sha256`: None if it did not
-    (the caller must hash it), else whether its device, inode, size, mtime and ctime are
-    unchanged. Raises OSError if it cannot be stat'ed."""
-    seen = _HASHED.get(str(path.absolute()))
-    if seen is None or seen[1] != sha256:
-        return None
-    return file_identity(path.stat()) == seen[0]
 
 
 # One pool per process, started on first use (threads are not restarted per dataset). A
