@@ -109,9 +109,9 @@ def test_validate_opens_pillow_only_for_images_it_must_read(tmp_path) -> None:
     assert _loaded(_modules_after(validate), ("PIL",)) == []          # all four from the cache now
 
 
-def test_a_piped_apply_against_a_url_imports_neither_rich_nor_other_views(tmp_path, emulator_server) -> None:
-    """An apply whose output is not a terminal prints through cli/console.py's PlainConsole:
-    no rich; and no plan view but the human one, no emulator, no sampling or thumbnails."""
+def test_an_apply_against_a_url_imports_no_other_views(tmp_path, emulator_server) -> None:
+    """An apply imports no plan view but the human one, no emulator, no sampling or
+    thumbnails, no PostgreSQL driver for a local state."""
     from tests.fixtures_emulator import make_png
 
     base_url = emulator_server()
@@ -128,38 +128,6 @@ def test_a_piped_apply_against_a_url_imports_neither_rich_nor_other_views(tmp_pa
                              "import reconciler.cli\n"
                              "try:\n    reconciler.cli.main()\nexcept SystemExit as exc:\n    assert exc.code == 0, exc.code")
     assert "reconciler.executor" in modules        # it did apply
-    assert _loaded(modules, ("rich", "pygments", "starlette", "reconciler.emulator", "reconciler.render.html",
+    assert _loaded(modules, ("starlette", "reconciler.emulator", "reconciler.render.html",
                              "reconciler.render.markdown", "reconciler.sampling", "reconciler.thumbnails",
                              "psycopg")) == []
-
-
-def test_the_plain_console_prints_what_rich_prints_off_a_terminal(monkeypatch, capsys) -> None:
-    import io
-
-    from rich.console import Console
-
-    from reconciler.cli.console import PlainConsole
-
-    text = "dataset.d: uploaded 3/4 images\n  + a\tb.png — «ünïcode» 画像\r\x07\x08done\n\n  [bold]not markup[/]"
-    rich_out = io.StringIO()
-    Console(file=rich_out, highlight=False, soft_wrap=True, force_terminal=False).print(text, markup=False,
-                                                                                          highlight=False)
-    PlainConsole(environ={}).print(text, markup=False, highlight=False, style="green")
-    assert capsys.readouterr().out == rich_out.getvalue()
-
-
-def test_the_console_is_rich_exactly_where_rich_would_see_a_terminal() -> None:
-    from reconciler.cli.console import output_is_terminal
-
-    class Tty:
-        def isatty(self) -> bool:
-            return True
-
-    class Pipe:
-        def isatty(self) -> bool:
-            return False
-
-    assert output_is_terminal({}, Tty()) and not output_is_terminal({}, Pipe())
-    assert output_is_terminal({"FORCE_COLOR": "1"}, Pipe()) and not output_is_terminal({"FORCE_COLOR": ""}, Tty())
-    assert not output_is_terminal({"TTY_COMPATIBLE": "0", "FORCE_COLOR": "1"}, Tty())
-    assert output_is_terminal({"TTY_COMPATIBLE": "1"}, Pipe())

@@ -28,7 +28,6 @@ from reconciler.api.protocol import BriaApi
 from reconciler.cli import exitcodes
 from reconciler.cli.common import (build_client, check_address_flags, command_line, load_manifest_or_exit,
                                    require_address, resolve_endpoint, run_async)
-from reconciler.cli.console import make_console
 from reconciler.cli.session import StateOptions, error, state_options, state_session
 from reconciler.cli.interrupts import signal_name
 from reconciler.cli.safety import account_options, duplicates_message, mismatch_message, settle_option
@@ -64,8 +63,10 @@ class ApplyOptions:
 
 
 def _console() -> Any:
-    """rich's Console on a terminal; elsewhere a plain one that does not import rich (cli/console.py)."""
-    return make_console()
+    """rich's Console (colours and live progress bars on a terminal, plain text elsewhere)."""
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
 
 
 _err = error
