@@ -5,6 +5,8 @@
 - ambiguity: two look-alikes appeared after an entry was written: adopt none, say which, exit
   5; `bria import` settles it;
 - case 8: a cancel between the two calls of COMPLETE_DATASET still records the completion;
+- a model is created while its completed dataset is re-read, and a re-read that fails after
+  the model exists is resolved by the next run;
 - case 9: entries only while the call holds its slot (≤ parallelism), and recovery lists
   each dataset's images once;
 - case 12: a replacement's leftovers (kill right after CREATE_MODEL / DELETE_MODEL of a
@@ -149,6 +151,84 @@ async def test_case8_cancel_between_complete_and_its_reread_still_records_comple
     assert remote["datasets"][0]["status"] == "completed"
     plan = await env.plan(manifest)
     assert not any(s.op is Op.COMPLETE_DATASET for c in plan.changes for s in c.steps)
+
+
+# --- a model starts while its dataset's completion is re-read ---------------------------------
+
+
+class HoldReread(httpx.AsyncBaseTransport):
+    """The emulator; the re-read of a dataset after its completion is held until a model
+    create has been answered (or 5 s pass), and answered with 500s when `fail_reread`."""
+
+    def __init__(self, app: Any, *, fail_reread: bool = False):
+        self._inner = httpx.ASGITransport(app=app)
+        self.completed = False
+        self.model_created = asyncio.Event()
+        self.model_created_during_reread = False
+        self.fail_reread = fail_reread
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        is_reread = request.method == "GET" and self.completed and "/datasets/" in request.url.path \
+            and not request.url.path.endswith("/images")
+        if is_reread:
+            try:
+                await asyncio.wait_for(self.model_created.wait(), 5)
+                self.model_created_during_reread = True
+            except asyncio.TimeoutError:
+                pass
+            if self.fail_reread:
+                return httpx.Response(500, json={"error": "injected"}, request=request)
+        response = await self._inner.handle_async_request(request)
+        if request.method == "PUT" and b'"completed"' in request.content:
+            self.completed = True
+        if request.method == "POST" and request.url.path.endswith("/tailored-gen/models"):
+            self.model_created.set()
+        return response
+
+
+async def test_a_model_is_created_while_its_completed_dataset_is_reread(tmp_path, bria_env):
+    """The API's answer to the completion says the version is frozen, so the model create
+    does not wait for the re-read that records the captions (one round trip less)."""
+    from reconciler.api import BriaClient
+
+    env = bria_env()
+    manifest = load(write_case(tmp_path / "m", luna_yaml(), luna_images(3)))
+    transport = HoldReread(env.app)
+    async with BriaClient(base_url=EMULATOR_BASE_URL, token="token-apply-tests", transport=transport) as client:
+        result = await env.apply(await env.plan(manifest), manifest, client=client)
+    assert result.ok, result.outcomes
+    assert transport.model_created_during_reread
+    state = env.current_state()
+    version = state.datasets["luna_v1"].current
+    assert version.status == "completed" and len(version.images) == 3
+    assert all(image.caption for image in version.images.values())   # the re-read's captions
+    assert state.journal == () and len(state.models) == 1
+    assert not (await env.plan(manifest)).has_changes
+
+
+async def test_a_failed_reread_after_the_model_was_created_is_resolved_by_the_next_run(tmp_path, bria_env):
+    """The model exists; the completion's record does not (its re-read failed): the entry
+    stays, the next run records the completion from the API and plans nothing, no duplicate."""
+    from reconciler.api import BriaClient
+
+    env = bria_env()
+    manifest = load(write_case(tmp_path / "m", luna_yaml(), luna_images(3)))
+    transport = HoldReread(env.app, fail_reread=True)
+    async with BriaClient(base_url=EMULATOR_BASE_URL, token="token-apply-tests", transport=transport,
+                          max_retries=0) as client:
+        result = await env.apply(await env.plan(manifest), manifest, client=client)
+    assert not result.ok and transport.model_created_during_reread
+    state = env.current_state()
+    assert [e.op for e in state.journal] == [Op.COMPLETE_DATASET.value]
+    assert state.datasets["luna_v1"].current.status == "draft" and len(state.models) == 1
+
+    again = await env.converge(manifest)
+    assert again.ok, again.outcomes
+    state = env.current_state()
+    version = state.datasets["luna_v1"].current
+    assert state.journal == () and version.status == "completed" and len(version.images) == 3
+    assert_no_duplicates(await env.remote(), state)
+    assert not (await env.plan(manifest)).has_changes
 
 
 # --- case 9: entries only in a slot; recovery lists once ------------------------------------

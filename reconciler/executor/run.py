@@ -1,7 +1,8 @@
 """apply_plan: walk a plan's changes in dependency order and execute their steps.
 
-- Changes run as soon as the changes they depend on have succeeded, independent ones in
-  parallel; API calls in flight are bounded by `RunConfig.parallelism` (see calls.ApiCalls).
+- Changes run as soon as the changes they depend on have succeeded (or released them early:
+  a dataset whose completion the API confirmed lets its models start while its captions are
+  re-read and recorded, `ChangeRun.released`), independent ones in parallel; API calls in flight are bounded by `RunConfig.parallelism` (see calls.ApiCalls).
 - Within a change, steps run in order, except that consecutive image steps (upload,
   delete, caption) on distinct images run concurrently.
 - A failed change stops there; changes depending on it are skipped (never started);
@@ -171,8 +172,8 @@ async def _walk(ctx: RunContext, runs: dict[str, ChangeRun]) -> list[ChangeOutco
         actions = tuple(a.value for a in run.change.actions)
         for dep in run.change.depends_on:
             if dep in tasks and dep != run.address:
-                before = await tasks[dep]
-                if before.status != SUCCEEDED:
+                before = await _outcome_or_release(tasks[dep], runs[dep])
+                if before is not None and before.status != SUCCEEDED:
                     status = NOT_STARTED if before.status in (NOT_STARTED, CANCELLED) else SKIPPED
                     return ChangeOutcome(run.address, actions, status, f"{dep} {before.status}")
         if ctx.calls.cancelled:
@@ -185,6 +186,18 @@ async def _walk(ctx: RunContext, runs: dict[str, ChangeRun]) -> list[ChangeOutco
     for address, run in runs.items():
         tasks[address] = asyncio.ensure_future(run_when_ready(run))
     return list(await asyncio.gather(*tasks.values()))
+
+
+async def _outcome_or_release(task: asyncio.Task[ChangeOutcome], run: ChangeRun) -> ChangeOutcome | None:
+    """The outcome of the change `run` (which `task` executes), or None as soon as it has
+    released its dependents (`ChangeRun.released`): they may start while it finishes."""
+    if not task.done() and not run.released.is_set():
+        released = asyncio.ensure_future(run.released.wait())
+        try:
+            await asyncio.wait((task, released), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            released.cancel()
+    return task.result() if task.done() else None
 
 
 async def _execute(ctx: RunContext, run: ChangeRun) -> tuple[str, str]:

@@ -8,7 +8,8 @@ mutation in state through `ctx.holder` before returning. Non-idempotent calls go
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import asyncio
+from dataclasses import dataclass, field, replace
 from typing import Any, Awaitable, Callable
 
 from reconciler.api import ImageChanged, errors
@@ -42,6 +43,10 @@ class ChangeRun:
     supersede_reason: Reason | None = None  # set by SUPERSEDE_MODEL, consumed by CREATE_MODEL
     forgotten_model: int | None = None    # set by FORGET before CREATE_MODEL: history kept, not superseded
     trained: bool = False                 # START_TRAINING succeeded
+    # Set when the changes that depend on this one may start before it has finished: its
+    # last step has done what they need from the API and only records what it did (see
+    # complete_dataset). Unset, they wait for the change's outcome.
+    released: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def address(self) -> str:
@@ -205,9 +210,16 @@ async def complete_dataset(ctx: RunContext, run: ChangeRun, args: CompleteDatase
 
     async def complete(call: Caller) -> ApiObject:
         try:
-            await call(ctx.api.update_dataset, version.remote_id, status="completed")
+            answer = await call(ctx.api.update_dataset, version.remote_id, status="completed")
         except errors.Conflict:
-            pass   # already completed by an earlier run? the re-read below tells
+            answer = None   # already completed by an earlier run? the re-read below tells
+        if (isinstance(answer, dict) and answer.get("status") == "completed"
+                and run.change.steps[-1].op is Op.COMPLETE_DATASET):
+            # The API says the version is frozen: a model may be created from it now, while
+            # the re-read below fetches the captions to record (one round trip saved). Until
+            # that record is written this entry stays in the journal, so a crash in between
+            # is resolved by the next run like any interrupted completion (journal.adoption).
+            run.released.set()
         # A completed version is frozen and later plans trust its record instead of re-reading
         # it, so it is recorded from the API's own view of it (journal.adoption).
         frozen = await call(ctx.api.get_dataset, version.remote_id)
