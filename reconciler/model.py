@@ -232,6 +232,9 @@ class LiveView:
     datasets: Mapping[int, Mapping[str, Any]]
     models: Mapping[int, Mapping[str, Any]]
     requests: int = 0               # how many API reads the refresh took
+    # When the project list was answered (time.monotonic()), for the journal's project
+    # watermark (executor/account.py: the first project create reuses a list this fresh).
+    projects_listed: float | None = None
 
 
 # --- the plan -----------------------------------------------------------------------------

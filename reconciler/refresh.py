@@ -21,6 +21,7 @@ Real-API edges handled here (the docs are silent or ambiguous on each):
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any, Awaitable, Callable, Mapping, Protocol
 
 from reconciler.api.errors import NotFound, UnexpectedResponse
@@ -49,6 +50,7 @@ def is_live_model(obj: Mapping[str, Any]) -> bool:
 async def refresh(client: ReadClient, state: State) -> LiveView:
     """The live objects, keyed by remote id; a dataset fetched individually carries `images`."""
     listed = await asyncio.gather(client.list_projects(), client.list_datasets(), client.list_models())
+    answered = time.monotonic()
     projects, datasets, models = (_by_id(items, kind) for items, kind in zip(listed, ("project", "dataset", "model")))
     models = {i: m for i, m in models.items() if is_live_model(m)}
     confirmed = await asyncio.gather(
@@ -63,7 +65,7 @@ async def refresh(client: ReadClient, state: State) -> LiveView:
         else:
             datasets[remote_id] = detail
     return LiveView(projects=projects, datasets=datasets, models=models,
-                    requests=3 + sum(confirmed) + len(to_fetch))
+                    requests=3 + sum(confirmed) + len(to_fetch), projects_listed=answered)
 
 
 def _by_id(items: Any, kind: str) -> Objects:

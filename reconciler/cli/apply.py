@@ -271,6 +271,8 @@ async def _make_plan(manifest: Manifest, state: State, client: BriaApi, store: S
         return state, exitcodes.PARTIAL, None
     reads = first_reads if first_reads is not None and first_reads.shareable else client
     live = await within_deadline(refresh(reads, state), client.stats, options.refresh_timeout)
+    if reads is first_reads and first_reads.answered_at("list_projects") is not None:
+        live = replace(live, projects_listed=first_reads.answered_at("list_projects"))
     refusal = mismatch_message(state, live, resolve_endpoint(manifest), options.accept_missing)
     if refusal:
         _err(refusal)

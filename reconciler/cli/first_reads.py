@@ -13,6 +13,7 @@ Only the list calls are shared; every other read goes to the client.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 LISTS = ("list_projects", "list_datasets", "list_models")
@@ -24,6 +25,7 @@ class FirstReads:
     def __init__(self, client: Any):
         self._client = client
         self._answers: dict[str, asyncio.Future[Any]] = {}
+        self._answered_at: dict[str, float] = {}
         self.shareable = True      # False once an API call may have changed what the lists say
 
     def _answer(self, method: str) -> asyncio.Future[Any]:
@@ -31,8 +33,15 @@ class FirstReads:
             for name in LISTS:
                 task = asyncio.ensure_future(getattr(self._client, name)())
                 task.add_done_callback(_retrieve)   # a run that stops early never awaits some
+                task.add_done_callback(lambda _, name=name: self._answered_at.setdefault(name, time.monotonic()))
                 self._answers[name] = task
         return self._answers[method]
+
+    def answered_at(self, method: str) -> float | None:
+        """When the shared `method` list call was answered (time.monotonic()), or None if it
+        has not been: the refresh, reading an answer the probe awaited first, would date it
+        too late."""
+        return self._answered_at.get(method)
 
     async def list_projects(self) -> list[dict[str, Any]]:
         return await asyncio.shield(self._answer("list_projects"))
