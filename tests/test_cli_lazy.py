@@ -88,6 +88,16 @@ def test_loading_code_imports_no_schema_validator_before_images_are_being_read()
     assert _loaded(modules, ("jsonschema", "PIL", "httpx")) == []
 
 
+def test_apply_imports_the_planner_executor_and_rich_only_after_its_first_requests() -> None:
+    """`bria apply` sends its first list calls before importing the planner, the executor's
+    machinery, the plan view and rich (~50 ms), so that importing them overlaps the round
+    trip (cli/apply.py `_import_planning_modules`): the command module must not import them."""
+    modules = _modules_after("import reconciler.cli.apply")
+    assert _loaded(modules, ("reconciler.planner", "reconciler.executor.run", "reconciler.executor.steps",
+                             "reconciler.render", "reconciler.refresh", "rich")) == []
+    assert "reconciler.executor.config" in modules      # --parallelism's default
+
+
 def test_validate_opens_pillow_only_for_images_it_must_read(tmp_path) -> None:
     """Plain JPEGs are checked without Pillow (~10 ms to import), and cached images are not
     opened at all."""

@@ -119,14 +119,14 @@ def _gets(url: str) -> dict[str, int]:
 
 def test_apply_shares_the_probes_list_calls_with_its_refresh(emulator_server, tmp_path):
     """Detecting the dialect lists projects and datasets; the refresh lists them again with
-    the models. `bria apply` asks each list once (the three at once); the one extra project
-    list is the fresh read right before the project create (executor/account.py)."""
+    the models. `bria apply` asks each list once (the three at once), and the project
+    create's journal watermark is that project list, under a second old (executor/account.py)."""
     url = emulator_server("--token", TOKEN)
     write_case(tmp_path, luna_yaml(), {f"images/luna/{n}.png": n for n in range(2)})
     done = run_bria("apply", "--auto-approve", "--no-wait", cwd=tmp_path, env={"BRIA_API_URL": url})
     assert done.returncode == 0, done.stdout + done.stderr
     assert "API dialect: legacy (detected: " in done.stdout
-    assert _gets(url) == {"GET /tailored-gen/projects": 2, "GET /tailored-gen/datasets": 1,
+    assert _gets(url) == {"GET /tailored-gen/projects": 1, "GET /tailored-gen/datasets": 1,
                           "GET /tailored-gen/models": 1}
     plan = run_bria("plan", "--detailed-exitcode", cwd=tmp_path, env={"BRIA_API_URL": url})
     assert plan.returncode == 0, plan.stdout + plan.stderr
@@ -140,7 +140,7 @@ def test_apply_lists_again_after_a_probe_made_a_throwaway_project(emulator_serve
     done = run_bria("apply", "--auto-approve", "--no-wait", cwd=tmp_path, env={"BRIA_API_URL": url})
     assert done.returncode == 0, done.stdout + done.stderr
     assert "API dialect: mixed (detected: " in done.stdout
-    assert _gets(url) == {"GET /tailored-gen/projects": 3, "GET /tailored-gen/datasets": 2,
+    assert _gets(url) == {"GET /tailored-gen/projects": 2, "GET /tailored-gen/datasets": 2,
                           "GET /tailored-gen/models": 2}
 
 

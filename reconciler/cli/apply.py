@@ -34,10 +34,7 @@ from reconciler.cli.safety import account_options, duplicates_message, mismatch_
 from reconciler.cli.dialect import settle_dialect
 from reconciler.cli.first_reads import FirstReads
 from reconciler.cli.waiting import DEFAULT_REFRESH_TIMEOUT, refresh_timeout_option, within_deadline
-from reconciler.executor import ConsoleReporter, apply_plan, resolve_leftovers, stale_reason
-from reconciler.executor.context import DEFAULT_PARALLELISM, RunConfig
-from reconciler.executor.importing import ImportRefused, import_resource
-from reconciler.executor.summary import summary_lines
+from reconciler.executor.config import DEFAULT_PARALLELISM, RunConfig
 from reconciler.model import LiveView, Manifest, Plan
 from reconciler.state.model import State
 from reconciler.state.store import LockLost, StateError, StateStore
@@ -60,6 +57,18 @@ class ApplyOptions:
     accept_missing: bool = False
     allow_duplicates: bool = False
     reviewed: tuple[str, dict] | None = None   # --reviewed-plan: (path, plan JSON); see reviewed.py
+
+
+def _import_planning_modules() -> None:
+    """Import what planning and applying use (~50 ms), at the moment that costs least: while
+    the first API calls are in flight. Everything still imports where it is used; this only
+    moves the cost."""
+    import importlib
+
+    for module in ("reconciler.planner", "reconciler.refresh", "reconciler.render.human", "reconciler.cli.refresh",
+                   "reconciler.executor.import_preview", "reconciler.executor.run", "reconciler.executor.summary",
+                   "rich.console"):
+        importlib.import_module(module)
 
 
 def _console() -> Any:
@@ -182,20 +191,25 @@ def _locked_run(manifest: Manifest, state_opts: StateOptions,
 
 async def _apply(plan_manifest: Manifest, manifest: Manifest, store: StateStore, state: State, options: ApplyOptions,
                  saved: Plan | None) -> int:
-    console = _console()
     try:
         # The client's own bound on requests in flight follows the run's (RunConfig.parallelism).
         async with build_client(manifest, max_concurrency=options.run.parallelism) as client:
             endpoint = resolve_endpoint(manifest)
             live = None
+            # Before anything changes: the API dialect, configured or detected (a stale saved
+            # plan is refused below without a single call). The probe's list calls are the
+            # refresh's too (cli/first_reads.py), and they are sent before the planner, the
+            # executor and rich are imported, so that importing them overlaps their round trip.
+            # (Not with leftover journal entries: resolving them may change what the lists say.)
+            first_reads = FirstReads(client) if saved is None else None
+            if first_reads is not None and not state.journal:
+                await first_reads.start()
+            _import_planning_modules()
+            console = _console()
             if saved is not None:
                 the_plan = await _check_saved(saved, manifest, state, client, store, options)
                 if isinstance(the_plan, int):
                     return the_plan
-            # Before anything changes: the API dialect, configured or detected (a stale saved
-            # plan is refused above without a single call). The probe's list calls are the
-            # refresh's too (cli/first_reads.py).
-            first_reads = FirstReads(client) if saved is None else None
             try:
                 refused, note = await settle_dialect(client, plan_manifest, lists=first_reads)
                 if note is not None:
@@ -229,6 +243,8 @@ async def _apply(plan_manifest: Manifest, manifest: Manifest, store: StateStore,
 
 async def _check_saved(saved: Plan, manifest: Manifest, state: State, client: BriaApi, store: StateStore,
                        options: ApplyOptions) -> Plan | int:
+    from reconciler.executor import resolve_leftovers, stale_reason
+
     refusal = mismatch_message(state, None, resolve_endpoint(manifest), options.accept_missing)
     if refusal:
         _err(refusal)
@@ -249,6 +265,7 @@ async def _make_plan(manifest: Manifest, state: State, client: BriaApi, store: S
                      console: Any, first_reads: FirstReads | None = None
                      ) -> tuple[State, Plan | int, LiveView | None]:
     from reconciler.cli.refresh import absorb_into_state
+    from reconciler.executor import resolve_leftovers
     from reconciler.executor.import_preview import ImportProblem, pending_import_records
     from reconciler.planner import PlanError, plan as make_plan
     from reconciler.refresh import refresh
@@ -320,6 +337,9 @@ def _confirmed() -> bool:
 
 async def _execute(the_plan: Plan, manifest: Manifest, state: State, client: BriaApi, store: StateStore,
                    options: ApplyOptions, console: Any, live: LiveView | None = None) -> int:
+    from reconciler.executor import ConsoleReporter, apply_plan
+    from reconciler.executor.summary import summary_lines
+
     cancel = asyncio.Event()
     _install_cancel_handlers(cancel)
     kill_after = os.environ.get(KILL_AFTER_CALLS_ENV)
@@ -383,6 +403,7 @@ def import_command(address: str | None, remote_id: int | None, discover: bool, a
     """Record an existing remote object (project, dataset or model) in state as ADDRESS;
     or, with --discover, every object of the manifest found by name and parent."""
     from reconciler.cli.discover import discover_and_import
+    from reconciler.executor.importing import ImportRefused, import_resource
 
     given = address is not None or remote_id is not None
     if (discover and given) or (not discover and (address is None or remote_id is None)):

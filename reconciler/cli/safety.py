@@ -15,7 +15,6 @@ from typing import Any, Iterable, Mapping
 import click
 
 from reconciler.model import LiveView
-from reconciler.planner.account_check import account_mismatch
 from reconciler.state.model import State
 
 DEFAULT_SETTLE_WINDOW = 5.0
@@ -39,6 +38,8 @@ def settle_option(f: Any) -> Any:
 
 def mismatch_message(state: State, live: LiveView | None, endpoint: str, accept_missing: bool) -> str | None:
     """The refusal to print (exit 1) when the account does not match the state, else None."""
+    from reconciler.planner.account_check import account_mismatch   # the planner: imported when planning
+
     if accept_missing:
         return None
     reason = account_mismatch(state, live, endpoint)

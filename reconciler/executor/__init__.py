@@ -12,7 +12,8 @@ Modules:
   records.py    pure State transformations recording API objects
   holder.py     the single holder/writer of the latest State (group commit)
   calls.py      the single door to the API (bound BriaApi methods): in-flight bound, held slots, cancel, crash-test hook
-  context.py    RunContext (what every step shares) and RunConfig (the run's settings)
+  context.py    RunContext (what every step shares)
+  config.py     RunConfig (the run's settings) and the default --parallelism
   training.py   --wait: follow training to the end; start/stop transitions
   progress.py   what the user sees (rich bars on a TTY, plain lines otherwise)
   summary.py    the end-of-run account, and `bria output` data
@@ -21,13 +22,34 @@ Modules:
   clock.py      injected time
 """
 
-from reconciler.executor.calls import Cancelled
-from reconciler.executor.clock import Clock, RealClock
-from reconciler.executor.context import RunConfig
-from reconciler.executor.progress import ConsoleReporter, Reporter
-from reconciler.executor.run import (CANCELLED, FAILED, NOT_STARTED, SKIPPED, SUCCEEDED, ApplyResult, ChangeOutcome,
-                                     PlanRefused, apply_plan, resolve_leftovers, stale_reason)
 
-__all__ = ["apply_plan", "resolve_leftovers", "stale_reason", "ApplyResult", "ChangeOutcome", "PlanRefused",
-           "Cancelled", "Clock", "RealClock", "Reporter", "ConsoleReporter", "RunConfig",
-           "SUCCEEDED", "FAILED", "SKIPPED", "NOT_STARTED", "CANCELLED"]
+from typing import TYPE_CHECKING, Any
+
+# The names below are imported when first used (PEP 562), so that `bria apply` can read its
+# settings (executor/config.py) before the first API call and import the rest while that
+# call is in flight (cli/apply.py).
+_EXPORTS = {
+    "Cancelled": "calls", "Clock": "clock", "RealClock": "clock", "RunConfig": "config",
+    "ConsoleReporter": "progress", "Reporter": "progress",
+    **{name: "run" for name in ("CANCELLED", "FAILED", "NOT_STARTED", "SKIPPED", "SUCCEEDED", "ApplyResult",
+                                "ChangeOutcome", "PlanRefused", "apply_plan", "resolve_leftovers", "stale_reason")},
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
+
+if TYPE_CHECKING:
+    from reconciler.executor.calls import Cancelled
+    from reconciler.executor.clock import Clock, RealClock
+    from reconciler.executor.config import RunConfig
+    from reconciler.executor.progress import ConsoleReporter, Reporter
+    from reconciler.executor.run import (CANCELLED, FAILED, NOT_STARTED, SKIPPED, SUCCEEDED, ApplyResult,
+                                         ChangeOutcome, PlanRefused, apply_plan, resolve_leftovers, stale_reason)
