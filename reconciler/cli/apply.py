@@ -96,7 +96,7 @@ def _apply_options(f: Any) -> Any:
     f = click.option("--allow-destroy", multiple=True, metavar="ADDR|all",
                      help="Allow destroying this protected resource (repeatable), or all.")(f)
     f = click.option("--wait/--no-wait", default=False, help="Follow training to the end.")(f)
-    # The default's reason is beside DEFAULT_PARALLELISM (executor/context.py).
+    # The default's reason is beside DEFAULT_PARALLELISM (executor/config.py).
     f = click.option("--parallelism", type=click.IntRange(1, 64), default=DEFAULT_PARALLELISM, show_default=True,
                      help="Concurrent API calls.")(f)
     return click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")(f)
