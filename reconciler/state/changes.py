@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import Any, Iterable
 
 from reconciler.state.model import (PENDING_CHANGES_FORMAT_VERSION, STATE_FORMAT_VERSION, DatasetRecord,
@@ -36,6 +36,10 @@ _KINDS = (("project", "projects"), ("dataset", "datasets"), ("model", "models"))
 # carried, including ones added later: no list of field names here to fall out of date.
 # tests/test_state_changes_fields.py fills every dataclass field and checks the round trip.
 _STATE_BODY = ("resources", "journal", "serial")
+# The dataclass fields those documents leave out (the same parts, as fields).
+_STATE_FIELDS = frozenset({"projects", "datasets", "models", "journal", "serial"})
+_VERSIONS = frozenset({"versions"})
+_IMAGES = frozenset({"images"})
 
 # Writes append changes while the changes total at most APPEND_RATIO × the snapshot (which
 # keeps rewriting amortised O(1) per write), or FOLD_FLOOR_BYTES while the snapshot is small.
@@ -66,7 +70,7 @@ def encode_change(old: State, new: State) -> str:
 
 def diff(old: State, new: State) -> list[Op]:
     """Operations that turn `old.to_dict()` into `new.to_dict()` (serial aside)."""
-    ops = _shell_ops([], _state_shell(old), _state_shell(new))
+    ops = [] if _same_scalars(old, new, _STATE_FIELDS) else _shell_ops([], _state_shell(old), _state_shell(new))
     for kind, attr in _KINDS:
         before, after = getattr(old, attr), getattr(new, attr)
         if before is after:
@@ -87,6 +91,14 @@ def diff(old: State, new: State) -> list[Op]:
     return ops
 
 
+def _same_scalars(before: Any, after: Any, bodies: frozenset[str]) -> bool:
+    """Whether two records agree on every dataclass field but `bodies` — then their shells
+    are equal (`to_dict` is a function of the fields) and need not be built: the usual case
+    of a write, which touches a resource map, a version's images or the journal only."""
+    return all(getattr(before, f.name) is getattr(after, f.name) or getattr(before, f.name) == getattr(after, f.name)
+               for f in fields(before) if f.name not in bodies)
+
+
 def _state_shell(state: State) -> dict[str, Any]:
     """The state's document without resources, journal and serial (serial is the change's)."""
     document = replace(state, projects={}, datasets={}, models={}, journal=()).to_dict()
@@ -102,8 +114,9 @@ def _shell_ops(path: list[Any], before: dict[str, Any], after: dict[str, Any]) -
 
 
 def _dataset_ops(path: list[Any], before: DatasetRecord, after: DatasetRecord) -> list[Op]:
-    ops = _shell_ops(path, _without(replace(before, versions=()).to_dict(), "versions"),
-                     _without(replace(after, versions=()).to_dict(), "versions"))
+    ops = [] if _same_scalars(before, after, _VERSIONS) else _shell_ops(
+        path, _without(replace(before, versions=()).to_dict(), "versions"),
+        _without(replace(after, versions=()).to_dict(), "versions"))
     if len(after.versions) < len(before.versions):
         return ops + [["set", [*path, "versions"], [v.to_dict() for v in after.versions]]]
     for index, version in enumerate(after.versions):
@@ -115,8 +128,9 @@ def _dataset_ops(path: list[Any], before: DatasetRecord, after: DatasetRecord) -
 
 
 def _version_ops(path: list[Any], before: DatasetVersion, after: DatasetVersion) -> list[Op]:
-    ops = _shell_ops(path, _without(replace(before, images={}).to_dict(), "images"),
-                     _without(replace(after, images={}).to_dict(), "images"))
+    ops = [] if _same_scalars(before, after, _IMAGES) else _shell_ops(
+        path, _without(replace(before, images={}).to_dict(), "images"),
+        _without(replace(after, images={}).to_dict(), "images"))
     old_images, new_images = before.images, after.images
     if old_images is new_images:
         return ops
