@@ -199,7 +199,7 @@ class _Collector:
                 f"{rel}: its caption file {sidecar_path(candidate.path).name} is ignored: a FIBO dataset's "
                 f"captions are JSON ({candidate.path.with_suffix('.json').name}), so the API captions it",
                 candidate.source, json_path(candidate.field), self.address))
-        return image_spec(candidate.path, self.root, info, caption, origin, candidate.source)
+        return image_spec(candidate.path, self.root, info, caption, origin, candidate.source, rel)
 
 
 @dataclass(frozen=True)

@@ -22,17 +22,19 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from reconciler.diagnostics import SourceRange
 from reconciler.image_cache import CacheStats, HashCache, ImageInfo, default_cache_path, file_identity
 from reconciler.image_checks import (HASH_CHUNK, JPEG_TAIL, SUPPORTED_FORMATS, Caption, CaptionReader,
                                      ImageProblem, ReadImage, Unread, ignore_bomb_warnings,
                                      read_image_and_caption)
-from reconciler.image_workers import ForkedReaders
 from reconciler.limits import (MAX_IMAGE_FILE_BYTES, MAX_IMAGE_PAYLOAD_BYTES, MAX_IMAGES_PER_DATASET,
                                MIN_IMAGE_SIDE, MIN_SIDE_WITHOUT_UPSCALE, base64_size)
 from reconciler.model import ImageSpec
+
+if TYPE_CHECKING:
+    from reconciler.image_workers import ForkedReaders
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 MIN_SIDE = MIN_IMAGE_SIDE           # the API's limits live in reconciler.limits
@@ -235,6 +237,8 @@ class ReadAhead:
         if not self._forked and count >= PROCESS_MIN_FILES and _worker_count() > 1:
             self._forked = True             # tried once: where it is not safe, it will not become so
             ignore_bomb_warnings()          # before forking: the workers inherit the filter
+            from reconciler.image_workers import ForkedReaders  # here: a warm run never needs it
+
             self._workers = ForkedReaders.start(_worker_count(), _read_sent_batch,
                                                 lambda batch: _pool().submit(_read_sent_batch, batch))
         if self._workers is None:
@@ -342,10 +346,11 @@ def relative_posix(path: Path, root: Path) -> str:
 
 
 def image_spec(path: Path, root: Path, info: ImageInfo, caption: str | None,
-               caption_origin: str | None, source: SourceRange | None = None) -> ImageSpec:
+               caption_origin: str | None, source: SourceRange | None = None, rel_path: str | None = None) -> ImageSpec:
     """The ImageSpec for a checked file. `path` is absolute and normalised (not resolved: a
-    symlink keeps its own name); `rel_path` is relative to the manifest's folder `root`."""
-    return ImageSpec(sha256=info.sha256, path=path, rel_path=relative_posix(path, root),
+    symlink keeps its own name); `rel_path` is relative to the manifest's folder `root`
+    (`relative_posix(path, root)`, given when the caller has it)."""
+    return ImageSpec(sha256=info.sha256, path=path, rel_path=rel_path or relative_posix(path, root),
                      caption=caption, caption_origin=caption_origin if caption is not None else None,
                      width=info.width, height=info.height, format=info.format, size=info.size,
                      source=source)

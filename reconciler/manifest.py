@@ -23,7 +23,7 @@ import json
 import os
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from reconciler.dataset_images import DatasetsAhead, collect_dataset_images
 from reconciler.diagnostics import Diagnostic, SourceRange, error, has_errors, warning
@@ -51,12 +51,16 @@ def dataset_family(dataset: dict[str, Any]) -> str:
     return FIBO_FAMILY if "visual_schema" in dataset else LEGACY_FAMILY
 
 
-def load_manifest(path: Path, *, hash_cache: HashCache | None = None
-                  ) -> tuple[Manifest | None, list[Diagnostic]]:
+def load_manifest(path: Path, *, hash_cache: HashCache | None = None,
+                  meanwhile: Callable[[], object] | None = None) -> tuple[Manifest | None, list[Diagnostic]]:
     """Load, validate and check a manifest. Never raises for bad input.
 
     `hash_cache` (see `reconciler.images.HashCache`) spares re-hashing unchanged images; when
     it has a file it is saved at the end (a failure to save it is ignored: it is only a cache).
+    `meanwhile` is called once, on this thread, while the images are being read and before
+    they are checked (only for a YAML mapping): work the caller needs after loading anyway
+    and that does not depend on the manifest (importing what it uses next), so that it
+    overlaps the reading instead of following it. Its exceptions propagate.
     """
     path = Path(path)
     label = str(path)
@@ -79,6 +83,8 @@ def load_manifest(path: Path, *, hash_cache: HashCache | None = None
         data = document.data
         if not isinstance(data, dict):
             return None, diagnostics
+        if meanwhile is not None:
+            meanwhile()
         blocking = [problem.path for problem in schema_found if not problem.harmless]
         checker = _Checker(data, document.source_map, root, blocking, hash_cache, ahead)
         diagnostics += checker.run()
