@@ -131,9 +131,14 @@ class ForkedReaders:
             future, batch = self._queue.popleft()
             if not future.set_running_or_notify_cancel():
                 continue                # cancelled while queued: never read
+            try:
+                message = pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception as exc:    # e.g. a reader that is not a module-level function
+                future.set_exception(exc)
+                continue
             worker.in_flight.append((future, batch))
             try:
-                _write_all(worker.tasks, pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
+                _write_all(worker.tasks, message)
             except OSError:             # the worker is gone; its collector hands its batches over
                 worker.alive = False
 
