@@ -185,3 +185,53 @@ def test_an_error_in_a_worker_reaches_the_caller(tmp_path: Path) -> None:
 def test_no_worker_is_forked_while_another_thread_runs(tmp_path: Path) -> None:
     done = _run(WORKERS, "thread", "0")
     assert (done.returncode, done.stdout.split()) == (0, ["True"]), done.stderr
+
+
+INTERRUPTED = """
+import os, sys, time
+from pathlib import Path
+from reconciler import images
+from reconciler.manifest import load_manifest
+
+real = images._read_sent_batch
+def slow(batch):
+    time.sleep(0.05)
+    return real(batch)
+images._read_sent_batch = slow
+try:
+    load_manifest(Path(sys.argv[1]))
+    print("finished")
+except KeyboardInterrupt:
+    try:
+        os.waitpid(-1, os.WNOHANG)
+        print("a worker was left")
+    except ChildProcessError:
+        print("interrupted; no worker left")
+"""
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def test_ctrl_c_while_workers_read_stops_the_load_and_ends_the_workers(tmp_path: Path) -> None:
+    """Ctrl-C reaches the whole process group: the workers ignore it, the loader unwinds and
+    ends them (their batches are not read further) and reaps them."""
+    import signal
+    import time
+
+    _write_inputs(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-c", INTERRUPTED, str(tmp_path / "bria.yaml")], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while len(_children(proc.pid)) < len(os.sched_getaffinity(0)) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.01)
+    workers = _children(proc.pid)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert len(workers) == len(os.sched_getaffinity(0)), (workers, out, err)   # one per CPU
+    assert (proc.returncode, out.strip()) == (0, "interrupted; no worker left"), err
+    assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
