@@ -22,6 +22,10 @@ Contracts:
   process's threads, which may be kept from the GIL for milliseconds at a time.
 - A worker that dies (killed, out of memory) loses no batch: its unfinished batches, and
   queued ones if no worker is left, are run on `fallback` (the thread pool).
+- `seal()` says no more batches will come: a worker then exits as soon as it has answered
+  its last one, so that ending them costs the caller nothing later.
+- Fork them inside `signals_held()`, and record them before it ends: an interrupt then
+  always finds them recorded, to be closed.
 - `close()` ends the workers and reaps them (so their CPU time is counted as this
   process's children's). A worker exits when its task pipe closes, or, if it still holds
   batches nobody will read (an interrupted run), is terminated. It ignores SIGINT
@@ -37,11 +41,13 @@ import signal
 import sys
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
 IN_FLIGHT = 64                      # batches sent to a worker and not yet answered, at most
 PIPE_BYTES = 1 << 20                # pipe capacity asked for (Linux's default maximum)
 
@@ -56,6 +62,7 @@ class _Worker:
     results: int                    # read end of its result pipe
     in_flight: deque[tuple[Future[Any], Any]] = field(default_factory=deque)
     alive: bool = True
+    sending: bool = True            # its task pipe is open
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,7 @@ class ForkedReaders:
         self._lock = threading.Lock()
         self._queue: deque[tuple[Future[Any], Any]] = deque()
         self._closed = False
+        self._sealed = False
         self._collectors = [threading.Thread(target=self._collect, args=(worker,), daemon=True,
                                              name=f"bria-images-from-{worker.pid}") for worker in workers]
         for thread in self._collectors:
@@ -85,14 +93,19 @@ class ForkedReaders:
         try:
             for _ in range(count):
                 workers.append(_fork(work, workers))
-        except OSError:
+            return cls(workers, fallback)
+        except BaseException as exc:    # no fork (OSError), or an error meanwhile: none is left behind
             for worker in workers:
-                os.close(worker.tasks)
+                _stop_sending(worker)
+                _terminate(worker.pid)
             _reap(workers)
-            return None
-        return cls(workers, fallback)
+            if isinstance(exc, OSError):
+                return None
+            raise
 
     def submit(self, batch: Any) -> Future[Any]:
+        if self._sealed:
+            return self._fallback(batch)
         future: Future[Any] = Future()
         with self._lock:
             self._queue.append((future, batch))
@@ -104,6 +117,14 @@ class ForkedReaders:
                 self._queue.clear()
         return future
 
+    def seal(self) -> None:
+        """No more batches will be submitted (later ones go to the fallback): each worker
+        exits as soon as it has answered its last batch, while the caller takes the answers."""
+        with self._lock:
+            self._sealed = True
+            for worker in self._workers:
+                self._feed(worker)
+
     def close(self) -> None:
         """Cancel queued batches, end the workers (their unfinished batches fail) and reap them."""
         with self._lock:
@@ -113,7 +134,7 @@ class ForkedReaders:
             queued = list(self._queue)
             self._queue.clear()
             for worker in self._workers:
-                os.close(worker.tasks)
+                _stop_sending(worker)
                 if worker.in_flight:
                     _terminate(worker.pid)
         for future, _ in queued:
@@ -126,7 +147,8 @@ class ForkedReaders:
 
     def _feed(self, worker: _Worker, most: int = IN_FLIGHT) -> None:
         """Send `worker` queued batches while it holds fewer than IN_FLIGHT (at most `most`)."""
-        while most > 0 and worker.alive and not self._closed and len(worker.in_flight) < IN_FLIGHT and self._queue:
+        while (most > 0 and worker.alive and worker.sending and not self._closed and len(worker.in_flight) < IN_FLIGHT
+               and self._queue):
             most -= 1
             future, batch = self._queue.popleft()
             if not future.set_running_or_notify_cancel():
@@ -141,6 +163,8 @@ class ForkedReaders:
                 _write_all(worker.tasks, message)
             except OSError:             # the worker is gone; its collector hands its batches over
                 worker.alive = False
+        if self._sealed and not self._queue:
+            _stop_sending(worker)
 
     def _hand_over(self, items: list[tuple[Future[Any], Any]]) -> None:
         """Run batches on the fallback instead: queued ones unless cancelled, sent ones again."""
@@ -211,9 +235,25 @@ def _fork(work: Work, earlier: list[_Worker]) -> _Worker:
     return _Worker(pid, task_write, result_read)
 
 
+@contextmanager
+def signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM wait (they are not lost) until the block ends: the caller can fork
+    workers and record them before an interrupt unwinds it. Main thread only (else a no-op)."""
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def _serve(tasks: int, results: int, work: Work) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)     # held while it was forked
     with os.fdopen(tasks, "rb") as batches, os.fdopen(results, "wb") as answers:
         while True:
             try:
@@ -232,6 +272,13 @@ def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
+
+
+def _stop_sending(worker: _Worker) -> None:
+    """Close the worker's task pipe: it exits once it has answered what it holds."""
+    if worker.sending:
+        worker.sending = False
+        os.close(worker.tasks)
 
 
 def _enlarge(pipe: int) -> None:

@@ -86,7 +86,6 @@ def orphaned_sidecars(folder: Path, recursive: bool, images: Sequence[Path],
     thousands of images per run, and pathlib objects cost microseconds each.) When `listed` is
     given, every entry whose name ends in `.txt` (any kind: see `sidecar_may_exist`) is added
     to it, lower-cased."""
-    used = {sidecar_text(str(image)) for image in images}
     found: list[str] = []
     if recursive:
         for dirpath, dirnames, filenames in os.walk(folder):
@@ -101,6 +100,9 @@ def orphaned_sidecars(folder: Path, recursive: bool, images: Sequence[Path],
                     listed.add(e.path.lower())
                 if _is_caption_name(e.name) and e.is_file():
                     found.append(e.path)
+    if not found:                       # the common case: no caption files at all
+        return []
+    used = {sidecar_text(str(image)) for image in images}
     return sorted(Path(path) for path in found if path not in used)
 
 
@@ -108,7 +110,7 @@ def sidecar_may_exist(image: Path, listed: set[str]) -> bool:
     """False when the folder listing `listed` (see `orphaned_sidecars`) shows `image` has no
     sidecar, so that reading it can be skipped. Compared lower-cased, so that on a
     case-insensitive file system a sidecar whose name differs in case is still read."""
-    return sidecar_text(str(image)).lower() in listed
+    return bool(listed) and sidecar_text(str(image)).lower() in listed
 
 
 def _is_caption_name(name: str) -> bool:
@@ -224,6 +226,11 @@ class ReadAhead:
     def take(self, path: Path) -> tuple[Future[list[ReadImage]], int] | None:
         return self._started.pop(path, None)
 
+    def seal(self) -> None:
+        """Every read this read-ahead will make has been started: workers may end when done."""
+        if self._workers is not None:
+            self._workers.seal()
+
     def cancel(self) -> None:
         """Forget what was not taken; reads not begun are not done. Ends the worker processes."""
         for future, _ in self._started.values():
@@ -237,10 +244,11 @@ class ReadAhead:
         if not self._forked and count >= PROCESS_MIN_FILES and _worker_count() > 1:
             self._forked = True             # tried once: where it is not safe, it will not become so
             ignore_bomb_warnings()          # before forking: the workers inherit the filter
-            from reconciler.image_workers import ForkedReaders  # here: a warm run never needs it
+            from reconciler.image_workers import ForkedReaders, signals_held  # here: a warm run never needs it
 
-            self._workers = ForkedReaders.start(_worker_count(), _read_sent_batch,
-                                                lambda batch: _pool().submit(_read_sent_batch, batch))
+            with signals_held():            # a Ctrl-C now finds the workers recorded, for `cancel`
+                self._workers = ForkedReaders.start(_worker_count(), _read_sent_batch,
+                                                    lambda batch: _pool().submit(_read_sent_batch, batch))
         if self._workers is None:
             return _on_pool
         workers = self._workers

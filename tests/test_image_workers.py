@@ -152,6 +152,16 @@ elif case == "close":
     started = time.monotonic()
     readers.close()
     print(sum(f.cancelled() for f in futures) > 200, time.monotonic() - started < 5)
+elif case == "seal":
+    readers.seal()
+    done = [n for f in futures for n in f.result(timeout=30)] == [n * n for n in range(800)]
+    deadline, running = time.monotonic() + 10, set(pids)
+    while running and time.monotonic() < deadline:
+        running -= {pid for pid in running if os.waitpid(pid, os.WNOHANG)[0]}
+        time.sleep(0.01)        # each was answered: each worker exits on its own (reaped here)
+    later = readers.submit([3]).result(timeout=30)                    # after sealing: the fallback
+    print(done and not running, later == [9])
+    readers._workers = []                                              # reaped above
 elif case == "fail":
     print(repr(readers.submit(["x"]).exception(timeout=30)))
     print(repr(readers.submit([lambda: None]).exception(timeout=30)))   # cannot be sent
@@ -171,6 +181,11 @@ def test_a_worker_that_dies_loses_no_batch(tmp_path: Path) -> None:
 
 def test_close_cancels_queued_batches_and_reaps_the_workers(tmp_path: Path) -> None:
     done = _run(WORKERS, "close", "0.05")
+    assert (done.returncode, done.stdout.split()) == (0, ["True", "True"]), done.stderr
+
+
+def test_sealed_workers_exit_once_they_have_answered(tmp_path: Path) -> None:
+    done = _run(WORKERS, "seal", "0")
     assert (done.returncode, done.stdout.split()) == (0, ["True", "True"]), done.stderr
 
 
