@@ -3,8 +3,8 @@
 `python -m benchmarks.hashlib_baseline [--threads N] FILE...` (or `@LISTFILE`, one path a
 line). What it
 includes: starting Python (~20 ms), then for each file open, read, sha256 — nothing else (no
-stat, no image check, no caption, no output). A cold `bria plan` reads the same files on a
-thread pool — and also starts the CLI, parses and checks the manifest, checks every image's
+stat, no image check, no caption, no output). A cold `bria plan` reads the same files on
+worker processes, one per CPU — and also starts the CLI, parses and checks the manifest, checks every image's
 format and integrity, reads captions, writes its hash cache, reads the state, asks the API
 and plans — and should still beat this.
 """

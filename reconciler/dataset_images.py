@@ -199,7 +199,7 @@ class _Collector:
                 f"{rel}: its caption file {sidecar_path(candidate.path).name} is ignored: a FIBO dataset's "
                 f"captions are JSON ({candidate.path.with_suffix('.json').name}), so the API captions it",
                 candidate.source, json_path(candidate.field), self.address))
-        return image_spec(candidate.path, self.root, info, caption, origin, candidate.source)
+        return image_spec(candidate.path, self.root, info, caption, origin, candidate.source, rel)
 
 
 @dataclass(frozen=True)
@@ -268,14 +268,20 @@ class DatasetsAhead:
         self.reads = ReadAhead()
         self._resolved: dict[str, tuple[dict[str, Any], Resolution]] = {}
         datasets = data.get("datasets") if isinstance(data, dict) else None
-        for key, dataset in (datasets.items() if isinstance(datasets, dict) else ()):
-            if isinstance(key, str) and _resolvable(dataset):
-                resolution = resolve_dataset_images(key, dataset, root, source_map)
-                self._resolved[key] = (dataset, resolution)
-                if not resolution.too_many:
-                    candidates = resolution.candidates
-                    self.reads.start([candidate.path for candidate in candidates],
-                                     [resolution.collector.caption_reader(candidate) for candidate in candidates], cache)
+        try:
+            for key, dataset in (datasets.items() if isinstance(datasets, dict) else ()):
+                if isinstance(key, str) and _resolvable(dataset):
+                    resolution = resolve_dataset_images(key, dataset, root, source_map)
+                    self._resolved[key] = (dataset, resolution)
+                    if not resolution.too_many:
+                        candidates = resolution.candidates
+                        self.reads.start([candidate.path for candidate in candidates],
+                                         [resolution.collector.caption_reader(candidate) for candidate in candidates],
+                                         cache)
+        except BaseException:               # e.g. Ctrl-C: the caller never gets this object to cancel
+            self.reads.cancel()
+            raise
+        self.reads.seal()
 
     def resolution(self, key: str, dataset: dict[str, Any]) -> Resolution | None:
         made_from, resolution = self._resolved.pop(key, (None, None))

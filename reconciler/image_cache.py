@@ -89,10 +89,11 @@ class HashCache:
         self.stats.misses += 1
         return None
 
-    def store(self, path: Path, st: os.stat_result, info: ImageInfo) -> None:
+    def store(self, path: Path, identity: dict[str, int], info: ImageInfo) -> None:
+        """Keep `info` for `path` while its `file_identity` is `identity`."""
         key = str(path)
         self._used.add(key)
-        self._entries[key] = {**file_identity(st), "sha256": info.sha256,
+        self._entries[key] = {**identity, "sha256": info.sha256,
                               "width": info.width, "height": info.height, "format": info.format}
         self._dirty = True
 

@@ -1,6 +1,7 @@
 """One image file, read once: its sha256, its identity, and the checks that it is an image the
-API takes. Runs on `images.inspect_images`' pool threads: it touches no shared state except
-Pillow's (thread-safe for opening) and needs the warnings filter `ignore_bomb_warnings` sets.
+API takes. Runs on `images.inspect_images`' pool threads (or its worker processes): it touches
+no shared state except Pillow's (thread-safe for opening) and needs the warnings filter
+`ignore_bomb_warnings` sets.
 
 Contracts:
 - One open and one pass over the bytes. A file of at most `IN_MEMORY_MAX` bytes (nearly every
@@ -40,7 +41,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
-from reconciler.image_cache import ImageInfo
+from reconciler.image_cache import ImageInfo, file_identity
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -70,10 +71,11 @@ CaptionReader = Callable[[Path], str | None]      # reads an image's sidecar; ra
 
 @dataclass(frozen=True)
 class ReadImage:
-    """What reading one file found: its `fstat` (None when it could not be opened), the
-    bytes hashed, its facts or the problem that makes it unusable, and — when a reader was
-    given and the image is good — its sidecar caption."""
-    stat: os.stat_result | None
+    """What reading one file found: the `file_identity` of its `fstat` (None when it could not
+    be opened), the bytes hashed, its facts or the problem that makes it unusable, and — when
+    a reader was given and the image is good — its sidecar caption. (Plain data: it crosses
+    from a worker process in a pickle.)"""
+    identity: dict[str, int] | None
     bytes_read: int
     result: ImageInfo | ImageProblem
     caption: Caption = Unread.CAPTION
@@ -103,7 +105,7 @@ def read_image_and_caption(path: Path, read_caption: CaptionReader | None) -> Re
         caption: Caption = read_caption(path)
     except ImageProblem as problem:
         caption = problem
-    return ReadImage(read.stat, read.bytes_read, read.result, caption)   # (dataclasses.replace: 4x slower)
+    return ReadImage(read.identity, read.bytes_read, read.result, caption)   # (dataclasses.replace: 4x slower)
 
 
 def read_image(path: Path, in_memory_max: int = IN_MEMORY_MAX) -> ReadImage:
@@ -136,13 +138,14 @@ def _read_open(fd: int, in_memory_max: int) -> ReadImage:
             source = _OpenFile(f, size)
     except OSError as exc:
         return ReadImage(None, 0, ImageProblem(f"cannot be read ({exc.strerror})"))
+    identity = file_identity(st)
     try:
         width, height, fmt = _check_image(source, size)
     except ImageProblem as problem:
-        return ReadImage(st, size, problem)
+        return ReadImage(identity, size, problem)
     except OSError as exc:          # a positioned read of a large file failed
-        return ReadImage(st, size, ImageProblem(f"cannot be read ({exc.strerror})"))
-    return ReadImage(st, size, ImageInfo(sha256, width, height, fmt, st.st_size))
+        return ReadImage(identity, size, ImageProblem(f"cannot be read ({exc.strerror})"))
+    return ReadImage(identity, size, ImageInfo(sha256, width, height, fmt, st.st_size))
 
 
 _BUFFERS = threading.local()

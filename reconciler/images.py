@@ -6,7 +6,11 @@ Contracts:
   file read once and hashed and checked from that one read (`image_checks.read_image`, which
   documents what is checked per format and what memory it holds). Results come back in the
   order asked; the HashCache is only touched by the calling thread.
-- A file the cache has no entry for is not stat'ed first: the pool thread's `fstat` of the
+- `ReadAhead` (a manifest's reads, started before its checks) reads a batch of at least
+  `PROCESS_MIN_FILES` files on forked worker processes instead, one per CPU
+  (`image_workers.py`; where forking is safe, else on the thread pool): the same function
+  on the same files, without the GIL the loading thread's own work holds.
+- A file the cache has no entry for is not stat'ed first: the reader's `fstat` of the
   open file is its identity. A file the cache knows is stat'ed and, if unchanged, not opened.
 - `HashCache` (`image_cache.py`) remembers the facts of images that passed every check, so
   a second run over unchanged files opens no image at all (`stats.bytes_hashed == 0`).
@@ -15,10 +19,10 @@ Contracts:
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from reconciler.diagnostics import SourceRange
 from reconciler.image_cache import CacheStats, HashCache, ImageInfo, default_cache_path, file_identity
@@ -28,6 +32,9 @@ from reconciler.image_checks import (HASH_CHUNK, JPEG_TAIL, SUPPORTED_FORMATS, C
 from reconciler.limits import (MAX_IMAGE_FILE_BYTES, MAX_IMAGE_PAYLOAD_BYTES, MAX_IMAGES_PER_DATASET,
                                MIN_IMAGE_SIDE, MIN_SIDE_WITHOUT_UPSCALE, base64_size)
 from reconciler.model import ImageSpec
+
+if TYPE_CHECKING:
+    from reconciler.image_workers import ForkedReaders
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 MIN_SIDE = MIN_IMAGE_SIDE           # the API's limits live in reconciler.limits
@@ -79,7 +86,6 @@ def orphaned_sidecars(folder: Path, recursive: bool, images: Sequence[Path],
     thousands of images per run, and pathlib objects cost microseconds each.) When `listed` is
     given, every entry whose name ends in `.txt` (any kind: see `sidecar_may_exist`) is added
     to it, lower-cased."""
-    used = {sidecar_text(str(image)) for image in images}
     found: list[str] = []
     if recursive:
         for dirpath, dirnames, filenames in os.walk(folder):
@@ -94,6 +100,9 @@ def orphaned_sidecars(folder: Path, recursive: bool, images: Sequence[Path],
                     listed.add(e.path.lower())
                 if _is_caption_name(e.name) and e.is_file():
                     found.append(e.path)
+    if not found:                       # the common case: no caption files at all
+        return []
+    used = {sidecar_text(str(image)) for image in images}
     return sorted(Path(path) for path in found if path not in used)
 
 
@@ -101,7 +110,7 @@ def sidecar_may_exist(image: Path, listed: set[str]) -> bool:
     """False when the folder listing `listed` (see `orphaned_sidecars`) shows `image` has no
     sidecar, so that reading it can be skipped. Compared lower-cased, so that on a
     case-insensitive file system a sidecar whose name differs in case is still read."""
-    return sidecar_text(str(image)).lower() in listed
+    return bool(listed) and sidecar_text(str(image)).lower() in listed
 
 
 def _is_caption_name(name: str) -> bool:
@@ -194,37 +203,70 @@ def inspect_with_captions(paths: Sequence[Path], readers: Sequence[CaptionReader
 
 
 class ReadAhead:
-    """Files being read on the pool before `inspect_with_captions` asks for them, so that
-    reading overlaps the caller's other work (the manifest's schema check, other datasets'
-    checks). Only files the cache has no entry for are read ahead; nothing is reported here."""
+    """Files being read before `inspect_with_captions` asks for them, so that reading overlaps
+    the caller's other work (the manifest's schema check, other datasets' checks). Only files
+    the cache has no entry for are read ahead; nothing is reported here.
+
+    A read-ahead of at least `PROCESS_MIN_FILES` files is read on forked worker processes
+    (`image_workers`; where forking is safe) rather than the thread pool, so that the
+    caller's Python work does not compete with the reads for the GIL; `cancel` ends them."""
 
     def __init__(self) -> None:
         self._started: dict[Path, tuple[Future[list[ReadImage]], int]] = {}
+        self._workers: ForkedReaders | None = None
+        self._forked = False
 
     def start(self, paths: Sequence[Path], readers: Sequence[CaptionReader | None],
               cache: HashCache | None) -> None:
         todo = [(path, reader) for path, reader in dict(zip(paths, readers)).items()
                 if path not in self._started and (cache is None or not cache.knows(path))]
-        for batch, future in zip(_batches(todo), _submit_all(todo)):
+        for batch, future in zip(_batches(todo), _submit_all(todo, self._submitter(len(todo)))):
             self._started.update((path, (future, position)) for position, (path, _) in enumerate(batch))
 
     def take(self, path: Path) -> tuple[Future[list[ReadImage]], int] | None:
         return self._started.pop(path, None)
 
+    def seal(self) -> None:
+        """Every read this read-ahead will make has been started: workers may end when done."""
+        if self._workers is not None:
+            self._workers.seal()
+
     def cancel(self) -> None:
-        """Forget what was not taken; reads not begun are not done."""
+        """Forget what was not taken; reads not begun are not done. Ends the worker processes."""
         for future, _ in self._started.values():
             future.cancel()
         self._started.clear()
+        if self._workers is not None:
+            self._workers.close()
+            self._workers = None
+
+    def _submitter(self, count: int) -> Callable[[list[tuple[Path, CaptionReader | None]]], Future[list[ReadImage]]]:
+        if not self._forked and count >= PROCESS_MIN_FILES and _worker_count() > 1:
+            self._forked = True             # tried once: where it is not safe, it will not become so
+            ignore_bomb_warnings()          # before forking: the workers inherit the filter
+            from reconciler.image_workers import ForkedReaders, signals_held  # here: a warm run never needs it
+
+            with signals_held():            # a Ctrl-C now finds the workers recorded, for `cancel`
+                self._workers = ForkedReaders.start(_worker_count(), _read_sent_batch,
+                                                    lambda batch: _pool().submit(_read_sent_batch, batch))
+        if self._workers is None:
+            return _on_pool
+        workers = self._workers
+        return lambda batch: workers.submit([(str(path), reader) for path, reader in batch])
 
 
-def _submit_all(items: list[tuple[Path, CaptionReader | None]]) -> list[Future[list[ReadImage]]]:
-    """Read `items` on the pool in batches, in order: one future per batch."""
+def _submit_all(items: list[tuple[Path, CaptionReader | None]],
+                submit: Callable[[list[tuple[Path, CaptionReader | None]]], Future[list[ReadImage]]] | None = None
+                ) -> list[Future[list[ReadImage]]]:
+    """Read `items` in batches, in order, on the thread pool (or by `submit`): one future per batch."""
     if not items:
         return []
     ignore_bomb_warnings()
-    pool = _pool()
-    return [pool.submit(_read_batch, batch) for batch in _batches(items)]
+    return [(submit or _on_pool)(batch) for batch in _batches(items)]
+
+
+def _on_pool(batch: list[tuple[Path, CaptionReader | None]]) -> Future[list[ReadImage]]:
+    return _pool().submit(_read_batch, batch)
 
 
 def _read_batch(batch: list[tuple[Path, CaptionReader | None]]) -> list[ReadImage]:
@@ -232,15 +274,21 @@ def _read_batch(batch: list[tuple[Path, CaptionReader | None]]) -> list[ReadImag
     return [read_image_and_caption(path, read_caption) for path, read_caption in batch]
 
 
+def _read_sent_batch(batch: list[tuple[str, CaptionReader | None]]) -> list[ReadImage]:
+    """Runs in a worker process: `_read_batch` of paths sent as text (unpickling a Path costs
+    3x more than making one)."""
+    return [read_image_and_caption(Path(path), read_caption) for path, read_caption in batch]
+
+
 def _recorded(path: Path, read: ReadImage, cache: HashCache | None, new_miss: bool
               ) -> ImageInfo | ImageProblem:
     """Count the read in the cache's stats and keep a good image's facts there. A file that
     could not be opened is not a miss (a cache cannot hold it), as a failed stat is not."""
-    if cache is not None and read.stat is not None:
+    if cache is not None and read.identity is not None:
         cache.stats.misses += new_miss
         cache.stats.bytes_hashed += read.bytes_read
         if isinstance(read.result, ImageInfo):
-            cache.store(path, read.stat, read.result)
+            cache.store(path, read.identity, read.result)
     return read.result
 
 
@@ -249,6 +297,7 @@ def _recorded(path: Path, read: ReadImage, cache: HashCache | None, new_miss: bo
 _POOL: tuple[int, ThreadPoolExecutor] | None = None
 BATCHES_PER_THREAD = 4              # enough to keep every thread busy to the end of a dataset
 MAX_BATCH = 16                      # files per task: fewer futures, less per-file overhead
+PROCESS_MIN_FILES = 64              # a read-ahead of this many files is read on worker processes
 
 
 def _pool() -> ThreadPoolExecutor:
@@ -305,10 +354,11 @@ def relative_posix(path: Path, root: Path) -> str:
 
 
 def image_spec(path: Path, root: Path, info: ImageInfo, caption: str | None,
-               caption_origin: str | None, source: SourceRange | None = None) -> ImageSpec:
+               caption_origin: str | None, source: SourceRange | None = None, rel_path: str | None = None) -> ImageSpec:
     """The ImageSpec for a checked file. `path` is absolute and normalised (not resolved: a
-    symlink keeps its own name); `rel_path` is relative to the manifest's folder `root`."""
-    return ImageSpec(sha256=info.sha256, path=path, rel_path=relative_posix(path, root),
+    symlink keeps its own name); `rel_path` is relative to the manifest's folder `root`
+    (`relative_posix(path, root)`, given when the caller has it)."""
+    return ImageSpec(sha256=info.sha256, path=path, rel_path=rel_path or relative_posix(path, root),
                      caption=caption, caption_origin=caption_origin if caption is not None else None,
                      width=info.width, height=info.height, format=info.format, size=info.size,
                      source=source)

@@ -21,7 +21,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("model",),
     ("state.model", "state.store", "state.codec", "state.changes", "state.changefile"),
     ("state.local", "state.locking", "state.postgres", "state"),
-    ("yamlsource", "image_cache", "image_checks", "images", "json_captions", "dataset_images", "schema_errors", "samples_spec",
+    ("yamlsource", "image_cache", "image_checks", "image_workers", "images", "json_captions", "dataset_images", "schema_errors", "samples_spec",
      "thumbnails"),
     ("manifest", "manifest_blocks"),
     ("api",),

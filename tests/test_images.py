@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -416,3 +417,25 @@ def test_reads_ahead_not_begun_are_dropped_by_cancel(tmp_path: Path, monkeypatch
     _pool().submit(lambda: None).result()              # queued after every batch: they are all settled
     assert len(reads) < len(paths) // 2, f"{len(reads)} of {len(paths)} read after cancel"
     assert ahead.take(paths[-1]) is None
+
+
+def test_meanwhile_runs_once_after_the_reads_start_and_before_any_image_is_checked(tmp_path: Path) -> None:
+    """`load_manifest(meanwhile=…)` lets a caller overlap its own next work with the reading."""
+    write_many_pngs(tmp_path / "images", 40)
+    (tmp_path / "bria.yaml").write_text(MANIFEST)
+    cache = HashCache(None)
+    seen: list[tuple[int, bool]] = []
+    manifest, diagnostics = load_manifest(tmp_path / "bria.yaml", hash_cache=cache,
+                                          meanwhile=lambda: seen.append((cache.stats.misses, gc.isenabled())))
+    assert manifest is not None, diagnostics
+    assert seen == [(0, False)]             # called once, before the first image was checked
+    assert cache.stats.misses == 40
+    assert gc.isenabled()                   # the collector, paused while loading, runs again
+    (tmp_path / "bria.yaml").write_text("- not a mapping\n")
+    gc.disable()
+    try:
+        assert load_manifest(tmp_path / "bria.yaml", meanwhile=lambda: seen.append((-1, True)))[0] is None
+        assert not gc.isenabled()           # left as the caller had it
+    finally:
+        gc.enable()
+    assert seen == [(0, False)]             # nothing to read: not called

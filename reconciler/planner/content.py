@@ -98,20 +98,26 @@ def caption_counts(manual: int, automatic: int) -> str:
 
 
 def version_from_state(version: DatasetVersion) -> ActualVersion:
-    images = {sha: ActualImage(sha, r.remote_id, r.image_name, r.caption, r.caption_source)
-              for sha, r in version.images.items() if is_content_key(sha)}
-    strays = [StrayImage(r.remote_id, r.image_name) for key, r in version.images.items() if not is_content_key(key)]
+    images: dict[str, ActualImage] = {}
+    strays: list[StrayImage] = []
+    for key, r in version.images.items():     # one pass: thousands of images per dataset
+        if is_content_key(key):
+            images[key] = ActualImage(key, r.remote_id, r.image_name, r.caption, r.caption_source)
+        else:
+            strays.append(StrayImage(r.remote_id, r.image_name))
     return ActualVersion(version.remote_id, version.name, version.status, version.caption_prefix, images,
                          _ordered(strays), visual_schema=version.visual_schema)
 
 
-def version_from_live(live: Mapping[str, Any], recorded: DatasetVersion, known_shas: Iterable[str]) -> ActualVersion:
+def version_from_live(live: Mapping[str, Any], recorded: DatasetVersion, known_shas: Iterable[str],
+                      base: ActualVersion | None = None) -> ActualVersion:
     """Merge the live dataset with what state recorded for it.
 
     `known_shas`: content that is bria's besides the recorded images (the manifest's, and
     journaled uploads whose response was lost). List responses carry no images; then the
-    recorded images stand (a completed version is frozen, so they cannot have changed)."""
-    base = version_from_state(recorded)
+    recorded images stand (a completed version is frozen, so they cannot have changed).
+    `base`: `version_from_state(recorded)`, when the caller has it already."""
+    base = base or version_from_state(recorded)
     name, status = live.get("name", base.name), live.get("status", base.status)
     prefix = live.get("caption_prefix", base.caption_prefix)
     schema = live.get("visual_schema", base.visual_schema)

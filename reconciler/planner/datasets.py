@@ -72,7 +72,8 @@ def _plan_dataset(inputs: PlanInputs, out: Findings, spec: DatasetSpec, projects
     current = record.current if record else None
     if record is None or current is None:
         return _create(out, spec, Reason.CREATE, record, name=_new_version_name(inputs, spec, record))
-    before = version_from_state(current).summary()
+    recorded = version_from_state(current)
+    before = recorded.summary()
     if spec.project in projects.replaced:
         # The project's deletion takes every version with it; the ip fields that shaped an
         # automatic prefix changed, so it is generated again.
@@ -93,7 +94,8 @@ def _plan_dataset(inputs: PlanInputs, out: Findings, spec: DatasetSpec, projects
         out.drift.append(Drift(spec.address, "deleted", current.remote_id))
         return _create(out, spec, Reason.RECREATE_BECAUSE_DELETED_OUTSIDE_BRIA, record, before,
                        name=_new_version_name(inputs, spec, record))
-    actual = version_from_live(live, current, [*(i.sha256 for i in spec.images), *_journaled_uploads(inputs, spec)])
+    actual = version_from_live(live, current, [*(i.sha256 for i in spec.images), *_journaled_uploads(inputs, spec)],
+                               recorded)
     actual = replace(actual, automatic_history=automatic_history(record))
     drifted = _report_drift(out, spec, record, actual)
     if actual.status == COMPLETED:
