@@ -26,8 +26,9 @@ import click
 from reconciler.api import errors as api_errors
 from reconciler.api.protocol import BriaApi
 from reconciler.cli import exitcodes
-from reconciler.cli.common import (build_client, check_address_flags, command_line, load_manifest_or_exit,
-                                   require_address, resolve_endpoint, run_async)
+from reconciler.cli.common import (REQUEST_MODULES, build_client, check_address_flags, command_line,
+                                   import_soon, load_manifest_or_exit, require_address, resolve_endpoint,
+                                   run_async)
 from reconciler.cli.session import StateOptions, error, state_options, state_session
 from reconciler.cli.interrupts import signal_name
 from reconciler.cli.safety import account_options, duplicates_message, mismatch_message, settle_option
@@ -126,7 +127,8 @@ def apply_command(plan_file: Path | None, state_opts: StateOptions, auto_approve
     reviewed = _read_saved_plan(reviewed_plan) if reviewed_plan is not None else None
     if reviewed is not None:   # the reviewed plan's selection, unless the command line gives one
         target, exclude = target or reviewed.targets, exclude or reviewed.excludes
-    manifest = load_manifest_or_exit(state_opts.manifest_file)
+    # The planner and executor are imported while the first list calls are in flight (_apply).
+    manifest = load_manifest_or_exit(state_opts.manifest_file, meanwhile=import_soon(*REQUEST_MODULES))
     options = ApplyOptions(auto_approve or saved is not None or reviewed is not None,
                            _run_config(parallelism, poll_interval, settle_window),
                            wait, allow_destroy, target, exclude, refresh_timeout=refresh_timeout,

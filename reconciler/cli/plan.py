@@ -7,6 +7,7 @@ terraform, so it never plans against a state an apply is halfway through changin
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import os
 import shutil
@@ -17,8 +18,9 @@ from pathlib import Path
 import click
 
 from reconciler.cli import exitcodes
-from reconciler.cli.common import (build_client, check_address_flags, command_line, fail, load_manifest_or_exit,
-                                   resolve_endpoint, run_async)
+from reconciler.cli.common import (PLANNING_MODULES, REQUEST_MODULES, build_client, check_address_flags,
+                                   command_line, fail, import_soon, load_manifest_or_exit, resolve_endpoint,
+                                   run_async)
 from reconciler.cli.safety import account_options, mismatch_message
 from reconciler.cli.session import StateOptions, state_options, state_session
 from reconciler.cli.show import show_command
@@ -53,7 +55,13 @@ def plan_command(state_opts: StateOptions, out_file: str | None, fmt: str, detai
     locked, 6 the plan holds refused changes (protected resources, or duplicates of
     untracked objects).
     """
-    manifest = load_manifest_or_exit(state_opts.manifest_file)
+    # A plan is short-lived and makes hundreds of thousands of objects (a 5,000-image manifest,
+    # its state and plan) but next to no cyclic garbage: the cyclic collector stays off for it,
+    # as `load_manifest` already keeps it off while loading (its collections cost a cold
+    # 5,000-image plan tens of ms and found next to nothing). Memory is freed at exit.
+    gc.disable()
+    manifest = load_manifest_or_exit(state_opts.manifest_file,
+                                     meanwhile=import_soon(*REQUEST_MODULES, *PLANNING_MODULES))
     if out_file:
         check_out_path(Path(out_file), manifest, html=fmt == "html")
     allowed = "all" if "all" in allow_destroy else frozenset(allow_destroy)
