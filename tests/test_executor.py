@@ -407,28 +407,3 @@ async def test_an_upload_record_and_the_next_upload_journal_entry_share_one_stat
     assert result.state_writes <= 8 + 12 + 2
     assert env.current_state().serial == result.state.serial == result.state_writes
 
-
-async def test_a_local_state_is_written_on_the_event_loop_and_other_stores_in_a_thread(tmp_path, bria_env):
-    """A local store's write is short (append + fdatasync): the executor makes it on the event
-    loop, sparing a thread hop per write; a store that does not say so (PostgreSQL: a network
-    round trip) is written in a worker thread (executor/holder.py)."""
-    import threading
-
-    from reconciler.state.local import LocalStateStore
-
-    class ThreadNoting(LocalStateStore):
-        def __init__(self, *args, inline: bool, **kwargs):
-            super().__init__(*args, **kwargs)
-            self.writes_inline, self.threads = inline, set()
-
-        def write(self, state):
-            self.threads.add(threading.current_thread() is threading.main_thread())
-            return super().write(state)
-
-    manifest = load(write_case(tmp_path / "m", luna_yaml(train=False), luna_images(3)))
-    for inline in (True, False):
-        store = ThreadNoting(tmp_path / f"state-{inline}" / "bria.json", inline=inline)
-        env = bria_env(store=store)
-        result = await env.apply(await env.plan(manifest), manifest)
-        assert result.ok and env.current_state().journal == ()
-        assert store.threads == {inline}     # every write on the loop's (main) thread, or none

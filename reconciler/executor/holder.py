@@ -12,15 +12,10 @@ the slot go out in one write instead of two (one thread hop and one fdatasync fe
 upload). `update` returns only once its change is durable — which is what "journal entry
 written before the call" requires.
 
-Where the store says its writes are short (`writes_inline`: the local file, where a write
-appends a line and fdatasyncs it) the write runs on the event loop; elsewhere (PostgreSQL,
-a network round trip) in a worker thread. A worker thread's hop and the GIL hand-offs
-around it cost more CPU than such a write (~0.19 ms per upload of 2 ms, measured with 200
-uploads at 100 ms latency, benchmarks scenario a), and blocking the loop for it costs no
-wall time: the write must be durable before the upload it journals may start anyway, and
-responses that arrive meanwhile wait in their sockets and join the next write. (The
-occasional fold of changes into a new snapshot blocks longer, once per doubling of the
-changes; see state/changes.py.)
+Writes run in a worker thread, so the event loop goes on sending and receiving while one
+is made. Writing on the loop instead (a local write is one append and an fdatasync) saved
+~0.19 ms of CPU per upload at 100 ms latency but made a 200-image apply at no latency 10%
+slower: on 2 cores the write no longer overlapped the loop's own work.
 """
 
 from __future__ import annotations
@@ -80,10 +75,7 @@ class StateHolder:
         if not applied:
             return
         try:
-            if getattr(self._store, "writes_inline", False):
-                written = self._store.write(candidate)
-            else:
-                written = await asyncio.to_thread(self._store.write, candidate)
+            written = await asyncio.to_thread(self._store.write, candidate)
         except Exception as exc:
             for done in applied:
                 done.set_exception(exc)

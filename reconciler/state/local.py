@@ -71,9 +71,6 @@ def _fingerprint(st: os.stat_result) -> _Fingerprint:
 class LocalStateStore:
     # An flock is held until this process lets go or exits: `check_lock` has nothing to check.
     lock_can_be_lost = False
-    # A write during a run appends one line and fdatasyncs it (~0.2 ms here): the executor
-    # makes it on the event loop (executor/holder.py says why).
-    writes_inline = True
 
     def __init__(self, path: Path, *, lock_timeout: float = 0.0):
         self.path = Path(path).absolute()

@@ -105,6 +105,3 @@ class StateStore(Protocol):
         such a store says so with a class attribute `lock_can_be_lost = False`, and the executor
         then does not call this before each mutating call)."""
         ...
-
-    # `writes_inline = True` on a store says its `write` is a short local one: the executor
-    # calls it on the event loop rather than in a worker thread (executor/holder.py).
