@@ -141,3 +141,20 @@ def test_an_apply_against_a_url_imports_no_other_views(tmp_path, emulator_server
     assert _loaded(modules, ("starlette", "reconciler.emulator", "reconciler.render.html",
                              "reconciler.render.markdown", "reconciler.sampling", "reconciler.thumbnails",
                              "psycopg")) == []
+
+
+def test_a_plan_run_in_process_leaves_the_garbage_collector_as_it_found_it(tmp_path) -> None:
+    """`bria plan` runs with the cyclic collector off and restores it (click's test runner,
+    or any embedding, runs commands in-process)."""
+    import gc
+
+    from click.testing import CliRunner
+
+    from reconciler.cli import main
+
+    (tmp_path / "bria.yaml").write_text("version: 1\napi:\n  endpoint: emulator\nprojects:\n  p:\n    name: P\n"
+                                        "    ip_type: other\n    ip_medium: photography\n")
+    assert gc.isenabled()
+    result = CliRunner().invoke(main, ["plan", "-f", str(tmp_path / "bria.yaml")], env={"BRIA_API_TOKEN": "t"})
+    assert result.exit_code == 0, result.output
+    assert gc.isenabled()

@@ -55,11 +55,24 @@ def plan_command(state_opts: StateOptions, out_file: str | None, fmt: str, detai
     locked, 6 the plan holds refused changes (protected resources, or duplicates of
     untracked objects).
     """
-    # A plan is short-lived and makes hundreds of thousands of objects (a 5,000-image manifest,
-    # its state and plan) but next to no cyclic garbage: the cyclic collector stays off for it,
-    # as `load_manifest` already keeps it off while loading (its collections cost a cold
-    # 5,000-image plan tens of ms and found next to nothing). Memory is freed at exit.
+    # A plan makes hundreds of thousands of objects (a 5,000-image manifest, its state and
+    # plan) but next to no cyclic garbage: the cyclic collector stays off while it runs, as
+    # `load_manifest` keeps it off while loading (its collections cost a cold 5,000-image plan
+    # tens of ms and found next to nothing), and is restored after (the command may run
+    # in-process, e.g. under click's test runner).
+    collecting = gc.isenabled()
     gc.disable()
+    try:
+        _plan(state_opts, out_file, fmt, detailed_exitcode, targets, excludes, no_refresh, allow_destroy,
+              refresh_timeout, accept_missing, allow_duplicates)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _plan(state_opts: StateOptions, out_file: str | None, fmt: str, detailed_exitcode: bool,
+          targets: tuple[str, ...], excludes: tuple[str, ...], no_refresh: bool, allow_destroy: tuple[str, ...],
+          refresh_timeout: float, accept_missing: bool, allow_duplicates: bool) -> None:
     manifest = load_manifest_or_exit(state_opts.manifest_file,
                                      meanwhile=import_soon(*REQUEST_MODULES, *PLANNING_MODULES))
     if out_file:
