@@ -2,7 +2,8 @@
 
 - Changes run as soon as the changes they depend on have succeeded (or released them early:
   a dataset whose completion the API confirmed lets its models start while its captions are
-  re-read and recorded, `ChangeRun.released`), independent ones in parallel; API calls in flight are bounded by `RunConfig.parallelism` (see calls.ApiCalls).
+  re-read and recorded, `ChangeRun.released`), independent ones in parallel; API calls in
+  flight are bounded by `RunConfig.parallelism` (see calls.ApiCalls).
 - Within a change, steps run in order, except that consecutive image steps (upload,
   delete, caption) on distinct images run concurrently.
 - A failed change stops there; changes depending on it are skipped (never started);
