@@ -44,7 +44,8 @@ class AccountView:
                         api: BriaApi) -> dict[str, Any]:
         if kind not in self._listed or (kind in ALWAYS_FRESH and not self._fresh_enough()):
             self._listed[kind] = list(await call(_list_method(api, kind)))
-        self._projects_listed = None if kind in ALWAYS_FRESH else self._projects_listed   # used once
+        if kind in ALWAYS_FRESH:
+            self._projects_listed = None     # the refresh's list serves one project create at most
         return watermark(kind, name, parent_id, self._listed[kind])
 
     def _fresh_enough(self) -> bool:
