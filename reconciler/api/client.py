@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 
 from reconciler import __version__
-from reconciler.api import bodies, dialects, errors, redaction
+from reconciler.api import bodies, dialects, errors, network, redaction
 from reconciler.api.checkpoints import CheckpointCalls
 from reconciler.api.generation import GenerationCalls
 from reconciler.api.pacing import AdaptivePacer, PacingConfig
@@ -104,10 +104,13 @@ class BriaClient(GenerationCalls, CheckpointCalls):
         headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
         if token:
             headers["api_token"] = token
+        verify = _tls_verification(self.base_url)
+        if transport is None:
+            transport = network.AsyncioHTTPTransport(verify=verify)
         self._http = httpx.AsyncClient(
             base_url=self.base_url, headers=headers, transport=transport,
             timeout=_build_timeout(timeout), follow_redirects=False,
-            verify=_tls_verification(self.base_url),
+            verify=verify,          # for the transports httpx mounts for proxies set in the environment
         )
         self._slow_timeout = _build_timeout(slow_timeout)
         self.stats = ClientStats()

@@ -15,11 +15,11 @@ T = TypeVar("T")
 
 
 # What a command that talks to the API imports after loading its manifest and before its
-# first request (the client's transport; httpcore loads its async backend on first use), and
+# first request (the client and its transport, reconciler.api.network), and
 # what planning imports. `load_manifest_or_exit(meanwhile=import_soon(...))` imports them
 # while the images are read, where they cost no wall time on a plan over many images.
 REQUEST_MODULES = ("reconciler.api.client", "reconciler.state.local", "httpx._transports.default", "httpcore",
-                   "anyio._backends._asyncio", "anyio.streams.tls", "sniffio")
+                   "sniffio")
 PLANNING_MODULES = ("reconciler.refresh", "reconciler.planner", "reconciler.render.human")
 
 
