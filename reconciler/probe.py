@@ -35,6 +35,7 @@ from reconciler.api.shapes import dataset_family
 PROBE_PROJECT_PREFIX = "bria-probe-"
 _PREFIX_HELPER = "/tailored-gen/generate_prefix"
 _SCHEMA_HELPER = "/tailored-gen/generate_visual_schema"
+HELPER_PATHS = (_PREFIX_HELPER, _SCHEMA_HELPER)     # step 3's endpoints
 
 
 @dataclass
@@ -68,8 +69,9 @@ def rate_limit_report(stats: Any) -> dict[str, Any]:
 async def detect(client: Any, *, allow_throwaway: bool = True, lists: Any = None) -> ProbeResult:
     """Probe the account behind `client` (see the module docstring). Raises nothing for a
     bad token: `token_ok` is False and `problem` says why. `lists` answers the two list
-    calls (default: `client`; `bria apply` shares them with its refresh). Steps 1 and 2 are
-    asked at once, as are the two helpers of step 3: one round of latency each."""
+    calls and step 3's GETs (default: `client`; `bria apply` shares them with its refresh,
+    cli/first_reads.py). Steps 1 and 2 are asked at once, as are the two helpers of step 3:
+    one round of latency each (none for step 3 when `lists` sent its GETs with step 1's)."""
     lists = client if lists is None else lists
     projects, datasets = await asyncio.gather(lists.list_projects(), lists.list_datasets(),
                                               return_exceptions=True)
@@ -82,7 +84,7 @@ async def detect(client: Any, *, allow_throwaway: bool = True, lists: Any = None
     result.evidence.append("GET /tailored-gen/projects accepted the token")
     result.dialect = _from_datasets(datasets, result)
     if result.dialect is None:
-        result.dialect = await _from_helpers(client, result)
+        result.dialect = await _from_helpers(client, lists, result)
     if result.dialect is None and allow_throwaway:
         result.dialect = await _from_throwaway(client, result)
     if result.dialect is None and result.problem is None:
@@ -105,9 +107,9 @@ def _from_datasets(datasets: list[Mapping[str, Any]], result: ProbeResult) -> st
     return None
 
 
-async def _from_helpers(client: Any, result: ProbeResult) -> str | None:
-    has_prefix, has_schema = await asyncio.gather(client.endpoint_exists("POST", _PREFIX_HELPER),
-                                                  client.endpoint_exists("POST", _SCHEMA_HELPER))
+async def _from_helpers(client: Any, reads: Any, result: ProbeResult) -> str | None:
+    has_prefix, has_schema = await asyncio.gather(reads.endpoint_exists("POST", _PREFIX_HELPER),
+                                                  reads.endpoint_exists("POST", _SCHEMA_HELPER))
     if not (has_prefix or has_schema):   # GETs told nothing: ask with empty POSTs
         has_prefix, has_schema = await asyncio.gather(
             client.endpoint_exists("POST", _PREFIX_HELPER, read_only=False),

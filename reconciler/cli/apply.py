@@ -32,7 +32,7 @@ from reconciler.cli.common import (PLANNING_MODULES, REQUEST_MODULES, build_clie
 from reconciler.cli.session import StateOptions, error, state_options, state_session
 from reconciler.cli.interrupts import signal_name
 from reconciler.cli.safety import account_options, duplicates_message, mismatch_message, settle_option
-from reconciler.cli.dialect import settle_dialect
+from reconciler.cli.dialect import probe_helper_paths, settle_dialect
 from reconciler.cli.first_reads import FirstReads
 from reconciler.cli.waiting import DEFAULT_REFRESH_TIMEOUT, refresh_timeout_option, within_deadline
 from reconciler.executor.config import DEFAULT_PARALLELISM, RunConfig
@@ -200,7 +200,7 @@ async def _apply(plan_manifest: Manifest, manifest: Manifest, store: StateStore,
             # (Not with leftover journal entries: resolving them may change what the lists say.)
             first_reads = FirstReads(client) if saved is None else None
             if first_reads is not None and not state.journal:
-                await first_reads.start()
+                await first_reads.start(probe_helper_paths(plan_manifest))
             _import_planning_modules()
             console = _console()
             if saved is not None:

@@ -10,6 +10,22 @@ from reconciler.cli.common import resolve_dialect
 from reconciler.model import Manifest
 
 
+def will_probe(manifest: Manifest) -> bool:
+    """Whether `settle_dialect` detects the dialect: none is configured and the manifest has
+    datasets (nothing else is dialect-specific)."""
+    return resolve_dialect(manifest) is None and bool(manifest.datasets)
+
+
+def probe_helper_paths(manifest: Manifest) -> tuple[str, ...]:
+    """The endpoints whose existence the probe may ask about, when it will run: for
+    `FirstReads.start` to ask with the first list calls."""
+    if not will_probe(manifest):
+        return ()
+    from reconciler.probe import HELPER_PATHS
+
+    return HELPER_PATHS
+
+
 async def settle_dialect(client: Any, manifest: Manifest, lists: Any = None) -> tuple[str | None, str | None]:
     """Set `client.dialect`; returns (why the run must stop or None, a note for the user:
     the detected dialect and its evidence, or None when it was configured). `lists`: the
@@ -21,7 +37,7 @@ async def settle_dialect(client: Any, manifest: Manifest, lists: Any = None) -> 
     note = None
     if dialect is None and not manifest.datasets:
         return None, None   # nothing dialect-specific to send (e.g. `bria destroy`): no probing
-    if dialect is None:
+    if will_probe(manifest):
         result = await probe.detect(client, lists=lists)
         if result.throwaway_project is not None and lists is not None:
             lists.shareable = False       # the lists were read before the throwaway project

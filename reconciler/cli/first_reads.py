@@ -7,7 +7,13 @@ refresh each take the same answers: one round. The answers are as fresh as the r
 own would be — no API call is made between them (the caller stops sharing when one is:
 a probe's throwaway project, or leftover journal entries resolved before the refresh).
 
-Only the list calls are shared; every other read goes to the client.
+When the dialect will be detected, `start` also asks, in the same round, whether the two
+caption helper endpoints exist (read-only GETs, reconciler/probe.py step 3). An account whose
+datasets already tell its dialect never reads those answers (two cheap requests spent); an
+empty account — every first apply — saves the round of latency the probe would otherwise
+add before the first change.
+
+Only the list calls and those GETs are shared; every other read goes to the client.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ class FirstReads:
     def __init__(self, client: Any):
         self._client = client
         self._answers: dict[str, asyncio.Future[Any]] = {}
+        self._helpers: dict[str, asyncio.Future[bool | None]] = {}     # path → endpoint_exists GET
         self._answered_at: dict[str, float] = {}
         self.shareable = True      # False once an API call may have changed what the lists say
 
@@ -47,12 +54,17 @@ class FirstReads:
         too late."""
         return self._answered_at.get(method)
 
-    async def start(self) -> None:
-        """Send the three list calls now, and let the event loop run until they have gone
+    async def start(self, helper_paths: tuple[str, ...] = ()) -> None:
+        """Send the three list calls now — and the read-only existence checks of
+        `helper_paths` (see module doc) — and let the event loop run until they have gone
         out (a connection each), so that what the caller does next — CPU work that blocks
         the loop, like importing the planner — overlaps their round trip. On a slow
         connection (TLS handshakes) they go out while that work runs or right after it."""
         self._answer(LISTS[0])
+        for path in helper_paths:
+            task = asyncio.ensure_future(self._client.endpoint_exists("POST", path))
+            task.add_done_callback(_retrieve)
+            self._helpers[path] = task
         for _ in range(SEND_TURNS):
             await asyncio.sleep(0)
 
@@ -65,6 +77,12 @@ class FirstReads:
     async def list_models(self) -> list[dict[str, Any]]:
         return await asyncio.shield(self._answer("list_models"))
 
+    async def endpoint_exists(self, method: str, path: str, *, read_only: bool = True) -> bool | None:
+        """`BriaClient.endpoint_exists`, answered by the GET `start` sent when there is one."""
+        if read_only and path in self._helpers:
+            return await asyncio.shield(self._helpers[path])
+        return await self._client.endpoint_exists(method, path, read_only=read_only)
+
     async def get_project(self, project_id: int) -> dict[str, Any]:
         return await self._client.get_project(project_id)
 
@@ -76,7 +94,7 @@ class FirstReads:
 
     def cancel(self) -> None:
         """Stop list calls nobody will read (the run ended before its refresh)."""
-        for task in self._answers.values():
+        for task in (*self._answers.values(), *self._helpers.values()):
             task.cancel()
 
 

@@ -8,6 +8,7 @@ need no token. Unknown paths and wrong methods are answered `{"error": ...}` lik
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import time
 from typing import Awaitable, Callable
@@ -97,11 +98,18 @@ def _admin_routes(pipeline: Pipeline) -> list[Route]:
             Route(f"{generation.GENERATED_ROUTE}/{{image_id:bria_emulator_id}}.png", generated, methods=["GET"])]
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
-    status = exc.status_code if isinstance(exc, HTTPException) else 500
-    message = "not found" if status == 404 else ("method not allowed" if status == 405 else str(exc))
-    headers = exc.headers if isinstance(exc, HTTPException) else None   # 405 carries Allow
-    return error_response(status, message, headers)
+def _http_error(config: EmulatorConfig) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    """The answer to a path the API does not have (404) or a method it does not serve on
+    one (405). Under /v1 and /v2 it takes `latency_ms` like every other API answer: a real
+    gateway's 404 costs the round trip too, so a client's existence checks are not free."""
+    async def answer(request: Request, exc: Exception) -> JSONResponse:
+        if config.latency_ms > 0 and request.url.path.startswith(("/v1/", "/v2/")):
+            await asyncio.sleep(config.latency_ms / 1000.0)
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        message = "not found" if status == 404 else ("method not allowed" if status == 405 else str(exc))
+        headers = exc.headers if isinstance(exc, HTTPException) else None   # 405 carries Allow
+        return error_response(status, message, headers)
+    return answer
 
 
 def create_app(config: EmulatorConfig | None = None) -> Starlette:
@@ -117,6 +125,6 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
     api = _api_routes(pipeline)
     v2 = _api_routes(pipeline, V2_OPERATIONS)
     app = Starlette(routes=[Mount("/v1", routes=api), Mount("/v2", routes=v2), *_admin_routes(pipeline)],
-                    exception_handlers={HTTPException: _http_error})
+                    exception_handlers={HTTPException: _http_error(config)})
     app.state.emulator = pipeline
     return app

@@ -33,7 +33,7 @@ class EmulatorConfig:
     # the other common reading of "N requests per minute" (the docs do not say which).
     rate_window: bool = False
     retry_after: bool = False             # add a Retry-After header (whole seconds) to 429s
-    latency_ms: float = 0.0               # added to every /v1 request
+    latency_ms: float = 0.0               # added to every /v1 and /v2 request (404 and 405 included)
     fault_rate: float = 0.0               # probability of a 500/502/503 before anything is committed
     drop_rate: float = 0.0                # probability a successful mutation's connection drops
     captions_seconds: float = 2.0         # regenerate-all-captions runs this long
