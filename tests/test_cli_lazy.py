@@ -77,8 +77,15 @@ def test_validate_imports_no_http_client_nor_emulator(tmp_path) -> None:
 
 
 def test_the_api_client_does_not_import_httpx_command_line_dependencies() -> None:
-    modules = _modules_after("import reconciler.api")
+    modules = _modules_after("import reconciler.api.client")
     assert "httpx" in modules and _loaded(modules, ("rich", "pygments")) == []
+
+
+def test_the_api_error_tree_imports_no_http_client() -> None:
+    """`bria apply` imports the error tree with its command (cli/apply.py) and httpx beside
+    the manifest check (REQUEST_MODULES): the package must not import the client eagerly."""
+    modules = _modules_after("from reconciler.api import errors\nfrom reconciler.api import ApiError")
+    assert _loaded(modules, ("httpx", "httpcore", "reconciler.api.client")) == []
 
 
 def test_loading_code_imports_no_schema_validator_before_images_are_being_read() -> None:

@@ -11,24 +11,39 @@ if "httpx" not in sys.modules:
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 
-from reconciler.api import errors
-from reconciler.api.bodies import ImageChanged, ImageFileError
-from reconciler.api.client import PRODUCTION_BASE_URL, USER_AGENT, BriaClient
-from reconciler.api.errors import (
-    ApiError,
-    Conflict,
-    InvalidToken,
-    NotFound,
-    OutcomeUnknown,
-    PreconditionFailed,
-    RateLimited,
-    ServerError,
-    TransportError,
-    Unauthorized,
-    ValidationError,
-)
-from reconciler.api.pacing import AdaptivePacer, PacingConfig
-from reconciler.api.transport import ClientStats, EndpointStats, RetryPolicy
+from typing import TYPE_CHECKING, Any
+
+# The names below are imported when first used (PEP 562): `from reconciler.api import errors`
+# must not import the client and httpx with it, so that `bria apply` checks its manifest
+# while httpx is imported beside it (cli/common.py, REQUEST_MODULES), not before.
+_EXPORTS = {
+    "ImageChanged": "bodies", "ImageFileError": "bodies",
+    "PRODUCTION_BASE_URL": "client", "USER_AGENT": "client", "BriaClient": "client",
+    **{name: "errors" for name in ("ApiError", "Conflict", "InvalidToken", "NotFound", "OutcomeUnknown",
+                                   "PreconditionFailed", "RateLimited", "ServerError", "TransportError",
+                                   "Unauthorized", "ValidationError")},
+    "AdaptivePacer": "pacing", "PacingConfig": "pacing",
+    "ClientStats": "transport", "EndpointStats": "transport", "RetryPolicy": "transport",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
+
+if TYPE_CHECKING:
+    from reconciler.api import errors
+    from reconciler.api.bodies import ImageChanged, ImageFileError
+    from reconciler.api.client import PRODUCTION_BASE_URL, USER_AGENT, BriaClient
+    from reconciler.api.errors import (ApiError, Conflict, InvalidToken, NotFound, OutcomeUnknown, PreconditionFailed,
+                                       RateLimited, ServerError, TransportError, Unauthorized, ValidationError)
+    from reconciler.api.pacing import AdaptivePacer, PacingConfig
+    from reconciler.api.transport import ClientStats, EndpointStats, RetryPolicy
 
 __all__ = [
     "PRODUCTION_BASE_URL",
