@@ -5,7 +5,6 @@ says how bria uses it."""
 # ruff: noqa
 # fmt: off
 VERSION = "2.22.3"
-from decimal import Decimal
 import re
 
 
@@ -23,6 +22,10 @@ REGEX_PATTERNS = {
     '^(project|dataset|model)\\.[a-z][a-z0-9_]{0,62}$': re.compile('^(project|dataset|model)\\.[a-z][a-z0-9_]{0,62}\\Z'),
     '^[a-z][a-z0-9_]{0,62}$': re.compile('^[a-z][a-z0-9_]{0,62}\\Z')
 }
+
+
+class Decimal:
+    """Stands in for decimal.Decimal: no document holds one (JSON and YAML make none)."""
 
 NoneType = type(None)
 
