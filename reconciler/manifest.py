@@ -89,8 +89,8 @@ def _load_manifest(path: Path, hash_cache: HashCache | None, meanwhile: Callable
     if document.data is None:
         return None, diagnostics
     root = path.absolute().parent.resolve()
-    # Images are read on a pool from here on, while the schema (jsonschema is imported only
-    # now, for the same reason) and the other resources are checked.
+    # Images are read on a pool from here on, while the schema (the generated pre-check;
+    # jsonschema only for a manifest with errors) and the other resources are checked.
     ahead = DatasetsAhead(document.data, root, document.source_map, hash_cache)
     try:
         from reconciler.schema_errors import schema_diagnostics

@@ -73,7 +73,7 @@ def test_validate_imports_no_http_client_nor_emulator(tmp_path) -> None:
                              "import reconciler.cli\n"
                              "try:\n    reconciler.cli.main()\nexcept SystemExit as exc:\n    assert exc.code == 0, exc.code")
     assert _loaded(modules, ("httpx", "starlette", "rich", "reconciler.emulator", "reconciler.executor",
-                             "psycopg")) == []
+                             "psycopg", "jsonschema")) == []     # a valid manifest: schema_checks/ only
 
 
 def test_the_api_client_does_not_import_httpx_command_line_dependencies() -> None:
@@ -89,8 +89,8 @@ def test_the_api_error_tree_imports_no_http_client() -> None:
 
 
 def test_loading_code_imports_no_schema_validator_before_images_are_being_read() -> None:
-    """jsonschema (~30 ms) is imported inside `load_manifest`, after the image reads started,
-    so that a cold plan imports it while the pool hashes; the state codec imports it on use."""
+    """jsonschema (~48 ms) is imported only for a document the generated pre-checks do not
+    accept (inside `load_manifest`, after the image reads started; the state codec on use)."""
     modules = _modules_after("import reconciler.manifest, reconciler.state.local, reconciler.images")
     assert _loaded(modules, ("jsonschema", "PIL", "httpx")) == []
 
