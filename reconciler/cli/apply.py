@@ -64,14 +64,15 @@ class ApplyOptions:
 # flight, the moment that costs least (`_apply`); each still imports where it is used.
 _import_planning_modules = import_soon(*PLANNING_MODULES, "reconciler.cli.refresh",
                                        "reconciler.executor.import_preview", "reconciler.executor.run",
-                                       "reconciler.executor.summary", "rich.console")
+                                       "reconciler.executor.summary")
 
 
 def _console() -> Any:
-    """rich's Console (colours and live progress bars on a terminal, plain text elsewhere)."""
-    from rich.console import Console
+    """rich's Console on a terminal (colours, live progress bars), plain lines elsewhere
+    (reconciler/cli/console.py)."""
+    from reconciler.cli.console import open_console
 
-    return Console(highlight=False, soft_wrap=True)
+    return open_console()
 
 
 _err = error
