@@ -165,3 +165,19 @@ def test_a_plan_run_in_process_leaves_the_garbage_collector_as_it_found_it(tmp_p
     result = CliRunner().invoke(main, ["plan", "-f", str(tmp_path / "bria.yaml")], env={"BRIA_API_TOKEN": "t"})
     assert result.exit_code == 0, result.output
     assert gc.isenabled()
+
+
+def test_a_bria_process_skips_the_collections_of_interpreter_exit() -> None:
+    """`bria` freezes the collector's objects when the interpreter exits (cli/__init__.py):
+    atexit runs handlers last-registered first, so one registered before the command runs
+    after bria's and sees the objects frozen."""
+    import subprocess
+    import sys
+
+    code = ("import atexit, gc, sys, runpy\n"
+            "atexit.register(lambda: sys.stderr.write(f'frozen={gc.get_freeze_count() > 0}'))\n"
+            "sys.argv = ['bria', '--version']\n"
+            "runpy.run_module('reconciler', run_name='__main__')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.endswith("frozen=True")

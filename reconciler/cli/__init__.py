@@ -6,6 +6,8 @@ planner, executor, renderers). Exit codes are a stable contract: see `exitcodes.
 
 from __future__ import annotations
 
+import atexit
+import gc
 import sys
 
 import click
@@ -23,6 +25,24 @@ def _cancelled(exc: BaseException) -> None:
     sys.exit(CANCELLED)
 
 
+def _skip_final_collections() -> None:
+    """At interpreter exit, move every object to the collector's permanent generation
+    (`gc.freeze`) before the modules are torn down. Tearing down ~450 modules otherwise runs
+    the cyclic collector over everything the run ever made, again and again: ~40 ms of CPU
+    and as much wall time at the end of every command, for memory the process hands back
+    anyway. atexit handlers, module teardown and the closing of files all still run; what
+    is skipped is collecting cyclic garbage left at exit, whose finalizers Python never
+    promises to run. Registered once per process (in-process callers, e.g. tests, run
+    commands many times)."""
+    global _final_collections_skipped
+    if not _final_collections_skipped:
+        atexit.register(gc.freeze)
+        _final_collections_skipped = True
+
+
+_final_collections_skipped = False
+
+
 class _BriaGroup(click.Group):
     """A click group whose usage errors exit 1, not click's default 2.
 
@@ -31,6 +51,7 @@ class _BriaGroup(click.Group):
     """
 
     def main(self, *args, **kwargs):  # type: ignore[override]
+        _skip_final_collections()
         # SIGINT/SIGTERM from here on end as exit 8 with a message (see interrupts.py).
         interrupts.install()
         try:
