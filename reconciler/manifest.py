@@ -36,7 +36,6 @@ from reconciler.model import (address, AUTO_PREFIX, AUTO_SCHEMA, FIBO_FAMILY, FI
                               DatasetSpec, EmulatorOptions, ImageSpec, Manifest, ModelSpec, ProjectSpec,
                               StateConfig)
 from reconciler.samples_spec import check_samples, samples_spec
-from reconciler.state.local import state_path_problem
 from reconciler.yamlsource import FieldPath, SourceMap, json_path, load_yaml
 
 ILLUSTRATION_ONLY_IP_TYPES = ("object_variants", "multi_object_set", "icons", "character_variants")
@@ -405,6 +404,10 @@ def _state_path_diagnostics(data: dict[str, Any], smap: SourceMap, path: Path, r
     config = _state_config(data.get("state") or {}, path, root, smap)
     if config.backend != "local" or config.path is None:
         return []
+    # Imported here: the store (and its socket, lock and codec modules) is imported beside
+    # the image reads (cli/common.py REQUEST_MODULES), not before they start.
+    from reconciler.state.local import state_path_problem
+
     problem = state_path_problem(config.path)
     if problem is None:
         return []
