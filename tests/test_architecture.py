@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "reconciler"
 
 # Lower index = lower layer. A module in layer N may import from layers <= N only.
 LAYERS: list[tuple[str, ...]] = [
-    ("diagnostics", "textsafe", "limits", "schema_checks"),
+    ("diagnostics", "textsafe", "limits", "schema_checks", "lazy"),
     ("reasons", "stepargs", "identity", "status"),
     ("model",),
     ("state.model", "state.store", "state.codec", "state.changes", "state.changefile"),
