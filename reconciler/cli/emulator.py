@@ -68,7 +68,8 @@ def emulator() -> None:
 @click.option("--rate-window", is_flag=True,
               help="Count each minute's requests (reset every minute) instead of a token bucket.")
 @click.option("--retry-after", is_flag=True, help="Send a Retry-After header with 429 responses.")
-@click.option("--latency-ms", default=0.0, show_default=True, type=float, help="Delay added to every /v1 request.")
+@click.option("--latency-ms", default=0.0, show_default=True, type=float,
+              help="Delay added to every API request (/v1 and /v2, 404 and 405 answers included).")
 @click.option("--fault-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1),
               help="Probability of a 500/502/503 before anything is changed.")
 @click.option("--drop-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1),
