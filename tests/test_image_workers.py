@@ -202,9 +202,14 @@ def test_no_worker_is_forked_while_another_thread_runs(tmp_path: Path) -> None:
     assert (done.returncode, done.stdout.split()) == (0, ["True"]), done.stderr
 
 
+# As under `bria`, the signal raises cli.interrupts.Interrupted: a plain KeyboardInterrupt
+# that lands inside a dataclass being made (exec of a string, at import time) makes CPython
+# end the process by SIGINT even though it was caught (see cli/interrupts.py).
 INTERRUPTED = """
 import os, sys, time
 from pathlib import Path
+from reconciler.cli import interrupts
+interrupts.install()
 from reconciler import images
 from reconciler.manifest import load_manifest
 

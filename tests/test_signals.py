@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -107,3 +108,19 @@ def test_sigterm_during_refresh_exits_8_and_releases_the_lock(tmp_path: Path, sl
     lock = ws.state_file.with_name("bria.json.lock")
     assert lock.read_text() == "", "the lock holder info was left behind: the lock was not released in order"
     assert httpx.get(f"{ws.admin_url}/_emulator/stats", timeout=10).status_code == 200
+
+
+@pytest.mark.parametrize("raised, exit_code", [("KeyboardInterrupt()", -signal.SIGINT),
+                                               ("Interrupted(signal.SIGINT)", 0)])
+def test_an_interruption_caught_inside_a_dataclass_being_made_is_handled(raised: str, exit_code: int) -> None:
+    """Why `Interrupted` is a subclass (cli/interrupts.py): when a plain KeyboardInterrupt
+    passed through `exec` of a string — dataclasses are made that way — CPython ends the
+    process by SIGINT at exit even though the program caught it and carried on; bria's own
+    exception is treated as the handled exception it is."""
+    code = ("import signal\nfrom reconciler.cli.interrupts import Interrupted\n"
+            "try:\n"
+            f"    exec('raise {raised}', {{'Interrupted': Interrupted, 'signal': signal}})\n"
+            "except KeyboardInterrupt:\n"
+            "    print('handled')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert (done.returncode, done.stdout) == (exit_code, "handled\n"), done.stderr

@@ -8,6 +8,11 @@ with a message naming the signal. Phases that must not be cut short — the exec
 calls — install their own handlers on the event loop (`cli/apply.py`): there a signal only
 stops new calls. asyncio resets the handlers when its loop closes, so `run_async` puts these
 back afterwards (`reinstall`).
+
+`Interrupted` is a subclass, never KeyboardInterrupt itself, and that matters: CPython (3.11
+here) marks a plain KeyboardInterrupt raised inside `exec` of a string — as dataclasses and
+namedtuples are made, at import time — as unhandled even when it is caught, and a process
+that then ends normally is killed with SIGINT at exit. It checks the exact type only.
 """
 
 from __future__ import annotations
